@@ -1,0 +1,603 @@
+//! Configuration: the only module that knows about environment variables.
+//!
+//! One schema, two spellings. The structured form is a JSON document in `AUTHZ_CONFIG` (or a file
+//! named by `AUTHZ_CONFIG_FILE`); every flat `AUTHZ_*` variable is a shorthand for one key of that
+//! document. Setting a key both ways is an error, so there is never a question of which wins.
+//! Every error names the variable (or the JSON key) at fault.
+
+use std::{collections::HashMap, fmt, time::Duration};
+
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A configuration error found at cold start. Its message names the variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+/// Every algorithm this build can verify: all asymmetric JWS algorithms of the crypto backend.
+pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Accepted issuers (at least one), each with its own keys and audiences.
+    pub issuers: Vec<IssuerConfig>,
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// When set, the header `typ` must equal it (RFC 9068: `at+jwt`).
+    pub required_typ: Option<String>,
+    /// Extra claims copied into the authorizer `context` (scalars; arrays of scalars joined by `,`).
+    pub context_claims: Vec<String>,
+    /// When non-empty, only these API ARNs (`arn:…:apiId` or `arn:…:apiId/stage`) may be granted.
+    pub allowed_api_arns: Vec<String>,
+    /// Accept a token without the `Bearer ` scheme (the API Gateway console's test sends one).
+    pub accept_bare_token: bool,
+    /// Tokens longer than this are refused before any decoding.
+    pub max_token_bytes: usize,
+    /// JWKS cache bounds.
+    pub jwks: JwksSettings,
+    /// Outgoing HTTP settings (discovery, JWKS).
+    pub http: HttpSettings,
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// Exact expected `iss`.
+    pub issuer: String,
+    /// The token's `aud` must contain one of these.
+    pub audiences: Vec<String>,
+    /// JWKS location; `None` means OIDC discovery at `{issuer}/.well-known/openid-configuration`.
+    pub jwks_uri: Option<String>,
+    /// Algorithms accepted for this issuer.
+    pub algorithms: Vec<Algorithm>,
+}
+
+/// JWKS cache bounds.
+#[derive(Debug, Clone)]
+pub struct JwksSettings {
+    /// Lower bound on the cache lifetime taken from Cache-Control / Expires.
+    pub min_ttl: Duration,
+    /// Upper bound on it: a removed key stops working at most this long after removal.
+    pub max_ttl: Duration,
+    /// Lifetime when the response carries no caching headers.
+    pub default_ttl: Duration,
+    /// How long past expiry cached keys keep serving while the IdP cannot be reached.
+    pub stale: Duration,
+    /// At most one fetch per issuer per this window (unknown-kid floods, retries while down).
+    pub cooldown: Duration,
+    /// Largest JWKS or discovery body accepted.
+    pub max_bytes: usize,
+}
+
+/// Outgoing HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// TCP+TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (connect, headers and body).
+    pub timeout: Duration,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    issuers: Option<Vec<RawIssuer>>,
+    audiences: Option<Vec<String>>,
+    algorithms: Option<Vec<String>>,
+    leeway_seconds: Option<f64>,
+    required_typ: Option<String>,
+    context_claims: Option<Vec<String>>,
+    allowed_api_arns: Option<Vec<String>>,
+    accept_bare_token: Option<bool>,
+    max_token_bytes: Option<usize>,
+    #[serde(default)]
+    jwks: RawJwks,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIssuer {
+    issuer: String,
+    audiences: Option<Vec<String>>,
+    jwks_uri: Option<String>,
+    algorithms: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJwks {
+    min_ttl_seconds: Option<f64>,
+    max_ttl_seconds: Option<f64>,
+    default_ttl_seconds: Option<f64>,
+    stale_seconds: Option<f64>,
+    cooldown_seconds: Option<f64>,
+    max_bytes: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    connect_timeout_seconds: Option<f64>,
+    timeout_seconds: Option<f64>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    List,
+    Number,
+    Bool,
+    Text,
+}
+
+/// Flat variables and the JSON key each one stands for. `AUTHZ_ISSUER` and `AUTHZ_JWKS_URI` are
+/// handled apart because they build the `issuers` list.
+const FLAT: &[(&str, &[&str], Kind)] = &[
+    ("AUTHZ_AUDIENCE", &["audiences"], Kind::List),
+    ("AUTHZ_ALGORITHMS", &["algorithms"], Kind::List),
+    ("AUTHZ_LEEWAY_SECONDS", &["leeway_seconds"], Kind::Number),
+    ("AUTHZ_REQUIRED_TYP", &["required_typ"], Kind::Text),
+    ("AUTHZ_CONTEXT_CLAIMS", &["context_claims"], Kind::List),
+    ("AUTHZ_ALLOWED_API_ARNS", &["allowed_api_arns"], Kind::List),
+    ("AUTHZ_ACCEPT_BARE_TOKEN", &["accept_bare_token"], Kind::Bool),
+    ("AUTHZ_MAX_TOKEN_BYTES", &["max_token_bytes"], Kind::Number),
+    ("AUTHZ_JWKS_MIN_TTL_SECONDS", &["jwks", "min_ttl_seconds"], Kind::Number),
+    ("AUTHZ_JWKS_MAX_TTL_SECONDS", &["jwks", "max_ttl_seconds"], Kind::Number),
+    ("AUTHZ_JWKS_DEFAULT_TTL_SECONDS", &["jwks", "default_ttl_seconds"], Kind::Number),
+    ("AUTHZ_JWKS_STALE_SECONDS", &["jwks", "stale_seconds"], Kind::Number),
+    ("AUTHZ_JWKS_COOLDOWN_SECONDS", &["jwks", "cooldown_seconds"], Kind::Number),
+    ("AUTHZ_JWKS_MAX_BYTES", &["jwks", "max_bytes"], Kind::Number),
+    ("AUTHZ_HTTP_CONNECT_TIMEOUT_SECONDS", &["http", "connect_timeout_seconds"], Kind::Number),
+    ("AUTHZ_HTTP_TIMEOUT_SECONDS", &["http", "timeout_seconds"], Kind::Number),
+];
+
+/// Names of every variable read, for documentation and tests.
+pub fn variable_names() -> Vec<&'static str> {
+    let mut v = vec!["AUTHZ_CONFIG", "AUTHZ_CONFIG_FILE", "AUTHZ_ISSUER", "AUTHZ_JWKS_URI"];
+    v.extend(FLAT.iter().map(|(n, _, _)| *n));
+    v
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // `sources` remembers where each JSON key came from, so later errors name it.
+        let mut sources: HashMap<String, String> = HashMap::new();
+        let (mut doc, doc_name) = match (get("AUTHZ_CONFIG"), get("AUTHZ_CONFIG_FILE")) {
+            (Some(_), Some(_)) => return err("set AUTHZ_CONFIG or AUTHZ_CONFIG_FILE, not both"),
+            (Some(text), None) => (parse_doc(&text, "AUTHZ_CONFIG")?, "AUTHZ_CONFIG".to_owned()),
+            (None, Some(path)) => {
+                let name = format!("AUTHZ_CONFIG_FILE ({path})");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
+                (parse_doc(&text, &name)?, name)
+            }
+            (None, None) => (Map::new(), "AUTHZ_CONFIG".to_owned()),
+        };
+        for key in doc.keys() {
+            sources.insert(key.clone(), format!("{doc_name} key `{key}`"));
+        }
+        for (name, path, kind) in FLAT {
+            let Some(raw) = get(name) else { continue };
+            let value = flat_value(name, &raw, *kind)?;
+            insert_path(&mut doc, path, value, name, &doc_name)?;
+            sources.insert(path.join("."), (*name).to_owned());
+            sources.insert(path[0].to_owned(), (*name).to_owned());
+        }
+        if let Some(raw) = get("AUTHZ_ISSUER") {
+            if doc.contains_key("issuers") {
+                return err(format!("AUTHZ_ISSUER and {doc_name} key `issuers` are both set; use one"));
+            }
+            let issuers: Vec<Value> =
+                split_list(&raw).into_iter().map(|i| serde_json::json!({ "issuer": i })).collect();
+            doc.insert("issuers".into(), Value::Array(issuers));
+            sources.insert("issuers".into(), "AUTHZ_ISSUER".into());
+        }
+        if let Some(raw) = get("AUTHZ_JWKS_URI") {
+            apply_jwks_uri_var(&mut doc, &raw)?;
+        }
+        let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(doc))
+            .map_err(|e| ConfigError(format!("{doc_name}: at `{}`: {}", e.path(), e.inner())))?;
+        let src = |key: &str| sources.get(key).cloned().unwrap_or_else(|| format!("{doc_name} key `{key}`"));
+        build(raw, &src)
+    }
+}
+
+fn parse_doc(text: &str, name: &str) -> Result<Map<String, Value>, ConfigError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => err(format!("{name}: must be a JSON object")),
+        Err(e) => err(format!("{name}: invalid JSON: {e}")),
+    }
+}
+
+fn split_list(raw: &str) -> Vec<String> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
+    let raw = raw.trim();
+    Ok(match kind {
+        Kind::List => Value::Array(split_list(raw).into_iter().map(Value::String).collect()),
+        Kind::Text => Value::String(raw.to_owned()),
+        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Value::Bool(true),
+            "false" | "0" | "no" => Value::Bool(false),
+            _ => return err(format!("{name}: expected true or false, got `{raw}`")),
+        },
+        Kind::Number => {
+            let n: f64 = raw
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| ConfigError(format!("{name}: expected a non-negative number, got `{raw}`")))?;
+            if n.fract() == 0.0 && n < 9.0e15 {
+                Value::from(n as u64)
+            } else {
+                Value::from(n)
+            }
+        }
+    })
+}
+
+fn insert_path(
+    doc: &mut Map<String, Value>,
+    path: &[&str],
+    value: Value,
+    name: &str,
+    doc_name: &str,
+) -> Result<(), ConfigError> {
+    let mut node = doc;
+    for key in &path[..path.len() - 1] {
+        let entry = node.entry((*key).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        node = match entry {
+            Value::Object(m) => m,
+            _ => return err(format!("{doc_name} key `{key}` must be an object")),
+        };
+    }
+    let last = path[path.len() - 1];
+    if node.contains_key(last) {
+        return err(format!("{name} and {doc_name} key `{}` are both set; use one", path.join(".")));
+    }
+    node.insert(last.to_owned(), value);
+    Ok(())
+}
+
+/// `AUTHZ_JWKS_URI` is either one URI (single issuer) or `issuer=uri` pairs, comma-separated.
+fn apply_jwks_uri_var(doc: &mut Map<String, Value>, raw: &str) -> Result<(), ConfigError> {
+    let Some(Value::Array(issuers)) = doc.get_mut("issuers") else {
+        return err("AUTHZ_JWKS_URI is set but no issuer is configured (set AUTHZ_ISSUER)");
+    };
+    let names: Vec<String> =
+        issuers.iter().filter_map(|i| i.get("issuer").and_then(Value::as_str).map(str::to_owned)).collect();
+    let items = split_list(raw);
+    for item in &items {
+        let (issuer, uri) = match item.split_once('=') {
+            Some((iss, uri)) if names.iter().any(|n| n == iss) => (iss.to_owned(), uri.to_owned()),
+            _ if items.len() == 1 && names.len() == 1 => (names[0].clone(), item.clone()),
+            _ => {
+                return err(format!(
+                    "AUTHZ_JWKS_URI: `{item}` is not `issuer=uri` for a configured issuer; \
+                     a bare URI is only allowed with a single issuer"
+                ));
+            }
+        };
+        for entry in issuers.iter_mut() {
+            if entry.get("issuer").and_then(Value::as_str) == Some(issuer.as_str()) {
+                if let Some(obj) = entry.as_object_mut() {
+                    if obj.contains_key("jwks_uri") {
+                        return err(format!("AUTHZ_JWKS_URI: two URIs for issuer {issuer}"));
+                    }
+                    obj.insert("jwks_uri".into(), Value::String(uri.clone()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn seconds(value: Option<f64>, default: f64, max: f64, name: &str) -> Result<Duration, ConfigError> {
+    let v = value.unwrap_or(default);
+    if !v.is_finite() || v < 0.0 || v > max {
+        return err(format!("{name}: must be between 0 and {max} seconds, got {v}"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// `https://`, or `http://` to a loopback host (local development and tests only).
+pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return err(format!("{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"));
+        }
+        rest
+    } else {
+        return err(format!("{name}: `{url}` is not an https:// URL"));
+    };
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
+        return err(format!("{name}: `{url}` has no host"));
+    }
+    Ok(())
+}
+
+fn algorithms(names: &[String], name: &str) -> Result<Vec<Algorithm>, ConfigError> {
+    if names.is_empty() {
+        return err(format!("{name}: empty algorithm list"));
+    }
+    names
+        .iter()
+        .map(|n| {
+            SUPPORTED_ALGORITHMS.iter().copied().find(|a| format!("{a:?}") == *n).ok_or_else(|| {
+                ConfigError(format!(
+                    "{name}: `{n}` is not allowed; choose among {} (never `none` or HMAC)",
+                    SUPPORTED_ALGORITHMS.map(|a| format!("{a:?}")).join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigError> {
+    let Some(raw_issuers) = raw.issuers.filter(|i| !i.is_empty()) else {
+        return err("AUTHZ_ISSUER is required (or `issuers` in AUTHZ_CONFIG)");
+    };
+    let default_algs = match &raw.algorithms {
+        Some(names) => algorithms(names, &src("algorithms"))?,
+        None => SUPPORTED_ALGORITHMS.to_vec(),
+    };
+    let mut issuers = Vec::with_capacity(raw_issuers.len());
+    for (i, ri) in raw_issuers.into_iter().enumerate() {
+        let at = format!("{} (issuer #{})", src("issuers"), i + 1);
+        check_url(&ri.issuer, &at)?;
+        if issuers.iter().any(|x: &IssuerConfig| x.issuer == ri.issuer) {
+            return err(format!("{at}: issuer `{}` listed twice", ri.issuer));
+        }
+        let audiences = match (ri.audiences, &raw.audiences) {
+            (Some(a), _) => a,
+            (None, Some(a)) => a.clone(),
+            (None, None) => return err(format!("AUTHZ_AUDIENCE is required (no audience for issuer `{}`)", ri.issuer)),
+        };
+        if audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()) {
+            return err(format!("{}: audiences must be non-empty strings", src("audiences")));
+        }
+        if let Some(uri) = &ri.jwks_uri {
+            check_url(uri, "AUTHZ_JWKS_URI")?;
+        }
+        let algorithms = match ri.algorithms {
+            Some(names) => algorithms(&names, &at)?,
+            None => default_algs.clone(),
+        };
+        issuers.push(IssuerConfig { issuer: ri.issuer, audiences, jwks_uri: ri.jwks_uri, algorithms });
+    }
+    let max_token_bytes = raw.max_token_bytes.unwrap_or(8192);
+    if !(256..=65_536).contains(&max_token_bytes) {
+        return err(format!("{}: must be between 256 and 65536", src("max_token_bytes")));
+    }
+    if let Some(typ) = &raw.required_typ {
+        if typ.trim().is_empty() {
+            return err(format!("{}: empty", src("required_typ")));
+        }
+    }
+    let context_claims = raw.context_claims.unwrap_or_default();
+    if let Some(c) = context_claims.iter().find(|c| matches!(c.as_str(), "sub" | "scope" | "client_id" | "iss")) {
+        return err(format!("{}: `{c}` is always in the context; remove it", src("context_claims")));
+    }
+    let allowed_api_arns = raw.allowed_api_arns.unwrap_or_default();
+    for arn in &allowed_api_arns {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "execute-api" || parts[5].is_empty() || arn.contains('*')
+        {
+            return err(format!(
+                "{}: `{arn}` is not `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID[/STAGE]`",
+                src("allowed_api_arns")
+            ));
+        }
+    }
+    let j = raw.jwks;
+    let jwks = JwksSettings {
+        min_ttl: seconds(j.min_ttl_seconds, 60.0, 86_400.0, &src("jwks.min_ttl_seconds"))?,
+        max_ttl: seconds(j.max_ttl_seconds, 3_600.0, 86_400.0, &src("jwks.max_ttl_seconds"))?,
+        default_ttl: seconds(j.default_ttl_seconds, 600.0, 86_400.0, &src("jwks.default_ttl_seconds"))?,
+        stale: seconds(j.stale_seconds, 3_600.0, 7.0 * 86_400.0, &src("jwks.stale_seconds"))?,
+        cooldown: seconds(j.cooldown_seconds, 10.0, 3_600.0, &src("jwks.cooldown_seconds"))?,
+        max_bytes: j.max_bytes.unwrap_or(150_000),
+    };
+    if jwks.min_ttl > jwks.max_ttl {
+        return err(format!("{} exceeds {}", src("jwks.min_ttl_seconds"), src("jwks.max_ttl_seconds")));
+    }
+    if jwks.max_bytes < 1024 {
+        return err(format!("{}: at least 1024", src("jwks.max_bytes")));
+    }
+    let http = HttpSettings {
+        connect_timeout: seconds(raw.http.connect_timeout_seconds, 1.0, 9.0, &src("http.connect_timeout_seconds"))?,
+        timeout: seconds(raw.http.timeout_seconds, 2.0, 9.0, &src("http.timeout_seconds"))?,
+    };
+    if http.timeout.is_zero() || http.connect_timeout.is_zero() {
+        return err(format!("{}: timeouts must be above 0", src("http.timeout_seconds")));
+    }
+    Ok(Config {
+        issuers,
+        leeway: seconds(raw.leeway_seconds, 5.0, 300.0, &src("leeway_seconds"))?,
+        required_typ: raw.required_typ,
+        context_claims,
+        allowed_api_arns,
+        accept_bare_token: raw.accept_bare_token.unwrap_or(false),
+        max_token_bytes,
+        jwks,
+        http,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn load_err(vars: &[(&str, &str)]) -> String {
+        load(vars).unwrap_err().0
+    }
+
+    const BASE: [(&str, &str); 2] = [("AUTHZ_ISSUER", "https://idp.example.com"), ("AUTHZ_AUDIENCE", "api")];
+
+    #[test]
+    fn flat_minimal_has_safe_defaults() {
+        let c = load(&BASE).unwrap();
+        assert_eq!(c.issuers.len(), 1);
+        assert_eq!(c.issuers[0].audiences, vec!["api"]);
+        assert_eq!(c.issuers[0].algorithms, SUPPORTED_ALGORITHMS.to_vec());
+        assert_eq!(c.leeway, Duration::from_secs(5));
+        assert!(!c.accept_bare_token);
+        assert_eq!(c.jwks.cooldown, Duration::from_secs(10));
+        assert_eq!(c.http.timeout, Duration::from_secs(2));
+        assert!(c.issuers[0].jwks_uri.is_none());
+    }
+
+    #[test]
+    fn missing_required_values_name_the_variable() {
+        assert!(load_err(&[]).contains("AUTHZ_ISSUER"));
+        assert!(load_err(&[("AUTHZ_ISSUER", "https://idp.example.com")]).contains("AUTHZ_AUDIENCE"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let with = |k: &'static str, v: &'static str| {
+            let mut vars = BASE.to_vec();
+            vars.push((k, v));
+            load_err(&vars)
+        };
+        assert!(with("AUTHZ_ALGORITHMS", "HS256").contains("AUTHZ_ALGORITHMS"));
+        assert!(with("AUTHZ_ALGORITHMS", "none").contains("never `none`"));
+        assert!(with("AUTHZ_LEEWAY_SECONDS", "abc").contains("AUTHZ_LEEWAY_SECONDS"));
+        assert!(with("AUTHZ_LEEWAY_SECONDS", "100000").contains("AUTHZ_LEEWAY_SECONDS"));
+        assert!(with("AUTHZ_ACCEPT_BARE_TOKEN", "maybe").contains("AUTHZ_ACCEPT_BARE_TOKEN"));
+        assert!(with("AUTHZ_HTTP_TIMEOUT_SECONDS", "30").contains("AUTHZ_HTTP_TIMEOUT_SECONDS"));
+        assert!(with("AUTHZ_ALLOWED_API_ARNS", "arn:aws:s3:::bucket").contains("AUTHZ_ALLOWED_API_ARNS"));
+        assert!(with("AUTHZ_CONTEXT_CLAIMS", "sub").contains("AUTHZ_CONTEXT_CLAIMS"));
+        assert!(with("AUTHZ_JWKS_URI", "http://keys.example.com/jwks").contains("AUTHZ_JWKS_URI"));
+        assert!(load_err(&[("AUTHZ_ISSUER", "http://idp.example.com"), ("AUTHZ_AUDIENCE", "a")]).contains("https"));
+    }
+
+    #[test]
+    fn http_allowed_only_on_loopback() {
+        let c = load(&[("AUTHZ_ISSUER", "http://127.0.0.1:8080"), ("AUTHZ_AUDIENCE", "a")]).unwrap();
+        assert_eq!(c.issuers[0].issuer, "http://127.0.0.1:8080");
+        assert!(check_url("http://127.0.0.1.evil.com/x", "X").is_err());
+        assert!(check_url("http://localhost", "X").is_ok());
+    }
+
+    #[test]
+    fn multi_issuer_and_jwks_pairs() {
+        let c = load(&[
+            ("AUTHZ_ISSUER", "https://a.example.com, https://b.example.com"),
+            ("AUTHZ_AUDIENCE", "api1,api2"),
+            ("AUTHZ_JWKS_URI", "https://b.example.com=https://keys.example.com/b.json"),
+            ("AUTHZ_ALGORITHMS", "RS256,ES256"),
+        ])
+        .unwrap();
+        assert_eq!(c.issuers.len(), 2);
+        assert_eq!(c.issuers[0].jwks_uri, None);
+        assert_eq!(c.issuers[1].jwks_uri.as_deref(), Some("https://keys.example.com/b.json"));
+        assert_eq!(c.issuers[1].algorithms, vec![Algorithm::RS256, Algorithm::ES256]);
+        assert_eq!(c.issuers[1].audiences, vec!["api1", "api2"]);
+    }
+
+    #[test]
+    fn bare_jwks_uri_with_query_for_single_issuer() {
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_JWKS_URI", "https://keys.example.com/k?appid=1"));
+        let c = load(&vars).unwrap();
+        assert_eq!(c.issuers[0].jwks_uri.as_deref(), Some("https://keys.example.com/k?appid=1"));
+        let e = load_err(&[
+            ("AUTHZ_ISSUER", "https://a.example.com,https://b.example.com"),
+            ("AUTHZ_AUDIENCE", "x"),
+            ("AUTHZ_JWKS_URI", "https://keys.example.com/k"),
+        ]);
+        assert!(e.contains("AUTHZ_JWKS_URI"), "{e}");
+    }
+
+    #[test]
+    fn structured_form_with_per_issuer_settings() {
+        let doc = r#"{"issuers":[{"issuer":"https://a.example.com","audiences":["x"],"algorithms":["ES256"]},
+                                 {"issuer":"https://b.example.com"}],
+                      "audiences":["default"], "jwks":{"cooldown_seconds":0.5}, "context_claims":["email"]}"#;
+        let c = load(&[("AUTHZ_CONFIG", doc)]).unwrap();
+        assert_eq!(c.issuers[0].audiences, vec!["x"]);
+        assert_eq!(c.issuers[0].algorithms, vec![Algorithm::ES256]);
+        assert_eq!(c.issuers[1].audiences, vec!["default"]);
+        assert_eq!(c.jwks.cooldown, Duration::from_millis(500));
+        assert_eq!(c.context_claims, vec!["email"]);
+    }
+
+    #[test]
+    fn structured_errors_name_the_key() {
+        let e = load_err(&[("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com","audience":["x"]}]}"#)]);
+        assert!(e.contains("AUTHZ_CONFIG") && e.contains("audience"), "{e}");
+        let e = load_err(&[("AUTHZ_CONFIG", r#"{"issuers":[],"jwks":{"max_bytes":"big"}}"#)]);
+        assert!(e.contains("jwks.max_bytes"), "{e}");
+        assert!(load_err(&[("AUTHZ_CONFIG", "[1]")]).contains("JSON object"));
+        assert!(load_err(&[("AUTHZ_CONFIG", "{")]).contains("invalid JSON"));
+    }
+
+    #[test]
+    fn setting_a_key_twice_is_an_error() {
+        let e = load_err(&[
+            ("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#),
+            ("AUTHZ_AUDIENCE", "y"),
+        ]);
+        assert!(e.contains("AUTHZ_AUDIENCE") && e.contains("both set"), "{e}");
+        let e = load_err(&[
+            ("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#),
+            ("AUTHZ_ISSUER", "https://b.example.com"),
+        ]);
+        assert!(e.contains("AUTHZ_ISSUER"), "{e}");
+    }
+
+    #[test]
+    fn config_file_is_read() {
+        let dir = std::env::temp_dir().join(format!("authz-config-{}", std::process::id()));
+        std::fs::write(&dir, r#"{"issuers":[{"issuer":"https://a.example.com","audiences":["x"]}]}"#).unwrap();
+        let c = load(&[("AUTHZ_CONFIG_FILE", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(c.issuers[0].issuer, "https://a.example.com");
+        std::fs::remove_file(&dir).unwrap();
+        assert!(load_err(&[("AUTHZ_CONFIG_FILE", "/nonexistent/x.json")]).contains("AUTHZ_CONFIG_FILE"));
+    }
+}

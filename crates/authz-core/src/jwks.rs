@@ -1,0 +1,544 @@
+//! Signing keys: OIDC discovery, JWKS parsing and the per-issuer key cache.
+//!
+//! The cache is filled at cold start ([`IssuerKeys::refresh_now`]) so the hot path is a map
+//! lookup. It honours Cache-Control / Expires within bounds, refetches on an unknown `kid` at
+//! most once per cool-down (single-flight), and keeps serving the last good keys for a bounded
+//! stale window while the IdP cannot be reached. All I/O goes through [`Fetch`].
+
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, SystemTime},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::{
+    config::{JwksSettings, check_url},
+    error::AuthzError,
+};
+
+/// An HTTP answer, as much of it as key fetching needs.
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body, at most the requested size.
+    pub body: Vec<u8>,
+    /// `Cache-Control` header.
+    pub cache_control: Option<String>,
+    /// `Expires` header.
+    pub expires: Option<String>,
+    /// `Date` header.
+    pub date: Option<String>,
+}
+
+/// Boxed future returned by [`Fetch::get`].
+pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse, String>> + Send + 'a>>;
+
+/// The one I/O seam of the key cache: an HTTP GET with a size cap.
+pub trait Fetch: Send + Sync + fmt::Debug {
+    /// GETs `url`; fails if the body is larger than `max_bytes`. The error text must not contain
+    /// secrets (URLs here are public).
+    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a>;
+}
+
+/// Key type and curve of a JWK, which fix the algorithms it can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+}
+
+/// One usable verification key from a JWKS.
+pub struct VerifyKey {
+    kind: KeyKind,
+    alg: Option<Algorithm>,
+    key: DecodingKey,
+}
+
+impl fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyKey").field("kind", &self.kind).field("alg", &self.alg).finish()
+    }
+}
+
+impl VerifyKey {
+    /// The token's `alg` must fit the key type and curve, and the JWK's own `alg` when present.
+    pub fn check_alg(&self, alg: Algorithm) -> Result<(), AuthzError> {
+        use Algorithm::*;
+        let fits = match self.kind {
+            KeyKind::Rsa => matches!(alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512),
+            KeyKind::P256 => alg == ES256,
+            KeyKind::P384 => alg == ES384,
+            KeyKind::Ed25519 => alg == EdDSA,
+        };
+        if fits && self.alg.is_none_or(|a| a == alg) { Ok(()) } else { Err(AuthzError::KeyAlgorithmMismatch) }
+    }
+
+    /// Verifies `signature` (base64url) over `message` with `alg` (already checked to fit).
+    pub fn verify(&self, signature: &str, message: &[u8], alg: Algorithm) -> Result<(), AuthzError> {
+        match jsonwebtoken::crypto::verify(signature, message, &self.key, alg) {
+            Ok(true) => Ok(()),
+            _ => Err(AuthzError::BadSignature),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+fn b64(field: &Option<String>) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(field.as_deref()?).ok()
+}
+
+/// Parses one JWK into a usable key, or says why it is skipped.
+fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<(String, VerifyKey), &'static str> {
+    let jwk: RawJwk = serde_json::from_value(value).map_err(|_| "not a JWK object")?;
+    let kid = jwk.kid.clone().filter(|k| !k.is_empty()).ok_or("no kid")?;
+    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+        return Err("use is not sig");
+    }
+    if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|o| o == "verify")) {
+        return Err("key_ops lacks verify");
+    }
+    let alg = match jwk.alg.as_deref() {
+        None => None,
+        Some(name) => Some(allowed.iter().copied().find(|a| format!("{a:?}") == name).ok_or("alg not allowed")?),
+    };
+    let (kind, key) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        ("RSA", _) => {
+            let n = b64(&jwk.n).ok_or("bad n")?;
+            let e = b64(&jwk.e).ok_or("bad e")?;
+            let n_bits = rsa_bits(&n);
+            if n_bits < 2048 {
+                return Err("RSA key under 2048 bits");
+            }
+            if n_bits > 8192 || e.is_empty() || e.len() > 8 {
+                return Err("RSA parameters out of range");
+            }
+            (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+        }
+        ("EC", Some(curve @ ("P-256" | "P-384"))) => {
+            let (kind, len) = if curve == "P-256" { (KeyKind::P256, 32) } else { (KeyKind::P384, 48) };
+            let (x, y) = (b64(&jwk.x).ok_or("bad x")?, b64(&jwk.y).ok_or("bad y")?);
+            if x.len() != len || y.len() != len {
+                return Err("EC coordinates of the wrong length");
+            }
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            (kind, DecodingKey::from_ec_der(&point))
+        }
+        ("OKP", Some("Ed25519")) => {
+            let x = b64(&jwk.x).ok_or("bad x")?;
+            if x.len() != 32 {
+                return Err("Ed25519 key of the wrong length");
+            }
+            (KeyKind::Ed25519, DecodingKey::from_ed_der(&x))
+        }
+        _ => return Err("unsupported key type"),
+    };
+    let key = VerifyKey { kind, alg, key };
+    // A key whose type fits none of the allowed algorithms can never be used.
+    if !allowed.iter().any(|a| key.check_alg(*a).is_ok()) {
+        return Err("no allowed algorithm fits the key");
+    }
+    Ok((kid, key))
+}
+
+fn rsa_bits(n: &[u8]) -> usize {
+    let n = &n[n.iter().take_while(|b| **b == 0).count()..];
+    n.first().map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize)
+}
+
+/// Parses a JWKS document. Keys that are not for signatures, of an unsupported type, RSA under
+/// 2048 bits or malformed are skipped (counted in the second value); a duplicate `kid` keeps
+/// the first key.
+pub fn parse_jwks(body: &[u8], allowed: &[Algorithm]) -> Result<(HashMap<String, Arc<VerifyKey>>, usize), String> {
+    let raw: RawJwks = serde_json::from_slice(body).map_err(|e| format!("JWKS is not valid JSON: {e}"))?;
+    let mut keys = HashMap::with_capacity(raw.keys.len());
+    let mut skipped = 0;
+    for value in raw.keys {
+        match parse_jwk(value, allowed) {
+            Ok((kid, key)) if !keys.contains_key(&kid) => {
+                keys.insert(kid, Arc::new(key));
+            }
+            Ok((kid, _)) => {
+                tracing::warn!(kid = %truncate(&kid), "duplicate kid in JWKS; keeping the first");
+                skipped += 1;
+            }
+            Err(why) => {
+                tracing::debug!(why, "JWK skipped");
+                skipped += 1;
+            }
+        }
+    }
+    Ok((keys, skipped))
+}
+
+/// Cache lifetime from `Cache-Control: max-age` or `Expires`, clamped to the configured bounds.
+pub fn cache_ttl(resp: &HttpResponse, s: &JwksSettings) -> Duration {
+    let from_cc = resp.cache_control.as_deref().and_then(|cc| {
+        let mut max_age = None;
+        for d in cc.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+            if d == "no-store" || d == "no-cache" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(v) = d.strip_prefix("max-age=") {
+                max_age = Some(v.trim_matches('"').parse::<u64>().map_or(Duration::ZERO, Duration::from_secs));
+            }
+        }
+        max_age
+    });
+    let ttl = from_cc.or_else(|| {
+        let expires = resp.expires.as_deref()?;
+        let Ok(at) = httpdate::parse_http_date(expires) else { return Some(Duration::ZERO) };
+        let now = resp.date.as_deref().and_then(|d| httpdate::parse_http_date(d).ok()).unwrap_or_else(SystemTime::now);
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    });
+    ttl.unwrap_or(s.default_ttl).clamp(s.min_ttl, s.max_ttl)
+}
+
+/// Shortens attacker-controlled strings before they reach a log line.
+pub fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(128) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    keys: HashMap<String, Arc<VerifyKey>>,
+    generation: u64,
+    /// `None`: never fetched.
+    expires_at: Option<Instant>,
+    stale_until: Option<Instant>,
+}
+
+/// The key cache of one issuer.
+#[derive(Debug)]
+pub struct IssuerKeys {
+    issuer: String,
+    configured_uri: Option<String>,
+    discovered_uri: Mutex<Option<String>>,
+    allowed: Vec<Algorithm>,
+    settings: JwksSettings,
+    fetch: Arc<dyn Fetch>,
+    state: RwLock<Arc<Snapshot>>,
+    /// Held during a fetch (single-flight); holds the time of the last attempt (cool-down).
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl IssuerKeys {
+    /// A cache with no keys yet; call [`refresh_now`](Self::refresh_now) at cold start.
+    pub fn new(
+        issuer: String,
+        jwks_uri: Option<String>,
+        allowed: Vec<Algorithm>,
+        settings: JwksSettings,
+        fetch: Arc<dyn Fetch>,
+    ) -> IssuerKeys {
+        IssuerKeys {
+            issuer,
+            configured_uri: jwks_uri,
+            discovered_uri: Mutex::new(None),
+            allowed,
+            settings,
+            fetch,
+            state: RwLock::new(Arc::new(Snapshot {
+                keys: HashMap::new(),
+                generation: 0,
+                expires_at: None,
+                stale_until: None,
+            })),
+            last_attempt: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        match self.state.read() {
+            Ok(s) => Arc::clone(&s),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Number of keys currently cached (fresh or stale).
+    pub fn len(&self) -> usize {
+        self.snapshot().keys.len()
+    }
+
+    /// True when no key is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key for `kid`: from the cache when fresh; otherwise after at most one refresh
+    /// (subject to the cool-down); stale keys serve until the stale bound when refresh fails.
+    pub async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthzError> {
+        let snap = self.snapshot();
+        if snap.expires_at.is_some_and(|t| Instant::now() < t) {
+            if let Some(k) = snap.keys.get(kid) {
+                return Ok(Arc::clone(k));
+            }
+        }
+        self.refresh(snap.generation).await;
+        let snap = self.snapshot();
+        let usable = snap.stale_until.is_some_and(|t| Instant::now() < t);
+        match (snap.keys.get(kid), usable) {
+            (Some(k), true) => Ok(Arc::clone(k)),
+            (None, true) => Err(AuthzError::KidNotFound),
+            (_, false) => Err(AuthzError::JwksUnavailable),
+        }
+    }
+
+    /// Fetches now, ignoring the cool-down (cold start). Returns whether keys were loaded.
+    pub async fn refresh_now(&self) -> bool {
+        let mut last = self.last_attempt.lock().await;
+        *last = Some(Instant::now());
+        self.fetch_and_store().await
+    }
+
+    /// Single-flight, cool-down-limited refresh. `seen` is the generation the caller looked at:
+    /// if another caller refreshed meanwhile, nothing is fetched.
+    async fn refresh(&self, seen: u64) {
+        let mut last = self.last_attempt.lock().await;
+        if self.snapshot().generation != seen {
+            return;
+        }
+        let now = Instant::now();
+        if last.is_some_and(|t| now < t + self.settings.cooldown) {
+            return;
+        }
+        *last = Some(now);
+        self.fetch_and_store().await;
+    }
+
+    async fn fetch_and_store(&self) -> bool {
+        let started = Instant::now();
+        match self.fetch_keys().await {
+            Ok((keys, skipped, ttl)) => {
+                let count = keys.len();
+                let now = Instant::now();
+                let generation = self.snapshot().generation + 1;
+                let snap = Snapshot {
+                    keys,
+                    generation,
+                    expires_at: Some(now + ttl),
+                    stale_until: Some(now + ttl + self.settings.stale),
+                };
+                match self.state.write() {
+                    Ok(mut s) => *s = Arc::new(snap),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(snap),
+                }
+                tracing::info!(
+                    iss = %self.issuer,
+                    keys = count,
+                    skipped,
+                    ttl_s = ttl.as_secs(),
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "jwks refreshed"
+                );
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    iss = %self.issuer,
+                    error = %error,
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "jwks refresh failed; serving cached keys within the stale bound"
+                );
+                false
+            }
+        }
+    }
+
+    async fn jwks_uri(&self) -> Result<String, String> {
+        if let Some(uri) = &self.configured_uri {
+            return Ok(uri.clone());
+        }
+        if let Some(uri) = self.discovered_uri.lock().map_err(|_| "lock poisoned")?.clone() {
+            return Ok(uri);
+        }
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let resp = self.fetch.get(&url, self.settings.max_bytes).await?;
+        if resp.status != 200 {
+            return Err(format!("discovery answered HTTP {}", resp.status));
+        }
+        let doc: Discovery =
+            serde_json::from_slice(&resp.body).map_err(|e| format!("discovery document is invalid: {e}"))?;
+        if doc.issuer != self.issuer {
+            tracing::error!(
+                iss = %self.issuer,
+                discovered = %truncate(&doc.issuer),
+                "discovery document names another issuer; refusing it"
+            );
+            return Err("discovery issuer mismatch".into());
+        }
+        check_url(&doc.jwks_uri, "discovery jwks_uri").map_err(|e| e.0)?;
+        if let Ok(mut slot) = self.discovered_uri.lock() {
+            *slot = Some(doc.jwks_uri.clone());
+        }
+        Ok(doc.jwks_uri)
+    }
+
+    async fn fetch_keys(&self) -> Result<(HashMap<String, Arc<VerifyKey>>, usize, Duration), String> {
+        let uri = self.jwks_uri().await?;
+        let resp = self.fetch.get(&uri, self.settings.max_bytes).await?;
+        if resp.status != 200 {
+            return Err(format!("JWKS answered HTTP {}", resp.status));
+        }
+        let (keys, skipped) = parse_jwks(&resp.body, &self.allowed)?;
+        Ok((keys, skipped, cache_ttl(&resp, &self.settings)))
+    }
+}
+
+/// Production [`Fetch`]: reqwest over rustls, no redirects, connect and total timeouts.
+#[derive(Debug, Clone)]
+pub struct HttpFetch {
+    client: reqwest::Client,
+}
+
+impl HttpFetch {
+    /// Builds the client.
+    pub fn new(http: &crate::config::HttpSettings) -> Result<HttpFetch, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(http.connect_timeout)
+            .timeout(http.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(HttpFetch { client })
+    }
+}
+
+impl Fetch for HttpFetch {
+    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let mut resp = self.client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+            if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+                return Err(format!("GET {url}: body larger than {max_bytes} bytes"));
+            }
+            let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let mut out = HttpResponse {
+                status: resp.status().as_u16(),
+                body: Vec::new(),
+                cache_control: header("cache-control"),
+                expires: header("expires"),
+                date: header("date"),
+            };
+            while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+                if out.body.len() + chunk.len() > max_bytes {
+                    return Err(format!("GET {url}: body larger than {max_bytes} bytes"));
+                }
+                out.body.extend_from_slice(&chunk);
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn settings() -> JwksSettings {
+        JwksSettings {
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(3600),
+            default_ttl: Duration::from_secs(600),
+            stale: Duration::from_secs(3600),
+            cooldown: Duration::from_secs(10),
+            max_bytes: 150_000,
+        }
+    }
+
+    fn resp(cc: Option<&str>, expires: Option<&str>, date: Option<&str>) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            body: vec![],
+            cache_control: cc.map(str::to_owned),
+            expires: expires.map(str::to_owned),
+            date: date.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn ttl_from_headers_within_bounds() {
+        let s = settings();
+        let secs = |r: HttpResponse| cache_ttl(&r, &s).as_secs();
+        assert_eq!(secs(resp(None, None, None)), 600);
+        assert_eq!(secs(resp(Some("public, max-age=900"), None, None)), 900);
+        assert_eq!(secs(resp(Some("max-age=5"), None, None)), 60, "clamped to min");
+        assert_eq!(secs(resp(Some("max-age=999999"), None, None)), 3600, "clamped to max");
+        assert_eq!(secs(resp(Some("no-store"), None, None)), 60);
+        assert_eq!(secs(resp(Some("max-age=abc"), None, None)), 60);
+        let date = "Mon, 23 Nov 2026 10:00:00 GMT";
+        assert_eq!(secs(resp(None, Some("Mon, 23 Nov 2026 10:20:00 GMT"), Some(date))), 1200);
+        assert_eq!(secs(resp(None, Some("0"), Some(date))), 60);
+        assert_eq!(secs(resp(Some("max-age=120"), Some("Mon, 23 Nov 2026 10:20:00 GMT"), Some(date))), 120, "max-age wins");
+    }
+
+    #[test]
+    fn rsa_bit_length() {
+        assert_eq!(rsa_bits(&[0, 0x80, 0]), 16);
+        assert_eq!(rsa_bits(&[0x01, 0]), 9);
+        assert_eq!(rsa_bits(&[]), 0);
+    }
+
+    #[test]
+    fn jwks_parsing_skips_what_cannot_verify() {
+        let all = crate::config::SUPPORTED_ALGORITHMS.to_vec();
+        let body = br#"{"keys":[
+            {"kty":"oct","kid":"h","k":"c2VjcmV0"},
+            {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},
+            {"kty":"RSA","kid":"small","n":"AQAB","e":"AQAB"},
+            {"kty":"EC","kid":"p521","crv":"P-521","x":"AA","y":"AA"},
+            {"kty":"EC","kid":"short","crv":"P-256","x":"AA","y":"AA"},
+            {"kty":"OKP","kid":"x","crv":"X25519","x":"AA"},
+            {"kty":"RSA","kid":"oaep","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"},
+            {"no":"kty"},
+            42
+        ]}"#;
+        let (keys, skipped) = parse_jwks(body, &all).unwrap();
+        assert!(keys.is_empty());
+        assert_eq!(skipped, 9);
+        assert!(parse_jwks(b"{}", &all).is_err());
+        assert!(parse_jwks(b"<html>", &all).is_err());
+    }
+}

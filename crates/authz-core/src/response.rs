@@ -1,0 +1,120 @@
+//! Rendering decisions as API Gateway responses.
+
+use aws_lambda_events::{
+    apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse},
+    iam::{IamPolicyEffect, IamPolicyStatement},
+};
+use serde_json::{Map, Value};
+
+use crate::verify::Claims;
+
+/// The authorizer `context`: `sub`, `scope`, `client_id`, `iss` and the configured claims.
+/// Values are strings, numbers or booleans only (REST rejects objects and arrays): an array of
+/// scalars is joined with `,`, anything else is left out. Absent claims are left out, never null.
+pub fn context(claims: &Claims, extra: &[String]) -> Map<String, Value> {
+    let mut ctx = Map::new();
+    ctx.insert("iss".into(), Value::String(claims.iss.clone()));
+    if let Some(sub) = &claims.sub {
+        ctx.insert("sub".into(), Value::String(sub.clone()));
+    }
+    if let Some(client_id) = &claims.client_id {
+        ctx.insert("client_id".into(), Value::String(client_id.clone()));
+    }
+    if !claims.scopes.is_empty() {
+        ctx.insert("scope".into(), Value::String(claims.scopes.join(" ")));
+    }
+    for name in extra {
+        if let Some(v) = claims.all.get(name).and_then(scalar) {
+            ctx.insert(name.clone(), v);
+        }
+    }
+    ctx
+}
+
+fn scalar(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => Some(v.clone()),
+        Value::Array(items) if !items.is_empty() => {
+            let parts: Option<Vec<String>> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                })
+                .collect();
+            parts.map(|p| Value::String(p.join(",")))
+        }
+        _ => None,
+    }
+}
+
+fn statement(effect: IamPolicyEffect, resources: Vec<String>) -> IamPolicyStatement {
+    let mut s = IamPolicyStatement::default();
+    s.action = vec!["execute-api:Invoke".to_owned()];
+    s.effect = effect;
+    s.resource = resources;
+    s
+}
+
+fn rest(principal: &str, statements: Vec<IamPolicyStatement>, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
+    let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+    policy.version = Some("2012-10-17".to_owned());
+    policy.statement = statements;
+    let mut r = ApiGatewayCustomAuthorizerResponse::default();
+    r.principal_id = Some(principal.to_owned());
+    r.policy_document = policy;
+    r.context = Value::Object(ctx);
+    r
+}
+
+/// A REST policy allowing `resources`.
+pub fn rest_allow(principal: &str, resources: Vec<String>, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
+    rest(principal, vec![statement(IamPolicyEffect::Allow, resources)], ctx)
+}
+
+/// A REST policy explicitly denying `resource` (API Gateway answers 403).
+pub fn rest_deny(principal: &str, resource: &str, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
+    rest(principal, vec![statement(IamPolicyEffect::Deny, vec![resource.to_owned()])], ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(all: Value) -> Claims {
+        Claims {
+            iss: "https://idp".into(),
+            sub: Some("alice".into()),
+            client_id: None,
+            scopes: vec!["read".into(), "write".into()],
+            all: all.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn context_is_scalar_only() {
+        let c = claims(json!({"email": "a@x", "groups": ["a", "b"], "n": 3, "obj": {"x": 1}, "mixed": [1, {}]}));
+        let extra = ["email", "groups", "n", "obj", "mixed", "absent"].map(String::from);
+        let ctx = context(&c, &extra);
+        assert_eq!(
+            Value::Object(ctx),
+            json!({"iss": "https://idp", "sub": "alice", "scope": "read write", "email": "a@x", "groups": "a,b", "n": 3})
+        );
+    }
+
+    #[test]
+    fn allow_policy_shape() {
+        let r = rest_allow("alice", vec!["arn:x/prod/*".into()], Map::new());
+        let v = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(v["principalId"], "alice");
+        assert_eq!(v["policyDocument"]["Version"], "2012-10-17");
+        assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Allow");
+        assert_eq!(v["policyDocument"]["Statement"][0]["Action"], json!(["execute-api:Invoke"]));
+        assert_eq!(v["policyDocument"]["Statement"][0]["Resource"], json!(["arn:x/prod/*"]));
+        let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/", Map::new())).unwrap_or_default();
+        assert_eq!(d["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    }
+}

@@ -1,0 +1,331 @@
+//! JWT verification (RFC 7515, RFC 7519, RFC 8725, RFC 9068).
+//!
+//! Every check is made here on purpose rather than through jsonwebtoken's `Validation`
+//! defaults (60 s leeway, only `exp` required, `nbf` unchecked): jsonwebtoken is used for the
+//! signature only. The order is: shape, header (`alg` allow-list, `crit`, `typ`, `kid`), issuer
+//! (selects keys and allowed algorithms), key (must fit `alg`), signature, then claims.
+
+use std::{collections::HashMap, fmt, sync::Arc};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::Algorithm;
+use serde::{
+    Deserialize, Deserializer,
+    de::{Error as _, MapAccess, Visitor},
+};
+use serde_json::{Map, Value};
+
+use crate::{
+    config::{Config, IssuerConfig, SUPPORTED_ALGORITHMS},
+    error::AuthzError,
+    jwks::{Fetch, IssuerKeys},
+};
+
+/// Verified claims of a token.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    /// `iss`.
+    pub iss: String,
+    /// `sub`, if present.
+    pub sub: Option<String>,
+    /// `client_id`, if present.
+    pub client_id: Option<String>,
+    /// Scopes from `scope` (space-delimited) or `scp` (string or array).
+    pub scopes: Vec<String>,
+    /// All claims as sent.
+    pub all: Map<String, Value>,
+}
+
+impl Claims {
+    /// `sub`, or `client_id` when there is no `sub`.
+    pub fn principal(&self) -> &str {
+        self.sub.as_deref().or(self.client_id.as_deref()).unwrap_or_default()
+    }
+}
+
+/// What is known about a token so far, for the decision log (never the token itself).
+#[derive(Debug, Default, Clone)]
+pub struct Trace {
+    /// Header `kid` (truncated).
+    pub kid: Option<String>,
+    /// Claim `iss` (truncated).
+    pub iss: Option<String>,
+    /// `sub` once verified.
+    pub sub: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+    crit: Option<Value>,
+}
+
+/// A JSON object whose top-level member names are unique (RFC 7519 §4: a duplicate claim name
+/// is rejected rather than resolved, so no two parsers can read different claims).
+struct StrictObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for StrictObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StrictObject, A::Error> {
+                let mut map = Map::new();
+                while let Some((k, v)) = access.next_entry::<String, Value>()? {
+                    if map.contains_key(&k) {
+                        return Err(A::Error::custom("duplicate member"));
+                    }
+                    map.insert(k, v);
+                }
+                Ok(StrictObject(map))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthzError> {
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| AuthzError::Malformed("segment is not base64url"))
+}
+
+struct IssuerEntry {
+    config: IssuerConfig,
+    keys: IssuerKeys,
+}
+
+/// Verifies tokens against the configured issuers and their cached keys.
+pub struct Verifier {
+    issuers: HashMap<String, IssuerEntry>,
+    leeway: f64,
+    required_typ: Option<String>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier").field("issuers", &self.issuers.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Verifier {
+    /// One key cache per issuer, all fetching through `fetch`.
+    pub fn new(config: &Config, fetch: Arc<dyn Fetch>) -> Verifier {
+        let issuers = config
+            .issuers
+            .iter()
+            .map(|ic| {
+                let keys = IssuerKeys::new(
+                    ic.issuer.clone(),
+                    ic.jwks_uri.clone(),
+                    ic.algorithms.clone(),
+                    config.jwks.clone(),
+                    Arc::clone(&fetch),
+                );
+                (ic.issuer.clone(), IssuerEntry { config: ic.clone(), keys })
+            })
+            .collect();
+        Verifier { issuers, leeway: config.leeway.as_secs_f64(), required_typ: config.required_typ.clone() }
+    }
+
+    /// Fetches every issuer's keys (cold start). Failures are logged, not fatal: the function
+    /// answers `Unauthorized` until keys arrive. Returns how many issuers have keys.
+    pub async fn warm(&self) -> usize {
+        let mut ok = 0;
+        for entry in self.issuers.values() {
+            if entry.keys.refresh_now().await {
+                ok += 1;
+            }
+        }
+        ok
+    }
+
+    /// Verifies `token` at time `now` (seconds since the epoch), filling `trace` as it learns.
+    pub async fn verify(&self, token: &str, now: f64, trace: &mut Trace) -> Result<Claims, AuthzError> {
+        let mut parts = token.split('.');
+        let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(AuthzError::Malformed("not three segments"));
+        };
+        let header: Header = serde_json::from_slice(&decode_segment(h64)?)
+            .map_err(|_| AuthzError::Malformed("header is not a valid JSON object"))?;
+        trace.kid = header.kid.as_deref().map(|k| crate::jwks::truncate(k).to_owned());
+        let alg = SUPPORTED_ALGORITHMS
+            .iter()
+            .copied()
+            .find(|a| alg_name(*a) == header.alg)
+            .ok_or(AuthzError::AlgorithmNotAllowed)?;
+        if header.crit.is_some() {
+            return Err(AuthzError::UnsupportedCrit);
+        }
+        if let Some(required) = &self.required_typ {
+            if !header.typ.as_deref().is_some_and(|t| typ_matches(t, required)) {
+                return Err(AuthzError::WrongType);
+            }
+        }
+        let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(AuthzError::MissingKid)?;
+        if s64.is_empty() {
+            return Err(AuthzError::Malformed("empty signature"));
+        }
+        let StrictObject(claims) = serde_json::from_slice(&decode_segment(p64)?)
+            .map_err(|_| AuthzError::Malformed("payload is not a valid JSON object"))?;
+        let iss = match claims.get("iss") {
+            Some(Value::String(s)) => s.as_str(),
+            Some(_) => return Err(AuthzError::InvalidClaim("iss")),
+            None => return Err(AuthzError::MissingClaim("iss")),
+        };
+        trace.iss = Some(crate::jwks::truncate(iss).to_owned());
+        let entry = self.issuers.get(iss).ok_or(AuthzError::UnknownIssuer)?;
+        if !entry.config.algorithms.contains(&alg) {
+            return Err(AuthzError::AlgorithmNotAllowed);
+        }
+        let key = entry.keys.key(kid).await?;
+        key.check_alg(alg)?;
+        // The signing input is the first two segments exactly as received.
+        let signing_input = &token.as_bytes()[..h64.len() + 1 + p64.len()];
+        key.verify(s64, signing_input, alg)?;
+        self.check_claims(&entry.config, claims, now, trace)
+    }
+
+    fn check_claims(
+        &self,
+        issuer: &IssuerConfig,
+        claims: Map<String, Value>,
+        now: f64,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        let exp = numeric_date(&claims, "exp")?.ok_or(AuthzError::MissingClaim("exp"))?;
+        if now >= exp + self.leeway {
+            return Err(AuthzError::Expired);
+        }
+        if numeric_date(&claims, "nbf")?.is_some_and(|nbf| nbf > now + self.leeway) {
+            return Err(AuthzError::NotYetValid);
+        }
+        if numeric_date(&claims, "iat")?.is_some_and(|iat| iat > now + self.leeway) {
+            return Err(AuthzError::IssuedInFuture);
+        }
+        let aud_ok = match claims.get("aud") {
+            None => return Err(AuthzError::MissingClaim("aud")),
+            Some(Value::String(a)) => issuer.audiences.iter().any(|x| x == a),
+            Some(Value::Array(list)) if !list.is_empty() => {
+                let mut any = false;
+                for a in list {
+                    let a = a.as_str().ok_or(AuthzError::InvalidClaim("aud"))?;
+                    any |= issuer.audiences.iter().any(|x| x == a);
+                }
+                any
+            }
+            Some(_) => return Err(AuthzError::InvalidClaim("aud")),
+        };
+        if !aud_ok {
+            return Err(AuthzError::AudienceMismatch);
+        }
+        let sub = optional_string(&claims, "sub")?;
+        let client_id = optional_string(&claims, "client_id")?;
+        if sub.is_none() && client_id.is_none() {
+            return Err(AuthzError::MissingClaim("sub"));
+        }
+        let scopes = scopes(&claims)?;
+        trace.sub = sub.as_deref().or(client_id.as_deref()).map(|s| crate::jwks::truncate(s).to_owned());
+        Ok(Claims { iss: issuer.issuer.clone(), sub, client_id, scopes, all: claims })
+    }
+}
+
+/// The JOSE name of a supported algorithm (`RS256`, `EdDSA`, ...); empty for any other.
+pub fn alg_name(alg: Algorithm) -> &'static str {
+    use Algorithm::*;
+    match alg {
+        RS256 => "RS256",
+        RS384 => "RS384",
+        RS512 => "RS512",
+        PS256 => "PS256",
+        PS384 => "PS384",
+        PS512 => "PS512",
+        ES256 => "ES256",
+        ES384 => "ES384",
+        EdDSA => "EdDSA",
+        // HMAC and anything added later: never accepted, never named.
+        _ => "",
+    }
+}
+
+/// RFC 9068 §4: `at+jwt`, also spelled `application/at+jwt`, compared case-insensitively.
+fn typ_matches(typ: &str, required: &str) -> bool {
+    let strip = |s: &str| {
+        let lower = s.to_ascii_lowercase();
+        lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
+    };
+    strip(typ) == strip(required)
+}
+
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, AuthzError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).map(Some).ok_or(AuthzError::InvalidClaim(name)),
+        Some(_) => Err(AuthzError::InvalidClaim(name)),
+    }
+}
+
+fn optional_string(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>, AuthzError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(AuthzError::InvalidClaim(name)),
+    }
+}
+
+fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, AuthzError> {
+    let mut out: Vec<String> = Vec::new();
+    match claims.get("scope") {
+        None => {}
+        Some(Value::String(s)) => out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+        Some(_) => return Err(AuthzError::InvalidClaim("scope")),
+    }
+    match claims.get("scp") {
+        None => {}
+        Some(Value::String(s)) => out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+        Some(Value::Array(list)) => {
+            for v in list {
+                out.push(v.as_str().ok_or(AuthzError::InvalidClaim("scp"))?.to_owned());
+            }
+        }
+        Some(_) => return Err(AuthzError::InvalidClaim("scp")),
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// Bench/test helper: the current time in seconds since the Unix epoch.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_matches("at+jwt", "at+jwt"));
+        assert!(typ_matches("application/AT+JWT", "at+jwt"));
+        assert!(!typ_matches("JWT", "at+jwt"));
+    }
+
+    #[test]
+    fn duplicate_claims_are_rejected() {
+        let r: Result<StrictObject, _> = serde_json::from_str(r#"{"iss":"a","iss":"b"}"#);
+        assert!(r.is_err());
+        let r: Result<StrictObject, _> = serde_json::from_str(r#"[1]"#);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn scopes_from_scope_and_scp() {
+        let m = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(scopes(&m(serde_json::json!({"scope": "a  b"}))), Ok(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(scopes(&m(serde_json::json!({"scp": ["x", "y"]}))), Ok(vec!["x".to_owned(), "y".to_owned()]));
+        assert_eq!(scopes(&m(serde_json::json!({"scp": [1]}))), Err(AuthzError::InvalidClaim("scp")));
+    }
+}

@@ -1,0 +1,61 @@
+//! Glue between `authz-core` and `lambda_runtime`, shared by the three authorizer binaries:
+//! logging set-up, cold-start error reporting and error → runtime diagnostic mapping.
+
+use std::fmt::Display;
+
+use authz_core::AuthzError;
+use lambda_runtime::Diagnostic;
+use tracing_subscriber::EnvFilter;
+
+/// Targets that must never log below DEBUG: lambda_runtime logs the raw event (which carries
+/// the token) at TRACE.
+const QUIET: &str = "lambda_runtime=debug,lambda_runtime_api_client=debug,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn";
+
+/// JSON logs with flat top-level keys, honouring `AWS_LAMBDA_LOG_FORMAT` (`JSON` default, or
+/// `Text`) and `AWS_LAMBDA_LOG_LEVEL` (`TRACE`…`FATAL`, default `INFO`; `RUST_LOG` also works).
+pub fn init_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned())
+        .to_ascii_lowercase()
+        .replace("fatal", "error");
+    let filter = EnvFilter::try_new(format!("{level},{QUIET}")).unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET}")));
+    let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time();
+    let _ = if text {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+    };
+}
+
+/// Passes a cold-start result through; on error, logs it, reports it to the Runtime API's
+/// `/runtime/init/error` (so Lambda shows the message, naming the variable) and returns it so
+/// `main` exits non-zero.
+pub async fn or_init_error<T, E: Display>(result: Result<T, E>) -> Result<T, lambda_runtime::Error> {
+    let error = match result {
+        Ok(v) => return Ok(v),
+        Err(e) => e.to_string(),
+    };
+    tracing::error!(error = %error, "cold start failed");
+    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+        let url = format!("http://{api}/2018-06-01/runtime/init/error");
+        let body = serde_json::json!({ "errorType": "Runtime.ConfigError", "errorMessage": error });
+        let sent = reqwest::Client::new()
+            .post(url)
+            .header("Lambda-Runtime-Function-Error-Type", "Runtime.ConfigError")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not report the init error to the Runtime API");
+        }
+    }
+    Err(error.into())
+}
+
+/// The runtime diagnostic for an error: message exactly `Unauthorized` for 401 outcomes.
+pub fn diagnostic(error: AuthzError) -> Diagnostic {
+    Diagnostic { error_type: error.error_type().to_owned(), error_message: error.runtime_message() }
+}

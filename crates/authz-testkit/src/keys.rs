@@ -1,0 +1,246 @@
+//! Fixed test signing keys (files in `keys/`, generated once with openssl) and JWT builders.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::{
+    EncodingKey,
+    jwk::{Jwk, PublicKeyUse},
+};
+use num_bigint::BigUint;
+use serde_json::{Value, json};
+
+/// A signing key for tests with its public JWK.
+///
+/// Cheap to clone. Every constructor loads the same key material each time, so tokens signed in
+/// one test verify against JWKs built in another.
+#[derive(Clone)]
+pub struct TestKey {
+    kid: String,
+    alg: Algorithm,
+    /// The algorithm the key material naturally belongs to (decides the JWK's curve).
+    natural: Algorithm,
+    key: EncodingKey,
+    /// aws-lc refuses RSA keys under 2048 bits, so RSA-1024 is signed by [`legacy_rsa_sign`].
+    legacy: bool,
+}
+
+impl std::fmt::Debug for TestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestKey {
+    fn load(kid: &str, alg: Algorithm, key: jsonwebtoken::errors::Result<EncodingKey>) -> Self {
+        let key = key.expect("authz-testkit: bad key file");
+        let legacy = false;
+        TestKey {
+            kid: kid.to_owned(),
+            alg,
+            natural: alg,
+            key,
+            legacy,
+        }
+    }
+
+    /// RSA-2048 key #1, alg RS256.
+    pub fn rsa(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/rsa2048_a.pem");
+        Self::load(kid, Algorithm::RS256, EncodingKey::from_rsa_pem(pem))
+    }
+
+    /// A second, different RSA-2048 key, alg RS256 (key rotation tests).
+    pub fn rsa2(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/rsa2048_b.pem");
+        Self::load(kid, Algorithm::RS256, EncodingKey::from_rsa_pem(pem))
+    }
+
+    /// RSA-1024, alg RS256: too weak, a verifier must reject it. Signs RS256/RS384/RS512 only.
+    pub fn rsa1024(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/rsa1024.pem");
+        let mut key = Self::load(kid, Algorithm::RS256, EncodingKey::from_rsa_pem(pem));
+        key.legacy = true;
+        key
+    }
+
+    /// EC P-256, alg ES256.
+    pub fn ec_p256(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/ec_p256.pem");
+        Self::load(kid, Algorithm::ES256, EncodingKey::from_ec_pem(pem))
+    }
+
+    /// EC P-384, alg ES384.
+    pub fn ec_p384(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/ec_p384.pem");
+        Self::load(kid, Algorithm::ES384, EncodingKey::from_ec_pem(pem))
+    }
+
+    /// Ed25519, alg EdDSA.
+    pub fn ed25519(kid: &str) -> TestKey {
+        let pem = include_bytes!("../keys/ed25519.pem");
+        Self::load(kid, Algorithm::EdDSA, EncodingKey::from_ed_pem(pem))
+    }
+
+    /// Changes the signing algorithm and the JWK's `"alg"` (e.g. PS256 or RS512 on an RSA key).
+    /// The key material is unchanged; signing panics if it cannot be used with `alg`.
+    pub fn with_alg(mut self, alg: Algorithm) -> TestKey {
+        self.alg = alg;
+        self
+    }
+
+    /// The key id (`kid`) put in the JWK and in the header of [`TestKey::sign`].
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The signing algorithm.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Public JWK as JSON: `{"kty","kid","use":"sig","alg", n/e or crv/x/y}`.
+    pub fn jwk(&self) -> Value {
+        let alg = serde_json::to_value(self.alg).expect("alg serializes");
+        if self.legacy {
+            let ints = der_integers(self.key.as_bytes());
+            return json!({"kty": "RSA", "kid": self.kid, "use": "sig", "alg": alg,
+                          "n": b64url(unsigned(ints[1])), "e": b64url(unsigned(ints[2]))});
+        }
+        let mut jwk = Jwk::from_encoding_key(&self.key, self.natural)
+            .expect("authz-testkit: cannot derive the public JWK");
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let mut value = serde_json::to_value(jwk).expect("JWK serializes");
+        value["alg"] = alg;
+        value
+    }
+
+    /// Signs `claims` with header `{"alg": <alg>, "typ": "JWT", "kid": <kid>}`.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(
+            &json!({"alg": self.alg, "typ": "JWT", "kid": self.kid}),
+            claims,
+        )
+    }
+
+    /// Signs with the given full header object: the caller controls every header field
+    /// (alg, kid, typ, crit, jwk, jku, ...); the signature is made with this key and
+    /// [`TestKey::alg`], whatever the header claims.
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        let input = signing_input(header, claims);
+        let signature = if self.legacy {
+            b64url(&legacy_rsa_sign(
+                self.key.as_bytes(),
+                self.alg,
+                input.as_bytes(),
+            ))
+        } else {
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).unwrap_or_else(|e| {
+                panic!(
+                    "authz-testkit: key {:?} cannot sign {:?}: {e}",
+                    self.kid, self.alg
+                )
+            })
+        };
+        format!("{input}.{signature}")
+    }
+}
+
+/// Assembles a JWT from raw header/payload JSON and raw signature bytes (for forged or
+/// malformed tokens: `alg: none`, r = s = 0, ...). An empty `signature` gives `h.p.`.
+pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!("{}.{}", signing_input(header, claims), b64url(signature))
+}
+
+/// `base64url(header).base64url(claims)`.
+fn signing_input(header: &Value, claims: &Value) -> String {
+    let (h, c) = (header.to_string(), claims.to_string());
+    format!("{}.{}", b64url(h.as_bytes()), b64url(c.as_bytes()))
+}
+
+/// base64url without padding.
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    let since = std::time::UNIX_EPOCH.elapsed().expect("clock after 1970");
+    i64::try_from(since.as_secs()).expect("time fits i64")
+}
+
+/// RSASSA-PKCS1-v1_5 by hand (RFC 8017 §8.2.1) from a PKCS#1 `RSAPrivateKey` DER.
+fn legacy_rsa_sign(pkcs1: &[u8], alg: Algorithm, message: &[u8]) -> Vec<u8> {
+    use aws_lc_rs::digest;
+    // DigestInfo DER prefixes from RFC 8017 §9.2, note 1.
+    const OID_PREFIX: [u8; 15] = [
+        0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0, 0x05, 0x00,
+    ];
+    let (digest_alg, id, len) = match alg {
+        Algorithm::RS256 => (&digest::SHA256, 1, 32u8),
+        Algorithm::RS384 => (&digest::SHA384, 2, 48),
+        Algorithm::RS512 => (&digest::SHA512, 3, 64),
+        other => {
+            panic!("authz-testkit: the RSA-1024 key signs RS256/RS384/RS512 only, not {other:?}")
+        }
+    };
+    let mut t = vec![0x30, 15 + 2 + len];
+    t.extend_from_slice(&OID_PREFIX);
+    t[2 + 12] = id;
+    t.extend_from_slice(&[0x04, len]);
+    t.extend_from_slice(digest::digest(digest_alg, message).as_ref());
+
+    let ints = der_integers(pkcs1);
+    let (n, d) = (
+        BigUint::from_bytes_be(ints[1]),
+        BigUint::from_bytes_be(ints[3]),
+    );
+    let k = usize::try_from(n.bits().div_ceil(8)).expect("small modulus");
+    let mut em = vec![0xff; k];
+    em[0] = 0;
+    em[1] = 1;
+    em[k - t.len() - 1] = 0;
+    em[k - t.len()..].copy_from_slice(&t);
+    let s = BigUint::from_bytes_be(&em).modpow(&d, &n).to_bytes_be();
+    let mut out = vec![0; k - s.len()];
+    out.extend_from_slice(&s);
+    out
+}
+
+/// The INTEGER contents inside a DER SEQUENCE (enough for a PKCS#1 RSAPrivateKey).
+fn der_integers(der: &[u8]) -> Vec<&[u8]> {
+    fn tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
+        let (tag, first) = (input[0], usize::from(input[1]));
+        let (len, start) = if first < 0x80 {
+            (first, 2)
+        } else {
+            let n = first & 0x7f;
+            (
+                input[2..2 + n]
+                    .iter()
+                    .fold(0, |acc, b| acc << 8 | usize::from(*b)),
+                2 + n,
+            )
+        };
+        (tag, &input[start..start + len], &input[start + len..])
+    }
+    let (tag, mut body, _) = tlv(der);
+    assert_eq!(tag, 0x30, "authz-testkit: expected a DER SEQUENCE");
+    let mut ints = Vec::new();
+    while !body.is_empty() {
+        let (tag, value, rest) = tlv(body);
+        assert_eq!(tag, 0x02, "authz-testkit: expected a DER INTEGER");
+        ints.push(value);
+        body = rest;
+    }
+    ints
+}
+
+/// Strips the DER sign byte(s) from a non-negative INTEGER.
+fn unsigned(int: &[u8]) -> &[u8] {
+    let zeros = int.iter().take_while(|b| **b == 0).count();
+    &int[zeros.min(int.len() - 1)..]
+}

@@ -1,0 +1,22 @@
+//! Dev-only test machinery shared by the authorizer tests, the local mode and the benchmarks.
+//!
+//! * [`keys`]: fixed signing keys of every supported type with their public JWKs, and helpers
+//!   to build valid, forged or malformed JWTs.
+//! * [`issuer`]: a fault-injectable OIDC issuer (discovery + JWKS) on `127.0.0.1`.
+//! * [`runtime`]: a Lambda Runtime API emulator on `127.0.0.1` and a runner for real function
+//!   processes attached to it.
+//!
+//! Everything binds `127.0.0.1` on an ephemeral port and runs in tasks spawned onto the
+//! caller's tokio runtime (either flavor); servers stop when their handle is dropped.
+//! Never link this crate into an authorizer: the keys in `keys/` are public test fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![warn(missing_docs)]
+
+pub mod issuer;
+pub mod keys;
+pub mod runtime;
+mod server;
+
+pub use issuer::{Fault, Issuer};
+pub use keys::*;
+pub use runtime::{LambdaProcess, Outcome, RuntimeApi};

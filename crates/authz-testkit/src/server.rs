@@ -1,0 +1,89 @@
+//! Minimal loopback HTTP/1.1 server shared by the issuer and the Runtime API emulator.
+
+use std::{future::Future, net::Ipv4Addr, net::SocketAddr};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, task::JoinSet};
+
+/// What a handler returns: a response, or `Err(Hangup)` to drop the connection unanswered.
+pub(crate) type Reply = Result<Response<Full<Bytes>>, Hangup>;
+
+/// Returned by a handler to close the connection without writing any response.
+#[derive(Debug)]
+pub(crate) struct Hangup;
+
+impl std::fmt::Display for Hangup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed by fault injection")
+    }
+}
+
+impl std::error::Error for Hangup {}
+
+/// A running server; dropping it stops the accept loop and every open connection.
+#[derive(Debug)]
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves HTTP/1.1 (keep-alive, TCP_NODELAY) with `handler` in a task
+/// spawned onto the current tokio runtime.
+pub(crate) async fn serve<H, F>(handler: H) -> Server
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("authz-testkit: cannot bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("authz-testkit: local_addr");
+    let task = tokio::spawn(async move {
+        // Connection tasks live in this set, so aborting the accept loop drops them all.
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    // Nagle + delayed ACK would add ~40 ms stalls on loopback.
+                    let _ = stream.set_nodelay(true);
+                    let handler = handler.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(handler);
+                        let _ = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    });
+    Server { addr, task }
+}
+
+/// A response with `status`, an optional content type and `body`.
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    resp
+}
