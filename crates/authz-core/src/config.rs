@@ -163,21 +163,58 @@ const FLAT: &[(&str, &[&str], Kind)] = &[
     ("AUTHZ_REQUIRED_TYP", &["required_typ"], Kind::Text),
     ("AUTHZ_CONTEXT_CLAIMS", &["context_claims"], Kind::List),
     ("AUTHZ_ALLOWED_API_ARNS", &["allowed_api_arns"], Kind::List),
-    ("AUTHZ_ACCEPT_BARE_TOKEN", &["accept_bare_token"], Kind::Bool),
+    (
+        "AUTHZ_ACCEPT_BARE_TOKEN",
+        &["accept_bare_token"],
+        Kind::Bool,
+    ),
     ("AUTHZ_MAX_TOKEN_BYTES", &["max_token_bytes"], Kind::Number),
-    ("AUTHZ_JWKS_MIN_TTL_SECONDS", &["jwks", "min_ttl_seconds"], Kind::Number),
-    ("AUTHZ_JWKS_MAX_TTL_SECONDS", &["jwks", "max_ttl_seconds"], Kind::Number),
-    ("AUTHZ_JWKS_DEFAULT_TTL_SECONDS", &["jwks", "default_ttl_seconds"], Kind::Number),
-    ("AUTHZ_JWKS_STALE_SECONDS", &["jwks", "stale_seconds"], Kind::Number),
-    ("AUTHZ_JWKS_COOLDOWN_SECONDS", &["jwks", "cooldown_seconds"], Kind::Number),
+    (
+        "AUTHZ_JWKS_MIN_TTL_SECONDS",
+        &["jwks", "min_ttl_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_JWKS_MAX_TTL_SECONDS",
+        &["jwks", "max_ttl_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_JWKS_DEFAULT_TTL_SECONDS",
+        &["jwks", "default_ttl_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_JWKS_STALE_SECONDS",
+        &["jwks", "stale_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_JWKS_COOLDOWN_SECONDS",
+        &["jwks", "cooldown_seconds"],
+        Kind::Number,
+    ),
     ("AUTHZ_JWKS_MAX_BYTES", &["jwks", "max_bytes"], Kind::Number),
-    ("AUTHZ_HTTP_CONNECT_TIMEOUT_SECONDS", &["http", "connect_timeout_seconds"], Kind::Number),
-    ("AUTHZ_HTTP_TIMEOUT_SECONDS", &["http", "timeout_seconds"], Kind::Number),
+    (
+        "AUTHZ_HTTP_CONNECT_TIMEOUT_SECONDS",
+        &["http", "connect_timeout_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_HTTP_TIMEOUT_SECONDS",
+        &["http", "timeout_seconds"],
+        Kind::Number,
+    ),
 ];
 
 /// Names of every variable read, for documentation and tests.
 pub fn variable_names() -> Vec<&'static str> {
-    let mut v = vec!["AUTHZ_CONFIG", "AUTHZ_CONFIG_FILE", "AUTHZ_ISSUER", "AUTHZ_JWKS_URI"];
+    let mut v = vec![
+        "AUTHZ_CONFIG",
+        "AUTHZ_CONFIG_FILE",
+        "AUTHZ_ISSUER",
+        "AUTHZ_JWKS_URI",
+    ];
     v.extend(FLAT.iter().map(|(n, _, _)| *n));
     v
 }
@@ -216,10 +253,14 @@ impl Config {
         }
         if let Some(raw) = get("AUTHZ_ISSUER") {
             if doc.contains_key("issuers") {
-                return err(format!("AUTHZ_ISSUER and {doc_name} key `issuers` are both set; use one"));
+                return err(format!(
+                    "AUTHZ_ISSUER and {doc_name} key `issuers` are both set; use one"
+                ));
             }
-            let issuers: Vec<Value> =
-                split_list(&raw).into_iter().map(|i| serde_json::json!({ "issuer": i })).collect();
+            let issuers: Vec<Value> = split_list(&raw)
+                .into_iter()
+                .map(|i| serde_json::json!({ "issuer": i }))
+                .collect();
             doc.insert("issuers".into(), Value::Array(issuers));
             sources.insert("issuers".into(), "AUTHZ_ISSUER".into());
         }
@@ -228,7 +269,12 @@ impl Config {
         }
         let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(doc))
             .map_err(|e| ConfigError(format!("{doc_name}: at `{}`: {}", e.path(), e.inner())))?;
-        let src = |key: &str| sources.get(key).cloned().unwrap_or_else(|| format!("{doc_name} key `{key}`"));
+        let src = |key: &str| {
+            sources
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| format!("{doc_name} key `{key}`"))
+        };
         build(raw, &src)
     }
 }
@@ -242,7 +288,11 @@ fn parse_doc(text: &str, name: &str) -> Result<Map<String, Value>, ConfigError> 
 }
 
 fn split_list(raw: &str) -> Vec<String> {
-    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
@@ -260,7 +310,11 @@ fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
                 .parse()
                 .ok()
                 .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| ConfigError(format!("{name}: expected a non-negative number, got `{raw}`")))?;
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name}: expected a non-negative number, got `{raw}`"
+                    ))
+                })?;
             if n.fract() == 0.0 && n < 9.0e15 {
                 Value::from(n as u64)
             } else {
@@ -279,7 +333,9 @@ fn insert_path(
 ) -> Result<(), ConfigError> {
     let mut node = doc;
     for key in &path[..path.len() - 1] {
-        let entry = node.entry((*key).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = node
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
         node = match entry {
             Value::Object(m) => m,
             _ => return err(format!("{doc_name} key `{key}` must be an object")),
@@ -287,7 +343,10 @@ fn insert_path(
     }
     let last = path[path.len() - 1];
     if node.contains_key(last) {
-        return err(format!("{name} and {doc_name} key `{}` are both set; use one", path.join(".")));
+        return err(format!(
+            "{name} and {doc_name} key `{}` are both set; use one",
+            path.join(".")
+        ));
     }
     node.insert(last.to_owned(), value);
     Ok(())
@@ -298,8 +357,10 @@ fn apply_jwks_uri_var(doc: &mut Map<String, Value>, raw: &str) -> Result<(), Con
     let Some(Value::Array(issuers)) = doc.get_mut("issuers") else {
         return err("AUTHZ_JWKS_URI is set but no issuer is configured (set AUTHZ_ISSUER)");
     };
-    let names: Vec<String> =
-        issuers.iter().filter_map(|i| i.get("issuer").and_then(Value::as_str).map(str::to_owned)).collect();
+    let names: Vec<String> = issuers
+        .iter()
+        .filter_map(|i| i.get("issuer").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     let items = split_list(raw);
     for item in &items {
         let (issuer, uri) = match item.split_once('=') {
@@ -313,23 +374,30 @@ fn apply_jwks_uri_var(doc: &mut Map<String, Value>, raw: &str) -> Result<(), Con
             }
         };
         for entry in issuers.iter_mut() {
-            if entry.get("issuer").and_then(Value::as_str) == Some(issuer.as_str()) {
-                if let Some(obj) = entry.as_object_mut() {
-                    if obj.contains_key("jwks_uri") {
-                        return err(format!("AUTHZ_JWKS_URI: two URIs for issuer {issuer}"));
-                    }
-                    obj.insert("jwks_uri".into(), Value::String(uri.clone()));
+            if entry.get("issuer").and_then(Value::as_str) == Some(issuer.as_str())
+                && let Some(obj) = entry.as_object_mut()
+            {
+                if obj.contains_key("jwks_uri") {
+                    return err(format!("AUTHZ_JWKS_URI: two URIs for issuer {issuer}"));
                 }
+                obj.insert("jwks_uri".into(), Value::String(uri.clone()));
             }
         }
     }
     Ok(())
 }
 
-fn seconds(value: Option<f64>, default: f64, max: f64, name: &str) -> Result<Duration, ConfigError> {
+fn seconds(
+    value: Option<f64>,
+    default: f64,
+    max: f64,
+    name: &str,
+) -> Result<Duration, ConfigError> {
     let v = value.unwrap_or(default);
     if !v.is_finite() || v < 0.0 || v > max {
-        return err(format!("{name}: must be between 0 and {max} seconds, got {v}"));
+        return err(format!(
+            "{name}: must be between 0 and {max} seconds, got {v}"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -342,7 +410,9 @@ pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-            return err(format!("{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"));
+            return err(format!(
+                "{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"
+            ));
         }
         rest
     } else {
@@ -361,12 +431,16 @@ fn algorithms(names: &[String], name: &str) -> Result<Vec<Algorithm>, ConfigErro
     names
         .iter()
         .map(|n| {
-            SUPPORTED_ALGORITHMS.iter().copied().find(|a| format!("{a:?}") == *n).ok_or_else(|| {
-                ConfigError(format!(
-                    "{name}: `{n}` is not allowed; choose among {} (never `none` or HMAC)",
-                    SUPPORTED_ALGORITHMS.map(|a| format!("{a:?}")).join(", ")
-                ))
-            })
+            SUPPORTED_ALGORITHMS
+                .iter()
+                .copied()
+                .find(|a| format!("{a:?}") == *n)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name}: `{n}` is not allowed; choose among {} (never `none` or HMAC)",
+                        SUPPORTED_ALGORITHMS.map(|a| format!("{a:?}")).join(", ")
+                    ))
+                })
         })
         .collect()
 }
@@ -389,10 +463,18 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         let audiences = match (ri.audiences, &raw.audiences) {
             (Some(a), _) => a,
             (None, Some(a)) => a.clone(),
-            (None, None) => return err(format!("AUTHZ_AUDIENCE is required (no audience for issuer `{}`)", ri.issuer)),
+            (None, None) => {
+                return err(format!(
+                    "AUTHZ_AUDIENCE is required (no audience for issuer `{}`)",
+                    ri.issuer
+                ));
+            }
         };
         if audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()) {
-            return err(format!("{}: audiences must be non-empty strings", src("audiences")));
+            return err(format!(
+                "{}: audiences must be non-empty strings",
+                src("audiences")
+            ));
         }
         if let Some(uri) = &ri.jwks_uri {
             check_url(uri, "AUTHZ_JWKS_URI")?;
@@ -401,25 +483,45 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             Some(names) => algorithms(&names, &at)?,
             None => default_algs.clone(),
         };
-        issuers.push(IssuerConfig { issuer: ri.issuer, audiences, jwks_uri: ri.jwks_uri, algorithms });
+        issuers.push(IssuerConfig {
+            issuer: ri.issuer,
+            audiences,
+            jwks_uri: ri.jwks_uri,
+            algorithms,
+        });
     }
     let max_token_bytes = raw.max_token_bytes.unwrap_or(8192);
     if !(256..=65_536).contains(&max_token_bytes) {
-        return err(format!("{}: must be between 256 and 65536", src("max_token_bytes")));
+        return err(format!(
+            "{}: must be between 256 and 65536",
+            src("max_token_bytes")
+        ));
     }
-    if let Some(typ) = &raw.required_typ {
-        if typ.trim().is_empty() {
-            return err(format!("{}: empty", src("required_typ")));
-        }
+    if raw
+        .required_typ
+        .as_ref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return err(format!("{}: empty", src("required_typ")));
     }
     let context_claims = raw.context_claims.unwrap_or_default();
-    if let Some(c) = context_claims.iter().find(|c| matches!(c.as_str(), "sub" | "scope" | "client_id" | "iss")) {
-        return err(format!("{}: `{c}` is always in the context; remove it", src("context_claims")));
+    if let Some(c) = context_claims
+        .iter()
+        .find(|c| matches!(c.as_str(), "sub" | "scope" | "client_id" | "iss"))
+    {
+        return err(format!(
+            "{}: `{c}` is always in the context; remove it",
+            src("context_claims")
+        ));
     }
     let allowed_api_arns = raw.allowed_api_arns.unwrap_or_default();
     for arn in &allowed_api_arns {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "execute-api" || parts[5].is_empty() || arn.contains('*')
+        if parts.len() != 6
+            || parts[0] != "arn"
+            || parts[2] != "execute-api"
+            || parts[5].is_empty()
+            || arn.contains('*')
         {
             return err(format!(
                 "{}: `{arn}` is not `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID[/STAGE]`",
@@ -429,25 +531,67 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
     }
     let j = raw.jwks;
     let jwks = JwksSettings {
-        min_ttl: seconds(j.min_ttl_seconds, 60.0, 86_400.0, &src("jwks.min_ttl_seconds"))?,
-        max_ttl: seconds(j.max_ttl_seconds, 3_600.0, 86_400.0, &src("jwks.max_ttl_seconds"))?,
-        default_ttl: seconds(j.default_ttl_seconds, 600.0, 86_400.0, &src("jwks.default_ttl_seconds"))?,
-        stale: seconds(j.stale_seconds, 3_600.0, 7.0 * 86_400.0, &src("jwks.stale_seconds"))?,
-        cooldown: seconds(j.cooldown_seconds, 10.0, 3_600.0, &src("jwks.cooldown_seconds"))?,
+        min_ttl: seconds(
+            j.min_ttl_seconds,
+            60.0,
+            86_400.0,
+            &src("jwks.min_ttl_seconds"),
+        )?,
+        max_ttl: seconds(
+            j.max_ttl_seconds,
+            3_600.0,
+            86_400.0,
+            &src("jwks.max_ttl_seconds"),
+        )?,
+        default_ttl: seconds(
+            j.default_ttl_seconds,
+            600.0,
+            86_400.0,
+            &src("jwks.default_ttl_seconds"),
+        )?,
+        stale: seconds(
+            j.stale_seconds,
+            3_600.0,
+            7.0 * 86_400.0,
+            &src("jwks.stale_seconds"),
+        )?,
+        cooldown: seconds(
+            j.cooldown_seconds,
+            10.0,
+            3_600.0,
+            &src("jwks.cooldown_seconds"),
+        )?,
         max_bytes: j.max_bytes.unwrap_or(150_000),
     };
     if jwks.min_ttl > jwks.max_ttl {
-        return err(format!("{} exceeds {}", src("jwks.min_ttl_seconds"), src("jwks.max_ttl_seconds")));
+        return err(format!(
+            "{} exceeds {}",
+            src("jwks.min_ttl_seconds"),
+            src("jwks.max_ttl_seconds")
+        ));
     }
     if jwks.max_bytes < 1024 {
         return err(format!("{}: at least 1024", src("jwks.max_bytes")));
     }
     let http = HttpSettings {
-        connect_timeout: seconds(raw.http.connect_timeout_seconds, 1.0, 9.0, &src("http.connect_timeout_seconds"))?,
-        timeout: seconds(raw.http.timeout_seconds, 2.0, 9.0, &src("http.timeout_seconds"))?,
+        connect_timeout: seconds(
+            raw.http.connect_timeout_seconds,
+            1.0,
+            9.0,
+            &src("http.connect_timeout_seconds"),
+        )?,
+        timeout: seconds(
+            raw.http.timeout_seconds,
+            2.0,
+            9.0,
+            &src("http.timeout_seconds"),
+        )?,
     };
     if http.timeout.is_zero() || http.connect_timeout.is_zero() {
-        return err(format!("{}: timeouts must be above 0", src("http.timeout_seconds")));
+        return err(format!(
+            "{}: timeouts must be above 0",
+            src("http.timeout_seconds")
+        ));
     }
     Ok(Config {
         issuers,
@@ -468,7 +612,10 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -476,7 +623,10 @@ mod tests {
         load(vars).unwrap_err().0
     }
 
-    const BASE: [(&str, &str); 2] = [("AUTHZ_ISSUER", "https://idp.example.com"), ("AUTHZ_AUDIENCE", "api")];
+    const BASE: [(&str, &str); 2] = [
+        ("AUTHZ_ISSUER", "https://idp.example.com"),
+        ("AUTHZ_AUDIENCE", "api"),
+    ];
 
     #[test]
     fn flat_minimal_has_safe_defaults() {
@@ -494,7 +644,9 @@ mod tests {
     #[test]
     fn missing_required_values_name_the_variable() {
         assert!(load_err(&[]).contains("AUTHZ_ISSUER"));
-        assert!(load_err(&[("AUTHZ_ISSUER", "https://idp.example.com")]).contains("AUTHZ_AUDIENCE"));
+        assert!(
+            load_err(&[("AUTHZ_ISSUER", "https://idp.example.com")]).contains("AUTHZ_AUDIENCE")
+        );
     }
 
     #[test]
@@ -510,15 +662,28 @@ mod tests {
         assert!(with("AUTHZ_LEEWAY_SECONDS", "100000").contains("AUTHZ_LEEWAY_SECONDS"));
         assert!(with("AUTHZ_ACCEPT_BARE_TOKEN", "maybe").contains("AUTHZ_ACCEPT_BARE_TOKEN"));
         assert!(with("AUTHZ_HTTP_TIMEOUT_SECONDS", "30").contains("AUTHZ_HTTP_TIMEOUT_SECONDS"));
-        assert!(with("AUTHZ_ALLOWED_API_ARNS", "arn:aws:s3:::bucket").contains("AUTHZ_ALLOWED_API_ARNS"));
+        assert!(
+            with("AUTHZ_ALLOWED_API_ARNS", "arn:aws:s3:::bucket")
+                .contains("AUTHZ_ALLOWED_API_ARNS")
+        );
         assert!(with("AUTHZ_CONTEXT_CLAIMS", "sub").contains("AUTHZ_CONTEXT_CLAIMS"));
         assert!(with("AUTHZ_JWKS_URI", "http://keys.example.com/jwks").contains("AUTHZ_JWKS_URI"));
-        assert!(load_err(&[("AUTHZ_ISSUER", "http://idp.example.com"), ("AUTHZ_AUDIENCE", "a")]).contains("https"));
+        assert!(
+            load_err(&[
+                ("AUTHZ_ISSUER", "http://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "a")
+            ])
+            .contains("https")
+        );
     }
 
     #[test]
     fn http_allowed_only_on_loopback() {
-        let c = load(&[("AUTHZ_ISSUER", "http://127.0.0.1:8080"), ("AUTHZ_AUDIENCE", "a")]).unwrap();
+        let c = load(&[
+            ("AUTHZ_ISSUER", "http://127.0.0.1:8080"),
+            ("AUTHZ_AUDIENCE", "a"),
+        ])
+        .unwrap();
         assert_eq!(c.issuers[0].issuer, "http://127.0.0.1:8080");
         assert!(check_url("http://127.0.0.1.evil.com/x", "X").is_err());
         assert!(check_url("http://localhost", "X").is_ok());
@@ -527,16 +692,28 @@ mod tests {
     #[test]
     fn multi_issuer_and_jwks_pairs() {
         let c = load(&[
-            ("AUTHZ_ISSUER", "https://a.example.com, https://b.example.com"),
+            (
+                "AUTHZ_ISSUER",
+                "https://a.example.com, https://b.example.com",
+            ),
             ("AUTHZ_AUDIENCE", "api1,api2"),
-            ("AUTHZ_JWKS_URI", "https://b.example.com=https://keys.example.com/b.json"),
+            (
+                "AUTHZ_JWKS_URI",
+                "https://b.example.com=https://keys.example.com/b.json",
+            ),
             ("AUTHZ_ALGORITHMS", "RS256,ES256"),
         ])
         .unwrap();
         assert_eq!(c.issuers.len(), 2);
         assert_eq!(c.issuers[0].jwks_uri, None);
-        assert_eq!(c.issuers[1].jwks_uri.as_deref(), Some("https://keys.example.com/b.json"));
-        assert_eq!(c.issuers[1].algorithms, vec![Algorithm::RS256, Algorithm::ES256]);
+        assert_eq!(
+            c.issuers[1].jwks_uri.as_deref(),
+            Some("https://keys.example.com/b.json")
+        );
+        assert_eq!(
+            c.issuers[1].algorithms,
+            vec![Algorithm::RS256, Algorithm::ES256]
+        );
         assert_eq!(c.issuers[1].audiences, vec!["api1", "api2"]);
     }
 
@@ -545,9 +722,15 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.push(("AUTHZ_JWKS_URI", "https://keys.example.com/k?appid=1"));
         let c = load(&vars).unwrap();
-        assert_eq!(c.issuers[0].jwks_uri.as_deref(), Some("https://keys.example.com/k?appid=1"));
+        assert_eq!(
+            c.issuers[0].jwks_uri.as_deref(),
+            Some("https://keys.example.com/k?appid=1")
+        );
         let e = load_err(&[
-            ("AUTHZ_ISSUER", "https://a.example.com,https://b.example.com"),
+            (
+                "AUTHZ_ISSUER",
+                "https://a.example.com,https://b.example.com",
+            ),
             ("AUTHZ_AUDIENCE", "x"),
             ("AUTHZ_JWKS_URI", "https://keys.example.com/k"),
         ]);
@@ -569,9 +752,15 @@ mod tests {
 
     #[test]
     fn structured_errors_name_the_key() {
-        let e = load_err(&[("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com","audience":["x"]}]}"#)]);
+        let e = load_err(&[(
+            "AUTHZ_CONFIG",
+            r#"{"issuers":[{"issuer":"https://a.example.com","audience":["x"]}]}"#,
+        )]);
         assert!(e.contains("AUTHZ_CONFIG") && e.contains("audience"), "{e}");
-        let e = load_err(&[("AUTHZ_CONFIG", r#"{"issuers":[],"jwks":{"max_bytes":"big"}}"#)]);
+        let e = load_err(&[(
+            "AUTHZ_CONFIG",
+            r#"{"issuers":[],"jwks":{"max_bytes":"big"}}"#,
+        )]);
         assert!(e.contains("jwks.max_bytes"), "{e}");
         assert!(load_err(&[("AUTHZ_CONFIG", "[1]")]).contains("JSON object"));
         assert!(load_err(&[("AUTHZ_CONFIG", "{")]).contains("invalid JSON"));
@@ -580,12 +769,21 @@ mod tests {
     #[test]
     fn setting_a_key_twice_is_an_error() {
         let e = load_err(&[
-            ("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#),
+            (
+                "AUTHZ_CONFIG",
+                r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#,
+            ),
             ("AUTHZ_AUDIENCE", "y"),
         ]);
-        assert!(e.contains("AUTHZ_AUDIENCE") && e.contains("both set"), "{e}");
+        assert!(
+            e.contains("AUTHZ_AUDIENCE") && e.contains("both set"),
+            "{e}"
+        );
         let e = load_err(&[
-            ("AUTHZ_CONFIG", r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#),
+            (
+                "AUTHZ_CONFIG",
+                r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"]}"#,
+            ),
             ("AUTHZ_ISSUER", "https://b.example.com"),
         ]);
         assert!(e.contains("AUTHZ_ISSUER"), "{e}");
@@ -594,10 +792,16 @@ mod tests {
     #[test]
     fn config_file_is_read() {
         let dir = std::env::temp_dir().join(format!("authz-config-{}", std::process::id()));
-        std::fs::write(&dir, r#"{"issuers":[{"issuer":"https://a.example.com","audiences":["x"]}]}"#).unwrap();
+        std::fs::write(
+            &dir,
+            r#"{"issuers":[{"issuer":"https://a.example.com","audiences":["x"]}]}"#,
+        )
+        .unwrap();
         let c = load(&[("AUTHZ_CONFIG_FILE", dir.to_str().unwrap())]).unwrap();
         assert_eq!(c.issuers[0].issuer, "https://a.example.com");
         std::fs::remove_file(&dir).unwrap();
-        assert!(load_err(&[("AUTHZ_CONFIG_FILE", "/nonexistent/x.json")]).contains("AUTHZ_CONFIG_FILE"));
+        assert!(
+            load_err(&[("AUTHZ_CONFIG_FILE", "/nonexistent/x.json")]).contains("AUTHZ_CONFIG_FILE")
+        );
     }
 }

@@ -103,7 +103,9 @@ impl AuthzError {
     pub fn outcome(&self) -> Outcome {
         use AuthzError::*;
         match self {
-            InsufficientScope | ClaimMismatch | RouteNotAllowed | ApiNotAllowed => Outcome::Forbidden,
+            InsufficientScope | ClaimMismatch | RouteNotAllowed | ApiNotAllowed => {
+                Outcome::Forbidden
+            }
             InvalidEvent(_) | Internal(_) => Outcome::Internal,
             _ => Outcome::Unauthorized,
         }
@@ -169,7 +171,11 @@ mod tests {
 
     #[test]
     fn unauthorized_message_is_exact() {
-        for e in [AuthzError::Expired, AuthzError::MissingToken, AuthzError::BadSignature] {
+        for e in [
+            AuthzError::Expired,
+            AuthzError::MissingToken,
+            AuthzError::BadSignature,
+        ] {
             assert_eq!(e.outcome(), Outcome::Unauthorized);
             assert_eq!(e.runtime_message(), "Unauthorized");
         }

@@ -67,7 +67,10 @@ pub struct VerifyKey {
 
 impl fmt::Debug for VerifyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyKey").field("kind", &self.kind).field("alg", &self.alg).finish()
+        f.debug_struct("VerifyKey")
+            .field("kind", &self.kind)
+            .field("alg", &self.alg)
+            .finish()
     }
 }
 
@@ -81,11 +84,20 @@ impl VerifyKey {
             KeyKind::P384 => alg == ES384,
             KeyKind::Ed25519 => alg == EdDSA,
         };
-        if fits && self.alg.is_none_or(|a| a == alg) { Ok(()) } else { Err(AuthzError::KeyAlgorithmMismatch) }
+        if fits && self.alg.is_none_or(|a| a == alg) {
+            Ok(())
+        } else {
+            Err(AuthzError::KeyAlgorithmMismatch)
+        }
     }
 
     /// Verifies `signature` (base64url) over `message` with `alg` (already checked to fit).
-    pub fn verify(&self, signature: &str, message: &[u8], alg: Algorithm) -> Result<(), AuthzError> {
+    pub fn verify(
+        &self,
+        signature: &str,
+        message: &[u8],
+        alg: Algorithm,
+    ) -> Result<(), AuthzError> {
         match jsonwebtoken::crypto::verify(signature, message, &self.key, alg) {
             Ok(true) => Ok(()),
             _ => Err(AuthzError::BadSignature),
@@ -118,18 +130,31 @@ fn b64(field: &Option<String>) -> Option<Vec<u8>> {
 }
 
 /// Parses one JWK into a usable key, or says why it is skipped.
-fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<(String, VerifyKey), &'static str> {
+fn parse_jwk(
+    value: serde_json::Value,
+    allowed: &[Algorithm],
+) -> Result<(String, VerifyKey), &'static str> {
     let jwk: RawJwk = serde_json::from_value(value).map_err(|_| "not a JWK object")?;
     let kid = jwk.kid.clone().filter(|k| !k.is_empty()).ok_or("no kid")?;
     if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err("use is not sig");
     }
-    if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|o| o == "verify")) {
+    if jwk
+        .key_ops
+        .as_ref()
+        .is_some_and(|ops| !ops.iter().any(|o| o == "verify"))
+    {
         return Err("key_ops lacks verify");
     }
     let alg = match jwk.alg.as_deref() {
         None => None,
-        Some(name) => Some(allowed.iter().copied().find(|a| format!("{a:?}") == name).ok_or("alg not allowed")?),
+        Some(name) => Some(
+            allowed
+                .iter()
+                .copied()
+                .find(|a| format!("{a:?}") == name)
+                .ok_or("alg not allowed")?,
+        ),
     };
     let (kind, key) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
         ("RSA", _) => {
@@ -145,7 +170,11 @@ fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<(String,
             (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
         }
         ("EC", Some(curve @ ("P-256" | "P-384"))) => {
-            let (kind, len) = if curve == "P-256" { (KeyKind::P256, 32) } else { (KeyKind::P384, 48) };
+            let (kind, len) = if curve == "P-256" {
+                (KeyKind::P256, 32)
+            } else {
+                (KeyKind::P384, 48)
+            };
             let (x, y) = (b64(&jwk.x).ok_or("bad x")?, b64(&jwk.y).ok_or("bad y")?);
             if x.len() != len || y.len() != len {
                 return Err("EC coordinates of the wrong length");
@@ -175,14 +204,19 @@ fn parse_jwk(value: serde_json::Value, allowed: &[Algorithm]) -> Result<(String,
 
 fn rsa_bits(n: &[u8]) -> usize {
     let n = &n[n.iter().take_while(|b| **b == 0).count()..];
-    n.first().map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize)
+    n.first()
+        .map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize)
 }
 
 /// Parses a JWKS document. Keys that are not for signatures, of an unsupported type, RSA under
 /// 2048 bits or malformed are skipped (counted in the second value); a duplicate `kid` keeps
 /// the first key.
-pub fn parse_jwks(body: &[u8], allowed: &[Algorithm]) -> Result<(HashMap<String, Arc<VerifyKey>>, usize), String> {
-    let raw: RawJwks = serde_json::from_slice(body).map_err(|e| format!("JWKS is not valid JSON: {e}"))?;
+pub fn parse_jwks(
+    body: &[u8],
+    allowed: &[Algorithm],
+) -> Result<(HashMap<String, Arc<VerifyKey>>, usize), String> {
+    let raw: RawJwks =
+        serde_json::from_slice(body).map_err(|e| format!("JWKS is not valid JSON: {e}"))?;
     let mut keys = HashMap::with_capacity(raw.keys.len());
     let mut skipped = 0;
     for value in raw.keys {
@@ -212,15 +246,25 @@ pub fn cache_ttl(resp: &HttpResponse, s: &JwksSettings) -> Duration {
                 return Some(Duration::ZERO);
             }
             if let Some(v) = d.strip_prefix("max-age=") {
-                max_age = Some(v.trim_matches('"').parse::<u64>().map_or(Duration::ZERO, Duration::from_secs));
+                max_age = Some(
+                    v.trim_matches('"')
+                        .parse::<u64>()
+                        .map_or(Duration::ZERO, Duration::from_secs),
+                );
             }
         }
         max_age
     });
     let ttl = from_cc.or_else(|| {
         let expires = resp.expires.as_deref()?;
-        let Ok(at) = httpdate::parse_http_date(expires) else { return Some(Duration::ZERO) };
-        let now = resp.date.as_deref().and_then(|d| httpdate::parse_http_date(d).ok()).unwrap_or_else(SystemTime::now);
+        let Ok(at) = httpdate::parse_http_date(expires) else {
+            return Some(Duration::ZERO);
+        };
+        let now = resp
+            .date
+            .as_deref()
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .unwrap_or_else(SystemTime::now);
         Some(at.duration_since(now).unwrap_or(Duration::ZERO))
     });
     ttl.unwrap_or(s.default_ttl).clamp(s.min_ttl, s.max_ttl)
@@ -310,10 +354,10 @@ impl IssuerKeys {
     /// (subject to the cool-down); stale keys serve until the stale bound when refresh fails.
     pub async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthzError> {
         let snap = self.snapshot();
-        if snap.expires_at.is_some_and(|t| Instant::now() < t) {
-            if let Some(k) = snap.keys.get(kid) {
-                return Ok(Arc::clone(k));
-            }
+        if snap.expires_at.is_some_and(|t| Instant::now() < t)
+            && let Some(k) = snap.keys.get(kid)
+        {
+            return Ok(Arc::clone(k));
         }
         self.refresh(snap.generation).await;
         let snap = self.snapshot();
@@ -390,16 +434,24 @@ impl IssuerKeys {
         if let Some(uri) = &self.configured_uri {
             return Ok(uri.clone());
         }
-        if let Some(uri) = self.discovered_uri.lock().map_err(|_| "lock poisoned")?.clone() {
+        if let Some(uri) = self
+            .discovered_uri
+            .lock()
+            .map_err(|_| "lock poisoned")?
+            .clone()
+        {
             return Ok(uri);
         }
-        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
         let resp = self.fetch.get(&url, self.settings.max_bytes).await?;
         if resp.status != 200 {
             return Err(format!("discovery answered HTTP {}", resp.status));
         }
-        let doc: Discovery =
-            serde_json::from_slice(&resp.body).map_err(|e| format!("discovery document is invalid: {e}"))?;
+        let doc: Discovery = serde_json::from_slice(&resp.body)
+            .map_err(|e| format!("discovery document is invalid: {e}"))?;
         if doc.issuer != self.issuer {
             tracing::error!(
                 iss = %self.issuer,
@@ -415,7 +467,9 @@ impl IssuerKeys {
         Ok(doc.jwks_uri)
     }
 
-    async fn fetch_keys(&self) -> Result<(HashMap<String, Arc<VerifyKey>>, usize, Duration), String> {
+    async fn fetch_keys(
+        &self,
+    ) -> Result<(HashMap<String, Arc<VerifyKey>>, usize, Duration), String> {
         let uri = self.jwks_uri().await?;
         let resp = self.fetch.get(&uri, self.settings.max_bytes).await?;
         if resp.status != 200 {
@@ -449,11 +503,21 @@ impl HttpFetch {
 impl Fetch for HttpFetch {
     fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a> {
         Box::pin(async move {
-            let mut resp = self.client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+            let mut resp = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
             if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
                 return Err(format!("GET {url}: body larger than {max_bytes} bytes"));
             }
-            let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let header = |name: &str| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
             let mut out = HttpResponse {
                 status: resp.status().as_u16(),
                 body: Vec::new(),
@@ -504,14 +568,37 @@ mod tests {
         let secs = |r: HttpResponse| cache_ttl(&r, &s).as_secs();
         assert_eq!(secs(resp(None, None, None)), 600);
         assert_eq!(secs(resp(Some("public, max-age=900"), None, None)), 900);
-        assert_eq!(secs(resp(Some("max-age=5"), None, None)), 60, "clamped to min");
-        assert_eq!(secs(resp(Some("max-age=999999"), None, None)), 3600, "clamped to max");
+        assert_eq!(
+            secs(resp(Some("max-age=5"), None, None)),
+            60,
+            "clamped to min"
+        );
+        assert_eq!(
+            secs(resp(Some("max-age=999999"), None, None)),
+            3600,
+            "clamped to max"
+        );
         assert_eq!(secs(resp(Some("no-store"), None, None)), 60);
         assert_eq!(secs(resp(Some("max-age=abc"), None, None)), 60);
         let date = "Mon, 23 Nov 2026 10:00:00 GMT";
-        assert_eq!(secs(resp(None, Some("Mon, 23 Nov 2026 10:20:00 GMT"), Some(date))), 1200);
+        assert_eq!(
+            secs(resp(
+                None,
+                Some("Mon, 23 Nov 2026 10:20:00 GMT"),
+                Some(date)
+            )),
+            1200
+        );
         assert_eq!(secs(resp(None, Some("0"), Some(date))), 60);
-        assert_eq!(secs(resp(Some("max-age=120"), Some("Mon, 23 Nov 2026 10:20:00 GMT"), Some(date))), 120, "max-age wins");
+        assert_eq!(
+            secs(resp(
+                Some("max-age=120"),
+                Some("Mon, 23 Nov 2026 10:20:00 GMT"),
+                Some(date)
+            )),
+            120,
+            "max-age wins"
+        );
     }
 
     #[test]

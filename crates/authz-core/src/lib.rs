@@ -14,7 +14,9 @@ pub mod verify;
 
 use std::{sync::Arc, time::Instant};
 
-use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse,
+};
 
 pub use config::{Config, ConfigError};
 pub use error::{AuthzError, Outcome};
@@ -54,14 +56,25 @@ impl Authorizer {
     }
 
     /// Verifies a bearer `Authorization` value; the building block of every authorizer type.
-    pub async fn verify_bearer(&self, value: Option<&str>, trace: &mut Trace) -> Result<Claims, AuthzError> {
-        let token = token::bearer(value, self.config.accept_bare_token, self.config.max_token_bytes)?;
+    pub async fn verify_bearer(
+        &self,
+        value: Option<&str>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        let token = token::bearer(
+            value,
+            self.config.accept_bare_token,
+            self.config.max_token_bytes,
+        )?;
         self.verifier.verify(token, verify::unix_now(), trace).await
     }
 
     /// REST API, TOKEN authorizer, from the raw event JSON. `Ok` is an Allow or Deny policy;
     /// `Err` is reported to the runtime (`Unauthorized` → 401, anything else → 500).
-    pub async fn token(&self, event: &str) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
+    pub async fn token(
+        &self,
+        event: &str,
+    ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
         let started = Instant::now();
         let mut trace = Trace::default();
         let event: ApiGatewayCustomAuthorizerRequest = match token::parse_event(event) {
@@ -79,7 +92,9 @@ impl Authorizer {
                 return Err(e);
             }
         };
-        let decision = self.decide_rest(event.authorization_token.as_deref(), &arn, &mut trace).await;
+        let decision = self
+            .decide_rest(event.authorization_token.as_deref(), &arn, &mut trace)
+            .await;
         log_decision(decision.as_ref().err(), &trace, Some(&arn.route()), started);
         match decision {
             Ok((claims, resources)) => {
@@ -88,7 +103,11 @@ impl Authorizer {
             }
             Err(e) if e.outcome() == Outcome::Forbidden => {
                 let principal = trace.sub.as_deref().unwrap_or("anonymous");
-                Ok(response::rest_deny(principal, arn_text, serde_json::Map::new()))
+                Ok(response::rest_deny(
+                    principal,
+                    arn_text,
+                    serde_json::Map::new(),
+                ))
             }
             Err(e) => Err(e),
         }
@@ -124,10 +143,23 @@ fn log_decision(error: Option<&AuthzError>, trace: &Trace, route: Option<&str>, 
             e.reason(),
         ),
     };
-    let (kid, iss, sub) = (trace.kid.as_deref(), trace.iss.as_deref(), trace.sub.as_deref());
+    let (kid, iss, sub) = (
+        trace.kid.as_deref(),
+        trace.iss.as_deref(),
+        trace.sub.as_deref(),
+    );
     if let Some(e @ (AuthzError::Internal(_) | AuthzError::InvalidEvent(_))) = error {
         tracing::error!(decision, reason, detail = %e, kid, iss, sub, route, latency_us, "authorization decision");
     } else {
-        tracing::info!(decision, reason, kid, iss, sub, route, latency_us, "authorization decision");
+        tracing::info!(
+            decision,
+            reason,
+            kid,
+            iss,
+            sub,
+            route,
+            latency_us,
+            "authorization decision"
+        );
     }
 }

@@ -26,24 +26,48 @@ impl<'a> MethodArn<'a> {
             return Err(bad());
         }
         let mut fields = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account), Some(path)) =
-            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        let (
+            Some("arn"),
+            Some(partition),
+            Some("execute-api"),
+            Some(region),
+            Some(account),
+            Some(path),
+        ) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        )
         else {
             return Err(bad());
         };
-        let simple = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let simple = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
         if !simple(partition) || !simple(region) || !simple(account) {
             return Err(bad());
         }
         let prefix = &arn[..arn.len() - path.len() - 1];
         let mut segs = path.splitn(4, '/');
-        let (Some(api_id), Some(stage), Some(verb)) = (segs.next(), segs.next(), segs.next()) else {
+        let (Some(api_id), Some(stage), Some(verb)) = (segs.next(), segs.next(), segs.next())
+        else {
             return Err(bad());
         };
         if !simple(api_id) || stage.is_empty() || stage.contains('*') || verb.is_empty() {
             return Err(bad());
         }
-        Ok(MethodArn { prefix, api_id, stage, verb, resource: segs.next().unwrap_or("") })
+        Ok(MethodArn {
+            prefix,
+            api_id,
+            stage,
+            verb,
+            resource: segs.next().unwrap_or(""),
+        })
     }
 
     /// `…:API_ID/STAGE/*`: every method of every resource of this stage.
@@ -65,7 +89,11 @@ pub fn api_allowed(allowed: &[String], arn: &MethodArn<'_>) -> bool {
     }
     let api = format!("{}:{}", arn.prefix, arn.api_id);
     allowed.iter().any(|entry| {
-        entry == &api || entry.strip_prefix(api.as_str()).and_then(|s| s.strip_prefix('/')) == Some(arn.stage)
+        entry == &api
+            || entry
+                .strip_prefix(api.as_str())
+                .and_then(|s| s.strip_prefix('/'))
+                == Some(arn.stage)
     })
 }
 
@@ -87,8 +115,14 @@ mod tests {
     fn parses_method_arn() {
         let a = MethodArn::parse(ARN).unwrap();
         assert_eq!(a.prefix, "arn:aws:execute-api:us-east-1:123456789012");
-        assert_eq!((a.api_id, a.stage, a.verb, a.resource), ("abcdef123", "prod", "GET", "pets/42"));
-        assert_eq!(a.stage_wildcard(), "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*");
+        assert_eq!(
+            (a.api_id, a.stage, a.verb, a.resource),
+            ("abcdef123", "prod", "GET", "pets/42")
+        );
+        assert_eq!(
+            a.stage_wildcard(),
+            "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*"
+        );
         assert_eq!(a.route(), "GET /pets/42");
         let root = MethodArn::parse("arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/").unwrap();
         assert_eq!(root.route(), "GET /");
@@ -118,6 +152,9 @@ mod tests {
         assert!(!api_allowed(&[format!("{p}:abcdef123/dev")], &a));
         assert!(!api_allowed(&[format!("{p}:abcdef12")], &a));
         assert!(!api_allowed(&[format!("{p}:abcdef1234")], &a));
-        assert!(!api_allowed(&["arn:aws:execute-api:eu-west-1:123456789012:abcdef123".into()], &a));
+        assert!(!api_allowed(
+            &["arn:aws:execute-api:eu-west-1:123456789012:abcdef123".into()],
+            &a
+        ));
     }
 }

@@ -58,7 +58,11 @@ fn statement(effect: IamPolicyEffect, resources: Vec<String>) -> IamPolicyStatem
     s
 }
 
-fn rest(principal: &str, statements: Vec<IamPolicyStatement>, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
+fn rest(
+    principal: &str,
+    statements: Vec<IamPolicyStatement>,
+    ctx: Map<String, Value>,
+) -> ApiGatewayCustomAuthorizerResponse {
     let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
     policy.version = Some("2012-10-17".to_owned());
     policy.statement = statements;
@@ -70,13 +74,29 @@ fn rest(principal: &str, statements: Vec<IamPolicyStatement>, ctx: Map<String, V
 }
 
 /// A REST policy allowing `resources`.
-pub fn rest_allow(principal: &str, resources: Vec<String>, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
-    rest(principal, vec![statement(IamPolicyEffect::Allow, resources)], ctx)
+pub fn rest_allow(
+    principal: &str,
+    resources: Vec<String>,
+    ctx: Map<String, Value>,
+) -> ApiGatewayCustomAuthorizerResponse {
+    rest(
+        principal,
+        vec![statement(IamPolicyEffect::Allow, resources)],
+        ctx,
+    )
 }
 
 /// A REST policy explicitly denying `resource` (API Gateway answers 403).
-pub fn rest_deny(principal: &str, resource: &str, ctx: Map<String, Value>) -> ApiGatewayCustomAuthorizerResponse {
-    rest(principal, vec![statement(IamPolicyEffect::Deny, vec![resource.to_owned()])], ctx)
+pub fn rest_deny(
+    principal: &str,
+    resource: &str,
+    ctx: Map<String, Value>,
+) -> ApiGatewayCustomAuthorizerResponse {
+    rest(
+        principal,
+        vec![statement(IamPolicyEffect::Deny, vec![resource.to_owned()])],
+        ctx,
+    )
 }
 
 #[cfg(test)]
@@ -96,7 +116,9 @@ mod tests {
 
     #[test]
     fn context_is_scalar_only() {
-        let c = claims(json!({"email": "a@x", "groups": ["a", "b"], "n": 3, "obj": {"x": 1}, "mixed": [1, {}]}));
+        let c = claims(
+            json!({"email": "a@x", "groups": ["a", "b"], "n": 3, "obj": {"x": 1}, "mixed": [1, {}]}),
+        );
         let extra = ["email", "groups", "n", "obj", "mixed", "absent"].map(String::from);
         let ctx = context(&c, &extra);
         assert_eq!(
@@ -112,9 +134,16 @@ mod tests {
         assert_eq!(v["principalId"], "alice");
         assert_eq!(v["policyDocument"]["Version"], "2012-10-17");
         assert_eq!(v["policyDocument"]["Statement"][0]["Effect"], "Allow");
-        assert_eq!(v["policyDocument"]["Statement"][0]["Action"], json!(["execute-api:Invoke"]));
-        assert_eq!(v["policyDocument"]["Statement"][0]["Resource"], json!(["arn:x/prod/*"]));
-        let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/", Map::new())).unwrap_or_default();
+        assert_eq!(
+            v["policyDocument"]["Statement"][0]["Action"],
+            json!(["execute-api:Invoke"])
+        );
+        assert_eq!(
+            v["policyDocument"]["Statement"][0]["Resource"],
+            json!(["arn:x/prod/*"])
+        );
+        let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/", Map::new()))
+            .unwrap_or_default();
         assert_eq!(d["policyDocument"]["Statement"][0]["Effect"], "Deny");
     }
 }

@@ -8,13 +8,18 @@ use crate::error::AuthzError;
 /// RFC 6750 `b64token` syntax. With `accept_bare`, a value that is a lone credential (no scheme)
 /// is also taken. Length is checked before anything else is looked at.
 pub fn bearer(value: Option<&str>, accept_bare: bool, max_len: usize) -> Result<&str, AuthzError> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or(AuthzError::MissingToken)?;
+    let value = value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(AuthzError::MissingToken)?;
     // "Bearer " + token; anything longer cannot be a token of acceptable size.
     if value.len() > max_len + 16 {
         return Err(AuthzError::TokenTooLarge { max: max_len });
     }
     let token = match value.split_once([' ', '\t']) {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim_start_matches([' ', '\t']),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            rest.trim_start_matches([' ', '\t'])
+        }
         Some(_) => return Err(AuthzError::BadScheme),
         None if accept_bare => value,
         None => return Err(AuthzError::BadScheme),
@@ -34,7 +39,10 @@ pub fn bearer(value: Option<&str>, accept_bare: bool, max_len: usize) -> Result<
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 #[cfg(test)]
@@ -43,40 +51,76 @@ mod tests {
 
     #[test]
     fn accepts_bearer_case_insensitively() {
-        assert_eq!(bearer(Some("Bearer abc.def.ghi"), false, 100), Ok("abc.def.ghi"));
+        assert_eq!(
+            bearer(Some("Bearer abc.def.ghi"), false, 100),
+            Ok("abc.def.ghi")
+        );
         assert_eq!(bearer(Some("bearer abc"), false, 100), Ok("abc"));
         assert_eq!(bearer(Some("BEARER   abc  "), false, 100), Ok("abc"));
     }
 
     #[test]
     fn rejects_other_schemes_and_extra_credentials() {
-        assert_eq!(bearer(Some("Basic dXNlcjpwYXNz"), false, 100), Err(AuthzError::BadScheme));
-        assert_eq!(bearer(Some("Bearer a b"), false, 100), Err(AuthzError::BadScheme));
-        assert_eq!(bearer(Some("Bearer a,b"), false, 100), Err(AuthzError::BadScheme));
-        assert_eq!(bearer(Some("Bearertoken"), false, 100), Err(AuthzError::BadScheme));
-        assert_eq!(bearer(Some("Bearer"), false, 100), Err(AuthzError::BadScheme));
-        assert_eq!(bearer(Some("Bearer "), false, 100), Err(AuthzError::BadScheme));
+        assert_eq!(
+            bearer(Some("Basic dXNlcjpwYXNz"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            bearer(Some("Bearer a b"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            bearer(Some("Bearer a,b"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            bearer(Some("Bearertoken"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            bearer(Some("Bearer"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            bearer(Some("Bearer "), false, 100),
+            Err(AuthzError::BadScheme)
+        );
     }
 
     #[test]
     fn missing_and_empty_are_missing() {
         assert_eq!(bearer(None, false, 100), Err(AuthzError::MissingToken));
-        assert_eq!(bearer(Some("   "), false, 100), Err(AuthzError::MissingToken));
+        assert_eq!(
+            bearer(Some("   "), false, 100),
+            Err(AuthzError::MissingToken)
+        );
     }
 
     #[test]
     fn bare_token_only_when_allowed() {
-        assert_eq!(bearer(Some("abc.def.ghi"), false, 100), Err(AuthzError::BadScheme));
+        assert_eq!(
+            bearer(Some("abc.def.ghi"), false, 100),
+            Err(AuthzError::BadScheme)
+        );
         assert_eq!(bearer(Some("abc.def.ghi"), true, 100), Ok("abc.def.ghi"));
-        assert_eq!(bearer(Some("a\u{e9}b"), true, 100), Err(AuthzError::BadScheme));
+        assert_eq!(
+            bearer(Some("a\u{e9}b"), true, 100),
+            Err(AuthzError::BadScheme)
+        );
     }
 
     #[test]
     fn size_is_bounded() {
         let long = format!("Bearer {}", "a".repeat(101));
-        assert_eq!(bearer(Some(&long), false, 100), Err(AuthzError::TokenTooLarge { max: 100 }));
+        assert_eq!(
+            bearer(Some(&long), false, 100),
+            Err(AuthzError::TokenTooLarge { max: 100 })
+        );
         let huge = "a".repeat(10_000);
-        assert_eq!(bearer(Some(&huge), true, 100), Err(AuthzError::TokenTooLarge { max: 100 }));
+        assert_eq!(
+            bearer(Some(&huge), true, 100),
+            Err(AuthzError::TokenTooLarge { max: 100 })
+        );
     }
 }
 
@@ -84,7 +128,12 @@ mod tests {
 /// value, and the event carries the token): only the category and position are kept.
 pub fn parse_event<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, AuthzError> {
     serde_json::from_str(raw).map_err(|e| {
-        AuthzError::InvalidEvent(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+        AuthzError::InvalidEvent(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -96,8 +145,13 @@ mod event_tests {
     #[test]
     fn event_errors_do_not_echo_input() {
         let secret = "eyJhbGciOiJSUzI1NiJ9.secret.sig";
-        let raw = format!(r#"{{"type":"TOKEN","authorizationToken":"{secret}","methodArn":["{secret}"]}}"#);
-        let e = parse_event::<Tok>(&raw).err().map(|e| e.to_string()).unwrap_or_default();
+        let raw = format!(
+            r#"{{"type":"TOKEN","authorizationToken":"{secret}","methodArn":["{secret}"]}}"#
+        );
+        let e = parse_event::<Tok>(&raw)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("Data error"), "{e}");
         assert!(!e.contains("secret"), "{e}");
     }

@@ -39,7 +39,10 @@ pub struct Claims {
 impl Claims {
     /// `sub`, or `client_id` when there is no `sub`.
     pub fn principal(&self) -> &str {
-        self.sub.as_deref().or(self.client_id.as_deref()).unwrap_or_default()
+        self.sub
+            .as_deref()
+            .or(self.client_id.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -90,7 +93,9 @@ impl<'de> Deserialize<'de> for StrictObject {
 }
 
 fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthzError> {
-    URL_SAFE_NO_PAD.decode(segment).map_err(|_| AuthzError::Malformed("segment is not base64url"))
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthzError::Malformed("segment is not base64url"))
 }
 
 struct IssuerEntry {
@@ -107,7 +112,9 @@ pub struct Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier").field("issuers", &self.issuers.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Verifier")
+            .field("issuers", &self.issuers.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -125,10 +132,20 @@ impl Verifier {
                     config.jwks.clone(),
                     Arc::clone(&fetch),
                 );
-                (ic.issuer.clone(), IssuerEntry { config: ic.clone(), keys })
+                (
+                    ic.issuer.clone(),
+                    IssuerEntry {
+                        config: ic.clone(),
+                        keys,
+                    },
+                )
             })
             .collect();
-        Verifier { issuers, leeway: config.leeway.as_secs_f64(), required_typ: config.required_typ.clone() }
+        Verifier {
+            issuers,
+            leeway: config.leeway.as_secs_f64(),
+            required_typ: config.required_typ.clone(),
+        }
     }
 
     /// Fetches every issuer's keys (cold start). Failures are logged, not fatal: the function
@@ -144,14 +161,24 @@ impl Verifier {
     }
 
     /// Verifies `token` at time `now` (seconds since the epoch), filling `trace` as it learns.
-    pub async fn verify(&self, token: &str, now: f64, trace: &mut Trace) -> Result<Claims, AuthzError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: f64,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
         let mut parts = token.split('.');
-        let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h64), Some(p64), Some(s64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(AuthzError::Malformed("not three segments"));
         };
         let header: Header = serde_json::from_slice(&decode_segment(h64)?)
             .map_err(|_| AuthzError::Malformed("header is not a valid JSON object"))?;
-        trace.kid = header.kid.as_deref().map(|k| crate::jwks::truncate(k).to_owned());
+        trace.kid = header
+            .kid
+            .as_deref()
+            .map(|k| crate::jwks::truncate(k).to_owned());
         let alg = SUPPORTED_ALGORITHMS
             .iter()
             .copied()
@@ -160,12 +187,19 @@ impl Verifier {
         if header.crit.is_some() {
             return Err(AuthzError::UnsupportedCrit);
         }
-        if let Some(required) = &self.required_typ {
-            if !header.typ.as_deref().is_some_and(|t| typ_matches(t, required)) {
-                return Err(AuthzError::WrongType);
-            }
+        if let Some(required) = &self.required_typ
+            && !header
+                .typ
+                .as_deref()
+                .is_some_and(|t| typ_matches(t, required))
+        {
+            return Err(AuthzError::WrongType);
         }
-        let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(AuthzError::MissingKid)?;
+        let kid = header
+            .kid
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .ok_or(AuthzError::MissingKid)?;
         if s64.is_empty() {
             return Err(AuthzError::Malformed("empty signature"));
         }
@@ -228,8 +262,17 @@ impl Verifier {
             return Err(AuthzError::MissingClaim("sub"));
         }
         let scopes = scopes(&claims)?;
-        trace.sub = sub.as_deref().or(client_id.as_deref()).map(|s| crate::jwks::truncate(s).to_owned());
-        Ok(Claims { iss: issuer.issuer.clone(), sub, client_id, scopes, all: claims })
+        trace.sub = sub
+            .as_deref()
+            .or(client_id.as_deref())
+            .map(|s| crate::jwks::truncate(s).to_owned());
+        Ok(Claims {
+            iss: issuer.issuer.clone(),
+            sub,
+            client_id,
+            scopes,
+            all: claims,
+        })
     }
 }
 
@@ -255,20 +298,33 @@ pub fn alg_name(alg: Algorithm) -> &'static str {
 fn typ_matches(typ: &str, required: &str) -> bool {
     let strip = |s: &str| {
         let lower = s.to_ascii_lowercase();
-        lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
+        lower
+            .strip_prefix("application/")
+            .map(str::to_owned)
+            .unwrap_or(lower)
     };
     strip(typ) == strip(required)
 }
 
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, AuthzError> {
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<f64>, AuthzError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).map(Some).ok_or(AuthzError::InvalidClaim(name)),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or(AuthzError::InvalidClaim(name)),
         Some(_) => Err(AuthzError::InvalidClaim(name)),
     }
 }
 
-fn optional_string(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>, AuthzError> {
+fn optional_string(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<String>, AuthzError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
@@ -280,15 +336,23 @@ fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, AuthzError> {
     let mut out: Vec<String> = Vec::new();
     match claims.get("scope") {
         None => {}
-        Some(Value::String(s)) => out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+        Some(Value::String(s)) => {
+            out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+        }
         Some(_) => return Err(AuthzError::InvalidClaim("scope")),
     }
     match claims.get("scp") {
         None => {}
-        Some(Value::String(s)) => out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+        Some(Value::String(s)) => {
+            out.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+        }
         Some(Value::Array(list)) => {
             for v in list {
-                out.push(v.as_str().ok_or(AuthzError::InvalidClaim("scp"))?.to_owned());
+                out.push(
+                    v.as_str()
+                        .ok_or(AuthzError::InvalidClaim("scp"))?
+                        .to_owned(),
+                );
             }
         }
         Some(_) => return Err(AuthzError::InvalidClaim("scp")),
@@ -299,7 +363,10 @@ fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, AuthzError> {
 
 /// Bench/test helper: the current time in seconds since the Unix epoch.
 pub fn unix_now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -324,8 +391,17 @@ mod tests {
     #[test]
     fn scopes_from_scope_and_scp() {
         let m = |v: Value| v.as_object().cloned().unwrap_or_default();
-        assert_eq!(scopes(&m(serde_json::json!({"scope": "a  b"}))), Ok(vec!["a".to_owned(), "b".to_owned()]));
-        assert_eq!(scopes(&m(serde_json::json!({"scp": ["x", "y"]}))), Ok(vec!["x".to_owned(), "y".to_owned()]));
-        assert_eq!(scopes(&m(serde_json::json!({"scp": [1]}))), Err(AuthzError::InvalidClaim("scp")));
+        assert_eq!(
+            scopes(&m(serde_json::json!({"scope": "a  b"}))),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            scopes(&m(serde_json::json!({"scp": ["x", "y"]}))),
+            Ok(vec!["x".to_owned(), "y".to_owned()])
+        );
+        assert_eq!(
+            scopes(&m(serde_json::json!({"scp": [1]}))),
+            Err(AuthzError::InvalidClaim("scp"))
+        );
     }
 }

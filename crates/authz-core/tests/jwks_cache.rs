@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use authz_core::{AuthzError, Authorizer, Config, verify::Trace};
+use authz_core::{Authorizer, AuthzError, Config, verify::Trace};
 use authz_testkit::{Fault, Issuer, TestKey, now};
 use serde_json::json;
 
@@ -20,8 +20,10 @@ async fn authz(issuer: &Issuer, extra: &[(&str, &str)]) -> Authorizer {
         vars.retain(|(n, _)| n != k);
         vars.push(((*k).into(), (*v).into()));
     }
-    Authorizer::new(Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap())
-        .unwrap()
+    Authorizer::new(
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap(),
+    )
+    .unwrap()
 }
 
 fn token(issuer: &Issuer, key: &TestKey) -> String {
@@ -29,7 +31,9 @@ fn token(issuer: &Issuer, key: &TestKey) -> String {
 }
 
 async fn check(a: &Authorizer, token: &str) -> Result<(), AuthzError> {
-    a.verify_bearer(Some(&format!("Bearer {token}")), &mut Trace::default()).await.map(|_| ())
+    a.verify_bearer(Some(&format!("Bearer {token}")), &mut Trace::default())
+        .await
+        .map(|_| ())
 }
 
 const PAUSE: Duration = Duration::from_millis(350); // just past the 0.3 s cool-down
@@ -48,7 +52,11 @@ async fn cache_control_max_age_bounds_a_removed_key() {
     check(&a, &token(&issuer, &b_key)).await.unwrap();
     assert_eq!(issuer.jwks_fetches(), 1, "hot path makes no network call");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(check(&a, &t_a).await, Err(AuthzError::KidNotFound), "removed key rejected after max-age");
+    assert_eq!(
+        check(&a, &t_a).await,
+        Err(AuthzError::KidNotFound),
+        "removed key rejected after max-age"
+    );
     assert_eq!(issuer.jwks_fetches(), 2);
     check(&a, &token(&issuer, &b_key)).await.unwrap();
 }
@@ -65,7 +73,9 @@ async fn rotation_new_kid_accepted_after_one_refetch() {
     check(&a, &token(&issuer, &new)).await.unwrap();
     assert_eq!(issuer.jwks_fetches(), 2);
     check(&a, &token(&issuer, &new)).await.unwrap();
-    check(&a, &token(&issuer, &TestKey::rsa("old"))).await.unwrap();
+    check(&a, &token(&issuer, &TestKey::rsa("old")))
+        .await
+        .unwrap();
     assert_eq!(issuer.jwks_fetches(), 2);
 }
 
@@ -78,12 +88,17 @@ async fn unknown_kid_flood_is_single_flight_and_cooled_down() {
     a.warm().await;
     tokio::time::sleep(PAUSE).await;
     let started = Instant::now();
-    let forged: Vec<String> = (0..2000).map(|i| token(&issuer, &TestKey::rsa(&format!("random-{i}")))).collect();
+    let forged: Vec<String> = (0..2000)
+        .map(|i| token(&issuer, &TestKey::rsa(&format!("random-{i}"))))
+        .collect();
     let results = futures_join(a, forged).await;
     assert!(results.iter().all(|r| *r == Err(AuthzError::KidNotFound)));
     let windows = (started.elapsed().as_secs_f64() / 0.3).ceil() as usize;
     let fetches = issuer.jwks_fetches() - 1;
-    assert!(fetches >= 1 && fetches <= windows, "{fetches} JWKS fetches for {windows} cool-down windows");
+    assert!(
+        fetches >= 1 && fetches <= windows,
+        "{fetches} JWKS fetches for {windows} cool-down windows"
+    );
 }
 
 /// Runs the checks concurrently (50 in flight) so single-flight is exercised.
@@ -92,8 +107,8 @@ async fn futures_join(a: Authorizer, tokens: Vec<String>) -> Vec<Result<(), Auth
     let mut out = Vec::with_capacity(tokens.len());
     for chunk in tokens.chunks(50) {
         let mut set = tokio::task::JoinSet::new();
-        for t in chunk.iter().cloned() {
-            let a = std::sync::Arc::clone(&a);
+        for t in chunk {
+            let (a, t) = (std::sync::Arc::clone(&a), t.clone());
             set.spawn(async move { check(&a, &t).await });
         }
         out.extend(set.join_all().await);
@@ -121,7 +136,14 @@ async fn stale_keys_serve_within_the_bound_while_the_idp_fails() {
     let issuer = Issuer::start().await;
     let key = TestKey::rsa("k");
     issuer.set_keys(vec![key.jwk()]);
-    let a = authz(&issuer, &[("AUTHZ_JWKS_DEFAULT_TTL_SECONDS", "0.4"), ("AUTHZ_JWKS_STALE_SECONDS", "1")]).await;
+    let a = authz(
+        &issuer,
+        &[
+            ("AUTHZ_JWKS_DEFAULT_TTL_SECONDS", "0.4"),
+            ("AUTHZ_JWKS_STALE_SECONDS", "1"),
+        ],
+    )
+    .await;
     a.warm().await;
     let t = token(&issuer, &key);
     issuer.set_jwks_fault(Fault::Status(503));
@@ -150,19 +172,33 @@ async fn a_slow_idp_never_blocks_past_the_timeout() {
     let started = Instant::now();
     check(&a, &token(&issuer, &key)).await.unwrap(); // stale key serves
     // Bound, not a benchmark: the 0.5 s timeout must cut the 5 s delay.
-    assert!(started.elapsed() < Duration::from_secs(3), "blocked {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "blocked {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn garbage_oversize_and_error_bodies_are_refused() {
     let key = TestKey::rsa("k");
-    for fault in [Fault::Garbage, Fault::Oversize(10 * 1024 * 1024), Fault::Status(500), Fault::Status(404), Fault::Close] {
+    for fault in [
+        Fault::Garbage,
+        Fault::Oversize(10 * 1024 * 1024),
+        Fault::Status(500),
+        Fault::Status(404),
+        Fault::Close,
+    ] {
         let issuer = Issuer::start().await;
         issuer.set_keys(vec![key.jwk()]);
         issuer.set_jwks_fault(fault.clone());
         let a = authz(&issuer, &[]).await;
         assert_eq!(a.warm().await, 0, "{fault:?}");
-        assert_eq!(check(&a, &token(&issuer, &key)).await, Err(AuthzError::JwksUnavailable), "{fault:?}");
+        assert_eq!(
+            check(&a, &token(&issuer, &key)).await,
+            Err(AuthzError::JwksUnavailable),
+            "{fault:?}"
+        );
     }
 }
 
@@ -174,8 +210,15 @@ async fn discovery_naming_another_issuer_is_refused() {
     issuer.set_discovery_issuer(Some("https://evil.example.com"));
     let a = authz(&issuer, &[]).await;
     assert_eq!(a.warm().await, 0);
-    assert_eq!(check(&a, &token(&issuer, &key)).await, Err(AuthzError::JwksUnavailable));
-    assert_eq!(issuer.jwks_fetches(), 0, "keys are never fetched from an untrusted discovery document");
+    assert_eq!(
+        check(&a, &token(&issuer, &key)).await,
+        Err(AuthzError::JwksUnavailable)
+    );
+    assert_eq!(
+        issuer.jwks_fetches(),
+        0,
+        "keys are never fetched from an untrusted discovery document"
+    );
 }
 
 #[tokio::test]

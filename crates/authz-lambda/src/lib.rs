@@ -19,20 +19,31 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| "info".to_owned())
         .to_ascii_lowercase()
         .replace("fatal", "error");
-    let filter = EnvFilter::try_new(format!("{level},{QUIET}")).unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET}")));
+    let filter = EnvFilter::try_new(format!("{level},{QUIET}"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET}")));
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time();
     let _ = if text {
         builder.try_init()
     } else {
-        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
     };
 }
 
 /// Passes a cold-start result through; on error, logs it, reports it to the Runtime API's
 /// `/runtime/init/error` (so Lambda shows the message, naming the variable) and returns it so
 /// `main` exits non-zero.
-pub async fn or_init_error<T, E: Display>(result: Result<T, E>) -> Result<T, lambda_runtime::Error> {
+pub async fn or_init_error<T, E: Display>(
+    result: Result<T, E>,
+) -> Result<T, lambda_runtime::Error> {
     let error = match result {
         Ok(v) => return Ok(v),
         Err(e) => e.to_string(),
@@ -57,5 +68,8 @@ pub async fn or_init_error<T, E: Display>(result: Result<T, E>) -> Result<T, lam
 
 /// The runtime diagnostic for an error: message exactly `Unauthorized` for 401 outcomes.
 pub fn diagnostic(error: AuthzError) -> Diagnostic {
-    Diagnostic { error_type: error.error_type().to_owned(), error_message: error.runtime_message() }
+    Diagnostic {
+        error_type: error.error_type().to_owned(),
+        error_message: error.runtime_message(),
+    }
 }

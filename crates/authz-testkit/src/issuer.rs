@@ -10,7 +10,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use crate::server::{Hangup, Reply, Server, response, serve};
+use crate::server::{Hangup, Reply, Server, lock, response, serve};
 
 /// A fault injected on one issuer endpoint.
 #[derive(Clone, Debug, Default)]
@@ -154,9 +154,7 @@ impl Issuer {
 
 impl State {
     fn config(&self) -> std::sync::MutexGuard<'_, Config> {
-        self.config
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.config)
     }
 }
 

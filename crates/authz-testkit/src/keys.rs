@@ -35,14 +35,13 @@ impl std::fmt::Debug for TestKey {
 
 impl TestKey {
     fn load(kid: &str, alg: Algorithm, key: jsonwebtoken::errors::Result<EncodingKey>) -> Self {
-        let key = key.expect("authz-testkit: bad key file");
-        let legacy = false;
+        let (kid, key) = (kid.to_owned(), key.expect("authz-testkit: bad key file"));
         TestKey {
-            kid: kid.to_owned(),
+            kid,
             alg,
             natural: alg,
             key,
-            legacy,
+            legacy: false,
         }
     }
 
@@ -194,10 +193,8 @@ fn legacy_rsa_sign(pkcs1: &[u8], alg: Algorithm, message: &[u8]) -> Vec<u8> {
     t.extend_from_slice(digest::digest(digest_alg, message).as_ref());
 
     let ints = der_integers(pkcs1);
-    let (n, d) = (
-        BigUint::from_bytes_be(ints[1]),
-        BigUint::from_bytes_be(ints[3]),
-    );
+    let n = BigUint::from_bytes_be(ints[1]);
+    let d = BigUint::from_bytes_be(ints[3]);
     let k = usize::try_from(n.bits().div_ceil(8)).expect("small modulus");
     let mut em = vec![0xff; k];
     em[0] = 0;
@@ -214,16 +211,15 @@ fn legacy_rsa_sign(pkcs1: &[u8], alg: Algorithm, message: &[u8]) -> Vec<u8> {
 fn der_integers(der: &[u8]) -> Vec<&[u8]> {
     fn tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
         let (tag, first) = (input[0], usize::from(input[1]));
-        let (len, start) = if first < 0x80 {
-            (first, 2)
-        } else {
-            let n = first & 0x7f;
-            (
+        // Short form, or long form: the low bits count the big-endian length bytes.
+        let (len, start) = match first.checked_sub(0x80) {
+            None => (first, 2),
+            Some(n) => (
                 input[2..2 + n]
                     .iter()
-                    .fold(0, |acc, b| acc << 8 | usize::from(*b)),
+                    .fold(0, |l, b| l << 8 | usize::from(*b)),
                 2 + n,
-            )
+            ),
         };
         (tag, &input[start..start + len], &input[start + len..])
     }

@@ -7,7 +7,7 @@ use std::sync::{
     Arc, Mutex,
     atomic::{AtomicU64, AtomicUsize, Ordering},
 };
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use crate::server::{Reply, Server, response, serve};
+use crate::server::{Reply, Server, lock, response, serve};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:test-fn";
@@ -119,19 +119,19 @@ impl RuntimeApi {
         let id = format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id());
         let state = &self.0.state;
         let (tx, rx) = oneshot::channel();
-        state.pending().insert(id.clone(), tx);
-        let body = Bytes::from(body);
+        lock(&state.pending).insert(id.clone(), tx);
+        let invocation = Invocation {
+            id: id.clone(),
+            body: body.into(),
+        };
         state
             .queue_tx
-            .send(Invocation {
-                id: id.clone(),
-                body,
-            })
-            .expect("queue open");
+            .send(invocation)
+            .expect("the receiver lives in State");
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(outcome)) => Ok(outcome),
             _ => {
-                state.pending().remove(&id);
+                lock(&state.pending).remove(&id);
                 let polls = self.next_requests();
                 Err(format!(
                     "no answer from the function within {timeout:?} for request {id} \
@@ -165,14 +165,6 @@ impl RuntimeApi {
     }
 }
 
-impl State {
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Outcome>>> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let route = req.uri().path().strip_prefix(PREFIX).unwrap_or_default();
     if req.method() == Method::GET && route == "invocation/next" {
@@ -189,21 +181,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
             return Ok(response(
                 StatusCode::NOT_FOUND,
                 "text/plain",
-                "unknown route",
+                "no such route",
             ));
         }
     };
-    let error_type = req.headers().get("lambda-runtime-function-error-type");
-    let error_type = error_type
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let header = req.headers().get("lambda-runtime-function-error-type");
+    let error_type = String::from_utf8_lossy(header.map_or(&b""[..], |v| v.as_bytes()));
+    let error_type = error_type.into_owned();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    let body = body.unwrap_or_default();
     let text = || String::from_utf8_lossy(&body).into_owned();
     let diagnostic = || {
         let diag: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -228,18 +214,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
         }
     };
     // An answer to a withdrawn (timed-out) invocation is accepted and dropped.
-    if let Some(tx) = state.pending().remove(&id) {
+    if let Some(tx) = lock(&state.pending).remove(&id) {
         let _ = tx.send(outcome);
     }
     Ok(accepted())
 }
 
 fn accepted() -> http::Response<http_body_util::Full<Bytes>> {
-    response(
-        StatusCode::ACCEPTED,
-        "application/json",
-        r#"{"status":"OK"}"#,
-    )
+    response(StatusCode::ACCEPTED, "application/json", "{}")
 }
 
 /// Long-polls the queue for the next live invocation and hands it out with Lambda's headers.
@@ -249,15 +231,13 @@ async fn next(state: &State) -> http::Response<http_body_util::Full<Bytes>> {
     let mut queue = state.queue_rx.lock().await;
     let invocation = loop {
         let invocation = queue.recv().await.expect("sender lives in State");
-        if state.pending().contains_key(&invocation.id) {
+        if lock(&state.pending).contains_key(&invocation.id) {
             break invocation;
         }
     };
     drop(queue);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let now_ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+    let now_ms = u64::try_from(UNIX_EPOCH.elapsed().unwrap_or_default().as_millis());
+    let now_ms = now_ms.unwrap_or(u64::MAX);
     let deadline = now_ms.saturating_add(state.deadline_ms.load(Ordering::Relaxed));
     let mut resp = response(StatusCode::OK, "application/json", invocation.body);
     let headers = resp.headers_mut();
@@ -266,10 +246,8 @@ async fn next(state: &State) -> http::Response<http_body_util::Full<Bytes>> {
     headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline));
     let arn = HeaderValue::from_static(FUNCTION_ARN);
     headers.insert("lambda-runtime-invoked-function-arn", arn);
-    headers.insert(
-        "lambda-runtime-trace-id",
-        HeaderValue::from_static(TRACE_ID),
-    );
+    let trace = HeaderValue::from_static(TRACE_ID);
+    headers.insert("lambda-runtime-trace-id", trace);
     resp
 }
 
@@ -293,14 +271,8 @@ struct Logs {
 }
 
 impl Logs {
-    fn lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
-        self.lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn contains(&self, needle: &str) -> bool {
-        self.lines().iter().any(|line| line.contains(needle))
+        lock(&self.lines).iter().any(|line| line.contains(needle))
     }
 }
 
@@ -412,7 +384,7 @@ impl LambdaProcess {
 
     /// All stdout and stderr lines captured so far (interleaved in arrival order).
     pub fn logs(&self) -> Vec<String> {
-        self.logs.lines().clone()
+        lock(&self.logs.lines).clone()
     }
 
     /// Waits up to `timeout` for a captured line containing `needle`.
@@ -448,13 +420,12 @@ async fn capture(stream: impl AsyncRead + Unpin, logs: Arc<Logs>, echo: bool) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     while reader.read_until(b'\n', &mut line).await.unwrap_or(0) > 0 {
-        let text = String::from_utf8_lossy(&line)
-            .trim_end_matches(['\n', '\r'])
-            .to_owned();
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']).to_owned();
         if echo {
             eprintln!("[fn] {text}");
         }
-        logs.lines().push(text);
+        lock(&logs.lines).push(text);
         logs.added.notify_waiters();
         line.clear();
     }

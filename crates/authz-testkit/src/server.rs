@@ -73,6 +73,13 @@ where
     Server { addr, task }
 }
 
+/// Locks `mutex`, ignoring poisoning (the guarded data stays consistent in this crate).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A response with `status`, an optional content type and `body`.
 pub(crate) fn response(
     status: StatusCode,

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use authz_testkit::{LambdaProcess, Outcome, RuntimeApi};
 use serde_json::json;
@@ -213,16 +213,10 @@ async fn echo_process_end_to_end() {
     );
     assert!(f.api().next_requests() >= 9);
 
-    // Lean emulator: no Nagle/delayed-ACK stalls (~40 ms each) per invocation.
-    let start = Instant::now();
+    // Many invocations in a row on one process (speed is measured by the bench, not here).
     for i in 0..50 {
         assert_eq!(f.invoke(&json!(i)).await, Outcome::Response(json!(i)));
     }
-    assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?} for 50 invocations",
-        start.elapsed()
-    );
 }
 
 #[tokio::test]

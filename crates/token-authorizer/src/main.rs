@@ -15,8 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     authorizer.warm().await;
     let authorizer: &'static Authorizer = Box::leak(Box::new(authorizer));
 
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        authorizer.token(event.payload.get()).await.map_err(authz_lambda::diagnostic)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            authorizer
+                .token(event.payload.get())
+                .await
+                .map_err(authz_lambda::diagnostic)
+        },
+    ))
     .await
 }

@@ -1,0 +1,363 @@
+//! The real `token-authorizer` binary driven through the Lambda Runtime API emulator, with a
+//! loopback OIDC issuer serving discovery and JWKS.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{path::Path, time::Duration};
+
+use authz_testkit::{Fault, Issuer, LambdaProcess, Outcome, TestKey, now};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
+const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/pets";
+
+async fn start(issuer: &Issuer, extra: &[(&str, &str)]) -> LambdaProcess {
+    let url = issuer.url();
+    let mut env = vec![
+        ("AUTHZ_ISSUER", url.as_str()),
+        ("AUTHZ_AUDIENCE", "petstore"),
+        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3"),
+        ("AUTHZ_HTTP_TIMEOUT_SECONDS", "0.5"),
+    ];
+    for (k, v) in extra {
+        env.retain(|(n, _)| n != k);
+        env.push((k, v));
+    }
+    LambdaProcess::spawn(Path::new(BIN), &env).await
+}
+
+fn claims(issuer: &Issuer) -> Value {
+    json!({"iss": issuer.url(), "aud": "petstore", "sub": "alice", "exp": now() + 300, "iat": now(),
+           "scope": "read write", "email": "alice@example.com", "groups": ["pets", "admins"]})
+}
+
+/// A sample event from `events/`, with `token` substituted.
+fn sample(name: &str, token: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/token")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("REPLACE_WITH_A_JWT", token);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn event(authorization: &str) -> Value {
+    json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": ARN})
+}
+
+fn unauthorized() -> Outcome {
+    Outcome::Error {
+        error_type: "Unauthorized".into(),
+        error_message: "Unauthorized".into(),
+    }
+}
+
+fn decisions(p: &LambdaProcess) -> Vec<Value> {
+    p.logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("decision").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn allow_policy_covers_the_stage_and_carries_context() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start(&issuer, &[("AUTHZ_CONTEXT_CLAIMS", "email,groups")]).await;
+    let token = key.sign(&claims(&issuer));
+    let Outcome::Response(r) = p.invoke(&sample("allow.json", &token)).await else {
+        panic!("expected a policy")
+    };
+    assert_eq!(r["principalId"], "alice");
+    let st = &r["policyDocument"]["Statement"][0];
+    assert_eq!(r["policyDocument"]["Version"], "2012-10-17");
+    assert_eq!(st["Effect"], "Allow");
+    assert_eq!(st["Action"], json!(["execute-api:Invoke"]));
+    assert_eq!(
+        st["Resource"],
+        json!(["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/*"])
+    );
+    assert_eq!(
+        r["context"],
+        json!({"sub": "alice", "iss": issuer.url(), "scope": "read write", "email": "alice@example.com", "groups": "pets,admins"})
+    );
+    let d = decisions(&p);
+    let line = d
+        .iter()
+        .find(|v| v["decision"] == "allow")
+        .expect("an allow decision line");
+    assert_eq!(line["reason"], "ok");
+    assert_eq!(line["kid"], "k1");
+    assert_eq!(line["iss"], issuer.url());
+    assert_eq!(line["sub"], "alice");
+    assert_eq!(line["route"], "GET /pets");
+    assert!(line["latency_us"].is_u64());
+    assert_eq!(issuer.jwks_fetches(), 1, "keys fetched once, at cold start");
+}
+
+#[tokio::test]
+async fn every_bad_token_is_401_with_a_logged_reason() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::ec_p256("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start(&issuer, &[]).await;
+    let c = claims(&issuer);
+    let mut expired = c.clone();
+    expired["exp"] = json!(now() - 600);
+    let mut wrong_aud = c.clone();
+    wrong_aud["aud"] = json!("other");
+    let forged = TestKey::ec_p256("other").sign(&c);
+    let forged_same_kid = {
+        let t = TestKey::ec_p256("k1");
+        let good = key.sign(&c);
+        let bad = t.sign(&wrong_aud);
+        format!(
+            "{}.{}",
+            good.rsplit_once('.').unwrap().0,
+            bad.rsplit_once('.').unwrap().1
+        )
+    };
+    let cases = [
+        (sample("missing-token.json", ""), "missing_token"),
+        (sample("bad-scheme.json", ""), "bad_scheme"),
+        (sample("malformed-jwt.json", ""), "malformed"),
+        (sample("console-test.json", &key.sign(&c)), "bad_scheme"),
+        (event(&format!("Bearer {}", key.sign(&expired))), "expired"),
+        (
+            event(&format!("Bearer {}", key.sign(&wrong_aud))),
+            "wrong_audience",
+        ),
+        (event(&format!("Bearer {forged}")), "unknown_kid"),
+        (event(&format!("Bearer {forged_same_kid}")), "bad_signature"),
+        (json!({"type": "TOKEN", "methodArn": ARN}), "missing_token"),
+    ];
+    for (ev, reason) in &cases {
+        assert_eq!(p.invoke(ev).await, unauthorized(), "{reason}");
+    }
+    let reasons: Vec<String> = decisions(&p)
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap().to_owned())
+        .collect();
+    let want: Vec<&str> = cases.iter().map(|(_, r)| *r).collect();
+    assert_eq!(reasons, want);
+    assert!(
+        decisions(&p)
+            .iter()
+            .all(|d| d["decision"] == "unauthorized")
+    );
+}
+
+#[tokio::test]
+async fn bare_token_only_when_opted_in_and_api_allow_list() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let token = key.sign(&claims(&issuer));
+    let p = start(
+        &issuer,
+        &[
+            ("AUTHZ_ACCEPT_BARE_TOKEN", "true"),
+            (
+                "AUTHZ_ALLOWED_API_ARNS",
+                "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/test-invoke-stage",
+            ),
+        ],
+    )
+    .await;
+    let Outcome::Response(r) = p.invoke(&sample("console-test.json", &token)).await else {
+        panic!()
+    };
+    assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    // Same token, a stage outside the allow-list: an explicit Deny (403), not an Allow.
+    let Outcome::Response(r) = p.invoke(&sample("allow.json", &token)).await else {
+        panic!()
+    };
+    assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        r["policyDocument"]["Statement"][0]["Resource"],
+        json!([ARN])
+    );
+    assert_eq!(decisions(&p).last().unwrap()["reason"], "api_not_allowed");
+}
+
+#[tokio::test]
+async fn key_rotation_through_the_binary() {
+    let issuer = Issuer::start().await;
+    let (old, new) = (TestKey::rsa("old"), TestKey::rsa2("new"));
+    issuer.set_keys(vec![old.jwk()]);
+    issuer.set_jwks_cache_control(Some("max-age=1"));
+    let p = start(&issuer, &[("AUTHZ_JWKS_MIN_TTL_SECONDS", "0")]).await;
+    let c = claims(&issuer);
+    assert!(matches!(
+        p.invoke(&event(&format!("Bearer {}", old.sign(&c)))).await,
+        Outcome::Response(_)
+    ));
+    issuer.set_keys(vec![new.jwk()]);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(matches!(
+        p.invoke(&event(&format!("Bearer {}", new.sign(&c)))).await,
+        Outcome::Response(_)
+    ));
+    assert_eq!(issuer.jwks_fetches(), 2, "one refetch for the new kid");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        p.invoke(&event(&format!("Bearer {}", old.sign(&c)))).await,
+        unauthorized(),
+        "removed key"
+    );
+}
+
+#[tokio::test]
+async fn idp_down_at_cold_start_then_back() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    issuer.set_down(true);
+    let p = start(&issuer, &[]).await;
+    let ev = event(&format!("Bearer {}", key.sign(&claims(&issuer))));
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(decisions(&p).last().unwrap()["reason"], "jwks_unavailable");
+    issuer.set_down(false);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(
+        matches!(p.invoke(&ev).await, Outcome::Response(_)),
+        "recovers once the IdP is back"
+    );
+}
+
+#[tokio::test]
+async fn unknown_kid_flood_costs_at_most_one_fetch_per_cool_down() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start(&issuer, &[("AUTHZ_JWKS_COOLDOWN_SECONDS", "60")]).await;
+    let c = claims(&issuer);
+    for i in 0..200 {
+        let t = TestKey::rsa(&format!("kid-{i}")).sign(&c);
+        assert_eq!(
+            p.invoke(&event(&format!("Bearer {t}"))).await,
+            unauthorized()
+        );
+    }
+    assert_eq!(
+        issuer.jwks_fetches(),
+        1,
+        "cold start fetch only: the flood falls inside one cool-down"
+    );
+    assert!(matches!(
+        p.invoke(&event(&format!("Bearer {}", key.sign(&c)))).await,
+        Outcome::Response(_)
+    ));
+}
+
+#[tokio::test]
+async fn malformed_events_get_an_error_and_the_next_invocation_is_served() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    issuer.set_jwks_fault(Fault::None);
+    let p = start(&issuer, &[]).await;
+    let good = event(&format!("Bearer {}", key.sign(&claims(&issuer))));
+    let bad_events: Vec<Vec<u8>> = vec![
+        b"{not json".to_vec(),
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        br#"{"type":"TOKEN","authorizationToken":5,"methodArn":"x"}"#.to_vec(),
+        br#"{"type":"TOKEN","authorizationToken":"Bearer x"}"#.to_vec(),
+        br#"{"type":"TOKEN","authorizationToken":"Bearer x","methodArn":"arn:aws:s3:::bucket"}"#
+            .to_vec(),
+        format!(
+            r#"{{"type":"TOKEN","authorizationToken":"Bearer {}","methodArn":"{ARN}"}}"#,
+            "a".repeat(1 << 20)
+        )
+        .into_bytes(),
+    ];
+    for raw in bad_events {
+        let out = p.invoke_raw(raw, Duration::from_secs(10)).await.unwrap();
+        match out {
+            Outcome::Error { error_type, .. } => assert_ne!(error_type, ""),
+            Outcome::Response(r) => {
+                panic!("a malformed event must not be answered with a policy: {r}")
+            }
+        }
+        assert!(
+            matches!(p.invoke(&good).await, Outcome::Response(_)),
+            "next invocation served"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_configuration_fails_the_cold_start_naming_the_variable() {
+    let issuer = Issuer::start().await;
+    for (env, name) in [
+        (vec![("AUTHZ_AUDIENCE", "x")], "AUTHZ_ISSUER"),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_ALGORITHMS", "HS256"),
+            ],
+            "AUTHZ_ALGORITHMS",
+        ),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_LEEWAY_SECONDS", "soon"),
+            ],
+            "AUTHZ_LEEWAY_SECONDS",
+        ),
+    ] {
+        let mut p = LambdaProcess::spawn(Path::new(BIN), &env).await;
+        let (error_type, message) = p
+            .api()
+            .init_error(Duration::from_secs(10))
+            .await
+            .expect("init error reported");
+        assert_eq!(error_type, "Runtime.ConfigError");
+        assert!(message.contains(name), "{message}");
+        let status = p
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("process exits");
+        assert!(!status.success());
+    }
+    drop(issuer);
+}
+
+#[tokio::test]
+async fn logs_never_contain_the_token_even_at_trace_level() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start(&issuer, &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]).await;
+    let c = claims(&issuer);
+    let mut expired = c.clone();
+    expired["exp"] = json!(now() - 600);
+    let tokens = [
+        key.sign(&c),
+        key.sign(&expired),
+        TestKey::rsa("zz").sign(&c),
+    ];
+    for t in &tokens {
+        p.invoke(&event(&format!("Bearer {t}"))).await;
+    }
+    p.invoke_raw(
+        format!(r#"{{"authorizationToken":["{}"]}}"#, tokens[0]).into_bytes(),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let logs = p.logs().join("\n");
+    assert_eq!(decisions(&p).len(), 4, "{logs}");
+    for t in &tokens {
+        let (head, sig) = t.rsplit_once('.').unwrap();
+        let payload = head.split_once('.').unwrap().1;
+        for secret in [t.as_str(), sig, payload] {
+            assert!(!logs.contains(secret), "a token part reached the logs");
+        }
+    }
+}

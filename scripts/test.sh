@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine, installing what it needs.
+# This is the command CI runs (.ci/run calls it). Benchmarks and load runs are NOT part of it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+command -v cargo >/dev/null 2>&1 || {
+    echo "error: cargo not found; install the Rust toolchain with rustup first" >&2
+    exit 1
+}
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API)"
+cargo test --workspace --locked
