@@ -8,6 +8,8 @@
 use std::{collections::HashMap, fmt, time::Duration};
 
 use jsonwebtoken::Algorithm;
+
+use crate::policy::{Rule, Rules};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -60,6 +62,18 @@ pub struct Config {
     pub jwks: JwksSettings,
     /// Outgoing HTTP settings (discovery, JWKS).
     pub http: HttpSettings,
+    /// Route rules; `None` means any valid token may use any route.
+    pub routes: Option<Rules>,
+    /// Named rule sets a stage selects with the stage variable `authzRouteSet`.
+    pub route_sets: HashMap<String, Rules>,
+    /// Header carrying the token (REQUEST and HTTP authorizers), lower-case.
+    pub token_header: String,
+    /// Query-string parameter that may carry the token instead (RFC 6750 §2.3 `access_token`).
+    pub token_query_param: Option<String>,
+    /// Identity binding: this request header (lower-case) must equal this claim, else 403.
+    pub binding: Option<(String, String)>,
+    /// Claim whose value becomes `usageIdentifierKey` (REST usage plans, API key source AUTHORIZER).
+    pub usage_identifier_claim: Option<String>,
 }
 
 /// One trusted issuer.
@@ -117,6 +131,23 @@ struct RawConfig {
     jwks: RawJwks,
     #[serde(default)]
     http: RawHttp,
+    routes: Option<Vec<RawRule>>,
+    route_sets: Option<HashMap<String, Vec<RawRule>>>,
+    token_header: Option<String>,
+    token_query_param: Option<String>,
+    bind_header: Option<String>,
+    bind_claim: Option<String>,
+    usage_identifier_claim: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    route: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    claims: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +179,7 @@ struct RawHttp {
 
 #[derive(Clone, Copy)]
 enum Kind {
+    Json,
     List,
     Number,
     Bool,
@@ -204,6 +236,21 @@ const FLAT: &[(&str, &[&str], Kind)] = &[
         "AUTHZ_HTTP_TIMEOUT_SECONDS",
         &["http", "timeout_seconds"],
         Kind::Number,
+    ),
+    ("AUTHZ_ROUTES", &["routes"], Kind::Json),
+    ("AUTHZ_ROUTE_SETS", &["route_sets"], Kind::Json),
+    ("AUTHZ_TOKEN_HEADER", &["token_header"], Kind::Text),
+    (
+        "AUTHZ_TOKEN_QUERY_PARAM",
+        &["token_query_param"],
+        Kind::Text,
+    ),
+    ("AUTHZ_BIND_HEADER", &["bind_header"], Kind::Text),
+    ("AUTHZ_BIND_CLAIM", &["bind_claim"], Kind::Text),
+    (
+        "AUTHZ_USAGE_IDENTIFIER_CLAIM",
+        &["usage_identifier_claim"],
+        Kind::Text,
     ),
 ];
 
@@ -267,8 +314,16 @@ impl Config {
         if let Some(raw) = get("AUTHZ_JWKS_URI") {
             apply_jwks_uri_var(&mut doc, &raw)?;
         }
-        let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(doc))
-            .map_err(|e| ConfigError(format!("{doc_name}: at `{}`: {}", e.path(), e.inner())))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(doc)).map_err(|e| {
+            // Name the variable the faulty key came from (a flat variable or the document).
+            let path = e.path().to_string();
+            let top = path.split(['.', '[']).next().unwrap_or_default();
+            let from = sources
+                .get(top)
+                .cloned()
+                .unwrap_or_else(|| doc_name.clone());
+            ConfigError(format!("{from}: at `{path}`: {}", e.inner()))
+        })?;
         let src = |key: &str| {
             sources
                 .get(key)
@@ -287,7 +342,8 @@ fn parse_doc(text: &str, name: &str) -> Result<Map<String, Value>, ConfigError> 
     }
 }
 
-fn split_list(raw: &str) -> Vec<String> {
+/// Splits a comma-separated list, trimming items and dropping empty ones.
+pub fn split_list(raw: &str) -> Vec<String> {
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -298,6 +354,8 @@ fn split_list(raw: &str) -> Vec<String> {
 fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
     let raw = raw.trim();
     Ok(match kind {
+        Kind::Json => serde_json::from_str(raw)
+            .map_err(|e| ConfigError(format!("{name}: invalid JSON: {e}")))?,
         Kind::List => Value::Array(split_list(raw).into_iter().map(Value::String).collect()),
         Kind::Text => Value::String(raw.to_owned()),
         Kind::Bool => match raw.to_ascii_lowercase().as_str() {
@@ -593,7 +651,52 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             src("http.timeout_seconds")
         ));
     }
+    let routes = match raw.routes {
+        Some(rules) => Some(rules_from(rules, &src("routes"))?),
+        None => None,
+    };
+    let mut route_sets = HashMap::new();
+    for (name, rules) in raw.route_sets.unwrap_or_default() {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        {
+            return err(format!(
+                "{}: set name `{name}` must be usable as a stage variable value",
+                src("route_sets")
+            ));
+        }
+        let rules = rules_from(rules, &format!("{} set `{name}`", src("route_sets")))?;
+        route_sets.insert(name, rules);
+    }
+    let header_name = |v: String, key: &str| -> Result<String, ConfigError> {
+        let v = v.trim().to_ascii_lowercase();
+        if v.is_empty()
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return err(format!("{}: `{v}` is not a header name", src(key)));
+        }
+        Ok(v)
+    };
+    let token_header = header_name(
+        raw.token_header.unwrap_or_else(|| "authorization".into()),
+        "token_header",
+    )?;
+    let binding = match (raw.bind_header, raw.bind_claim) {
+        (Some(h), Some(c)) => Some((header_name(h, "bind_header")?, c)),
+        (None, None) => None,
+        _ => return err("AUTHZ_BIND_HEADER and AUTHZ_BIND_CLAIM go together: set both or neither"),
+    };
     Ok(Config {
+        routes,
+        route_sets,
+        token_header,
+        token_query_param: raw.token_query_param.filter(|q| !q.trim().is_empty()),
+        binding,
+        usage_identifier_claim: raw.usage_identifier_claim,
         issuers,
         leeway: seconds(raw.leeway_seconds, 5.0, 300.0, &src("leeway_seconds"))?,
         required_typ: raw.required_typ,
@@ -604,6 +707,20 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         jwks,
         http,
     })
+}
+
+fn rules_from(raw: Vec<RawRule>, at: &str) -> Result<Rules, ConfigError> {
+    let mut rules: Vec<Rule> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let name = format!("{at}: rule #{} (`{}`)", i + 1, r.route);
+        let rule = Rule::new(&r.route, r.scopes, r.claims.into_iter().collect())
+            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        if rules.iter().any(|x| x.route == rule.route) {
+            return err(format!("{name}: route listed twice"));
+        }
+        rules.push(rule);
+    }
+    Ok(Rules(rules))
 }
 
 #[cfg(test)]
@@ -787,6 +904,61 @@ mod tests {
             ("AUTHZ_ISSUER", "https://b.example.com"),
         ]);
         assert!(e.contains("AUTHZ_ISSUER"), "{e}");
+    }
+
+    #[test]
+    fn route_rules_are_validated_naming_the_rule() {
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_ROUTES", r#"[{"route":"GET /planets","scopes":["silver","gold"]},{"route":"ANY /pets/{petId}","claims":{"groups":"admins"}}]"#));
+        let c = load(&vars).unwrap();
+        assert_eq!(c.routes.as_ref().unwrap().0.len(), 2);
+        for (bad, want) in [
+            (r#"[{"route":"GET planets"}]"#, "rule #1 (`GET planets`)"),
+            (
+                r#"[{"route":"GET /a"},{"route":"FETCH /b"}]"#,
+                "rule #2 (`FETCH /b`)",
+            ),
+            (r#"[{"route":"GET /{proxy+}/x"}]"#, "greedy"),
+            (r#"[{"route":"GET /a"},{"route":"GET /a"}]"#, "twice"),
+            (r#"[{"route":"GET /a","scope":["x"]}]"#, "unknown field"),
+            (
+                r#"[{"route":"GET /a","claims":{"groups":["a"]}}]"#,
+                "string, number or boolean",
+            ),
+            (r#"{"route":"GET /a"}"#, "AUTHZ_ROUTES: at `routes`"),
+            ("[", "AUTHZ_ROUTES: invalid JSON"),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.push(("AUTHZ_ROUTES", bad));
+            let e = load_err(&vars);
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn request_options() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AUTHZ_TOKEN_HEADER", "X-Api-Token"),
+            ("AUTHZ_TOKEN_QUERY_PARAM", "access_token"),
+            ("AUTHZ_BIND_HEADER", "X-Tenant-Id"),
+            ("AUTHZ_BIND_CLAIM", "tenant"),
+            (
+                "AUTHZ_ROUTE_SETS",
+                r#"{"strict":[{"route":"GET /a","scopes":["admin"]}]}"#,
+            ),
+        ]);
+        let c = load(&vars).unwrap();
+        assert_eq!(c.token_header, "x-api-token");
+        assert_eq!(c.token_query_param.as_deref(), Some("access_token"));
+        assert_eq!(c.binding, Some(("x-tenant-id".into(), "tenant".into())));
+        assert!(c.route_sets.contains_key("strict"));
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_BIND_HEADER", "x-tenant-id"));
+        assert!(load_err(&vars).contains("AUTHZ_BIND_CLAIM"));
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_ROUTE_SETS", r#"{"bad name":[]}"#));
+        assert!(load_err(&vars).contains("AUTHZ_ROUTE_SETS"));
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum AuthzError {
     /// The Authorization value is not `Bearer <token>` (or a bare token when allowed).
     #[error("the authorization value is not a single bearer credential")]
     BadScheme,
+    /// More than one credential: several Authorization values, or a header and a query token
+    /// at once (RFC 6750 §2: a client uses one method only).
+    #[error("more than one credential in the request")]
+    MultipleCredentials,
     /// The token is longer than the configured maximum; it was not decoded.
     #[error("token longer than {max} bytes")]
     TokenTooLarge {
@@ -117,6 +121,7 @@ impl AuthzError {
         match self {
             MissingToken => "missing_token",
             BadScheme => "bad_scheme",
+            MultipleCredentials => "multiple_credentials",
             TokenTooLarge { .. } => "token_too_large",
             Malformed(_) => "malformed",
             AlgorithmNotAllowed => "alg_not_allowed",

@@ -97,11 +97,283 @@ pub fn api_allowed(allowed: &[String], arn: &MethodArn<'_>) -> bool {
     })
 }
 
-/// Resources a verified caller is allowed on a REST API. With no route rules, the whole stage:
-/// API Gateway caches the policy per token and reuses it for every route, so a policy naming only
-/// this method would wrongly deny the caller's next route.
-pub fn rest_resources(_claims: &Claims, arn: &MethodArn<'_>) -> Result<Vec<String>, AuthzError> {
-    Ok(vec![arn.stage_wildcard()])
+/// One route rule: which tokens may use a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The route as written: `METHOD /path` or `$default`.
+    pub route: String,
+    method: Method,
+    segments: Vec<Segment>,
+    /// Any one of these scopes is enough (API Gateway `authorizationScopes` semantics).
+    pub scopes: Vec<String>,
+    /// Every claim must equal the value, or contain it when the claim is an array.
+    pub claims: Vec<(String, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Method {
+    Any,
+    Verb(String),
+    /// HTTP APIs' `$default` route: whatever no other route matched.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `{name}`: exactly one segment.
+    Param,
+    /// `{name+}`: one or more remaining segments.
+    Greedy,
+}
+
+const VERBS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
+
+impl Rule {
+    /// Parses `METHOD /path` (API Gateway templates `{param}`, `{proxy+}`, method `ANY`) or
+    /// `$default`. The error says what is wrong, for a message naming the rule.
+    pub fn new(
+        route: &str,
+        scopes: Vec<String>,
+        claims: Vec<(String, serde_json::Value)>,
+    ) -> Result<Rule, String> {
+        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            return Err("scopes must be non-empty words".into());
+        }
+        for (name, value) in &claims {
+            if name.is_empty() || !(value.is_string() || value.is_number() || value.is_boolean()) {
+                return Err(format!(
+                    "claim `{name}` must map to a string, number or boolean"
+                ));
+            }
+        }
+        let (method, segments) = if route == "$default" {
+            (Method::Default, Vec::new())
+        } else {
+            let (verb, path) = route
+                .split_once(' ')
+                .ok_or("expected `METHOD /path` or `$default`")?;
+            if !VERBS.contains(&verb) {
+                return Err(format!(
+                    "unknown method `{verb}` (one of {})",
+                    VERBS.join(", ")
+                ));
+            }
+            let method = if verb == "ANY" {
+                Method::Any
+            } else {
+                Method::Verb(verb.to_owned())
+            };
+            (method, parse_path(path)?)
+        };
+        Ok(Rule {
+            route: route.to_owned(),
+            method,
+            segments,
+            scopes,
+            claims,
+        })
+    }
+
+    /// Whether the verified `claims` satisfy this rule.
+    pub fn check(&self, claims: &Claims) -> Result<(), AuthzError> {
+        if !self.scopes.is_empty() && !self.scopes.iter().any(|s| claims.scopes.contains(s)) {
+            return Err(AuthzError::InsufficientScope);
+        }
+        for (name, want) in &self.claims {
+            let ok = match claims.all.get(name) {
+                Some(serde_json::Value::Array(items)) => items.contains(want),
+                Some(v) => v == want,
+                None => false,
+            };
+            if !ok {
+                return Err(AuthzError::ClaimMismatch);
+            }
+        }
+        Ok(())
+    }
+
+    /// The IAM resource pattern of this rule under `arn`'s API and stage: the method (or `*`),
+    /// then the path with every template segment as `*`.
+    pub fn resource(&self, arn: &MethodArn<'_>) -> String {
+        let verb = match &self.method {
+            Method::Verb(v) => v.as_str(),
+            Method::Any | Method::Default => "*",
+        };
+        if self.method == Method::Default {
+            return format!("{}:{}/{}/*", arn.prefix, arn.api_id, arn.stage);
+        }
+        let path: Vec<&str> = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(l) => l.as_str(),
+                Segment::Param | Segment::Greedy => "*",
+            })
+            .collect();
+        format!(
+            "{}:{}/{}/{verb}/{}",
+            arn.prefix,
+            arn.api_id,
+            arn.stage,
+            path.join("/")
+        )
+    }
+
+    /// Specificity of a match of this rule against an actual `path`, or `None`. Compared
+    /// lexicographically, higher wins: per segment a literal beats `{param}` beats `{proxy+}`
+    /// (API Gateway picks the most specific resource), then a verb beats `ANY`; `$default` loses
+    /// to everything.
+    fn match_path(&self, verb: &str, path: &[&str]) -> Option<Vec<u8>> {
+        let verb_rank = match &self.method {
+            Method::Verb(v) if v == verb => 1,
+            Method::Any => 0,
+            Method::Default => return Some(Vec::new()),
+            Method::Verb(_) => return None,
+        };
+        let mut key = Vec::with_capacity(self.segments.len() + 1);
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Greedy if path.len() > i => {
+                    key.extend([1, verb_rank]);
+                    return Some(key);
+                }
+                Segment::Literal(l) if path.get(i) == Some(&l.as_str()) => key.push(3),
+                Segment::Param if path.get(i).is_some() => key.push(2),
+                _ => return None,
+            }
+        }
+        (path.len() == self.segments.len()).then(|| {
+            key.push(verb_rank);
+            key
+        })
+    }
+}
+
+fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err("the path must start with `/`".into());
+    };
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let seg = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if name.ends_with('+') && name.len() > 1 => {
+                if i + 1 != parts.len() {
+                    return Err("a greedy `{name+}` segment must be last".into());
+                }
+                Segment::Greedy
+            }
+            Some(name)
+                if !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                Segment::Param
+            }
+            Some(_) => return Err(format!("bad template segment `{part}`")),
+            None if part.is_empty() => return Err("empty path segment".into()),
+            None if part.contains(['{', '}', '*', '?', ' ']) => {
+                return Err(format!("bad path segment `{part}`"));
+            }
+            None => Segment::Literal((*part).to_owned()),
+        };
+        out.push(seg);
+    }
+    Ok(out)
+}
+
+/// The rules in force for one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rules(pub Vec<Rule>);
+
+impl Rules {
+    /// The rule API Gateway would route `verb` + actual `path` (`/pets/42`) to, if any.
+    pub fn for_path(&self, verb: &str, path: &str) -> Option<&Rule> {
+        let segs: Vec<&str> = path
+            .trim_start_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        self.0
+            .iter()
+            .filter_map(|r| r.match_path(verb, &segs).map(|key| (key, r)))
+            .max_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, r)| r)
+    }
+
+    /// The rule for a route key as API Gateway names it (`GET /pets/{petId}`, `$default`):
+    /// exact route first, then `ANY` with the same path.
+    pub fn for_route_key(&self, route_key: &str) -> Option<&Rule> {
+        if let Some(rule) = self.0.iter().find(|r| r.route == route_key) {
+            return Some(rule);
+        }
+        let (_, path) = route_key.split_once(' ')?;
+        self.0.iter().find(|r| {
+            r.method == Method::Any && r.route.split_once(' ').map(|(_, p)| p) == Some(path)
+        })
+    }
+}
+
+/// A REST policy that is right for every route of the API, because API Gateway caches it per
+/// identity source and reuses it for every route: Allow on each rule `claims` satisfy, Deny on
+/// each rule they do not (an explicit Deny wins over a wider Allow), and Deny on `arn` itself
+/// when no rule lists this route.
+pub fn rest_statements(
+    rules: &Rules,
+    claims: &Claims,
+    arn: &MethodArn<'_>,
+    arn_text: &str,
+) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::with_capacity(rules.0.len() + 1);
+    for rule in &rules.0 {
+        let resource = rule.resource(arn);
+        let allow = rule.check(claims).is_ok();
+        if !out.iter().any(|(a, r)| *a == allow && *r == resource) {
+            out.push((allow, resource));
+        }
+    }
+    if rules.for_path(arn.verb, arn.resource).is_none() {
+        out.push((false, arn_text.to_owned()));
+    }
+    out
+}
+
+/// IAM evaluation of `statements` (`(allow, resource pattern)`) for `arn`: allowed when an Allow
+/// matches and no Deny does. Patterns use IAM wildcards: `*` any run (including `/`), `?` one
+/// character.
+pub fn evaluate(statements: &[(bool, String)], arn: &str) -> bool {
+    let matching = |allow: bool| {
+        statements
+            .iter()
+            .any(|(a, r)| *a == allow && glob(r.as_bytes(), arn.as_bytes()))
+    };
+    matching(true) && !matching(false)
+}
+
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|b| *b == b'*')
 }
 
 #[cfg(test)]
@@ -156,5 +428,214 @@ mod tests {
             &["arn:aws:execute-api:eu-west-1:123456789012:abcdef123".into()],
             &a
         ));
+    }
+
+    fn rule(route: &str) -> Rule {
+        Rule::new(route, vec![], vec![]).unwrap()
+    }
+
+    #[test]
+    fn rule_syntax() {
+        for good in [
+            "GET /",
+            "ANY /pets/{petId}",
+            "POST /a/{proxy+}",
+            "$default",
+            "DELETE /a/b_c/{x_1}",
+        ] {
+            assert!(Rule::new(good, vec![], vec![]).is_ok(), "{good}");
+        }
+        for bad in [
+            "GET",
+            "get /a",
+            "GET a",
+            "GET /a//b",
+            "GET /{a+}/b",
+            "GET /{}",
+            "GET /a*",
+            "GET /{a-b}",
+            "$DEFAULT",
+        ] {
+            assert!(Rule::new(bad, vec![], vec![]).is_err(), "{bad}");
+        }
+        assert!(Rule::new("GET /a", vec!["".into()], vec![]).is_err());
+        assert!(
+            Rule::new(
+                "GET /a",
+                vec![],
+                vec![("g".into(), serde_json::json!({"x": 1}))]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn most_specific_rule_wins() {
+        let rules = Rules(
+            [
+                "GET /pets",
+                "GET /pets/{petId}",
+                "GET /pets/mine",
+                "ANY /pets/{petId}",
+                "ANY /pets/{proxy+}",
+                "GET /",
+                "$default",
+            ]
+            .map(rule)
+            .to_vec(),
+        );
+        let pick = |verb: &str, path: &str| rules.for_path(verb, path).map(|r| r.route.as_str());
+        assert_eq!(pick("GET", "/pets"), Some("GET /pets"));
+        assert_eq!(pick("GET", "pets/42"), Some("GET /pets/{petId}"));
+        assert_eq!(pick("GET", "/pets/mine"), Some("GET /pets/mine"));
+        assert_eq!(pick("DELETE", "/pets/42"), Some("ANY /pets/{petId}"));
+        assert_eq!(pick("GET", "/pets/42/photo"), Some("ANY /pets/{proxy+}"));
+        assert_eq!(pick("GET", "/"), Some("GET /"));
+        assert_eq!(pick("POST", "/moons"), Some("$default"));
+        let no_default = Rules(["GET /pets", "ANY /pets/{proxy+}"].map(rule).to_vec());
+        assert_eq!(
+            no_default
+                .for_path("POST", "/pets")
+                .map(|r| r.route.as_str()),
+            None
+        );
+        assert_eq!(no_default.for_path("GET", "/planets"), None);
+    }
+
+    #[test]
+    fn route_keys_match_exactly_then_any() {
+        let rules = Rules(
+            ["GET /planets", "ANY /moons", "$default"]
+                .map(rule)
+                .to_vec(),
+        );
+        assert_eq!(
+            rules
+                .for_route_key("GET /planets")
+                .map(|r| r.route.as_str()),
+            Some("GET /planets")
+        );
+        assert_eq!(
+            rules.for_route_key("POST /moons").map(|r| r.route.as_str()),
+            Some("ANY /moons")
+        );
+        assert_eq!(
+            rules.for_route_key("$default").map(|r| r.route.as_str()),
+            Some("$default")
+        );
+        assert_eq!(rules.for_route_key("POST /planets"), None);
+    }
+
+    #[test]
+    fn resources_use_wildcards_for_templates() {
+        let arn = MethodArn::parse(ARN).unwrap();
+        let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
+        assert_eq!(
+            rule("GET /pets/{petId}").resource(&arn),
+            format!("{base}/GET/pets/*")
+        );
+        assert_eq!(rule("ANY /pets").resource(&arn), format!("{base}/*/pets"));
+        assert_eq!(rule("GET /").resource(&arn), format!("{base}/GET/"));
+        assert_eq!(rule("ANY /{proxy+}").resource(&arn), format!("{base}/*/*"));
+    }
+
+    #[test]
+    fn iam_evaluation() {
+        assert!(glob(b"a*c", b"abbbc"));
+        assert!(glob(b"a/*", b"a/b/c"));
+        assert!(glob(b"a?c", b"abc"));
+        assert!(!glob(b"a?c", b"ac"));
+        assert!(!glob(b"a/b", b"a/b/c"));
+        assert!(glob(b"*", b""));
+        let s = vec![
+            (true, "x/GET/*".to_owned()),
+            (false, "x/GET/admin".to_owned()),
+        ];
+        assert!(evaluate(&s, "x/GET/pets"));
+        assert!(!evaluate(&s, "x/GET/admin"), "explicit deny wins");
+        assert!(!evaluate(&s, "x/POST/pets"), "no allow, no access");
+        assert!(!evaluate(&[], "x"));
+    }
+
+    fn claims(scopes: &[&str], all: serde_json::Value) -> Claims {
+        Claims {
+            iss: "i".into(),
+            sub: Some("s".into()),
+            client_id: None,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            all: all.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn scopes_any_of_and_claims_all_of() {
+        let r = Rule::new("GET /planets", vec!["silver".into(), "gold".into()], vec![]).unwrap();
+        assert!(r.check(&claims(&["gold"], serde_json::json!({}))).is_ok());
+        assert_eq!(
+            r.check(&claims(&["bronze"], serde_json::json!({}))),
+            Err(AuthzError::InsufficientScope)
+        );
+        let r = Rule::new(
+            "GET /a",
+            vec![],
+            vec![
+                ("groups".into(), serde_json::json!("admins")),
+                ("amr".into(), serde_json::json!("mfa")),
+            ],
+        )
+        .unwrap();
+        assert!(
+            r.check(&claims(
+                &[],
+                serde_json::json!({"groups": ["x", "admins"], "amr": ["pwd", "mfa"]})
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            r.check(&claims(
+                &[],
+                serde_json::json!({"groups": "admins", "amr": ["pwd"]})
+            )),
+            Err(AuthzError::ClaimMismatch)
+        );
+        assert_eq!(
+            r.check(&claims(&[], serde_json::json!({"amr": "mfa"}))),
+            Err(AuthzError::ClaimMismatch)
+        );
+    }
+
+    #[test]
+    fn rest_statements_deny_unlisted_routes_and_unsatisfied_rules() {
+        let rules = Rules(vec![
+            Rule::new("GET /pets", vec!["read".into()], vec![]).unwrap(),
+            Rule::new("GET /pets/{petId}", vec!["read".into()], vec![]).unwrap(),
+            Rule::new("ANY /pets/{petId}/admin", vec!["admin".into()], vec![]).unwrap(),
+        ]);
+        let arn_text = "arn:aws:execute-api:us-east-1:1:api/prod/GET/pets/7";
+        let arn = MethodArn::parse(arn_text).unwrap();
+        let st = rest_statements(
+            &rules,
+            &claims(&["read"], serde_json::json!({})),
+            &arn,
+            arn_text,
+        );
+        let base = "arn:aws:execute-api:us-east-1:1:api/prod";
+        assert!(evaluate(&st, &format!("{base}/GET/pets")));
+        assert!(evaluate(&st, &format!("{base}/GET/pets/7")));
+        assert!(
+            !evaluate(&st, &format!("{base}/GET/pets/7/admin")),
+            "a deeper listed route stays denied"
+        );
+        assert!(!evaluate(&st, &format!("{base}/POST/pets")));
+        // A request to an unlisted route also denies that exact ARN.
+        let other = "arn:aws:execute-api:us-east-1:1:api/prod/GET/pets/7/secret";
+        let st = rest_statements(
+            &rules,
+            &claims(&["read"], serde_json::json!({})),
+            &MethodArn::parse(other).unwrap(),
+            other,
+        );
+        assert!(!evaluate(&st, other));
+        assert!(st.contains(&(false, other.to_owned())));
     }
 }

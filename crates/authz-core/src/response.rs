@@ -1,12 +1,15 @@
 //! Rendering decisions as API Gateway responses.
 
 use aws_lambda_events::{
-    apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse},
+    apigw::{
+        ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+        ApiGatewayV2CustomAuthorizerSimpleResponse,
+    },
     iam::{IamPolicyEffect, IamPolicyStatement},
 };
 use serde_json::{Map, Value};
 
-use crate::verify::Claims;
+use crate::{config::Config, verify::Claims};
 
 /// The authorizer `context`: `sub`, `scope`, `client_id`, `iss` and the configured claims.
 /// Values are strings, numbers or booleans only (REST rejects objects and arrays): an array of
@@ -61,7 +64,6 @@ fn statement(effect: IamPolicyEffect, resources: Vec<String>) -> IamPolicyStatem
 fn rest(
     principal: &str,
     statements: Vec<IamPolicyStatement>,
-    ctx: Map<String, Value>,
 ) -> ApiGatewayCustomAuthorizerResponse {
     let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
     policy.version = Some("2012-10-17".to_owned());
@@ -69,38 +71,63 @@ fn rest(
     let mut r = ApiGatewayCustomAuthorizerResponse::default();
     r.principal_id = Some(principal.to_owned());
     r.policy_document = policy;
+    r.context = Value::Object(Map::new());
+    r
+}
+
+/// A REST policy for a verified caller from `(allow, resource)` pairs: one statement per
+/// effect, with the `context` and, when configured, the `usageIdentifierKey` from a claim.
+pub fn rest_policy(
+    claims: &Claims,
+    statements: Vec<(bool, String)>,
+    config: &Config,
+) -> ApiGatewayCustomAuthorizerResponse {
+    let (allow, deny): (Vec<_>, Vec<_>) = statements.into_iter().partition(|(a, _)| *a);
+    let mut out = Vec::with_capacity(2);
+    for (effect, list) in [
+        (IamPolicyEffect::Allow, allow),
+        (IamPolicyEffect::Deny, deny),
+    ] {
+        if !list.is_empty() {
+            out.push(statement(
+                effect,
+                list.into_iter().map(|(_, r)| r).collect(),
+            ));
+        }
+    }
+    let mut r = rest(claims.principal(), out);
+    r.context = Value::Object(context(claims, &config.context_claims));
+    r.usage_identifier_key = config
+        .usage_identifier_claim
+        .as_ref()
+        .and_then(|c| claims.all.get(c))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    r
+}
+
+/// A REST policy explicitly denying `resource` (API Gateway answers 403).
+pub fn rest_deny(principal: &str, resource: &str) -> ApiGatewayCustomAuthorizerResponse {
+    rest(
+        principal,
+        vec![statement(IamPolicyEffect::Deny, vec![resource.to_owned()])],
+    )
+}
+
+/// An HTTP API simple response; `context` only travels with an authorized answer.
+pub fn simple(
+    authorized: bool,
+    ctx: Map<String, Value>,
+) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+    let mut r = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    r.is_authorized = authorized;
     r.context = Value::Object(ctx);
     r
 }
 
-/// A REST policy allowing `resources`.
-pub fn rest_allow(
-    principal: &str,
-    resources: Vec<String>,
-    ctx: Map<String, Value>,
-) -> ApiGatewayCustomAuthorizerResponse {
-    rest(
-        principal,
-        vec![statement(IamPolicyEffect::Allow, resources)],
-        ctx,
-    )
-}
-
-/// A REST policy explicitly denying `resource` (API Gateway answers 403).
-pub fn rest_deny(
-    principal: &str,
-    resource: &str,
-    ctx: Map<String, Value>,
-) -> ApiGatewayCustomAuthorizerResponse {
-    rest(
-        principal,
-        vec![statement(IamPolicyEffect::Deny, vec![resource.to_owned()])],
-        ctx,
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
     use serde_json::json;
 
@@ -129,7 +156,22 @@ mod tests {
 
     #[test]
     fn allow_policy_shape() {
-        let r = rest_allow("alice", vec!["arn:x/prod/*".into()], Map::new());
+        let config = crate::Config::from_lookup(|k| match k {
+            "AUTHZ_ISSUER" => Some("https://idp.example.com".into()),
+            "AUTHZ_AUDIENCE" => Some("api".into()),
+            "AUTHZ_USAGE_IDENTIFIER_CLAIM" => Some("plan_key".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = claims(json!({"plan_key": "key-123"}));
+        let r = rest_policy(
+            &c,
+            vec![
+                (true, "arn:x/prod/*".into()),
+                (false, "arn:x/prod/GET/admin".into()),
+            ],
+            &config,
+        );
         let v = serde_json::to_value(&r).unwrap_or_default();
         assert_eq!(v["principalId"], "alice");
         assert_eq!(v["policyDocument"]["Version"], "2012-10-17");
@@ -142,8 +184,14 @@ mod tests {
             v["policyDocument"]["Statement"][0]["Resource"],
             json!(["arn:x/prod/*"])
         );
-        let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/", Map::new()))
-            .unwrap_or_default();
+        assert_eq!(v["policyDocument"]["Statement"][1]["Effect"], "Deny");
+        assert_eq!(
+            v["policyDocument"]["Statement"][1]["Resource"],
+            json!(["arn:x/prod/GET/admin"])
+        );
+        assert_eq!(v["usageIdentifierKey"], "key-123");
+        assert_eq!(v["context"]["sub"], "alice");
+        let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/")).unwrap_or_default();
         assert_eq!(d["policyDocument"]["Statement"][0]["Effect"], "Deny");
     }
 }

@@ -124,6 +124,29 @@ mod tests {
     }
 }
 
+/// Where a request's one credential was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// A header value (`Bearer <token>`).
+    Header(&'a str),
+    /// A query-string value: the bare token (RFC 6750 §2.3).
+    Query(&'a str),
+}
+
+/// The one credential of a request: from the token header (all its values) or the token
+/// query parameter (all its values). Two values, or both places at once, is a reject.
+pub fn pick<'a>(
+    header_values: Vec<&'a str>,
+    query_values: Vec<&'a str>,
+) -> Result<Option<Credential<'a>>, AuthzError> {
+    match (header_values.as_slice(), query_values.as_slice()) {
+        ([], []) => Ok(None),
+        ([one], []) => Ok(Some(Credential::Header(one))),
+        ([], [one]) => Ok(Some(Credential::Query(one))),
+        _ => Err(AuthzError::MultipleCredentials),
+    }
+}
+
 /// Parses an authorizer event. The error never echoes the input (serde messages can quote a
 /// value, and the event carries the token): only the category and position are kept.
 pub fn parse_event<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, AuthzError> {
@@ -135,6 +158,33 @@ pub fn parse_event<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Authz
             e.column()
         ))
     })
+}
+
+#[cfg(test)]
+mod pick_tests {
+    use super::*;
+
+    #[test]
+    fn one_credential_only() {
+        assert_eq!(pick(vec![], vec![]), Ok(None));
+        assert_eq!(
+            pick(vec!["Bearer a"], vec![]),
+            Ok(Some(Credential::Header("Bearer a")))
+        );
+        assert_eq!(pick(vec![], vec!["a"]), Ok(Some(Credential::Query("a"))));
+        assert_eq!(
+            pick(vec!["Bearer a", "Bearer b"], vec![]),
+            Err(AuthzError::MultipleCredentials)
+        );
+        assert_eq!(
+            pick(vec!["Bearer a"], vec!["a"]),
+            Err(AuthzError::MultipleCredentials)
+        );
+        assert_eq!(
+            pick(vec![], vec!["a", "b"]),
+            Err(AuthzError::MultipleCredentials)
+        );
+    }
 }
 
 #[cfg(test)]

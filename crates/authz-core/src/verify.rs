@@ -161,10 +161,12 @@ impl Verifier {
     }
 
     /// Verifies `token` at time `now` (seconds since the epoch), filling `trace` as it learns.
+    /// `audiences` replaces the issuer's configured audiences when given (a stage variable).
     pub async fn verify(
         &self,
         token: &str,
         now: f64,
+        audiences: Option<&[String]>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
         let mut parts = token.split('.');
@@ -220,12 +222,14 @@ impl Verifier {
         // The signing input is the first two segments exactly as received.
         let signing_input = &token.as_bytes()[..h64.len() + 1 + p64.len()];
         key.verify(s64, signing_input, alg)?;
-        self.check_claims(&entry.config, claims, now, trace)
+        let audiences = audiences.unwrap_or(&entry.config.audiences);
+        self.check_claims(&entry.config.issuer, audiences, claims, now, trace)
     }
 
     fn check_claims(
         &self,
-        issuer: &IssuerConfig,
+        issuer: &str,
+        audiences: &[String],
         claims: Map<String, Value>,
         now: f64,
         trace: &mut Trace,
@@ -242,12 +246,12 @@ impl Verifier {
         }
         let aud_ok = match claims.get("aud") {
             None => return Err(AuthzError::MissingClaim("aud")),
-            Some(Value::String(a)) => issuer.audiences.iter().any(|x| x == a),
+            Some(Value::String(a)) => audiences.iter().any(|x| x == a),
             Some(Value::Array(list)) if !list.is_empty() => {
                 let mut any = false;
                 for a in list {
                     let a = a.as_str().ok_or(AuthzError::InvalidClaim("aud"))?;
-                    any |= issuer.audiences.iter().any(|x| x == a);
+                    any |= audiences.iter().any(|x| x == a);
                 }
                 any
             }
@@ -267,7 +271,7 @@ impl Verifier {
             .or(client_id.as_deref())
             .map(|s| crate::jwks::truncate(s).to_owned());
         Ok(Claims {
-            iss: issuer.issuer.clone(),
+            iss: issuer.to_owned(),
             sub,
             client_id,
             scopes,

@@ -1,11 +1,38 @@
 //! Glue between `authz-core` and `lambda_runtime`, shared by the three authorizer binaries:
 //! logging set-up, cold-start error reporting and error → runtime diagnostic mapping.
 
-use std::fmt::Display;
+use std::{fmt::Display, future::Future};
 
-use authz_core::AuthzError;
-use lambda_runtime::Diagnostic;
+use authz_core::{Authorizer, AuthzError, Config};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use tracing_subscriber::EnvFilter;
+
+/// The whole life of an authorizer process: logging, configuration (a bad one fails the cold
+/// start through the Runtime API), the authorizer with its keys fetched before the first
+/// request, then the invocation loop calling `handle` with the raw event.
+///
+/// The event is taken raw and parsed by `authz-core`, whose parse errors never echo the input
+/// (the event carries the token).
+pub async fn run<F, Fut, R>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static Authorizer, Box<RawValue>) -> Fut,
+    Fut: Future<Output = Result<R, AuthzError>>,
+    R: Serialize,
+{
+    init_tracing();
+    let config = or_init_error(Config::from_env()).await?;
+    let authorizer = or_init_error(Authorizer::new(config)).await?;
+    authorizer.warm().await;
+    // One authorizer for the life of the process, shared by every invocation.
+    let authorizer: &'static Authorizer = Box::leak(Box::new(authorizer));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let answer = handle(authorizer, event.payload);
+        async move { answer.await.map_err(diagnostic) }
+    }))
+    .await
+}
 
 /// Targets that must never log below DEBUG: lambda_runtime logs the raw event (which carries
 /// the token) at TRACE.

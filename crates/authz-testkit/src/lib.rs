@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 
+pub mod fixtures;
 pub mod issuer;
 pub mod keys;
 pub mod runtime;

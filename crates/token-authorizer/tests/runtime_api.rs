@@ -4,60 +4,26 @@
 
 use std::{path::Path, time::Duration};
 
-use authz_testkit::{Fault, Issuer, LambdaProcess, Outcome, TestKey, now};
+use authz_testkit::{
+    Fault, Issuer, LambdaProcess, Outcome, TestKey,
+    fixtures::{claims, decisions, sample_event, start_authorizer, unauthorized},
+    now,
+};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/pets";
 
 async fn start(issuer: &Issuer, extra: &[(&str, &str)]) -> LambdaProcess {
-    let url = issuer.url();
-    let mut env = vec![
-        ("AUTHZ_ISSUER", url.as_str()),
-        ("AUTHZ_AUDIENCE", "petstore"),
-        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3"),
-        ("AUTHZ_HTTP_TIMEOUT_SECONDS", "0.5"),
-    ];
-    for (k, v) in extra {
-        env.retain(|(n, _)| n != k);
-        env.push((k, v));
-    }
-    LambdaProcess::spawn(Path::new(BIN), &env).await
+    start_authorizer(BIN, issuer, extra).await
 }
 
-fn claims(issuer: &Issuer) -> Value {
-    json!({"iss": issuer.url(), "aud": "petstore", "sub": "alice", "exp": now() + 300, "iat": now(),
-           "scope": "read write", "email": "alice@example.com", "groups": ["pets", "admins"]})
-}
-
-/// A sample event from `events/`, with `token` substituted.
 fn sample(name: &str, token: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events/token")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("REPLACE_WITH_A_JWT", token);
-    serde_json::from_str(&text).unwrap()
+    sample_event(&format!("token/{name}"), token)
 }
 
 fn event(authorization: &str) -> Value {
     json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": ARN})
-}
-
-fn unauthorized() -> Outcome {
-    Outcome::Error {
-        error_type: "Unauthorized".into(),
-        error_message: "Unauthorized".into(),
-    }
-}
-
-fn decisions(p: &LambdaProcess) -> Vec<Value> {
-    p.logs()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("decision").is_some())
-        .collect()
 }
 
 #[tokio::test]

@@ -1,0 +1,783 @@
+//! `authz-bench`: per-invocation cost of Lambda authorizers through the Lambda Runtime API.
+//!
+//! A benchmark harness, never a test (CI does not run it): start it with `scripts/bench.sh`,
+//! which builds the release binaries, installs the Node peers and pins everything to one CPU.
+//!
+//! For each function (our `token-authorizer` for RS256 and ES256 tokens, the Node peers
+//! aws-jwt-verify and jsonwebtoken + jwks-rsa for the same tokens, and no-op echo functions in
+//! Rust and Node as baselines) it starts a fresh loopback OIDC issuer and a fresh function
+//! process attached to its own Runtime API emulator (all from `authz-testkit`), then measures:
+//!
+//! * cold start: process spawn → the first invocation's answer received (that invocation is
+//!   queued at once, so init work such as the JWKS fetch is included);
+//! * CPU per invocation: the sum over all the process's threads of the first field of
+//!   `/proc/<pid>/task/*/schedstat` (ns on CPU), before and after `N` sequential invocations,
+//!   divided by `N`, after a warm-up;
+//! * peak RSS: `VmHWM` from `/proc/<pid>/status` at the end.
+//!
+//! Tokens come from a pool of distinct valid tokens cycled in order, so no cache can answer
+//! from a previous identical request. Every answer is checked (an Allow policy for the stage,
+//! for the right principal; the echo of the event for the no-ops); wrong answers are counted and
+//! reported, and must be 0.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, now};
+use serde_json::{Value, json};
+
+const AUDIENCE: &str = "bench-api";
+const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/pets";
+const STAGE_WILDCARD: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/*";
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+const COLD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Give up on a function after this many invocations in a row without an answer.
+const MAX_CONSECUTIVE_FAILURES: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Alg {
+    Rs256,
+    Es256,
+}
+
+impl Alg {
+    fn name(self) -> &'static str {
+        match self {
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Program {
+    /// `authz-testkit-echo`: lambda_runtime, answers the event unchanged.
+    RustEcho,
+    /// `token-authorizer`.
+    TokenAuthorizer,
+    /// `node bench/node/bootstrap.js` with `HANDLER=<module>`.
+    Node(&'static str),
+}
+
+#[derive(Debug)]
+struct Spec {
+    id: &'static str,
+    label: &'static str,
+    program: Program,
+    alg: Alg,
+}
+
+impl Spec {
+    fn is_echo(&self) -> bool {
+        matches!(
+            self.program,
+            Program::RustEcho | Program::Node("noop-handler.js")
+        )
+    }
+
+    fn is_node(&self) -> bool {
+        matches!(self.program, Program::Node(_))
+    }
+}
+
+/// In run order. The echo rows get RS256 bearer events (their content does not matter to them).
+const SPECS: &[Spec] = &[
+    Spec {
+        id: "rust-noop",
+        label: "no-op echo, Rust lambda_runtime (baseline)",
+        program: Program::RustEcho,
+        alg: Alg::Rs256,
+    },
+    Spec {
+        id: "ours-rs256",
+        label: "token-authorizer (Rust)",
+        program: Program::TokenAuthorizer,
+        alg: Alg::Rs256,
+    },
+    Spec {
+        id: "ours-es256",
+        label: "token-authorizer (Rust)",
+        program: Program::TokenAuthorizer,
+        alg: Alg::Es256,
+    },
+    Spec {
+        id: "ajv-rs256",
+        label: "aws-jwt-verify (Node)",
+        program: Program::Node("aws-jwt-verify-handler.js"),
+        alg: Alg::Rs256,
+    },
+    Spec {
+        id: "ajv-es256",
+        label: "aws-jwt-verify (Node)",
+        program: Program::Node("aws-jwt-verify-handler.js"),
+        alg: Alg::Es256,
+    },
+    Spec {
+        id: "jwks-rsa-rs256",
+        label: "jsonwebtoken + jwks-rsa (Node)",
+        program: Program::Node("jsonwebtoken-jwks-rsa-handler.js"),
+        alg: Alg::Rs256,
+    },
+    Spec {
+        id: "jwks-rsa-es256",
+        label: "jsonwebtoken + jwks-rsa (Node)",
+        program: Program::Node("jsonwebtoken-jwks-rsa-handler.js"),
+        alg: Alg::Es256,
+    },
+    Spec {
+        id: "node-noop",
+        label: "no-op echo, Node bootstrap.js",
+        program: Program::Node("noop-handler.js"),
+        alg: Alg::Rs256,
+    },
+];
+
+#[derive(Debug)]
+struct Options {
+    n: usize,
+    warmup: usize,
+    pool: usize,
+    cold_starts: usize,
+    only: Option<Vec<String>>,
+    root: PathBuf,
+    bin_dir: PathBuf,
+    node: String,
+}
+
+const USAGE: &str = "\
+authz-bench: CPU per invocation, cold start and peak RSS of Lambda authorizers through the
+Lambda Runtime API emulator. Run it through scripts/bench.sh (builds, installs, pins to CPU 0).
+
+Options (environment variable in brackets):
+  -n, --invocations N   measured invocations per function   [AUTHZ_BENCH_N, default 20000]
+      --warmup W        warm-up invocations before measuring [AUTHZ_BENCH_WARMUP, default 1000]
+      --pool P          distinct valid tokens cycled         [AUTHZ_BENCH_POOL, default 64]
+      --cold-starts K   processes started per function; the cold start reported is the
+                        median of K (the last one is then measured) [AUTHZ_BENCH_COLD_STARTS, default 5]
+      --only IDS        comma-separated row ids to run       [AUTHZ_BENCH_ONLY, default all]
+      --bin-dir DIR     where token-authorizer and authz-testkit-echo are
+                        [AUTHZ_BENCH_BIN_DIR, default $CARGO_TARGET_DIR/release or target/release]
+      --node PATH       node executable                      [AUTHZ_BENCH_NODE, default node]
+  -h, --help            this text
+Row ids: rust-noop ours-rs256 ours-es256 ajv-rs256 ajv-es256 jwks-rsa-rs256 jwks-rsa-es256 node-noop
+";
+
+fn parse_options() -> Result<Options, String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let root = match env("AUTHZ_BENCH_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("workspace root {}: {e}", root.display()))?;
+    let target = env("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let mut n = env("AUTHZ_BENCH_N");
+    let mut warmup = env("AUTHZ_BENCH_WARMUP");
+    let mut pool = env("AUTHZ_BENCH_POOL");
+    let mut cold_starts = env("AUTHZ_BENCH_COLD_STARTS");
+    let mut only = env("AUTHZ_BENCH_ONLY");
+    let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
+    let mut node = env("AUTHZ_BENCH_NODE");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            "-n" | "--invocations" => &mut n,
+            "--warmup" => &mut warmup,
+            "--pool" => &mut pool,
+            "--cold-starts" => &mut cold_starts,
+            "--only" => &mut only,
+            "--bin-dir" => &mut bin_dir,
+            "--node" => &mut node,
+            _ => return Err(format!("unknown argument `{arg}`\n\n{USAGE}")),
+        };
+        let value = match inline {
+            Some(value) => value,
+            None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        *slot = Some(value);
+    }
+    let number = |value: Option<String>, default: usize, what: &str, min: usize| {
+        let parsed = value.map_or(Ok(default), |v| {
+            v.replace('_', "")
+                .parse::<usize>()
+                .map_err(|e| format!("{what} `{v}`: {e}"))
+        })?;
+        if parsed < min {
+            return Err(format!("{what} must be at least {min}"));
+        }
+        Ok::<_, String>(parsed)
+    };
+    let only = only.map(|list| {
+        list.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    });
+    if let Some(ids) = &only {
+        for id in ids {
+            if !SPECS.iter().any(|s| s.id == id) {
+                return Err(format!("--only: unknown row id `{id}`\n\n{USAGE}"));
+            }
+        }
+    }
+    Ok(Options {
+        n: number(n, 20_000, "--invocations", 1)?,
+        warmup: number(warmup, 1_000, "--warmup", 0)?,
+        pool: number(pool, 64, "--pool", 1)?,
+        cold_starts: number(cold_starts, 5, "--cold-starts", 1)?,
+        only,
+        root,
+        bin_dir: bin_dir.map_or_else(|| target.join("release"), PathBuf::from),
+        node: node.unwrap_or_else(|| "node".to_owned()),
+    })
+}
+
+/// What a correct answer to one event is.
+#[derive(Debug)]
+enum Expect {
+    /// The event itself (echo functions).
+    Echo(Value),
+    /// An Allow policy for [`STAGE_WILDCARD`] with this principal.
+    Allow(String),
+}
+
+impl Expect {
+    fn accepts(&self, outcome: &Outcome) -> bool {
+        let Outcome::Response(r) = outcome else {
+            return false;
+        };
+        match self {
+            Expect::Echo(event) => r == event,
+            Expect::Allow(sub) => {
+                let statements = &r["policyDocument"]["Statement"];
+                r["principalId"] == sub.as_str()
+                    && r["policyDocument"]["Version"] == "2012-10-17"
+                    && statements.as_array().is_some_and(|s| s.len() == 1)
+                    && statements[0]["Effect"] == "Allow"
+                    && statements[0]["Action"] == json!(["execute-api:Invoke"])
+                    && statements[0]["Resource"] == json!([STAGE_WILDCARD])
+                    && r["context"]["sub"] == sub.as_str()
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Measured {
+    cpu_us: f64,
+    /// Median over the processes started.
+    cold_ms: f64,
+    cold_min_ms: f64,
+    cold_max_ms: f64,
+    rss_mib: f64,
+    wrong: usize,
+    invocations: usize,
+    wall_mean_us: f64,
+    wall_p50_us: f64,
+    wall_p99_us: f64,
+    threads: usize,
+    jwks_fetches: usize,
+    decision_lines: usize,
+    cpus: String,
+}
+
+/// ns on CPU of every live thread of `pid` (first field of each task's schedstat).
+fn cpu_ns(pid: u32) -> Result<u64, String> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        // A thread may exit between the listing and the read: skip it.
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        let first = text.split_whitespace().next().unwrap_or("0");
+        total += first
+            .parse::<u64>()
+            .map_err(|e| format!("{dir}: schedstat `{text}`: {e}"))?;
+    }
+    Ok(total)
+}
+
+fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count)
+}
+
+/// A field of `/proc/<pid>/status` (e.g. `VmHWM`, `Cpus_allowed_list`), value trimmed.
+fn status_field(pid: &str, field: &str) -> Result<String, String> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+        .ok_or_else(|| format!("{path}: no {field}"))
+}
+
+fn peak_rss_mib(pid: u32) -> Result<f64, String> {
+    let hwm = status_field(&pid.to_string(), "VmHWM")?;
+    let kib = hwm.trim_end_matches("kB").trim();
+    let kib: f64 = kib.parse().map_err(|e| format!("VmHWM `{hwm}`: {e}"))?;
+    Ok(kib / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e6
+}
+
+struct Keys {
+    rsa: TestKey,
+    ec: TestKey,
+}
+
+async fn run_one(spec: &Spec, opts: &Options, keys: &Keys) -> Result<Measured, String> {
+    let issuer = Issuer::start().await;
+    // The same two-key JWKS for every row; each function picks the key by `kid`.
+    issuer.set_keys(vec![keys.rsa.jwk(), keys.ec.jwk()]);
+    let key = match spec.alg {
+        Alg::Rs256 => &keys.rsa,
+        Alg::Es256 => &keys.ec,
+    };
+    let iat = now();
+    let events: Vec<(Vec<u8>, Expect)> = (0..opts.pool)
+        .map(|i| {
+            let sub = format!("user-{i:04}");
+            let claims = json!({
+                "iss": issuer.url(), "aud": AUDIENCE, "sub": sub, "iat": iat, "exp": iat + 3600,
+                "scope": "pets:read pets:write", "jti": format!("bench-{i}"),
+            });
+            let token = key.sign(&claims);
+            let event = json!({
+                "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN,
+            });
+            let body = serde_json::to_vec(&event).expect("event serializes");
+            let expect = if spec.is_echo() {
+                Expect::Echo(event)
+            } else {
+                Expect::Allow(sub)
+            };
+            (body, expect)
+        })
+        .collect();
+
+    let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
+    let bootstrap = opts.root.join("bench/node/bootstrap.js");
+    let bootstrap = bootstrap.to_string_lossy().into_owned();
+    let (program, args, env): (PathBuf, Vec<&str>, Vec<(&str, &str)>) = match spec.program {
+        Program::RustEcho => (opts.bin_dir.join("authz-testkit-echo"), vec![], vec![]),
+        // Default INFO logging on purpose: production logs one decision line per request.
+        Program::TokenAuthorizer => (
+            opts.bin_dir.join("token-authorizer"),
+            vec![],
+            vec![
+                ("AUTHZ_ISSUER", issuer_url.as_str()),
+                ("AUTHZ_AUDIENCE", AUDIENCE),
+            ],
+        ),
+        Program::Node(handler) => (
+            PathBuf::from(&opts.node),
+            vec![bootstrap.as_str()],
+            vec![
+                ("HANDLER", handler),
+                ("ISSUER", issuer_url.as_str()),
+                ("AUDIENCE", AUDIENCE),
+                ("JWKS_URI", jwks_uri.as_str()),
+            ],
+        ),
+    };
+
+    let mut wrong = 0;
+    let mut failures_in_a_row = 0;
+    let mut check = |outcome: Result<Outcome, String>, expect: &Expect| -> Result<(), String> {
+        match outcome {
+            Ok(outcome) => {
+                failures_in_a_row = 0;
+                if !expect.accepts(&outcome) {
+                    if wrong == 0 {
+                        eprintln!("  first wrong answer: {outcome:?}");
+                    }
+                    wrong += 1;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                wrong += 1;
+                failures_in_a_row += 1;
+                if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES {
+                    return Err(e);
+                }
+                Ok(())
+            }
+        }
+    };
+
+    // Cold start: spawn, and queue the first invocation at once. K processes in a row (one
+    // sample is noisy: page cache, scheduler); the last one stays for the measured loop.
+    let mut colds = Vec::with_capacity(opts.cold_starts);
+    let (process, fetches_before) = loop {
+        let fetches_before = issuer.jwks_fetches();
+        let started = Instant::now();
+        let process = LambdaProcess::spawn_cmd(&program, &args, &env).await;
+        let first = process.invoke_raw(events[0].0.clone(), COLD_TIMEOUT).await;
+        colds.push(started.elapsed());
+        let first = first.map_err(|e| format!("first invocation failed: {e}"))?;
+        if colds.len() == 1 {
+            eprintln!("  first answer: {first:?}");
+        }
+        check(Ok(first), &events[0].1)?;
+        if colds.len() == opts.cold_starts {
+            break (process, fetches_before);
+        }
+        drop(process);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let pid = process.pid();
+
+    let mut next = 1;
+    let mut event = || {
+        let e = &events[next % events.len()];
+        next += 1;
+        e
+    };
+    for _ in 0..opts.warmup {
+        let (body, expect) = event();
+        check(
+            process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await,
+            expect,
+        )?;
+    }
+
+    let mut latencies = Vec::with_capacity(opts.n);
+    let cpu_before = cpu_ns(pid)?;
+    let loop_started = Instant::now();
+    for _ in 0..opts.n {
+        let (body, expect) = event();
+        let t = Instant::now();
+        let outcome = process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await;
+        latencies.push(t.elapsed());
+        check(outcome, expect)?;
+    }
+    let loop_wall = loop_started.elapsed();
+    let cpu_after = cpu_ns(pid)?;
+    let rss_mib = peak_rss_mib(pid)?;
+    let threads = thread_count(pid);
+    let cpus = status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
+    let decision_lines = process
+        .logs()
+        .iter()
+        .filter(|l| l.contains("\"decision\""))
+        .count();
+    drop(process);
+
+    latencies.sort_unstable();
+    colds.sort_unstable();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    let n = opts.n as f64;
+    Ok(Measured {
+        cpu_us: cpu_after.saturating_sub(cpu_before) as f64 / n / 1e3,
+        cold_ms: percentile(&colds, 50.0) / 1e3,
+        cold_min_ms: colds.first().map_or(f64::NAN, ms),
+        cold_max_ms: colds.last().map_or(f64::NAN, ms),
+        rss_mib,
+        wrong,
+        invocations: 1 + opts.warmup + opts.n,
+        wall_mean_us: loop_wall.as_secs_f64() * 1e6 / n,
+        wall_p50_us: percentile(&latencies, 50.0),
+        wall_p99_us: percentile(&latencies, 99.0),
+        threads,
+        jwks_fetches: issuer.jwks_fetches() - fetches_before,
+        decision_lines,
+        cpus,
+    })
+}
+
+/// `version` of an installed npm package in bench/node, for the labels.
+fn npm_version(root: &Path, package: &str) -> String {
+    let path = root
+        .join("bench/node/node_modules")
+        .join(package)
+        .join("package.json");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// CPUs of the machine (not of this process's affinity mask).
+fn machine_cpus() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn label(spec: &Spec, root: &Path) -> String {
+    match spec.program {
+        Program::Node("aws-jwt-verify-handler.js") => {
+            format!(
+                "aws-jwt-verify {} (Node)",
+                npm_version(root, "aws-jwt-verify")
+            )
+        }
+        Program::Node("jsonwebtoken-jwks-rsa-handler.js") => format!(
+            "jsonwebtoken {} + jwks-rsa {} (Node)",
+            npm_version(root, "jsonwebtoken"),
+            npm_version(root, "jwks-rsa")
+        ),
+        _ => spec.label.to_owned(),
+    }
+}
+
+fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> String {
+    let get = |id: &str| {
+        results
+            .iter()
+            .find(|(s, _)| s.id == id)
+            .and_then(|(_, r)| r.as_ref().ok())
+    };
+    let rust_noop = get("rust-noop").map(|m| m.cpu_us);
+    let node_noop = get("node-noop").map(|m| m.cpu_us);
+    let ratio = |value: f64, base: Option<f64>| match base {
+        Some(base) if base > 0.0 => format!("{:.2}×", value / base),
+        _ => "n/a".to_owned(),
+    };
+    let minus = |value: f64, base: Option<f64>| match base {
+        Some(base) => format!("{:.1}", value - base),
+        None => "n/a".to_owned(),
+    };
+    let mut out = String::new();
+    out.push_str(
+        "| function | tokens | CPU µs/inv | − Rust no-op µs | − same-runtime no-op µs \
+         | CPU vs ajv | cold start ms | cold vs ajv | peak RSS MiB | RSS vs ajv | wrong |\n",
+    );
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (spec, result) in results {
+        let tokens = if spec.is_echo() {
+            format!("({} events, echoed)", spec.alg.name())
+        } else {
+            spec.alg.name().to_owned()
+        };
+        let name = label(spec, &opts.root);
+        let m = match result {
+            Ok(m) => m,
+            Err(e) => {
+                let e = e.lines().next().unwrap_or_default();
+                let _ = writeln!(out, "| {name} | {tokens} | FAILED: {e} | | | | | | | | |");
+                continue;
+            }
+        };
+        let ajv = get(match spec.alg {
+            Alg::Rs256 => "ajv-rs256",
+            Alg::Es256 => "ajv-es256",
+        });
+        let own_noop = if spec.is_node() { node_noop } else { rust_noop };
+        let (beyond_rust, beyond_own) = if spec.is_echo() {
+            let beyond_rust = if spec.is_node() {
+                minus(m.cpu_us, rust_noop)
+            } else {
+                "—".to_owned()
+            };
+            (beyond_rust, "—".to_owned())
+        } else {
+            (minus(m.cpu_us, rust_noop), minus(m.cpu_us, own_noop))
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {tokens} | {:.1} | {beyond_rust} | {beyond_own} | {} | {:.1} | {} | {:.1} | {} | {} |",
+            m.cpu_us,
+            ratio(m.cpu_us, ajv.map(|a| a.cpu_us)),
+            m.cold_ms,
+            ratio(m.cold_ms, ajv.map(|a| a.cold_ms)),
+            m.rss_mib,
+            ratio(m.rss_mib, ajv.map(|a| a.rss_mib)),
+            m.wrong,
+        );
+    }
+    out.push_str(
+        "\n| function | tokens | round trip mean µs | p50 µs | p99 µs | threads | CPUs allowed \
+         | cold start min–max ms | JWKS fetches | decision log lines | invocations of the measured process |\n",
+    );
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (spec, result) in results {
+        let Ok(m) = result else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1}–{:.1} | {} | {} | {} |",
+            label(spec, &opts.root),
+            spec.alg.name(),
+            m.wall_mean_us,
+            m.wall_p50_us,
+            m.wall_p99_us,
+            m.threads,
+            m.cpus,
+            m.cold_min_ms,
+            m.cold_max_ms,
+            m.jwks_fetches,
+            m.decision_lines,
+            m.invocations,
+        );
+    }
+    out
+}
+
+fn preflight(specs: &[&Spec], opts: &Options) -> Result<(), String> {
+    let hint = "run scripts/bench.sh, which builds and installs everything first";
+    for spec in specs {
+        let missing = match spec.program {
+            Program::RustEcho => Some(opts.bin_dir.join("authz-testkit-echo")),
+            Program::TokenAuthorizer => Some(opts.bin_dir.join("token-authorizer")),
+            Program::Node(handler) => {
+                let modules = opts.root.join("bench/node/node_modules");
+                [opts.root.join("bench/node").join(handler), modules]
+                    .into_iter()
+                    .find(|p| !p.exists())
+            }
+        };
+        if let Some(path) = missing.filter(|p| !p.exists()) {
+            return Err(format!(
+                "{} needs {}, which is missing; {hint}",
+                spec.id,
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let opts = match parse_options() {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("authz-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let specs: Vec<&Spec> = SPECS
+        .iter()
+        .filter(|s| {
+            opts.only
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| id == s.id))
+        })
+        .collect();
+    if let Err(e) = preflight(&specs, &opts) {
+        eprintln!("authz-bench: {e}");
+        std::process::exit(2);
+    }
+    let affinity = status_field("self", "Cpus_allowed_list").unwrap_or_default();
+    if affinity.contains(',') || affinity.contains('-') {
+        eprintln!(
+            "authz-bench: warning: not pinned to one CPU (allowed: {affinity}); \
+             run under `taskset -c 0` (scripts/bench.sh does) for stable figures"
+        );
+    }
+    let node_version = if specs.iter().any(|s| s.is_node()) {
+        command_output(&opts.node, &["--version"])
+    } else {
+        "-".to_owned()
+    };
+    println!(
+        "authz-bench: N = {} measured invocations per function after {} warm-up, pool of {} distinct \
+         tokens, cold start = median of {} fresh processes (wrong answers counted over all of them); harness and functions on CPU(s) {affinity}; machine: {} × {}, kernel {}, \
+         load average {}; Node {node_version}; source {}",
+        opts.n,
+        opts.warmup,
+        opts.pool,
+        opts.cold_starts,
+        machine_cpus(),
+        cpu_model(),
+        command_output("uname", &["-r"]),
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default(),
+        command_output(
+            "git",
+            &[
+                "-C",
+                &opts.root.to_string_lossy(),
+                "describe",
+                "--always",
+                "--dirty"
+            ]
+        ),
+    );
+    println!();
+
+    let keys = Keys {
+        rsa: TestKey::rsa("bench-rsa"),
+        ec: TestKey::ec_p256("bench-ec"),
+    };
+    let mut results = Vec::new();
+    let mut failed = false;
+    for spec in specs {
+        eprintln!(
+            "running {} ({}, {})…",
+            spec.id,
+            label(spec, &opts.root),
+            spec.alg.name()
+        );
+        let t = Instant::now();
+        let result = run_one(spec, &opts, &keys).await;
+        match &result {
+            Ok(m) => eprintln!(
+                "  {:.1} µs CPU/inv, cold {:.1} ms, {:.1} MiB, {} wrong ({:.1} s)",
+                m.cpu_us,
+                m.cold_ms,
+                m.rss_mib,
+                m.wrong,
+                t.elapsed().as_secs_f64()
+            ),
+            Err(e) => eprintln!("  FAILED: {e}"),
+        }
+        failed |= result.as_ref().map_or(true, |m| m.wrong > 0);
+        results.push((spec, result));
+        // Let the killed process go away before the next one starts on the same CPU.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    print!("{}", render(&results, &opts));
+    if failed {
+        eprintln!(
+            "authz-bench: some functions failed or gave wrong answers: these figures are not valid"
+        );
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,101 @@
+//! Helpers every authorizer test shares: the sample events of `events/`, a standard start of an
+//! authorizer binary against an issuer, standard claims, and the decision log lines.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::{Issuer, LambdaProcess, Outcome, now};
+
+/// The repository's `events/` folder.
+pub fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+/// A sample event from `events/` (e.g. `token/allow.json`) with `REPLACE_WITH_A_JWT` replaced.
+pub fn sample_event(name: &str, token: &str) -> Value {
+    let path = events_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text.replace("REPLACE_WITH_A_JWT", token)).unwrap()
+}
+
+/// A JSON fixture from `events/fixtures/`.
+pub fn fixture(name: &str) -> Value {
+    let path = events_dir().join("fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The audience [`start_authorizer`] configures and [`claims`] uses.
+pub const AUDIENCE: &str = "petstore";
+
+/// Starts an authorizer binary trusting `issuer` for [`AUDIENCE`], with short time windows for
+/// tests (cool-down 0.3 s, HTTP timeout 0.5 s); `extra` adds or overrides variables.
+pub async fn start_authorizer(
+    binary: &str,
+    issuer: &Issuer,
+    extra: &[(&str, &str)],
+) -> LambdaProcess {
+    let url = issuer.url();
+    let mut env = vec![
+        ("AUTHZ_ISSUER", url.as_str()),
+        ("AUTHZ_AUDIENCE", AUDIENCE),
+        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3"),
+        ("AUTHZ_HTTP_TIMEOUT_SECONDS", "0.5"),
+    ];
+    for (k, v) in extra {
+        env.retain(|(n, _)| n != k);
+        env.push((k, v));
+    }
+    LambdaProcess::spawn(Path::new(binary), &env).await
+}
+
+/// Valid claims for `issuer` and [`AUDIENCE`]: `sub` alice, scopes `read write`, 5 minutes left.
+pub fn claims(issuer: &Issuer) -> Value {
+    json!({"iss": issuer.url(), "aud": AUDIENCE, "sub": "alice", "exp": now() + 300, "iat": now(),
+           "scope": "read write", "email": "alice@example.com", "groups": ["pets", "admins"]})
+}
+
+/// `claims` with some members replaced (a `null` removes the member).
+pub fn with(mut claims: Value, patch: Value) -> Value {
+    for (k, v) in patch.as_object().cloned().unwrap_or_default() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(&k);
+        } else {
+            claims[k] = v;
+        }
+    }
+    claims
+}
+
+/// The answer a REST authorizer gives for 401.
+pub fn unauthorized() -> Outcome {
+    Outcome::Error {
+        error_type: "Unauthorized".into(),
+        error_message: "Unauthorized".into(),
+    }
+}
+
+/// The decision log lines (`"decision"` key) the process wrote, parsed.
+pub fn decisions(p: &LambdaProcess) -> Vec<Value> {
+    p.logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("decision").is_some())
+        .collect()
+}
+
+/// The `(allow, resource)` pairs of a REST policy answer (to replay with
+/// `authz_core::policy::evaluate`), or `None` for an error answer.
+pub fn rest_statements(outcome: &Outcome) -> Option<Vec<(bool, String)>> {
+    let Outcome::Response(r) = outcome else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for st in r["policyDocument"]["Statement"].as_array()? {
+        let allow = st["Effect"] == "Allow";
+        for res in st["Resource"].as_array()? {
+            out.push((allow, res.as_str()?.to_owned()));
+        }
+    }
+    Some(out)
+}

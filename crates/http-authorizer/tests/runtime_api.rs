@@ -1,0 +1,208 @@
+//! The real `http-authorizer` binary (HTTP API, payload 2.0, simple responses) through the
+//! Lambda Runtime API emulator, against a loopback issuer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use authz_testkit::{
+    Issuer, LambdaProcess, Outcome, TestKey,
+    fixtures::{claims, decisions, fixture, sample_event, start_authorizer, with},
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_http-authorizer");
+
+async fn setup(extra: &[(&str, &str)]) -> (Issuer, TestKey, LambdaProcess) {
+    let issuer = Issuer::start().await;
+    let key = TestKey::ec_p256("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let routes = fixture("solar-system.json")["routes"].to_string();
+    let mut env = vec![("AUTHZ_ROUTES", routes.as_str())];
+    env.extend_from_slice(extra);
+    let p = start_authorizer(BIN, &issuer, &env).await;
+    (issuer, key, p)
+}
+
+fn tier_token(issuer: &Issuer, key: &TestKey, scope: Value) -> String {
+    key.sign(&with(claims(issuer), scope))
+}
+
+/// `isAuthorized` of the answer; panics on an error answer.
+fn authorized(out: &Outcome) -> bool {
+    match out {
+        Outcome::Response(r) => r["isAuthorized"].as_bool().unwrap(),
+        other => panic!("expected a simple response, got {other:?}"),
+    }
+}
+
+fn route(name: &str, token: &str) -> Value {
+    sample_event(&format!("http/{name}.json"), token)
+}
+
+fn last_reason(p: &LambdaProcess) -> String {
+    decisions(p).last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn scopes_are_any_of_per_route() {
+    let (issuer, key, p) = setup(&[]).await;
+    let table = fixture("solar-system.json");
+    for (tier, scopes) in table["tiers"].as_object().unwrap() {
+        let t = tier_token(&issuer, &key, json!({"scope": scopes[0]}));
+        for name in ["asteroids", "planets", "moons"] {
+            let want = table["expect"][format!("GET /{name}")][tier]
+                .as_bool()
+                .unwrap();
+            assert_eq!(
+                authorized(&p.invoke(&route(name, &t)).await),
+                want,
+                "{tier} on {name}"
+            );
+        }
+    }
+    let silver = tier_token(&issuer, &key, json!({"scope": "silver"}));
+    p.invoke(&route("moons", &silver)).await;
+    assert_eq!(last_reason(&p), "insufficient_scope");
+    assert_eq!(decisions(&p).last().unwrap()["decision"], "deny");
+}
+
+#[tokio::test]
+async fn scp_arrays_count_as_scopes_and_context_travels_with_allow() {
+    let (issuer, key, p) = setup(&[("AUTHZ_CONTEXT_CLAIMS", "email")]).await;
+    let t = tier_token(
+        &issuer,
+        &key,
+        json!({"scope": null, "scp": ["bronze", "silver"]}),
+    );
+    let out = p.invoke(&route("planets", &t)).await;
+    assert!(authorized(&out));
+    let Outcome::Response(r) = out else {
+        unreachable!()
+    };
+    assert_eq!(
+        r["context"],
+        json!({"sub": "alice", "iss": issuer.url(), "scope": "bronze silver", "email": "alice@example.com"})
+    );
+    let out = p.invoke(&route("moons", &t)).await;
+    assert!(!authorized(&out));
+    let Outcome::Response(r) = out else {
+        unreachable!()
+    };
+    assert_eq!(r["context"], json!({}), "no context with a refusal");
+}
+
+#[tokio::test]
+async fn bad_tokens_are_false_not_errors() {
+    let (issuer, key, p) = setup(&[]).await;
+    let good = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    let expired = key.sign(&with(claims(&issuer), json!({"exp": 1})));
+    // The valid token's signature over another payload.
+    let other = key.sign(&with(claims(&issuer), json!({"sub": "mallory"})));
+    let forged = format!(
+        "{}.{}",
+        other.rsplit_once('.').unwrap().0,
+        good.rsplit_once('.').unwrap().1
+    );
+    for (token, reason) in [
+        ("", "missing_token"),
+        ("garbage", "malformed"),
+        (&expired, "expired"),
+        (&forged, "bad_signature"),
+    ] {
+        let mut ev = route("asteroids", token);
+        if token.is_empty() {
+            ev["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorization");
+        } else if token == "garbage" {
+            ev["headers"]["authorization"] = json!("Bearer a.b.c");
+        }
+        assert!(!authorized(&p.invoke(&ev).await), "{reason}");
+        assert_eq!(last_reason(&p), reason);
+        assert_eq!(decisions(&p).last().unwrap()["decision"], "unauthorized");
+    }
+    // Duplicate Authorization headers arrive comma-joined in payload 2.0: refused.
+    let mut ev = route("asteroids", &good);
+    ev["headers"]["authorization"] = json!(format!("Bearer {good},Bearer {good}"));
+    assert!(!authorized(&p.invoke(&ev).await));
+    assert!(authorized(&p.invoke(&route("asteroids", &good)).await));
+}
+
+#[tokio::test]
+async fn unlisted_routes_and_default_are_refused() {
+    let (issuer, key, p) = setup(&[]).await;
+    let gold = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    for key_name in ["POST /planets", "GET /comets", "$default"] {
+        let mut ev = route("planets", &gold);
+        ev["routeKey"] = json!(key_name);
+        assert!(!authorized(&p.invoke(&ev).await), "{key_name}");
+        assert_eq!(last_reason(&p), "route_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn claim_rules_query_tokens_and_stage_scopes() {
+    let routes = r#"[{"route":"GET /planets","claims":{"amr":"mfa"}},{"route":"ANY /moons","scopes":["gold"]}]"#;
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start_authorizer(
+        BIN,
+        &issuer,
+        &[
+            ("AUTHZ_ROUTES", routes),
+            ("AUTHZ_TOKEN_QUERY_PARAM", "access_token"),
+        ],
+    )
+    .await;
+    let mfa = key.sign(&with(
+        claims(&issuer),
+        json!({"amr": ["pwd", "mfa"], "scope": "gold"}),
+    ));
+    let pwd = key.sign(&with(
+        claims(&issuer),
+        json!({"amr": ["pwd"], "scope": "gold"}),
+    ));
+    assert!(authorized(&p.invoke(&route("planets", &mfa)).await));
+    assert!(!authorized(&p.invoke(&route("planets", &pwd)).await));
+    assert_eq!(last_reason(&p), "claim_mismatch");
+    // ANY rule matches any verb of the path.
+    let mut ev = route("moons", &pwd);
+    ev["routeKey"] = json!("DELETE /moons");
+    assert!(authorized(&p.invoke(&ev).await));
+    // Token in the query string instead of the header.
+    let mut ev = route("moons", "unused");
+    ev["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorization");
+    ev["queryStringParameters"] = json!({"access_token": mfa});
+    assert!(authorized(&p.invoke(&ev).await));
+    // Stage variable scopes apply to every route of the stage.
+    let mut ev = route("moons", &mfa);
+    ev["stageVariables"] = json!({"authzScopes": "platinum"});
+    assert!(!authorized(&p.invoke(&ev).await));
+    assert_eq!(last_reason(&p), "insufficient_scope");
+}
+
+#[tokio::test]
+async fn malformed_events_are_errors_and_the_next_is_served() {
+    let (issuer, key, p) = setup(&[]).await;
+    let gold = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    for raw in [
+        &b"{"[..],
+        b"[]",
+        br#"{"version":"2.0","headers":{"bad header":"x"}}"#,
+    ] {
+        let out = p
+            .invoke_raw(raw.to_vec(), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Error { .. }), "{out:?}");
+        assert!(authorized(&p.invoke(&route("moons", &gold)).await));
+    }
+}

@@ -1,0 +1,319 @@
+//! The real `request-authorizer` binary through the Lambda Runtime API emulator, against a
+//! loopback issuer: token sources, stage variables, identity binding, route rules, and the
+//! cached-policy replay over a whole route table.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use authz_core::policy::evaluate;
+use authz_testkit::{
+    Issuer, LambdaProcess, Outcome, TestKey,
+    fixtures::{
+        claims, decisions, fixture, rest_statements, sample_event, start_authorizer, unauthorized,
+        with,
+    },
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_request-authorizer");
+const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
+
+async fn setup(extra: &[(&str, &str)]) -> (Issuer, TestKey, LambdaProcess) {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let p = start_authorizer(BIN, &issuer, extra).await;
+    (issuer, key, p)
+}
+
+/// A REQUEST event for `verb /path` with the given headers, query and stage variables.
+fn request(verb: &str, path: &str, headers: Value, query: Value, stage: Value) -> Value {
+    let mut e = sample_event("request/header.json", "unused");
+    e["methodArn"] = json!(format!("{BASE}/{verb}{path}"));
+    e["httpMethod"] = json!(verb);
+    e["path"] = json!(path);
+    e["resource"] = json!(path);
+    e["headers"] = headers;
+    e["multiValueHeaders"] = json!({});
+    e["queryStringParameters"] = query;
+    e["multiValueQueryStringParameters"] = json!({});
+    e["stageVariables"] = stage;
+    e
+}
+
+fn bearer(token: &str) -> Value {
+    json!({"Authorization": format!("Bearer {token}")})
+}
+
+fn effect(outcome: &Outcome, arn: &str) -> Option<bool> {
+    rest_statements(outcome).map(|s| evaluate(&s, arn))
+}
+
+fn last_reason(p: &LambdaProcess) -> String {
+    decisions(p).last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn token_from_header_or_query_never_both() {
+    let (issuer, key, p) = setup(&[("AUTHZ_TOKEN_QUERY_PARAM", "access_token")]).await;
+    let t = key.sign(&claims(&issuer));
+    let out = p.invoke(&sample_event("request/header.json", &t)).await;
+    assert_eq!(effect(&out, &format!("{BASE}/GET/pets/42")), Some(true));
+    assert_eq!(
+        effect(&out, &format!("{BASE}/DELETE/anything")),
+        Some(true),
+        "whole stage when no rules"
+    );
+    let out = p
+        .invoke(&sample_event("request/query-token.json", &t))
+        .await;
+    assert_eq!(effect(&out, &format!("{BASE}/GET/pets")), Some(true));
+    // Lower-case header name, `headers` only.
+    let ev = request(
+        "GET",
+        "/pets",
+        json!({"authorization": format!("bearer {t}")}),
+        json!({}),
+        json!({}),
+    );
+    assert_eq!(
+        effect(&p.invoke(&ev).await, &format!("{BASE}/GET/pets")),
+        Some(true)
+    );
+    // Header and query at once, and two Authorization values: 401.
+    let ev = request(
+        "GET",
+        "/pets",
+        bearer(&t),
+        json!({"access_token": t}),
+        json!({}),
+    );
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p), "multiple_credentials");
+    assert_eq!(
+        p.invoke(&sample_event("request/two-authorization-values.json", &t))
+            .await,
+        unauthorized()
+    );
+    assert_eq!(last_reason(&p), "multiple_credentials");
+    let ev = request("GET", "/pets", json!({}), json!({}), json!({}));
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p), "missing_token");
+}
+
+#[tokio::test]
+async fn query_token_is_ignored_unless_configured() {
+    let (issuer, key, p) = setup(&[]).await;
+    let t = key.sign(&claims(&issuer));
+    assert_eq!(
+        p.invoke(&sample_event("request/query-token.json", &t))
+            .await,
+        unauthorized()
+    );
+    assert_eq!(last_reason(&p), "missing_token");
+}
+
+#[tokio::test]
+async fn stage_variables_choose_audience_scopes_and_rule_set() {
+    let sets = r#"{"readers":[{"route":"GET /pets","scopes":["read"]}],"admins":[{"route":"GET /pets","scopes":["admin"]}]}"#;
+    let (issuer, key, p) = setup(&[("AUTHZ_ROUTE_SETS", sets)]).await;
+    let t = key.sign(&claims(&issuer));
+    let arn = format!("{BASE}/GET/pets");
+    let ev = |stage: Value, token: &str| request("GET", "/pets", bearer(token), json!({}), stage);
+    // Audience chosen by the stage.
+    assert_eq!(
+        p.invoke(&ev(json!({"authzAudience": "billing"}), &t)).await,
+        unauthorized()
+    );
+    assert_eq!(last_reason(&p), "wrong_audience");
+    let billing = key.sign(&with(claims(&issuer), json!({"aud": ["billing"]})));
+    assert_eq!(
+        effect(
+            &p.invoke(&ev(json!({"authzAudience": "billing,other"}), &billing))
+                .await,
+            &arn
+        ),
+        Some(true)
+    );
+    // Required scopes for the whole stage.
+    assert_eq!(
+        effect(
+            &p.invoke(&ev(json!({"authzScopes": "admin,root"}), &t))
+                .await,
+            &arn
+        ),
+        Some(false)
+    );
+    assert_eq!(last_reason(&p), "insufficient_scope");
+    assert_eq!(
+        effect(
+            &p.invoke(&ev(json!({"authzScopes": "write"}), &t)).await,
+            &arn
+        ),
+        Some(true)
+    );
+    // Rule set chosen by the stage.
+    assert_eq!(
+        effect(
+            &p.invoke(&ev(json!({"authzRouteSet": "readers"}), &t)).await,
+            &arn
+        ),
+        Some(true)
+    );
+    assert_eq!(
+        effect(
+            &p.invoke(&ev(json!({"authzRouteSet": "admins"}), &t)).await,
+            &arn
+        ),
+        Some(false)
+    );
+    let out = p.invoke(&ev(json!({"authzRouteSet": "nope"}), &t)).await;
+    assert!(
+        matches!(&out, Outcome::Error { error_type, .. } if error_type == "InternalError"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn identity_binding_header_must_equal_claim() {
+    let (issuer, key, p) = setup(&[
+        ("AUTHZ_BIND_HEADER", "X-Tenant-Id"),
+        ("AUTHZ_BIND_CLAIM", "tenant"),
+    ])
+    .await;
+    let t = key.sign(&with(claims(&issuer), json!({"tenant": "acme"})));
+    let arn = format!("{BASE}/GET/pets");
+    let ev = |tenant: Option<&str>| {
+        let mut h = bearer(&t);
+        if let Some(v) = tenant {
+            h["x-tenant-id"] = json!(v);
+        }
+        request("GET", "/pets", h, json!({}), json!({}))
+    };
+    assert_eq!(effect(&p.invoke(&ev(Some("acme"))).await, &arn), Some(true));
+    assert_eq!(
+        effect(&p.invoke(&ev(Some("globex"))).await, &arn),
+        Some(false)
+    );
+    assert_eq!(last_reason(&p), "claim_mismatch");
+    assert_eq!(effect(&p.invoke(&ev(None)).await, &arn), Some(false));
+}
+
+#[tokio::test]
+async fn claim_rules_unlisted_routes_and_usage_identifier() {
+    let routes = r#"[{"route":"GET /pets","scopes":["read"]},
+                     {"route":"ANY /pets/{petId}","claims":{"groups":"pets-admin"}},
+                     {"route":"POST /pets","scopes":["write"],"claims":{"amr":"mfa"}}]"#;
+    let (issuer, key, p) = setup(&[
+        ("AUTHZ_ROUTES", routes),
+        ("AUTHZ_USAGE_IDENTIFIER_CLAIM", "plan"),
+    ])
+    .await;
+    let admin = key.sign(&with(
+        claims(&issuer),
+        json!({"groups": ["pets-admin"], "amr": ["pwd", "mfa"], "plan": "k-9"}),
+    ));
+    let reader = key.sign(&claims(&issuer));
+    let out = p
+        .invoke(&request(
+            "DELETE",
+            "/pets/7",
+            bearer(&admin),
+            json!({}),
+            json!({}),
+        ))
+        .await;
+    let Outcome::Response(r) = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(r["usageIdentifierKey"], "k-9");
+    assert_eq!(effect(&out, &format!("{BASE}/DELETE/pets/7")), Some(true));
+    assert_eq!(
+        effect(&out, &format!("{BASE}/POST/pets")),
+        Some(true),
+        "cached policy covers POST for an mfa writer"
+    );
+    let out = p
+        .invoke(&request(
+            "DELETE",
+            "/pets/7",
+            bearer(&reader),
+            json!({}),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(effect(&out, &format!("{BASE}/DELETE/pets/7")), Some(false));
+    assert_eq!(last_reason(&p), "claim_mismatch");
+    assert_eq!(
+        effect(&out, &format!("{BASE}/GET/pets")),
+        Some(true),
+        "the same cached policy still allows GET /pets"
+    );
+    assert_eq!(effect(&out, &format!("{BASE}/POST/pets")), Some(false));
+    let out = p
+        .invoke(&request(
+            "GET",
+            "/owners",
+            bearer(&reader),
+            json!({}),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(effect(&out, &format!("{BASE}/GET/owners")), Some(false));
+    assert_eq!(last_reason(&p), "route_not_allowed");
+    // An invalid token is still 401, rules or not.
+    let forged = TestKey::rsa2("k1").sign(&claims(&issuer));
+    assert_eq!(
+        p.invoke(&request(
+            "GET",
+            "/pets",
+            bearer(&forged),
+            json!({}),
+            json!({})
+        ))
+        .await,
+        unauthorized()
+    );
+}
+
+/// API Gateway caches one policy per token and reuses it for every route: whichever route a
+/// tier calls first, the policy it gets must decide every route of the table as the rules say.
+#[tokio::test]
+async fn one_cached_policy_is_right_for_every_route_of_the_solar_system() {
+    let table = fixture("solar-system.json");
+    let routes = table["routes"].to_string();
+    let (issuer, key, p) = setup(&[("AUTHZ_ROUTES", &routes)]).await;
+    let expect = table["expect"].as_object().unwrap();
+    let mut checked = 0;
+    for (tier, scopes) in table["tiers"].as_object().unwrap() {
+        let scope = scopes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let token = key.sign(&with(claims(&issuer), json!({"scope": scope})));
+        for first in expect.keys() {
+            let (verb, path) = first.split_once(' ').unwrap();
+            let out = p
+                .invoke(&request(verb, path, bearer(&token), json!({}), json!({})))
+                .await;
+            let statements =
+                rest_statements(&out).unwrap_or_else(|| panic!("{tier} {first}: {out:?}"));
+            for (route, by_tier) in expect {
+                let (v, pth) = route.split_once(' ').unwrap();
+                let arn = format!("{BASE}/{v}{pth}");
+                let want = by_tier[tier].as_bool().unwrap();
+                assert_eq!(
+                    evaluate(&statements, &arn),
+                    want,
+                    "{tier}: policy from {first}, replayed on {route}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 5 * 5);
+}
