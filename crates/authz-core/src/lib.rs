@@ -97,7 +97,7 @@ impl Authorizer {
         let (started, mut trace) = (Instant::now(), Trace::default());
         let event: ApiGatewayCustomAuthorizerRequest = parse(event, &trace, started)?;
         let input = Input {
-            credential: event.authorization_token.as_deref().map(Credential::Header),
+            credential: Ok(event.authorization_token.as_deref().map(Credential::Header)),
             stage_variables: None,
             bind_value: Ok(None),
         };
@@ -149,16 +149,10 @@ impl Authorizer {
                 _ => Err(AuthzError::ClaimMismatch),
             },
         };
-        let input = match credential {
-            Ok(credential) => Input {
-                credential,
-                stage_variables: Some(&event.stage_variables),
-                bind_value,
-            },
-            Err(e) => {
-                log_decision(Some(&e), &trace, None, started);
-                return Err(e);
-            }
+        let input = Input {
+            credential,
+            stage_variables: Some(&event.stage_variables),
+            bind_value,
         };
         self.rest(
             event.method_arn.as_deref().unwrap_or_default(),
@@ -194,7 +188,7 @@ impl Authorizer {
             .map(|v| vec![v.as_str()])
             .unwrap_or_default();
         let decision = async {
-            let credential = token::pick(header_values(&cfg.token_header), query)?;
+            let credential = token::pick(header_values(&cfg.token_header), query);
             let bind_value = match &cfg.binding {
                 None => Ok(None),
                 Some((h, _)) => Ok(event.headers.get(h).and_then(|v| v.to_str().ok())),
@@ -248,7 +242,7 @@ impl Authorizer {
         };
         let audiences: Option<Vec<String>> = stage(STAGE_AUDIENCE).map(|a| config::split_list(a));
         let claims = self
-            .verify_credential(input.credential, audiences.as_deref(), trace)
+            .verify_credential(input.credential?, audiences.as_deref(), trace)
             .await?;
         if let Some(required) = stage(STAGE_SCOPES)
             && !config::split_list(required)
@@ -332,7 +326,8 @@ pub const STAGE_SCOPES: &str = "authzScopes";
 
 /// What a request offers, once extracted from its event.
 struct Input<'a> {
-    credential: Option<Credential<'a>>,
+    /// The one credential, or why there is none usable (several at once).
+    credential: Result<Option<Credential<'a>>, AuthzError>,
     stage_variables: Option<&'a HashMap<String, String>>,
     bind_value: Result<Option<&'a str>, AuthzError>,
 }
