@@ -87,6 +87,53 @@ pub struct IssuerConfig {
     pub jwks_uri: Option<String>,
     /// Algorithms accepted for this issuer.
     pub algorithms: Vec<Algorithm>,
+    /// Which tokens this issuer's are: JWTs, opaque, or either (by shape).
+    pub token_format: TokenFormat,
+    /// RFC 7662 introspection, for opaque tokens.
+    pub introspection: Option<IntrospectionConfig>,
+}
+
+/// How an issuer's tokens are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// Local JWT verification only.
+    Jwt,
+    /// RFC 7662 introspection only.
+    Opaque,
+    /// JWT-shaped tokens locally, anything else by introspection.
+    Auto,
+}
+
+/// How the introspection endpoint authenticates this authorizer (RFC 7662 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-encoded client id and secret.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A bearer access token first obtained with the client-credentials grant.
+    Bearer,
+}
+
+/// RFC 7662 introspection settings of one issuer.
+#[derive(Debug, Clone)]
+pub struct IntrospectionConfig {
+    /// Secrets Manager secret (ARN or name) holding `{"client_id","client_secret"}`.
+    pub secret_arn: String,
+    /// Endpoint; `None`: `introspection_endpoint` from discovery.
+    pub endpoint: Option<String>,
+    /// Client authentication.
+    pub auth: ClientAuth,
+    /// Token endpoint for [`ClientAuth::Bearer`]; `None`: from discovery.
+    pub token_endpoint: Option<String>,
+    /// Scope requested with the client-credentials grant ([`ClientAuth::Bearer`]).
+    pub scope: Option<String>,
+    /// Upper bound on how long an active answer is reused (also bounded by the token's `exp`).
+    pub cache_ttl: Duration,
+    /// How long an inactive answer is reused.
+    pub negative_ttl: Duration,
+    /// Most answers kept in memory.
+    pub max_entries: usize,
 }
 
 /// JWKS cache bounds.
@@ -113,6 +160,8 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Whole-request timeout (connect, headers and body).
     pub timeout: Duration,
+    /// PEM file of extra trusted CA certificates (a private CA), used by every outgoing call.
+    pub ca_bundle: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -157,6 +206,21 @@ struct RawIssuer {
     audiences: Option<Vec<String>>,
     jwks_uri: Option<String>,
     algorithms: Option<Vec<String>>,
+    token_format: Option<String>,
+    introspection: Option<RawIntrospection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntrospection {
+    secret_arn: Option<String>,
+    endpoint: Option<String>,
+    auth: Option<String>,
+    token_endpoint: Option<String>,
+    scope: Option<String>,
+    cache_ttl_seconds: Option<f64>,
+    negative_ttl_seconds: Option<f64>,
+    max_entries: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,6 +239,7 @@ struct RawJwks {
 struct RawHttp {
     connect_timeout_seconds: Option<f64>,
     timeout_seconds: Option<f64>,
+    ca_bundle: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -237,6 +302,7 @@ const FLAT: &[(&str, &[&str], Kind)] = &[
         &["http", "timeout_seconds"],
         Kind::Number,
     ),
+    ("AUTHZ_CA_BUNDLE", &["http", "ca_bundle"], Kind::Text),
     ("AUTHZ_ROUTES", &["routes"], Kind::Json),
     ("AUTHZ_ROUTE_SETS", &["route_sets"], Kind::Json),
     ("AUTHZ_TOKEN_HEADER", &["token_header"], Kind::Text),
@@ -254,6 +320,61 @@ const FLAT: &[(&str, &[&str], Kind)] = &[
     ),
 ];
 
+/// Flat variables that set a key of the one configured issuer.
+const ISSUER_FLAT: &[(&str, &[&str], Kind)] = &[
+    ("AUTHZ_TOKEN_FORMAT", &["token_format"], Kind::Text),
+    (
+        "AUTHZ_INTROSPECTION_SECRET_ARN",
+        &["introspection", "secret_arn"],
+        Kind::Text,
+    ),
+    (
+        "AUTHZ_INTROSPECTION_ENDPOINT",
+        &["introspection", "endpoint"],
+        Kind::Text,
+    ),
+    (
+        "AUTHZ_INTROSPECTION_AUTH",
+        &["introspection", "auth"],
+        Kind::Text,
+    ),
+    (
+        "AUTHZ_INTROSPECTION_TOKEN_ENDPOINT",
+        &["introspection", "token_endpoint"],
+        Kind::Text,
+    ),
+    (
+        "AUTHZ_INTROSPECTION_CACHE_SECONDS",
+        &["introspection", "cache_ttl_seconds"],
+        Kind::Number,
+    ),
+    (
+        "AUTHZ_INTROSPECTION_NEGATIVE_CACHE_SECONDS",
+        &["introspection", "negative_ttl_seconds"],
+        Kind::Number,
+    ),
+];
+
+/// Sets `path` in the single issuer's entry; with several issuers the structured form is needed.
+fn apply_issuer_var(
+    doc: &mut Map<String, Value>,
+    name: &str,
+    path: &[&str],
+    value: Value,
+) -> Result<(), ConfigError> {
+    let Some(Value::Array(issuers)) = doc.get_mut("issuers") else {
+        return err(format!(
+            "{name} is set but no issuer is configured (set AUTHZ_ISSUER)"
+        ));
+    };
+    let [Value::Object(issuer)] = issuers.as_mut_slice() else {
+        return err(format!(
+            "{name} applies to a single issuer; with several, set it per issuer in AUTHZ_CONFIG"
+        ));
+    };
+    insert_path(issuer, path, value, name, "AUTHZ_CONFIG issuer")
+}
+
 /// Names of every variable read, for documentation and tests.
 pub fn variable_names() -> Vec<&'static str> {
     let mut v = vec![
@@ -262,7 +383,7 @@ pub fn variable_names() -> Vec<&'static str> {
         "AUTHZ_ISSUER",
         "AUTHZ_JWKS_URI",
     ];
-    v.extend(FLAT.iter().map(|(n, _, _)| *n));
+    v.extend(FLAT.iter().chain(ISSUER_FLAT).map(|(n, _, _)| *n));
     v
 }
 
@@ -313,6 +434,12 @@ impl Config {
         }
         if let Some(raw) = get("AUTHZ_JWKS_URI") {
             apply_jwks_uri_var(&mut doc, &raw)?;
+        }
+        for (name, path, kind) in ISSUER_FLAT {
+            if let Some(raw) = get(name) {
+                let value = flat_value(name, &raw, *kind)?;
+                apply_issuer_var(&mut doc, name, path, value)?;
+            }
         }
         let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(doc)).map_err(|e| {
             // Name the variable the faulty key came from (a flat variable or the document).
@@ -541,12 +668,45 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             Some(names) => algorithms(&names, &at)?,
             None => default_algs.clone(),
         };
+        let introspection = match ri.introspection {
+            Some(r) => Some(introspection(r, &at)?),
+            None => None,
+        };
+        let token_format = match (ri.token_format.as_deref(), &introspection) {
+            (None, None) | (Some("jwt"), _) => TokenFormat::Jwt,
+            (None, Some(_)) | (Some("auto"), Some(_)) => TokenFormat::Auto,
+            (Some("opaque"), Some(_)) => TokenFormat::Opaque,
+            (Some("auto" | "opaque"), None) => {
+                return err(format!(
+                    "{at}: token format `{}` needs AUTHZ_INTROSPECTION_SECRET_ARN",
+                    ri.token_format.unwrap_or_default()
+                ));
+            }
+            (Some(other), _) => {
+                return err(format!(
+                    "{at}: token format `{other}` is not jwt, opaque or auto (AUTHZ_TOKEN_FORMAT)"
+                ));
+            }
+        };
         issuers.push(IssuerConfig {
             issuer: ri.issuer,
             audiences,
             jwks_uri: ri.jwks_uri,
             algorithms,
+            token_format,
+            introspection,
         });
+    }
+    if issuers
+        .iter()
+        .filter(|i| i.token_format != TokenFormat::Jwt)
+        .count()
+        > 1
+    {
+        return err(format!(
+            "{}: at most one issuer may take opaque tokens (an opaque token names no issuer)",
+            src("issuers")
+        ));
     }
     let max_token_bytes = raw.max_token_bytes.unwrap_or(8192);
     if !(256..=65_536).contains(&max_token_bytes) {
@@ -631,7 +791,22 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
     if jwks.max_bytes < 1024 {
         return err(format!("{}: at least 1024", src("jwks.max_bytes")));
     }
+    if let Some(path) = &raw.http.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            ConfigError(format!(
+                "{}: cannot read `{path}`: {e}",
+                src("http.ca_bundle")
+            ))
+        })?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return err(format!(
+                "{}: `{path}` holds no PEM certificate",
+                src("http.ca_bundle")
+            ));
+        }
+    }
     let http = HttpSettings {
+        ca_bundle: raw.http.ca_bundle.clone(),
         connect_timeout: seconds(
             raw.http.connect_timeout_seconds,
             1.0,
@@ -706,6 +881,59 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         max_token_bytes,
         jwks,
         http,
+    })
+}
+
+fn introspection(r: RawIntrospection, at: &str) -> Result<IntrospectionConfig, ConfigError> {
+    let secret_arn = r
+        .secret_arn
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "{at}: introspection needs AUTHZ_INTROSPECTION_SECRET_ARN"
+            ))
+        })?;
+    for url in [&r.endpoint, &r.token_endpoint].into_iter().flatten() {
+        check_url(
+            url,
+            "AUTHZ_INTROSPECTION_ENDPOINT / AUTHZ_INTROSPECTION_TOKEN_ENDPOINT",
+        )?;
+    }
+    let auth = match r.auth.as_deref().unwrap_or("client_secret_basic") {
+        "client_secret_basic" => ClientAuth::ClientSecretBasic,
+        "client_secret_post" => ClientAuth::ClientSecretPost,
+        "bearer" => ClientAuth::Bearer,
+        other => {
+            return err(format!(
+                "AUTHZ_INTROSPECTION_AUTH: `{other}` is not client_secret_basic, client_secret_post or bearer"
+            ));
+        }
+    };
+    let max_entries = r.max_entries.unwrap_or(10_000);
+    if !(1..=1_000_000).contains(&max_entries) {
+        return err(format!(
+            "{at}: introspection.max_entries must be between 1 and 1000000"
+        ));
+    }
+    Ok(IntrospectionConfig {
+        secret_arn,
+        endpoint: r.endpoint,
+        auth,
+        token_endpoint: r.token_endpoint,
+        scope: r.scope,
+        cache_ttl: seconds(
+            r.cache_ttl_seconds,
+            300.0,
+            3_600.0,
+            "AUTHZ_INTROSPECTION_CACHE_SECONDS",
+        )?,
+        negative_ttl: seconds(
+            r.negative_ttl_seconds,
+            10.0,
+            3_600.0,
+            "AUTHZ_INTROSPECTION_NEGATIVE_CACHE_SECONDS",
+        )?,
+        max_entries,
     })
 }
 
@@ -959,6 +1187,72 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.push(("AUTHZ_ROUTE_SETS", r#"{"bad name":[]}"#));
         assert!(load_err(&vars).contains("AUTHZ_ROUTE_SETS"));
+    }
+
+    #[test]
+    fn introspection_settings() {
+        let mut vars = BASE.to_vec();
+        vars.push((
+            "AUTHZ_INTROSPECTION_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:intro",
+        ));
+        let c = load(&vars).unwrap();
+        assert_eq!(
+            c.issuers[0].token_format,
+            TokenFormat::Auto,
+            "auto by default with a secret"
+        );
+        let i = c.issuers[0].introspection.as_ref().unwrap();
+        assert_eq!(i.auth, ClientAuth::ClientSecretBasic);
+        assert_eq!(i.cache_ttl, Duration::from_secs(300));
+        vars.extend([
+            ("AUTHZ_TOKEN_FORMAT", "opaque"),
+            ("AUTHZ_INTROSPECTION_AUTH", "bearer"),
+        ]);
+        let c = load(&vars).unwrap();
+        assert_eq!(c.issuers[0].token_format, TokenFormat::Opaque);
+        assert_eq!(
+            c.issuers[0].introspection.as_ref().unwrap().auth,
+            ClientAuth::Bearer
+        );
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_TOKEN_FORMAT", "opaque"));
+        assert!(load_err(&vars).contains("AUTHZ_INTROSPECTION_SECRET_ARN"));
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AUTHZ_INTROSPECTION_SECRET_ARN", "s"),
+            ("AUTHZ_INTROSPECTION_AUTH", "mtls"),
+        ]);
+        assert!(load_err(&vars).contains("AUTHZ_INTROSPECTION_AUTH"));
+        let e = load_err(&[
+            (
+                "AUTHZ_ISSUER",
+                "https://a.example.com,https://b.example.com",
+            ),
+            ("AUTHZ_AUDIENCE", "x"),
+            ("AUTHZ_INTROSPECTION_SECRET_ARN", "s"),
+        ]);
+        assert!(
+            e.contains("AUTHZ_INTROSPECTION_SECRET_ARN") && e.contains("single issuer"),
+            "{e}"
+        );
+        let two = r#"{"audiences":["x"],"issuers":[
+            {"issuer":"https://a.example.com","introspection":{"secret_arn":"s"}},
+            {"issuer":"https://b.example.com","token_format":"opaque","introspection":{"secret_arn":"t"}}]}"#;
+        assert!(load_err(&[("AUTHZ_CONFIG", two)]).contains("at most one issuer"));
+    }
+
+    #[test]
+    fn ca_bundle_must_be_a_readable_pem() {
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_CA_BUNDLE", "/nonexistent/ca.pem"));
+        assert!(load_err(&vars).contains("AUTHZ_CA_BUNDLE"));
+        let path = std::env::temp_dir().join(format!("authz-ca-{}", std::process::id()));
+        std::fs::write(&path, "not a certificate").unwrap();
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_CA_BUNDLE", path.to_str().unwrap()));
+        assert!(load_err(&vars).contains("no PEM certificate"));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

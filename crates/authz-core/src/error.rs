@@ -58,6 +58,12 @@ pub enum AuthzError {
     /// The issuer's keys are not available (never fetched, or past the stale bound).
     #[error("signing keys unavailable")]
     JwksUnavailable,
+    /// The introspection endpoint says the (opaque) token is not active.
+    #[error("token not active")]
+    InactiveToken,
+    /// No usable introspection answer (IdP down, slow, 5xx, not JSON, our client rejected).
+    #[error("introspection unavailable")]
+    IntrospectionFailed,
     /// The signature does not verify.
     #[error("bad signature")]
     BadSignature,
@@ -132,6 +138,8 @@ impl AuthzError {
             KeyAlgorithmMismatch => "key_alg_mismatch",
             JwksUnavailable => "jwks_unavailable",
             BadSignature => "bad_signature",
+            InactiveToken => "inactive_token",
+            IntrospectionFailed => "introspection_unavailable",
             Expired => "expired",
             NotYetValid => "not_yet_valid",
             IssuedInFuture => "iat_in_future",

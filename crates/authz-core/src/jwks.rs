@@ -292,7 +292,7 @@ struct Snapshot {
 pub struct IssuerKeys {
     issuer: String,
     configured_uri: Option<String>,
-    discovered_uri: Mutex<Option<String>>,
+    discovered: Mutex<Option<Arc<Discovery>>>,
     allowed: Vec<Algorithm>,
     settings: JwksSettings,
     fetch: Arc<dyn Fetch>,
@@ -301,10 +301,17 @@ pub struct IssuerKeys {
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
 }
 
-#[derive(Deserialize)]
-struct Discovery {
-    issuer: String,
-    jwks_uri: String,
+/// The parts of an OIDC discovery document this crate uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    /// Must equal the configured issuer, or the document is refused.
+    pub issuer: String,
+    /// Where the signing keys are.
+    pub jwks_uri: String,
+    /// RFC 7662 endpoint, when the IdP has one.
+    pub introspection_endpoint: Option<String>,
+    /// OAuth 2.0 token endpoint.
+    pub token_endpoint: Option<String>,
 }
 
 impl IssuerKeys {
@@ -319,7 +326,7 @@ impl IssuerKeys {
         IssuerKeys {
             issuer,
             configured_uri: jwks_uri,
-            discovered_uri: Mutex::new(None),
+            discovered: Mutex::new(None),
             allowed,
             settings,
             fetch,
@@ -431,16 +438,17 @@ impl IssuerKeys {
     }
 
     async fn jwks_uri(&self) -> Result<String, String> {
-        if let Some(uri) = &self.configured_uri {
-            return Ok(uri.clone());
+        match &self.configured_uri {
+            Some(uri) => Ok(uri.clone()),
+            None => Ok(self.discovery().await?.jwks_uri.clone()),
         }
-        if let Some(uri) = self
-            .discovered_uri
-            .lock()
-            .map_err(|_| "lock poisoned")?
-            .clone()
-        {
-            return Ok(uri);
+    }
+
+    /// The issuer's discovery document, fetched once (a failed fetch is retried on next use).
+    /// A document naming another issuer, or endpoints that are not `https://`, is refused.
+    pub async fn discovery(&self) -> Result<Arc<Discovery>, String> {
+        if let Some(doc) = self.discovered.lock().map_err(|_| "lock poisoned")?.clone() {
+            return Ok(doc);
         }
         let url = format!(
             "{}/.well-known/openid-configuration",
@@ -460,11 +468,19 @@ impl IssuerKeys {
             );
             return Err("discovery issuer mismatch".into());
         }
-        check_url(&doc.jwks_uri, "discovery jwks_uri").map_err(|e| e.0)?;
-        if let Ok(mut slot) = self.discovered_uri.lock() {
-            *slot = Some(doc.jwks_uri.clone());
+        let endpoints = [
+            Some(&doc.jwks_uri),
+            doc.introspection_endpoint.as_ref(),
+            doc.token_endpoint.as_ref(),
+        ];
+        for url in endpoints.into_iter().flatten() {
+            check_url(url, "discovery document").map_err(|e| e.0)?;
         }
-        Ok(doc.jwks_uri)
+        let doc = Arc::new(doc);
+        if let Ok(mut slot) = self.discovered.lock() {
+            *slot = Some(Arc::clone(&doc));
+        }
+        Ok(doc)
     }
 
     async fn fetch_keys(
@@ -480,58 +496,88 @@ impl IssuerKeys {
     }
 }
 
-/// Production [`Fetch`]: reqwest over rustls, no redirects, connect and total timeouts.
+/// The one outgoing HTTP client: reqwest over rustls (platform roots plus the configured private
+/// CA bundle), no redirects, connect and total timeouts. Discovery, JWKS and introspection share it.
+pub fn http_client(http: &crate::config::HttpSettings) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(http.connect_timeout)
+        .timeout(http.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &http.ca_bundle {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("AUTHZ_CA_BUNDLE: cannot read `{path}`: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Reads a response body, refusing more than `max_bytes`.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    max_bytes: usize,
+    url: &str,
+) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+        return Err(format!("{url}: body larger than {max_bytes} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(format!("{url}: body larger than {max_bytes} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Production [`Fetch`] over [`http_client`].
 #[derive(Debug, Clone)]
 pub struct HttpFetch {
     client: reqwest::Client,
 }
 
 impl HttpFetch {
-    /// Builds the client.
-    pub fn new(http: &crate::config::HttpSettings) -> Result<HttpFetch, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(http.connect_timeout)
-            .timeout(http.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(HttpFetch { client })
+    /// Wraps the shared client.
+    pub fn new(client: reqwest::Client) -> HttpFetch {
+        HttpFetch { client }
     }
 }
 
 impl Fetch for HttpFetch {
     fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a> {
         Box::pin(async move {
-            let mut resp = self
+            let resp = self
                 .client
                 .get(url)
                 .send()
                 .await
                 .map_err(|e| format!("GET {url}: {e}"))?;
-            if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
-                return Err(format!("GET {url}: body larger than {max_bytes} bytes"));
-            }
             let header = |name: &str| {
                 resp.headers()
                     .get(name)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             };
-            let mut out = HttpResponse {
-                status: resp.status().as_u16(),
-                body: Vec::new(),
-                cache_control: header("cache-control"),
-                expires: header("expires"),
-                date: header("date"),
-            };
-            while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
-                if out.body.len() + chunk.len() > max_bytes {
-                    return Err(format!("GET {url}: body larger than {max_bytes} bytes"));
-                }
-                out.body.extend_from_slice(&chunk);
-            }
-            Ok(out)
+            let (status, cache_control, expires, date) = (
+                resp.status().as_u16(),
+                header("cache-control"),
+                header("expires"),
+                header("date"),
+            );
+            let body = read_capped(resp, max_bytes, url).await?;
+            Ok(HttpResponse {
+                status,
+                body,
+                cache_control,
+                expires,
+                date,
+            })
         })
     }
 }

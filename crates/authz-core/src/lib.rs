@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod introspect;
 pub mod jwks;
 pub mod policy;
 pub mod response;
@@ -35,16 +36,13 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
-    /// Builds the authorizer with the production HTTP client.
+    /// Builds the authorizer: one HTTP client (with the private CA bundle, if any) for
+    /// discovery, JWKS and introspection. No I/O yet: see [`warm`](Self::warm).
     pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
-        let fetch = HttpFetch::new(&config.http).map_err(ConfigError)?;
-        Ok(Authorizer::with_fetch(config, Arc::new(fetch)))
-    }
-
-    /// Builds the authorizer with any key fetcher (tests drive the cache through this).
-    pub fn with_fetch(config: Config, fetch: Arc<dyn Fetch>) -> Authorizer {
-        let verifier = Verifier::new(&config, fetch);
-        Authorizer { config, verifier }
+        let client = jwks::http_client(&config.http).map_err(ConfigError)?;
+        let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::new(client.clone()));
+        let verifier = Verifier::new(&config, fetch, client);
+        Ok(Authorizer { config, verifier })
     }
 
     /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is

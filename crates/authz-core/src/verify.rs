@@ -16,8 +16,9 @@ use serde::{
 use serde_json::{Map, Value};
 
 use crate::{
-    config::{Config, IssuerConfig, SUPPORTED_ALGORITHMS},
+    config::{Config, IssuerConfig, SUPPORTED_ALGORITHMS, TokenFormat},
     error::AuthzError,
+    introspect::{Introspector, SecretsManager, looks_like_jwt},
     jwks::{Fetch, IssuerKeys},
 };
 
@@ -101,11 +102,14 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthzError> {
 struct IssuerEntry {
     config: IssuerConfig,
     keys: IssuerKeys,
+    introspector: Option<Introspector>,
 }
 
 /// Verifies tokens against the configured issuers and their cached keys.
 pub struct Verifier {
     issuers: HashMap<String, IssuerEntry>,
+    /// The one issuer that takes opaque tokens, if any.
+    opaque: Option<String>,
     leeway: f64,
     required_typ: Option<String>,
 }
@@ -120,7 +124,10 @@ impl fmt::Debug for Verifier {
 
 impl Verifier {
     /// One key cache per issuer, all fetching through `fetch`.
-    pub fn new(config: &Config, fetch: Arc<dyn Fetch>) -> Verifier {
+    /// One key cache per issuer, all fetching through `fetch`; introspection (if configured)
+    /// posts through `client` with credentials from Secrets Manager.
+    pub fn new(config: &Config, fetch: Arc<dyn Fetch>, client: reqwest::Client) -> Verifier {
+        let mut opaque = None;
         let issuers = config
             .issuers
             .iter()
@@ -132,37 +139,78 @@ impl Verifier {
                     config.jwks.clone(),
                     Arc::clone(&fetch),
                 );
+                let introspector = ic.introspection.as_ref().map(|intro| {
+                    let secret = SecretsManager::new(intro.secret_arn.clone(), config.http.timeout);
+                    Introspector::new(
+                        ic.issuer.clone(),
+                        intro.clone(),
+                        client.clone(),
+                        Arc::new(secret),
+                        config.jwks.cooldown,
+                    )
+                });
+                if ic.token_format != TokenFormat::Jwt {
+                    opaque = Some(ic.issuer.clone());
+                }
                 (
                     ic.issuer.clone(),
                     IssuerEntry {
                         config: ic.clone(),
                         keys,
+                        introspector,
                     },
                 )
             })
             .collect();
         Verifier {
             issuers,
+            opaque,
             leeway: config.leeway.as_secs_f64(),
             required_typ: config.required_typ.clone(),
         }
     }
 
-    /// Fetches every issuer's keys (cold start). Failures are logged, not fatal: the function
-    /// answers `Unauthorized` until keys arrive. Returns how many issuers have keys.
+    /// Fetches every issuer's keys, and the introspection secret, before the first request.
+    /// Failures are logged, not fatal: the function answers `Unauthorized` until they arrive.
+    /// Returns how many issuers are ready.
     pub async fn warm(&self) -> usize {
         let mut ok = 0;
         for entry in self.issuers.values() {
-            if entry.keys.refresh_now().await {
-                ok += 1;
-            }
+            let keys =
+                entry.config.token_format == TokenFormat::Opaque || entry.keys.refresh_now().await;
+            let secret = match &entry.introspector {
+                Some(i) => i.warm().await,
+                None => true,
+            };
+            ok += usize::from(keys && secret);
         }
         ok
     }
 
-    /// Verifies `token` at time `now` (seconds since the epoch), filling `trace` as it learns.
+    /// Verifies `token` at time `now` (seconds since the epoch): locally when it is a JWT, by
+    /// introspection when the issuer takes opaque tokens (`auto`: by the token's shape).
     /// `audiences` replaces the issuer's configured audiences when given (a stage variable).
     pub async fn verify(
+        &self,
+        token: &str,
+        now: f64,
+        audiences: Option<&[String]>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        if let Some(entry) = self.opaque.as_ref().and_then(|iss| self.issuers.get(iss))
+            && let Some(introspector) = &entry.introspector
+            && (entry.config.token_format == TokenFormat::Opaque || !looks_like_jwt(token))
+        {
+            let audiences = audiences.unwrap_or(&entry.config.audiences);
+            return introspector
+                .introspect(&entry.keys, token, now, self.leeway, audiences, trace)
+                .await;
+        }
+        self.verify_jwt(token, now, audiences, trace).await
+    }
+
+    /// Verifies a JWT at time `now` (seconds since the epoch), filling `trace` as it learns.
+    async fn verify_jwt(
         &self,
         token: &str,
         now: f64,
@@ -223,61 +271,75 @@ impl Verifier {
         let signing_input = &token.as_bytes()[..h64.len() + 1 + p64.len()];
         key.verify(s64, signing_input, alg)?;
         let audiences = audiences.unwrap_or(&entry.config.audiences);
-        self.check_claims(&entry.config.issuer, audiences, claims, now, trace)
+        claims_from_map(
+            &entry.config.issuer,
+            audiences,
+            claims,
+            now,
+            self.leeway,
+            true,
+            trace,
+        )
     }
+}
 
-    fn check_claims(
-        &self,
-        issuer: &str,
-        audiences: &[String],
-        claims: Map<String, Value>,
-        now: f64,
-        trace: &mut Trace,
-    ) -> Result<Claims, AuthzError> {
-        let exp = numeric_date(&claims, "exp")?.ok_or(AuthzError::MissingClaim("exp"))?;
-        if now >= exp + self.leeway {
-            return Err(AuthzError::Expired);
-        }
-        if numeric_date(&claims, "nbf")?.is_some_and(|nbf| nbf > now + self.leeway) {
-            return Err(AuthzError::NotYetValid);
-        }
-        if numeric_date(&claims, "iat")?.is_some_and(|iat| iat > now + self.leeway) {
-            return Err(AuthzError::IssuedInFuture);
-        }
-        let aud_ok = match claims.get("aud") {
-            None => return Err(AuthzError::MissingClaim("aud")),
-            Some(Value::String(a)) => audiences.iter().any(|x| x == a),
-            Some(Value::Array(list)) if !list.is_empty() => {
-                let mut any = false;
-                for a in list {
-                    let a = a.as_str().ok_or(AuthzError::InvalidClaim("aud"))?;
-                    any |= audiences.iter().any(|x| x == a);
-                }
-                any
-            }
-            Some(_) => return Err(AuthzError::InvalidClaim("aud")),
-        };
-        if !aud_ok {
-            return Err(AuthzError::AudienceMismatch);
-        }
-        let sub = optional_string(&claims, "sub")?;
-        let client_id = optional_string(&claims, "client_id")?;
-        if sub.is_none() && client_id.is_none() {
-            return Err(AuthzError::MissingClaim("sub"));
-        }
-        let scopes = scopes(&claims)?;
-        trace.sub = sub
-            .as_deref()
-            .or(client_id.as_deref())
-            .map(|s| crate::jwks::truncate(s).to_owned());
-        Ok(Claims {
-            iss: issuer.to_owned(),
-            sub,
-            client_id,
-            scopes,
-            all: claims,
-        })
+/// The claim checks shared by JWTs and introspection answers: `exp` (required when `strict`),
+/// `nbf` and `iat` with the leeway, `aud` (required when `strict`) containing one of
+/// `audiences`, a `sub` or `client_id`, and well-typed scopes.
+pub(crate) fn claims_from_map(
+    issuer: &str,
+    audiences: &[String],
+    claims: Map<String, Value>,
+    now: f64,
+    leeway: f64,
+    strict: bool,
+    trace: &mut Trace,
+) -> Result<Claims, AuthzError> {
+    match numeric_date(&claims, "exp")? {
+        Some(exp) if now >= exp + leeway => return Err(AuthzError::Expired),
+        None if strict => return Err(AuthzError::MissingClaim("exp")),
+        _ => {}
     }
+    if numeric_date(&claims, "nbf")?.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(AuthzError::NotYetValid);
+    }
+    if numeric_date(&claims, "iat")?.is_some_and(|iat| iat > now + leeway) {
+        return Err(AuthzError::IssuedInFuture);
+    }
+    let aud_ok = match claims.get("aud") {
+        None if strict => return Err(AuthzError::MissingClaim("aud")),
+        None => true,
+        Some(Value::String(a)) => audiences.iter().any(|x| x == a),
+        Some(Value::Array(list)) if !list.is_empty() => {
+            let mut any = false;
+            for a in list {
+                let a = a.as_str().ok_or(AuthzError::InvalidClaim("aud"))?;
+                any |= audiences.iter().any(|x| x == a);
+            }
+            any
+        }
+        Some(_) => return Err(AuthzError::InvalidClaim("aud")),
+    };
+    if !aud_ok {
+        return Err(AuthzError::AudienceMismatch);
+    }
+    let sub = optional_string(&claims, "sub")?;
+    let client_id = optional_string(&claims, "client_id")?;
+    if sub.is_none() && client_id.is_none() {
+        return Err(AuthzError::MissingClaim("sub"));
+    }
+    let scopes = scopes(&claims)?;
+    trace.sub = sub
+        .as_deref()
+        .or(client_id.as_deref())
+        .map(|s| crate::jwks::truncate(s).to_owned());
+    Ok(Claims {
+        iss: issuer.to_owned(),
+        sub,
+        client_id,
+        scopes,
+        all: claims,
+    })
 }
 
 /// The JOSE name of a supported algorithm (`RS256`, `EdDSA`, ...); empty for any other.

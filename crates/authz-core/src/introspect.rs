@@ -1,0 +1,549 @@
+//! RFC 7662 token introspection for opaque tokens.
+//!
+//! The client credentials come from an AWS Secrets Manager secret (`{"client_id",
+//! "client_secret"}`), fetched at cold start, kept in memory, and fetched again (at most once per
+//! cool-down) when the IdP answers `invalid_client`, so a rotated secret heals itself. Answers are
+//! cached under the SHA-256 of the token (never the token): active ones until the earlier of the
+//! configured TTL and the token's `exp`, inactive ones for a short negative TTL. Any failure to get
+//! an answer (IdP down, slow, 5xx, not JSON) fails closed and is not cached.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, RwLock},
+    time::Duration,
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::{
+    config::{ClientAuth, IntrospectionConfig},
+    error::AuthzError,
+    jwks::{IssuerKeys, read_capped, truncate},
+    verify::{Claims, Trace, claims_from_map},
+};
+
+/// Largest introspection or token-endpoint answer accepted.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// OAuth client credentials. `Debug` never shows the secret.
+#[derive(Clone, Deserialize)]
+pub struct ClientCredentials {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Boxed future returned by [`SecretSource::fetch`].
+pub type SecretFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ClientCredentials, String>> + Send + 'a>>;
+
+/// Where the client credentials come from. Error texts must never contain the secret.
+pub trait SecretSource: Send + Sync + fmt::Debug {
+    /// Fetches the current credentials.
+    fn fetch(&self) -> SecretFuture<'_>;
+}
+
+/// The production [`SecretSource`]: AWS Secrets Manager through the AWS SDK (region, credentials
+/// and `AWS_ENDPOINT_URL_SECRETS_MANAGER` from the standard AWS configuration chain).
+#[derive(Debug)]
+pub struct SecretsManager {
+    secret_id: String,
+    timeout: Duration,
+    client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+impl SecretsManager {
+    /// A source for `secret_id` (ARN or name); the SDK client is built on first use.
+    pub fn new(secret_id: String, timeout: Duration) -> SecretsManager {
+        SecretsManager {
+            secret_id,
+            timeout,
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+impl SecretSource for SecretsManager {
+    fn fetch(&self) -> SecretFuture<'_> {
+        Box::pin(async move {
+            let client = self
+                .client
+                .get_or_init(|| async {
+                    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(self.timeout)
+                        .connect_timeout(self.timeout)
+                        .build();
+                    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                        .timeout_config(timeouts)
+                        .load()
+                        .await;
+                    aws_sdk_secretsmanager::Client::new(&shared)
+                })
+                .await;
+            let out = client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "GetSecretValue {}: {}",
+                        self.secret_id,
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                    )
+                })?;
+            let text = out
+                .secret_string()
+                .ok_or("the secret has no string value")?;
+            // The serde message could quote a value: keep only the category.
+            serde_json::from_str::<ClientCredentials>(text).map_err(|e| {
+                format!(
+                    "the secret is not JSON {{\"client_id\",\"client_secret\"}} ({:?} error)",
+                    e.classify()
+                )
+            })
+        })
+    }
+}
+
+/// What the introspection endpoint said about one token.
+#[derive(Clone)]
+enum Answer {
+    Active(Arc<Map<String, Value>>),
+    Inactive,
+}
+
+/// Why a call got no usable answer.
+enum CallError {
+    /// The IdP refused our credentials: worth one retry with a freshly fetched secret.
+    InvalidClient,
+    Failed(String),
+}
+
+/// RFC 7662 client of one issuer.
+pub struct Introspector {
+    issuer: String,
+    config: IntrospectionConfig,
+    client: reqwest::Client,
+    secret: Arc<dyn SecretSource>,
+    cooldown: Duration,
+    creds: RwLock<Option<Arc<ClientCredentials>>>,
+    /// Single-flight secret fetches; the time of the last one (cool-down).
+    secret_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Access token for [`ClientAuth::Bearer`] and when to stop using it.
+    bearer: tokio::sync::Mutex<Option<(String, Instant)>>,
+    cache: Mutex<HashMap<[u8; 32], (Answer, Instant)>>,
+}
+
+impl fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspector")
+            .field("issuer", &self.issuer)
+            .field("auth", &self.config.auth)
+            .finish()
+    }
+}
+
+impl Introspector {
+    /// A client for `issuer`; no I/O until [`warm`](Self::warm) or the first token.
+    pub fn new(
+        issuer: String,
+        config: IntrospectionConfig,
+        client: reqwest::Client,
+        secret: Arc<dyn SecretSource>,
+        cooldown: Duration,
+    ) -> Introspector {
+        Introspector {
+            issuer,
+            config,
+            client,
+            secret,
+            cooldown,
+            creds: RwLock::new(None),
+            secret_fetch: tokio::sync::Mutex::new(None),
+            bearer: tokio::sync::Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fetches the client credentials at cold start. Failure is logged, not fatal: opaque tokens
+    /// get `Unauthorized` until the secret can be read (retried on demand, cool-down bounded).
+    pub async fn warm(&self) -> bool {
+        self.refresh_secret(None).await
+    }
+
+    /// Introspects `token` (answers cached) and checks the claims as for a JWT, where present.
+    pub async fn introspect(
+        &self,
+        keys: &IssuerKeys,
+        token: &str,
+        now: f64,
+        leeway: f64,
+        audiences: &[String],
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        trace.iss = Some(truncate(&self.issuer).to_owned());
+        let key = digest(token);
+        let answer = match self.cached(&key) {
+            Some(answer) => answer,
+            None => {
+                let answer = self.call(keys, token).await?;
+                self.store(key, &answer, now);
+                answer
+            }
+        };
+        match answer {
+            Answer::Inactive => Err(AuthzError::InactiveToken),
+            Answer::Active(claims) => {
+                if claims
+                    .get("iss")
+                    .is_some_and(|iss| iss.as_str() != Some(self.issuer.as_str()))
+                {
+                    return Err(AuthzError::UnknownIssuer);
+                }
+                claims_from_map(
+                    &self.issuer,
+                    audiences,
+                    (*claims).clone(),
+                    now,
+                    leeway,
+                    false,
+                    trace,
+                )
+            }
+        }
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Answer> {
+        let cache = self.cache.lock().ok()?;
+        let (answer, until) = cache.get(key)?;
+        (Instant::now() < *until).then(|| answer.clone())
+    }
+
+    fn store(&self, key: [u8; 32], answer: &Answer, now: f64) {
+        let ttl = match answer {
+            Answer::Inactive => self.config.negative_ttl,
+            Answer::Active(claims) => {
+                let left = claims
+                    .get("exp")
+                    .and_then(Value::as_f64)
+                    .map(|exp| (exp - now).max(0.0));
+                left.map_or(self.config.cache_ttl, |s| {
+                    self.config.cache_ttl.min(Duration::from_secs_f64(s))
+                })
+            }
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.len() >= self.config.max_entries {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= self.config.max_entries {
+                // Bounded memory beats a perfect hit rate: start over.
+                cache.clear();
+            }
+        }
+        cache.insert(key, (answer.clone(), Instant::now() + ttl));
+    }
+
+    /// One introspection, retried once with a fresh secret when the IdP says `invalid_client`.
+    async fn call(&self, keys: &IssuerKeys, token: &str) -> Result<Answer, AuthzError> {
+        let fail = |why: String| {
+            tracing::warn!(iss = %self.issuer, error = %why, "introspection failed");
+            AuthzError::IntrospectionFailed
+        };
+        let endpoint = match &self.config.endpoint {
+            Some(e) => e.clone(),
+            None => keys
+                .discovery()
+                .await
+                .map_err(fail)?
+                .introspection_endpoint
+                .clone()
+                .ok_or_else(|| fail("discovery lists no introspection_endpoint".into()))?,
+        };
+        for attempt in 0..2 {
+            let creds = self
+                .credentials()
+                .await
+                .ok_or_else(|| fail("no client credentials (secret unavailable)".into()))?;
+            match self.post(keys, &endpoint, token, &creds).await {
+                Ok(answer) => return Ok(answer),
+                Err(CallError::InvalidClient) if attempt == 0 => {
+                    tracing::warn!(iss = %self.issuer, "introspection: invalid_client; fetching the secret again");
+                    *self.bearer.lock().await = None;
+                    self.refresh_secret(Some(&creds)).await;
+                }
+                Err(CallError::InvalidClient) => {
+                    return Err(fail("the IdP rejects our client credentials".into()));
+                }
+                Err(CallError::Failed(why)) => return Err(fail(why)),
+            }
+        }
+        Err(fail("the IdP rejects our client credentials".into()))
+    }
+
+    async fn post(
+        &self,
+        keys: &IssuerKeys,
+        endpoint: &str,
+        token: &str,
+        creds: &ClientCredentials,
+    ) -> Result<Answer, CallError> {
+        let authorization = match self.config.auth {
+            ClientAuth::ClientSecretBasic => Some(basic(creds)),
+            ClientAuth::ClientSecretPost => None,
+            ClientAuth::Bearer => Some(format!("Bearer {}", self.access_token(keys, creds).await?)),
+        };
+        let form = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("token", token)
+                .append_pair("token_type_hint", "access_token");
+            if self.config.auth == ClientAuth::ClientSecretPost {
+                form.append_pair("client_id", &creds.client_id)
+                    .append_pair("client_secret", &creds.client_secret);
+            }
+            form.finish()
+        };
+        let mut request = self
+            .client
+            .post(endpoint)
+            .header("accept", "application/json");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let (status, body) = self.send(request, form, endpoint).await?;
+        if status == 401 || is_invalid_client(&body) {
+            return Err(CallError::InvalidClient);
+        }
+        if status != 200 {
+            return Err(CallError::Failed(format!(
+                "introspection answered HTTP {status}"
+            )));
+        }
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&body) else {
+            return Err(CallError::Failed(
+                "introspection answer is not a JSON object".into(),
+            ));
+        };
+        match map.get("active") {
+            Some(Value::Bool(true)) => Ok(Answer::Active(Arc::new(map))),
+            Some(Value::Bool(false)) => Ok(Answer::Inactive),
+            _ => Err(CallError::Failed(
+                "introspection answer has no boolean `active`".into(),
+            )),
+        }
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        form: String,
+        url: &str,
+    ) -> Result<(u16, Vec<u8>), CallError> {
+        let resp = request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| CallError::Failed(format!("POST {url}: {e}")))?;
+        let status = resp.status().as_u16();
+        let body = read_capped(resp, MAX_ANSWER_BYTES, url)
+            .await
+            .map_err(CallError::Failed)?;
+        Ok((status, body))
+    }
+
+    /// The client-credentials access token for [`ClientAuth::Bearer`], cached until 90% of its
+    /// lifetime has passed.
+    async fn access_token(
+        &self,
+        keys: &IssuerKeys,
+        creds: &ClientCredentials,
+    ) -> Result<String, CallError> {
+        let mut slot = self.bearer.lock().await;
+        if let Some((token, until)) = slot.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let endpoint = match &self.config.token_endpoint {
+            Some(e) => e.clone(),
+            None => keys
+                .discovery()
+                .await
+                .map_err(CallError::Failed)?
+                .token_endpoint
+                .clone()
+                .ok_or_else(|| CallError::Failed("discovery lists no token_endpoint".into()))?,
+        };
+        let form = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if let Some(scope) = &self.config.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
+        let request = self
+            .client
+            .post(&endpoint)
+            .header("authorization", basic(creds));
+        let (status, body) = self.send(request, form, &endpoint).await?;
+        if status == 401 || is_invalid_client(&body) {
+            return Err(CallError::InvalidClient);
+        }
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            access_token: String,
+            expires_in: Option<f64>,
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body)
+            .ok()
+            .filter(|_| status == 200)
+            .ok_or_else(|| {
+                CallError::Failed(format!(
+                    "token endpoint answered HTTP {status} without an access token"
+                ))
+            })?;
+        let lifetime =
+            Duration::from_secs_f64(answer.expires_in.unwrap_or(60.0).clamp(0.0, 86_400.0) * 0.9);
+        *slot = Some((answer.access_token.clone(), Instant::now() + lifetime));
+        Ok(answer.access_token)
+    }
+
+    async fn credentials(&self) -> Option<Arc<ClientCredentials>> {
+        if let Some(c) = self.creds.read().ok()?.clone() {
+            return Some(c);
+        }
+        self.refresh_secret(None).await;
+        self.creds.read().ok()?.clone()
+    }
+
+    /// Fetches the secret, single-flight and at most once per cool-down. `rejected` is the
+    /// credential the IdP just refused: if another caller already replaced it, nothing is fetched.
+    async fn refresh_secret(&self, rejected: Option<&ClientCredentials>) -> bool {
+        let mut last = self.secret_fetch.lock().await;
+        let current = self.creds.read().ok().and_then(|c| c.clone());
+        if let (Some(cur), Some(bad)) = (&current, rejected)
+            && cur.client_secret != bad.client_secret
+        {
+            return true;
+        }
+        let now = Instant::now();
+        if last.is_some_and(|t| now < t + self.cooldown) {
+            return false;
+        }
+        *last = Some(now);
+        match self.secret.fetch().await {
+            Ok(creds) => {
+                tracing::info!(iss = %self.issuer, client_id = %creds.client_id, "introspection client credentials loaded");
+                if let Ok(mut slot) = self.creds.write() {
+                    *slot = Some(Arc::new(creds));
+                }
+                true
+            }
+            Err(error) => {
+                tracing::error!(iss = %self.issuer, error = %error, "cannot read the introspection client secret");
+                false
+            }
+        }
+    }
+}
+
+/// `Authorization: Basic` with the client id and secret form-encoded first (RFC 6749 §2.3.1).
+fn basic(creds: &ClientCredentials) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            enc(&creds.client_id),
+            enc(&creds.client_secret)
+        ))
+    )
+}
+
+fn is_invalid_client(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .is_ok_and(|v| v.get("error").and_then(Value::as_str) == Some("invalid_client"))
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Whether a token has the shape of a JWS compact serialization: three segments, the first a
+/// base64url JSON object. Used by the `auto` token format.
+pub fn looks_like_jwt(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(head), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head)
+        .is_ok_and(|h| h.first() == Some(&b'{'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_form_encodes_first() {
+        let c = ClientCredentials {
+            client_id: "my client".into(),
+            client_secret: "p@ss:w/rd".into(),
+        };
+        let got = basic(&c);
+        let decoded = STANDARD
+            .decode(got.trim_start_matches("Basic "))
+            .unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&decoded),
+            "my+client:p%40ss%3Aw%2Frd"
+        );
+        assert!(!format!("{c:?}").contains("p@ss"), "Debug hides the secret");
+    }
+
+    #[test]
+    fn jwt_shape() {
+        assert!(looks_like_jwt("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
+        assert!(!looks_like_jwt("2YotnFZFEjr1zCsicMWpAA"));
+        assert!(!looks_like_jwt("a.b.c"));
+        assert!(!looks_like_jwt("eyJhbGciOiJSUzI1NiJ9.e30"));
+    }
+
+    #[test]
+    fn invalid_client_detection() {
+        assert!(is_invalid_client(
+            br#"{"error":"invalid_client","error_description":"x"}"#
+        ));
+        assert!(!is_invalid_client(br#"{"error":"invalid_request"}"#));
+        assert!(!is_invalid_client(b"<html>"));
+    }
+}
