@@ -18,5 +18,8 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API)"
+step "test tools: npm oidc-provider (tests/idp), moto_server (.venv)"
+scripts/test-tools.sh
+
+step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection)"
 cargo test --workspace --locked

@@ -3,6 +3,8 @@
 //! * [`keys`]: fixed signing keys of every supported type with their public JWKs, and helpers
 //!   to build valid, forged or malformed JWTs.
 //! * [`issuer`]: a fault-injectable OIDC issuer (discovery + JWKS) on `127.0.0.1`.
+//! * [`external`]: real external components started by the tests: an OpenID provider (npm
+//!   `oidc-provider`, introspection and revocation) and `moto_server` (AWS Secrets Manager).
 //! * [`runtime`]: a Lambda Runtime API emulator on `127.0.0.1` and a runner for real function
 //!   processes attached to it.
 //!
@@ -12,12 +14,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 
+pub mod external;
 pub mod fixtures;
 pub mod issuer;
 pub mod keys;
 pub mod runtime;
 mod server;
 
+pub use external::{IdpClient, MotoServer, OidcProvider};
 pub use issuer::{Fault, Issuer};
 pub use keys::*;
 pub use runtime::{LambdaProcess, Outcome, RuntimeApi};
