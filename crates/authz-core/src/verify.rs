@@ -217,59 +217,23 @@ impl Verifier {
         audiences: Option<&[String]>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
-        let mut parts = token.split('.');
-        let (Some(h64), Some(p64), Some(s64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(AuthzError::Malformed("not three segments"));
-        };
-        let header: Header = serde_json::from_slice(&decode_segment(h64)?)
-            .map_err(|_| AuthzError::Malformed("header is not a valid JSON object"))?;
-        trace.kid = header
-            .kid
-            .as_deref()
-            .map(|k| crate::jwks::truncate(k).to_owned());
-        let alg = SUPPORTED_ALGORITHMS
-            .iter()
-            .copied()
-            .find(|a| alg_name(*a) == header.alg)
-            .ok_or(AuthzError::AlgorithmNotAllowed)?;
-        if header.crit.is_some() {
-            return Err(AuthzError::UnsupportedCrit);
-        }
-        if let Some(required) = &self.required_typ
-            && !header
-                .typ
-                .as_deref()
-                .is_some_and(|t| typ_matches(t, required))
-        {
-            return Err(AuthzError::WrongType);
-        }
-        let kid = header
-            .kid
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .ok_or(AuthzError::MissingKid)?;
-        if s64.is_empty() {
-            return Err(AuthzError::Malformed("empty signature"));
-        }
-        let StrictObject(claims) = serde_json::from_slice(&decode_segment(p64)?)
-            .map_err(|_| AuthzError::Malformed("payload is not a valid JSON object"))?;
-        let iss = match claims.get("iss") {
-            Some(Value::String(s)) => s.as_str(),
-            Some(_) => return Err(AuthzError::InvalidClaim("iss")),
-            None => return Err(AuthzError::MissingClaim("iss")),
-        };
-        trace.iss = Some(crate::jwks::truncate(iss).to_owned());
-        let entry = self.issuers.get(iss).ok_or(AuthzError::UnknownIssuer)?;
+        let parsed = parse(token, self.required_typ.as_deref(), trace)?;
+        let Parsed {
+            alg,
+            kid,
+            iss,
+            claims,
+            signing_input_len,
+            signature,
+        } = parsed;
+        let entry = self.issuers.get(&iss).ok_or(AuthzError::UnknownIssuer)?;
         if !entry.config.algorithms.contains(&alg) {
             return Err(AuthzError::AlgorithmNotAllowed);
         }
-        let key = entry.keys.key(kid).await?;
+        let key = entry.keys.key(&kid).await?;
         key.check_alg(alg)?;
         // The signing input is the first two segments exactly as received.
-        let signing_input = &token.as_bytes()[..h64.len() + 1 + p64.len()];
-        key.verify(s64, signing_input, alg)?;
+        key.verify(signature, &token.as_bytes()[..signing_input_len], alg)?;
         let audiences = audiences.unwrap_or(&entry.config.audiences);
         claims_from_map(
             &entry.config.issuer,
@@ -281,6 +245,85 @@ impl Verifier {
             trace,
         )
     }
+}
+
+/// A JWT taken apart and checked for shape, before any key or signature is involved.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    /// The header `alg`, already known to be a supported asymmetric algorithm.
+    pub alg: Algorithm,
+    /// The header `kid` (non-empty).
+    pub kid: String,
+    /// The `iss` claim.
+    pub iss: String,
+    /// Every claim, with unique names.
+    pub claims: Map<String, Value>,
+    /// Length of the signing input (`header.payload`) at the start of the token.
+    pub signing_input_len: usize,
+    /// The signature segment (base64url, non-empty).
+    pub signature: &'a str,
+}
+
+/// Takes a JWS compact token apart (RFC 7515/7519/8725): three segments of strict unpadded
+/// base64url, a JSON-object header whose `alg` is a supported asymmetric algorithm, no `crit`, the
+/// required `typ` when configured, a `kid`, a non-empty signature, and a JSON-object payload with
+/// unique claim names and a string `iss`. Pure: no key, no clock, no I/O.
+pub fn parse<'a>(
+    token: &'a str,
+    required_typ: Option<&str>,
+    trace: &mut Trace,
+) -> Result<Parsed<'a>, AuthzError> {
+    let mut parts = token.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthzError::Malformed("not three segments"));
+    };
+    let header: Header = serde_json::from_slice(&decode_segment(h64)?)
+        .map_err(|_| AuthzError::Malformed("header is not a valid JSON object"))?;
+    trace.kid = header
+        .kid
+        .as_deref()
+        .map(|k| crate::jwks::truncate(k).to_owned());
+    let alg = SUPPORTED_ALGORITHMS
+        .iter()
+        .copied()
+        .find(|a| alg_name(*a) == header.alg)
+        .ok_or(AuthzError::AlgorithmNotAllowed)?;
+    if header.crit.is_some() {
+        return Err(AuthzError::UnsupportedCrit);
+    }
+    if let Some(required) = required_typ
+        && !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| typ_matches(t, required))
+    {
+        return Err(AuthzError::WrongType);
+    }
+    let kid = header
+        .kid
+        .filter(|k| !k.is_empty())
+        .ok_or(AuthzError::MissingKid)?;
+    if s64.is_empty() {
+        return Err(AuthzError::Malformed("empty signature"));
+    }
+    let StrictObject(claims) = serde_json::from_slice(&decode_segment(p64)?)
+        .map_err(|_| AuthzError::Malformed("payload is not a valid JSON object"))?;
+    let iss = match claims.get("iss") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(AuthzError::InvalidClaim("iss")),
+        None => return Err(AuthzError::MissingClaim("iss")),
+    };
+    trace.iss = Some(crate::jwks::truncate(&iss).to_owned());
+    Ok(Parsed {
+        alg,
+        kid,
+        iss,
+        claims,
+        signing_input_len: h64.len() + 1 + p64.len(),
+        signature: s64,
+    })
 }
 
 /// The claim checks shared by JWTs and introspection answers: `exp` (required when `strict`),
