@@ -75,13 +75,33 @@ pub fn unauthorized() -> Outcome {
     }
 }
 
-/// The decision log lines (`"decision"` key) the process wrote, parsed.
-pub fn decisions(p: &LambdaProcess) -> Vec<Value> {
-    p.logs()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("decision").is_some())
-        .collect()
+/// The decision log lines (`"decision"` key) the process wrote, parsed. Each invocation its
+/// handler answered wrote one before answering, but stdout is read by another task: this waits
+/// (up to 5 s) until there is one line per handled invocation, so reading the last one right after
+/// an invocation never races.
+pub async fn decisions(p: &LambdaProcess) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let lines: Vec<Value> = p
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("decision").is_some())
+            .collect();
+        if lines.len() >= p.handled() || tokio::time::Instant::now() >= deadline {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The `reason` of the last decision line (see [`decisions`]).
+pub async fn last_reason(p: &LambdaProcess) -> String {
+    let all = decisions(p).await;
+    let last = all
+        .last()
+        .unwrap_or_else(|| panic!("no decision line; logs: {:#?}", p.logs()));
+    last["reason"].as_str().unwrap_or_default().to_owned()
 }
 
 /// The `(allow, resource)` pairs of a REST policy answer (to replay with

@@ -2,7 +2,9 @@
 //!
 //! * [`keys`]: fixed signing keys of every supported type with their public JWKs, and helpers
 //!   to build valid, forged or malformed JWTs.
-//! * [`issuer`]: a fault-injectable OIDC issuer (discovery + JWKS) on `127.0.0.1`.
+//! * [`issuer`]: a fault-injectable OIDC issuer (discovery + JWKS) on `127.0.0.1`, over HTTP or
+//!   HTTPS, optionally with a Hydra-like token endpoint and bearer-authenticated introspection.
+//! * [`tls`]: a private CA generated per use, server certificates for `127.0.0.1`, PEM files.
 //! * [`external`]: real external components started by the tests: an OpenID provider (npm
 //!   `oidc-provider`, introspection and revocation) and `moto_server` (AWS Secrets Manager).
 //! * [`runtime`]: a Lambda Runtime API emulator on `127.0.0.1` and a runner for real function
@@ -20,8 +22,10 @@ pub mod issuer;
 pub mod keys;
 pub mod runtime;
 mod server;
+pub mod tls;
 
 pub use external::{IdpClient, MotoServer, OidcProvider};
 pub use issuer::{Fault, Issuer};
 pub use keys::*;
 pub use runtime::{LambdaProcess, Outcome, RuntimeApi};
+pub use tls::{PemFile, TestCa};

@@ -260,6 +260,9 @@ pub struct LambdaProcess {
     logs: Arc<Logs>,
     exit: watch::Receiver<Option<ExitStatus>>,
     pid: u32,
+    /// Invocations answered by the function's own handler (not by the runtime's event
+    /// deserialization): each one wrote its log lines before answering.
+    handled: AtomicUsize,
     /// Owns the child (`kill_on_drop`); aborting it on drop kills the process.
     waiter: tokio::task::JoinHandle<()>,
 }
@@ -345,6 +348,7 @@ impl LambdaProcess {
             logs,
             exit,
             pid,
+            handled: AtomicUsize::new(0),
             waiter,
         }
     }
@@ -375,11 +379,22 @@ impl LambdaProcess {
                 Err(format!("function process exited ({:?}) before answering", *status))
             }
         };
+        if let Ok(outcome) = &result
+            && !matches!(outcome, Outcome::Error { error_type, .. } if error_type.contains("DeserializeError"))
+        {
+            self.handled.fetch_add(1, Ordering::SeqCst);
+        }
         result.map_err(|e| {
             let logs = self.logs();
             let tail = logs[logs.len().saturating_sub(20)..].join("\n  ");
             format!("{e}; last log lines of pid {}:\n  {tail}", self.pid)
         })
+    }
+
+    /// How many invocations the function's own handler answered so far (an event the runtime
+    /// could not deserialize is answered without reaching the handler).
+    pub fn handled(&self) -> usize {
+        self.handled.load(Ordering::SeqCst)
     }
 
     /// All stdout and stderr lines captured so far (interleaved in arrival order).

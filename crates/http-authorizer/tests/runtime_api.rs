@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey,
-    fixtures::{claims, decisions, fixture, sample_event, start_authorizer, with},
+    fixtures::{claims, decisions, fixture, last_reason, sample_event, start_authorizer, with},
 };
 use serde_json::{Value, json};
 
@@ -39,13 +39,6 @@ fn route(name: &str, token: &str) -> Value {
     sample_event(&format!("http/{name}.json"), token)
 }
 
-fn last_reason(p: &LambdaProcess) -> String {
-    decisions(p).last().unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn scopes_are_any_of_per_route() {
     let (issuer, key, p) = setup(&[]).await;
@@ -65,8 +58,8 @@ async fn scopes_are_any_of_per_route() {
     }
     let silver = tier_token(&issuer, &key, json!({"scope": "silver"}));
     p.invoke(&route("moons", &silver)).await;
-    assert_eq!(last_reason(&p), "insufficient_scope");
-    assert_eq!(decisions(&p).last().unwrap()["decision"], "deny");
+    assert_eq!(last_reason(&p).await, "insufficient_scope");
+    assert_eq!(decisions(&p).await.last().unwrap()["decision"], "deny");
 }
 
 #[tokio::test]
@@ -122,8 +115,11 @@ async fn bad_tokens_are_false_not_errors() {
             ev["headers"]["authorization"] = json!("Bearer a.b.c");
         }
         assert!(!authorized(&p.invoke(&ev).await), "{reason}");
-        assert_eq!(last_reason(&p), reason);
-        assert_eq!(decisions(&p).last().unwrap()["decision"], "unauthorized");
+        assert_eq!(last_reason(&p).await, reason);
+        assert_eq!(
+            decisions(&p).await.last().unwrap()["decision"],
+            "unauthorized"
+        );
     }
     // Duplicate Authorization headers arrive comma-joined in payload 2.0: refused.
     let mut ev = route("asteroids", &good);
@@ -140,7 +136,7 @@ async fn unlisted_routes_and_default_are_refused() {
         let mut ev = route("planets", &gold);
         ev["routeKey"] = json!(key_name);
         assert!(!authorized(&p.invoke(&ev).await), "{key_name}");
-        assert_eq!(last_reason(&p), "route_not_allowed");
+        assert_eq!(last_reason(&p).await, "route_not_allowed");
     }
 }
 
@@ -169,7 +165,7 @@ async fn claim_rules_query_tokens_and_stage_scopes() {
     ));
     assert!(authorized(&p.invoke(&route("planets", &mfa)).await));
     assert!(!authorized(&p.invoke(&route("planets", &pwd)).await));
-    assert_eq!(last_reason(&p), "claim_mismatch");
+    assert_eq!(last_reason(&p).await, "claim_mismatch");
     // ANY rule matches any verb of the path.
     let mut ev = route("moons", &pwd);
     ev["routeKey"] = json!("DELETE /moons");
@@ -186,7 +182,7 @@ async fn claim_rules_query_tokens_and_stage_scopes() {
     let mut ev = route("moons", &mfa);
     ev["stageVariables"] = json!({"authzScopes": "platinum"});
     assert!(!authorized(&p.invoke(&ev).await));
-    assert_eq!(last_reason(&p), "insufficient_scope");
+    assert_eq!(last_reason(&p).await, "insufficient_scope");
 }
 
 #[tokio::test]

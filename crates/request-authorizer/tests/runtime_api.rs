@@ -7,8 +7,8 @@ use authz_core::policy::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{
-        claims, decisions, fixture, rest_statements, sample_event, start_authorizer, unauthorized,
-        with,
+        claims, fixture, last_reason, rest_statements, sample_event, start_authorizer,
+        unauthorized, with,
     },
 };
 use serde_json::{Value, json};
@@ -47,13 +47,6 @@ fn effect(outcome: &Outcome, arn: &str) -> Option<bool> {
     rest_statements(outcome).map(|s| evaluate(&s, arn))
 }
 
-fn last_reason(p: &LambdaProcess) -> String {
-    decisions(p).last().unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn token_from_header_or_query_never_both() {
     let (issuer, key, p) = setup(&[("AUTHZ_TOKEN_QUERY_PARAM", "access_token")]).await;
@@ -90,16 +83,16 @@ async fn token_from_header_or_query_never_both() {
         json!({}),
     );
     assert_eq!(p.invoke(&ev).await, unauthorized());
-    assert_eq!(last_reason(&p), "multiple_credentials");
+    assert_eq!(last_reason(&p).await, "multiple_credentials");
     assert_eq!(
         p.invoke(&sample_event("request/two-authorization-values.json", &t))
             .await,
         unauthorized()
     );
-    assert_eq!(last_reason(&p), "multiple_credentials");
+    assert_eq!(last_reason(&p).await, "multiple_credentials");
     let ev = request("GET", "/pets", json!({}), json!({}), json!({}));
     assert_eq!(p.invoke(&ev).await, unauthorized());
-    assert_eq!(last_reason(&p), "missing_token");
+    assert_eq!(last_reason(&p).await, "missing_token");
 }
 
 #[tokio::test]
@@ -111,7 +104,7 @@ async fn query_token_is_ignored_unless_configured() {
             .await,
         unauthorized()
     );
-    assert_eq!(last_reason(&p), "missing_token");
+    assert_eq!(last_reason(&p).await, "missing_token");
 }
 
 #[tokio::test]
@@ -126,7 +119,7 @@ async fn stage_variables_choose_audience_scopes_and_rule_set() {
         p.invoke(&ev(json!({"authzAudience": "billing"}), &t)).await,
         unauthorized()
     );
-    assert_eq!(last_reason(&p), "wrong_audience");
+    assert_eq!(last_reason(&p).await, "wrong_audience");
     let billing = key.sign(&with(claims(&issuer), json!({"aud": ["billing"]})));
     assert_eq!(
         effect(
@@ -145,7 +138,7 @@ async fn stage_variables_choose_audience_scopes_and_rule_set() {
         ),
         Some(false)
     );
-    assert_eq!(last_reason(&p), "insufficient_scope");
+    assert_eq!(last_reason(&p).await, "insufficient_scope");
     assert_eq!(
         effect(
             &p.invoke(&ev(json!({"authzScopes": "write"}), &t)).await,
@@ -196,7 +189,7 @@ async fn identity_binding_header_must_equal_claim() {
         effect(&p.invoke(&ev(Some("globex"))).await, &arn),
         Some(false)
     );
-    assert_eq!(last_reason(&p), "claim_mismatch");
+    assert_eq!(last_reason(&p).await, "claim_mismatch");
     assert_eq!(effect(&p.invoke(&ev(None)).await, &arn), Some(false));
 }
 
@@ -244,7 +237,7 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
         ))
         .await;
     assert_eq!(effect(&out, &format!("{BASE}/DELETE/pets/7")), Some(false));
-    assert_eq!(last_reason(&p), "claim_mismatch");
+    assert_eq!(last_reason(&p).await, "claim_mismatch");
     assert_eq!(
         effect(&out, &format!("{BASE}/GET/pets")),
         Some(true),
@@ -261,7 +254,7 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
         ))
         .await;
     assert_eq!(effect(&out, &format!("{BASE}/GET/owners")), Some(false));
-    assert_eq!(last_reason(&p), "route_not_allowed");
+    assert_eq!(last_reason(&p).await, "route_not_allowed");
     // An invalid token is still 401, rules or not.
     let forged = TestKey::rsa2("k1").sign(&claims(&issuer));
     assert_eq!(

@@ -9,7 +9,7 @@ use std::{path::Path, time::Duration};
 use authz_testkit::{
     LambdaProcess, Outcome, TestKey,
     external::{IdpClient, MotoServer, OidcProvider},
-    fixtures::{decisions, rest_statements, unauthorized},
+    fixtures::{decisions, last_reason, rest_statements, unauthorized},
     now,
 };
 use serde_json::{Value, json};
@@ -99,13 +99,6 @@ async fn allows(f: &LambdaProcess, token: &str, path: &str) -> Option<bool> {
     rest_statements(&out).map(|s| authz_core::policy::evaluate(&s, &format!("{BASE}/GET{path}")))
 }
 
-fn last_reason(f: &LambdaProcess) -> String {
-    decisions(f).last().unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_after_the_cache_ttl() {
     let s = setup("client_secret_basic", &[]).await;
@@ -116,7 +109,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
         Some(false),
         "scope read only"
     );
-    let d = decisions(&s.function);
+    let d = decisions(&s.function).await;
     assert_eq!(
         d.last().unwrap()["sub"],
         "pet-reader",
@@ -129,7 +122,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
             .await,
         unauthorized()
     );
-    assert_eq!(last_reason(&s.function), "inactive_token");
+    assert_eq!(last_reason(&s.function).await, "inactive_token");
     // Revoked at the IdP: the cached answer serves until the 1 s cache TTL, then 401.
     s.idp.revoke("pet-reader", "reader-secret", &token).await;
     assert_eq!(
@@ -142,7 +135,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
         s.function.invoke(&event(&token, "/pets")).await,
         unauthorized()
     );
-    assert_eq!(last_reason(&s.function), "inactive_token");
+    assert_eq!(last_reason(&s.function).await, "inactive_token");
     // JWT-shaped tokens are still verified locally in auto mode, never introspected.
     let forged = TestKey::rsa("k")
         .sign(&json!({"iss": s.idp.issuer(), "aud": "petstore", "sub": "x", "exp": now() + 60}));
@@ -150,7 +143,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
         s.function.invoke(&event(&forged, "/pets")).await,
         unauthorized()
     );
-    assert_ne!(last_reason(&s.function), "inactive_token");
+    assert_ne!(last_reason(&s.function).await, "inactive_token");
     let logs = s.function.logs().join("\n");
     assert!(
         !logs.contains("first-secret-value"),
@@ -206,7 +199,7 @@ async fn an_idp_that_is_down_fails_closed_and_recovers() {
         s.function.invoke(&event(&token, "/pets")).await,
         unauthorized()
     );
-    assert_eq!(last_reason(&s.function), "introspection_unavailable");
+    assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
     // Failures are not cached: once the IdP is back, a fresh token is allowed.
     s.idp.resume().await;
     let token = s.idp.token("pet-reader", "reader-secret", "read").await;
@@ -228,7 +221,7 @@ async fn an_unreadable_secret_fails_closed_without_crashing() {
         s.function.invoke(&event(&token, "/pets")).await,
         unauthorized()
     );
-    assert_eq!(last_reason(&s.function), "introspection_unavailable");
+    assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
     assert!(
         matches!(
             s.function.invoke(&event(&token, "/pets")).await,

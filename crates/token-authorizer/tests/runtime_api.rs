@@ -49,7 +49,7 @@ async fn allow_policy_covers_the_stage_and_carries_context() {
         r["context"],
         json!({"sub": "alice", "iss": issuer.url(), "scope": "read write", "email": "alice@example.com", "groups": "pets,admins"})
     );
-    let d = decisions(&p);
+    let d = decisions(&p).await;
     let line = d
         .iter()
         .find(|v| v["decision"] == "allow")
@@ -103,6 +103,7 @@ async fn every_bad_token_is_401_with_a_logged_reason() {
         assert_eq!(p.invoke(ev).await, unauthorized(), "{reason}");
     }
     let reasons: Vec<String> = decisions(&p)
+        .await
         .iter()
         .map(|d| d["reason"].as_str().unwrap().to_owned())
         .collect();
@@ -110,6 +111,7 @@ async fn every_bad_token_is_401_with_a_logged_reason() {
     assert_eq!(reasons, want);
     assert!(
         decisions(&p)
+            .await
             .iter()
             .all(|d| d["decision"] == "unauthorized")
     );
@@ -145,7 +147,10 @@ async fn bare_token_only_when_opted_in_and_api_allow_list() {
         r["policyDocument"]["Statement"][0]["Resource"],
         json!([ARN])
     );
-    assert_eq!(decisions(&p).last().unwrap()["reason"], "api_not_allowed");
+    assert_eq!(
+        decisions(&p).await.last().unwrap()["reason"],
+        "api_not_allowed"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +189,10 @@ async fn idp_down_at_cold_start_then_back() {
     let p = start(&issuer, &[]).await;
     let ev = event(&format!("Bearer {}", key.sign(&claims(&issuer))));
     assert_eq!(p.invoke(&ev).await, unauthorized());
-    assert_eq!(decisions(&p).last().unwrap()["reason"], "jwks_unavailable");
+    assert_eq!(
+        decisions(&p).await.last().unwrap()["reason"],
+        "jwks_unavailable"
+    );
     issuer.set_down(false);
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(
@@ -318,7 +326,7 @@ async fn logs_never_contain_the_token_even_at_trace_level() {
     .await
     .unwrap();
     let logs = p.logs().join("\n");
-    assert_eq!(decisions(&p).len(), 4, "{logs}");
+    assert_eq!(decisions(&p).await.len(), 4, "{logs}");
     for t in &tokens {
         let (head, sig) = t.rsplit_once('.').unwrap();
         let payload = head.split_once('.').unwrap().1;
