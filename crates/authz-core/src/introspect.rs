@@ -183,8 +183,17 @@ impl Introspector {
 
     /// Fetches the client credentials at cold start. Failure is logged, not fatal: opaque tokens
     /// get `Unauthorized` until the secret can be read (retried on demand, cool-down bounded).
-    pub async fn warm(&self) -> bool {
-        self.refresh_secret(None).await
+    pub async fn warm(&self, keys: &IssuerKeys) -> bool {
+        let loaded = self.refresh_secret(None).await;
+        // The bearer mode's access token too, so the first opaque token pays no extra round trip.
+        if loaded
+            && self.config.auth == ClientAuth::Bearer
+            && let Some(creds) = self.credentials().await
+            && self.access_token(keys, &creds).await.is_err()
+        {
+            tracing::warn!(iss = %self.issuer, "could not get the introspection access token at cold start");
+        }
+        loaded
     }
 
     /// Introspects `token` (answers cached) and checks the claims as for a JWT, where present.
@@ -291,7 +300,12 @@ impl Introspector {
                 Err(CallError::InvalidClient) if attempt == 0 => {
                     tracing::warn!(iss = %self.issuer, "introspection: invalid_client; fetching the secret again");
                     *self.bearer.lock().await = None;
-                    self.refresh_secret(Some(&creds)).await;
+                    let renewed = self.refresh_secret(Some(&creds)).await;
+                    // With the same secret, only the bearer mode can gain from a retry (a new
+                    // access token); otherwise it would just be refused again.
+                    if !renewed && self.config.auth != ClientAuth::Bearer {
+                        return Err(fail("the IdP rejects our client credentials".into()));
+                    }
                 }
                 Err(CallError::InvalidClient) => {
                     return Err(fail("the IdP rejects our client credentials".into()));
@@ -415,6 +429,7 @@ impl Introspector {
         #[derive(Deserialize)]
         struct TokenAnswer {
             access_token: String,
+            token_type: Option<String>,
             expires_in: Option<f64>,
         }
         let answer: TokenAnswer = serde_json::from_slice(&body)
@@ -425,6 +440,16 @@ impl Introspector {
                     "token endpoint answered HTTP {status} without an access token"
                 ))
             })?;
+        // RFC 6749 §7.1: never use a token of a type we do not understand.
+        if answer
+            .token_type
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+        {
+            return Err(CallError::Failed(
+                "token endpoint issued a token that is not a Bearer token".into(),
+            ));
+        }
         let lifetime =
             Duration::from_secs_f64(answer.expires_in.unwrap_or(60.0).clamp(0.0, 86_400.0) * 0.9);
         *slot = Some((answer.access_token.clone(), Instant::now() + lifetime));

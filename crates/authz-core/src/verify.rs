@@ -179,7 +179,7 @@ impl Verifier {
             let keys =
                 entry.config.token_format == TokenFormat::Opaque || entry.keys.refresh_now().await;
             let secret = match &entry.introspector {
-                Some(i) => i.warm().await,
+                Some(i) => i.warm(&entry.keys).await,
                 None => true,
             };
             ok += usize::from(keys && secret);
