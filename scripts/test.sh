@@ -23,3 +23,9 @@ scripts/test-tools.sh
 
 step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection)"
 cargo test --workspace --locked
+
+step "infra: CDK unit tests, stage naming, one real cdk synth with cargo-lambda bundling"
+scripts/test-infra.sh
+
+step "actionlint over .github/workflows"
+scripts/lint-workflows.sh
