@@ -19,8 +19,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use crate::server::{Hangup, Reply, lock, response, serve};
-use crate::tls::{PemFile, TestCa, serve_tls};
+use crate::server::{Hangup, Reply, lock, response, serve, serve_on};
+use crate::tls::{PemFile, TestCa};
 
 /// A complete response.
 type Resp = http::Response<http_body_util::Full<bytes::Bytes>>;
@@ -149,7 +149,7 @@ impl Issuer {
         let ca = TestCa::new();
         let state = Arc::new(State::default());
         let served = state.clone();
-        let server = serve_tls(ca.loopback_server_config(), move |req| {
+        let server = serve_on(Some(ca.loopback_server_config()), move |req| {
             handle(served.clone(), req)
         })
         .await;

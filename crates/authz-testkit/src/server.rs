@@ -1,6 +1,6 @@
 //! Minimal loopback HTTP/1.1 server shared by the issuer and the Runtime API emulator.
 
-use std::{future::Future, net::Ipv4Addr, net::SocketAddr};
+use std::{future::Future, net::Ipv4Addr, net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -8,6 +8,10 @@ use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet};
+use tokio_rustls::{TlsAcceptor, rustls::ServerConfig};
+
+/// How long a TLS client may take to finish its handshake.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a handler returns: a response, or `Err(Hangup)` to drop the connection unanswered.
 pub(crate) type Reply = Result<Response<Full<Bytes>>, Hangup>;
@@ -44,10 +48,22 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
 {
+    serve_on(None, handler).await
+}
+
+/// [`serve`], over TLS when `tls` is given: each handshake completes in the connection's own
+/// task (bounded by [`HANDSHAKE_TIMEOUT`]); a failed one (e.g. the client does not trust the CA)
+/// just closes that connection.
+pub(crate) async fn serve_on<H, F>(tls: Option<Arc<ServerConfig>>, handler: H) -> Server
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("authz-testkit: cannot bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("authz-testkit: local_addr");
+    let acceptor = tls.map(TlsAcceptor::from);
     let task = tokio::spawn(async move {
         // Connection tasks live in this set, so aborting the accept loop drops them all.
         let mut connections = JoinSet::new();
@@ -57,13 +73,19 @@ where
                     let Ok((stream, _)) = accepted else { continue };
                     // Nagle + delayed ACK would add ~40 ms stalls on loopback.
                     let _ = stream.set_nodelay(true);
-                    let handler = handler.clone();
+                    let (handler, acceptor) = (handler.clone(), acceptor.clone());
                     connections.spawn(async move {
-                        let service = service_fn(handler);
-                        let _ = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let http = http1::Builder::new().keep_alive(true).clone();
+                        match acceptor {
+                            None => {
+                                let _ = http.serve_connection(TokioIo::new(stream), service_fn(handler)).await;
+                            }
+                            Some(acceptor) => {
+                                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                                let Ok(Ok(tls)) = handshake.await else { return };
+                                let _ = http.serve_connection(TokioIo::new(tls), service_fn(handler)).await;
+                            }
+                        }
                     });
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -1,41 +1,28 @@
 //! Test PKI and HTTPS for the loopback servers: a freshly generated private CA ([`TestCa`]), a
 //! server certificate it signs for `127.0.0.1` (IP SAN), PEM files removed on drop
-//! ([`PemFile`]), and the TLS variant of the loopback HTTP/1.1 server used by
+//! ([`PemFile`]), and the rustls server configuration the loopback server uses for
 //! [`Issuer::start_tls`](crate::Issuer::start_tls).
 //!
 //! Keys are ECDSA P-256 generated per [`TestCa`] (rcgen over aws-lc-rs): nothing is committed,
 //! nothing is shared between tests.
 
 use std::{
-    future::Future,
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr},
     path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
 };
 
-use hyper::{Request, body::Incoming, server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
 };
-use tokio::{net::TcpListener, task::JoinSet};
-use tokio_rustls::{
-    TlsAcceptor,
-    rustls::{
-        self, ServerConfig,
-        pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
-    },
+use tokio_rustls::rustls::{
+    self, ServerConfig,
+    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
 };
-
-use crate::server::Reply;
-
-/// How long a client may take to complete the TLS handshake before its connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A private certificate authority generated on the spot (ECDSA P-256, `CA:TRUE, pathlen:0`,
 /// key usages `keyCertSign`/`cRLSign`), with a unique subject `CN=authz-testkit private CA N`.
@@ -175,56 +162,4 @@ impl Drop for PemFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-/// A running HTTPS server; dropping it stops the accept loop and every open connection.
-#[derive(Debug)]
-pub(crate) struct TlsServer {
-    pub(crate) addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// [`crate::server::serve`] over TLS: binds `127.0.0.1:0`, completes each handshake in the
-/// connection's own task, then serves HTTP/1.1 (keep-alive, TCP_NODELAY) with `handler`.
-/// A failed handshake (e.g. the client does not trust the CA) just closes that connection.
-pub(crate) async fn serve_tls<H, F>(config: Arc<ServerConfig>, handler: H) -> TlsServer
-where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Reply> + Send + 'static,
-{
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("authz-testkit: cannot bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("authz-testkit: local_addr");
-    let acceptor = TlsAcceptor::from(config);
-    let task = tokio::spawn(async move {
-        // Connection tasks live in this set, so aborting the accept loop drops them all.
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let _ = stream.set_nodelay(true);
-                    let handler = handler.clone();
-                    let acceptor = acceptor.clone();
-                    connections.spawn(async move {
-                        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-                        let Ok(Ok(tls)) = handshake.await else { return };
-                        let _ = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(tls), service_fn(handler))
-                            .await;
-                    });
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
-    });
-    TlsServer { addr, task }
 }
