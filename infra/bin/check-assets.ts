@@ -1,0 +1,82 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Checks a synthesized cloud assembly (`cdk synth` output) for real authorizer bundles:
+ * every `provided.al2023` function's asset directory holds an executable ELF `bootstrap` for
+ * the function's architecture. `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
+ * Used by scripts/test-infra.sh after the one real synth.
+ */
+import { accessSync, constants, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+const ELF_MACHINE: Record<string, number> = { x86_64: 62, arm64: 183 };
+
+interface CheckResult {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export function checkAssembly(outDir: string, stackName: string): CheckResult[] {
+  const template = JSON.parse(readFileSync(path.join(outDir, `${stackName}.template.json`), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  };
+  const results: CheckResult[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function' || r.Properties?.Runtime !== 'provided.al2023') continue;
+    const fail = (detail: string) => results.push({ id, ok: false, detail });
+    const arch = ((r.Properties.Architectures as string[] | undefined) ?? ['x86_64'])[0];
+    const assetPath = r.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string') {
+      fail('no aws:asset:path metadata (was bundling skipped?)');
+      continue;
+    }
+    const bootstrap = path.join(outDir, assetPath, 'bootstrap');
+    try {
+      accessSync(bootstrap, constants.X_OK);
+    } catch {
+      fail(`${bootstrap} missing or not executable`);
+      continue;
+    }
+    const header = Buffer.alloc(20);
+    const fd = openSync(bootstrap, 'r');
+    readSync(fd, header, 0, 20, 0);
+    closeSync(fd);
+    if (header.subarray(0, 4).toString('latin1') !== '\x7fELF') {
+      fail(`${bootstrap} is not an ELF executable`);
+      continue;
+    }
+    const machine = header.readUInt16LE(18);
+    if (machine !== ELF_MACHINE[arch]) {
+      fail(`${bootstrap} is built for ELF machine ${machine}, the function is ${arch}`);
+      continue;
+    }
+    if (r.Properties.Handler !== 'bootstrap') {
+      fail(`handler is ${String(r.Properties.Handler)}, not bootstrap`);
+      continue;
+    }
+    const mb = (statSync(bootstrap).size / 1e6).toFixed(1);
+    results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap in ${assetPath}` });
+  }
+  return results;
+}
+
+if (require.main === module) {
+  const [outDir, stackName, expected] = process.argv.slice(2);
+  if (!outDir || !stackName) {
+    process.stderr.write('usage: check-assets.ts <cdk.out> <stack> [expected-count]\n');
+    process.exit(2);
+  }
+  const results = checkAssembly(outDir, stackName);
+  for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.id}: ${r.detail}\n`);
+  const failed = results.filter((r) => !r.ok).length;
+  const want = expected === undefined ? undefined : Number(expected);
+  if (want !== undefined && results.length !== want) {
+    process.stdout.write(`FAIL  expected ${want} Rust functions, found ${results.length}\n`);
+    process.exit(1);
+  }
+  if (results.length === 0) {
+    process.stdout.write('FAIL  no provided.al2023 function in the template\n');
+    process.exit(1);
+  }
+  process.exit(failed > 0 ? 1 : 0);
+}

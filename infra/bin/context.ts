@@ -1,0 +1,193 @@
+/**
+ * CDK context → typed configuration. With `bin/app.ts`, the only code that reads context or
+ * the environment; `lib/` gets the typed result.
+ *
+ * Every key can be given with `cdk synth|deploy -c key=value` or in cdk.json / cdk.context.json.
+ * Values from the command line are strings; from JSON files they may be numbers, booleans,
+ * arrays or objects. Both are accepted.
+ */
+import * as path from 'node:path';
+import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type VpcPlacement } from '../lib/config';
+import { type RouteTable, loadRouteTable } from '../lib/route-table';
+import { stageNameForBranch, stageNameProblem } from '../lib/stage-name';
+
+export const DEFAULT_APP_NAME = 'ApiAuthz';
+export const DEFAULT_STAGE = 'dev';
+
+/** Context keys the app reads (documented in infra/README.md). */
+export const CONTEXT_KEYS = [
+  'stage',
+  'appName',
+  'issuer',
+  'audiences',
+  'algorithms',
+  'contextClaims',
+  'jwksUri',
+  'introspectionSecretArn',
+  'tokenQueryParam',
+  'authzEnvironment',
+  'architecture',
+  'memorySizeMb',
+  'timeoutSeconds',
+  'logRetentionDays',
+  'vpcId',
+  'subnetIds',
+  'availabilityZones',
+  'securityGroupIds',
+  'alarmTopicArn',
+  'webAclArn',
+  'retainLogs',
+  'createApiGatewayCloudWatchRole',
+  'restStageVariables',
+  'routesFile',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Reads one context value (`node.tryGetContext`). */
+export type ContextLookup = (key: ContextKey) => unknown;
+
+export class ContextError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextError';
+  }
+}
+
+function str(get: ContextLookup, key: ContextKey): string | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new ContextError(`context ${key}: expected a string`);
+}
+
+function list(get: ContextLookup, key: ContextKey): string[] | undefined {
+  const v = get(key);
+  if (Array.isArray(v)) return v.map(String);
+  const s = str(get, key);
+  if (s === undefined) return undefined;
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function int(get: ContextLookup, key: ContextKey): number | undefined {
+  const s = str(get, key);
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s)) throw new ContextError(`context ${key}: "${s}" is not a whole number`);
+  return Number(s);
+}
+
+function bool(get: ContextLookup, key: ContextKey): boolean | undefined {
+  const s = str(get, key);
+  if (s === undefined) return undefined;
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  throw new ContextError(`context ${key}: "${s}" is not true or false`);
+}
+
+/** `{"a":"b"}` (JSON, from a file or the command line) or `a=b,c=d`. */
+function map(get: ContextLookup, key: ContextKey): Record<string, string> | undefined {
+  let v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string' && v.trim().startsWith('{')) {
+    try {
+      v = JSON.parse(v);
+    } catch (e) {
+      throw new ContextError(`context ${key}: invalid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') {
+        throw new ContextError(`context ${key}.${k}: expected a string`);
+      }
+      out[k] = String(x);
+    }
+    return out;
+  }
+  if (typeof v !== 'string') throw new ContextError(`context ${key}: expected a JSON object or name=value pairs`);
+  const out: Record<string, string> = {};
+  for (const pair of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new ContextError(`context ${key}: "${pair}" is not name=value`);
+    out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/** Everything `bin/app.ts` needs besides the route table. */
+export interface AppSettings {
+  readonly config: AuthzStackConfig;
+  readonly stackName: string;
+}
+
+/**
+ * Builds the stack configuration from context. `routeTable` may be given (tests); otherwise
+ * the file named by `routesFile` (default infra/routes.json) is loaded and validated.
+ */
+export function configFromContext(
+  get: ContextLookup,
+  opts: { readonly workspaceRoot: string; readonly routeTable?: RouteTable },
+): AuthzStackConfig {
+  const stage = str(get, 'stage') ?? DEFAULT_STAGE;
+  const problem = stageNameProblem(stage);
+  if (problem !== undefined) {
+    throw new ContextError(
+      `context stage "${stage}": ${problem}. For a branch name use its sanitized form: ${stageNameForBranch(stage)} ` +
+        '(npx tsx bin/stage-name.ts <branch>)',
+    );
+  }
+  const issuer = str(get, 'issuer');
+  if (!issuer) {
+    throw new ContextError('context issuer is required: the IdP issuer URL, e.g. -c issuer=https://cognito-idp.REGION.amazonaws.com/POOL_ID');
+  }
+  const architecture = (str(get, 'architecture') ?? DEFAULTS.architecture) as ArchitectureName;
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw new ContextError(`context architecture "${architecture}": arm64 or x86_64`);
+  }
+  const vpcId = str(get, 'vpcId');
+  let vpc: VpcPlacement | undefined;
+  if (vpcId) {
+    const subnetIds = list(get, 'subnetIds') ?? [];
+    const availabilityZones = list(get, 'availabilityZones') ?? [];
+    const securityGroupIds = list(get, 'securityGroupIds') ?? [];
+    if (subnetIds.length === 0 || securityGroupIds.length === 0 || availabilityZones.length === 0) {
+      throw new ContextError('context vpcId needs subnetIds, availabilityZones and securityGroupIds (comma-separated)');
+    }
+    vpc = { vpcId, subnetIds, availabilityZones, securityGroupIds };
+  } else if (get('subnetIds') !== undefined || get('securityGroupIds') !== undefined) {
+    throw new ContextError('context subnetIds/securityGroupIds need vpcId');
+  }
+  const routesFile = str(get, 'routesFile');
+  const routeTable =
+    opts.routeTable ?? loadRouteTable(routesFile ? path.resolve(routesFile) : undefined);
+  return {
+    appName: str(get, 'appName') ?? DEFAULT_APP_NAME,
+    stage,
+    routeTable,
+    workspaceRoot: opts.workspaceRoot,
+    authorizers: {
+      issuer,
+      audienceOverrides: map(get, 'audiences'),
+      algorithms: list(get, 'algorithms'),
+      contextClaims: list(get, 'contextClaims'),
+      jwksUri: str(get, 'jwksUri'),
+      introspectionSecretArn: str(get, 'introspectionSecretArn'),
+      tokenQueryParam: str(get, 'tokenQueryParam'),
+      extraEnvironment: map(get, 'authzEnvironment'),
+      architecture,
+      memorySizeMb: int(get, 'memorySizeMb') ?? DEFAULTS.memorySizeMb,
+      timeoutSeconds: int(get, 'timeoutSeconds') ?? DEFAULTS.timeoutSeconds,
+      logRetentionDays: int(get, 'logRetentionDays') ?? DEFAULTS.logRetentionDays,
+      vpc,
+    },
+    alarmTopicArn: str(get, 'alarmTopicArn'),
+    webAclArn: str(get, 'webAclArn'),
+    retainLogs: bool(get, 'retainLogs'),
+    createApiGatewayCloudWatchRole: bool(get, 'createApiGatewayCloudWatchRole'),
+    restStageVariables: map(get, 'restStageVariables'),
+  };
+}

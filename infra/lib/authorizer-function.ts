@@ -1,0 +1,200 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import type { VpcPlacement } from './config';
+
+/** Flags every authorizer build passes to `cargo lambda build`. */
+export const CARGO_LAMBDA_FLAGS: readonly string[] = ['--disable-optimizations'];
+
+/** Decision values the authorizers log (`decision` key of each decision line). */
+export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
+
+/** Properties of {@link AuthorizerFunction}. */
+export interface AuthorizerFunctionProps {
+  /** Cargo package and binary name under `crates/` (e.g. `token-authorizer`). */
+  readonly binary: string;
+  /** Directory holding the Cargo workspace manifest. */
+  readonly workspaceRoot: string;
+  /** Physical function name (stage-named). */
+  readonly functionName: string;
+  readonly description: string;
+  /** The complete environment (AUTHZ_* configuration). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly architecture: lambda.Architecture;
+  readonly memorySizeMb: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the log group when the stack goes. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Secrets Manager secret holding the introspection client credentials (RFC 7662). */
+  readonly introspectionSecretArn?: string;
+  /** VPC placement, for IdPs reachable only inside a VPC. */
+  readonly vpc?: VpcPlacement;
+  /** CloudWatch namespace of the decision metrics. */
+  readonly metricNamespace: string;
+  /** Prefix of this function's metric names and of its alarm name (PascalCase). */
+  readonly metricPrefix: string;
+  /** Alarm name (stage-named). */
+  readonly alarmName: string;
+  /** Where the error alarm notifies, if anywhere. */
+  readonly alarmTopicArn?: string;
+}
+
+/**
+ * One Rust authorizer as a Lambda function: built by cargo-lambda (`RustFunction`), its own log
+ * group with retention, a role that can write to that log group only (plus, when configured,
+ * read the one introspection secret and manage VPC network interfaces), metrics by decision and
+ * reason from the decision log lines, and an alarm on `decision = error`.
+ */
+export class AuthorizerFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+  /** Count of every decision, dimensions `Decision` and `Reason`. */
+  readonly decisionsMetricName: string;
+  /** Count of `decision = error` lines (faults: API Gateway answered 500). */
+  readonly errorsMetric: cloudwatch.Metric;
+  readonly errorAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: AuthorizerFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.functionName}: its own log group only`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    let vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    if (props.vpc) {
+      const v = props.vpc;
+      const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: v.vpcId,
+        availabilityZones: [...v.availabilityZones],
+      });
+      vpcProps = {
+        vpc,
+        vpcSubnets: {
+          subnets: v.subnetIds.map((subnetId, i) =>
+            ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
+              subnetId,
+              availabilityZone: v.availabilityZones[i % v.availabilityZones.length],
+            }),
+          ),
+        },
+        securityGroups: v.securityGroupIds.map((sg, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sg)),
+      };
+      // Lambda creates and deletes the function's network interfaces with this role.
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'VPC placement: Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface, which do not support resource-level scoping; the AWS-managed policy is exactly that set.',
+      });
+    }
+
+    this.function = new RustFunction(this, 'Function', {
+      manifestPath: path.join(props.workspaceRoot, 'Cargo.toml'),
+      binaryName: props.binary,
+      runtime: 'provided.al2023',
+      bundling: {
+        // The workspace's release profile is deliberate (fat LTO, one codegen unit, stripped,
+        // panic = "unwind" so lambda_runtime turns a panic into one failed invocation).
+        // cargo-lambda's own "release optimizations" would override it with panic = "abort"
+        // (a panic would kill the process and every request it holds) and a target-cpu flag.
+        cargoLambdaFlags: [...CARGO_LAMBDA_FLAGS],
+      },
+      architecture: props.architecture,
+      functionName: props.functionName,
+      description: props.description,
+      memorySize: props.memorySizeMb,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      environment: { ...props.environment },
+      ...vpcProps,
+    });
+
+    if (props.introspectionSecretArn) {
+      // Exactly this secret, exactly this action: no wildcard, no DescribeSecret/List*.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadIntrospectionSecret',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.introspectionSecretArn],
+        }),
+      );
+    }
+
+    const namespace = props.metricNamespace;
+    this.decisionsMetricName = `${props.metricPrefix}Decisions`;
+    new logs.MetricFilter(this, 'DecisionsMetricFilter', {
+      logGroup: this.logGroup,
+      filterName: `${props.functionName}-decisions`,
+      filterPattern: logs.FilterPattern.exists('$.decision'),
+      metricNamespace: namespace,
+      metricName: this.decisionsMetricName,
+      metricValue: '1',
+      unit: cloudwatch.Unit.COUNT,
+      dimensions: { Decision: '$.decision', Reason: '$.reason' },
+    });
+    const errorsName = `${props.metricPrefix}Errors`;
+    new logs.MetricFilter(this, 'ErrorsMetricFilter', {
+      logGroup: this.logGroup,
+      filterName: `${props.functionName}-errors`,
+      filterPattern: logs.FilterPattern.stringValue('$.decision', '=', 'error'),
+      metricNamespace: namespace,
+      metricName: errorsName,
+      metricValue: '1',
+      defaultValue: 0,
+      unit: cloudwatch.Unit.COUNT,
+    });
+    this.errorsMetric = new cloudwatch.Metric({
+      namespace,
+      metricName: errorsName,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+    });
+    // Lambda's own Errors metric is useless here: every `Unauthorized` (a bad token, 401) is a
+    // function error to Lambda. `decision = error` is a fault: API Gateway answered 500.
+    this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
+      alarmName: props.alarmName,
+      alarmDescription: `${props.functionName} answered with a fault (decision=error, API Gateway 500); see its log group for the reason`,
+      metric: this.errorsMetric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopicArn) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+      this.errorAlarm.addAlarmAction(new cwActions.SnsAction(topic));
+    }
+  }
+
+  /** The decision metric for one decision value, summed over reasons. */
+  decisionMetric(decision: (typeof DECISIONS)[number]): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SUM(SEARCH('{${this.errorsMetric.namespace},Decision,Reason} MetricName="${this.decisionsMetricName}" Decision="${decision}"', 'Sum', 300))`,
+      label: decision,
+      period: Duration.minutes(5),
+    });
+  }
+}

@@ -1,0 +1,232 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { AuthorizerFunction, DECISIONS } from './authorizer-function';
+import { type AuthzStackConfig, VALID_RETENTION_DAYS } from './config';
+import { HttpApiFromTable } from './http-api';
+import { RestApiFromTable } from './rest-api';
+import {
+  type ApiSpec,
+  BINARY_BY_AUTHORIZER,
+  type LambdaAuthorizerType,
+  authzRoutesFor,
+  lambdaAuthorizersOf,
+  pascalCase,
+} from './route-table';
+import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
+
+/** Properties of {@link AuthzStack}. */
+export interface AuthzStackProps extends StackProps {
+  readonly config: AuthzStackConfig;
+}
+
+/** Application names: PascalCase, short enough for every derived resource name. */
+export const APP_NAME_PATTERN = /^[A-Z][A-Za-z0-9]{0,11}$/;
+
+/** Variables the stack generates; `extraEnvironment` may not set them. */
+export const GENERATED_VARIABLES: readonly string[] = [
+  'AUTHZ_ISSUER',
+  'AUTHZ_AUDIENCE',
+  'AUTHZ_ROUTES',
+  'AUTHZ_ALGORITHMS',
+  'AUTHZ_CONTEXT_CLAIMS',
+  'AUTHZ_JWKS_URI',
+  'AUTHZ_ALLOWED_API_ARNS',
+  'AUTHZ_INTROSPECTION_SECRET_ARN',
+  'AUTHZ_TOKEN_QUERY_PARAM',
+];
+
+/** Lambda's limit on the total size of a function's environment variables. */
+const LAMBDA_ENV_LIMIT_BYTES = 4096;
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+/** A configuration error: the message names the setting. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function checkConfig(c: AuthzStackConfig): void {
+  const a = c.authorizers;
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  if (!APP_NAME_PATTERN.test(c.appName)) fail(`appName "${c.appName}": PascalCase letters and digits, at most 12`);
+  if (!isValidStageName(c.stage)) fail(`stage "${c.stage}": ${stageNameProblem(c.stage)}`);
+  let issuer: URL | undefined;
+  try {
+    issuer = new URL(a.issuer);
+  } catch {
+    fail(`issuer "${a.issuer}" is not a URL`);
+  }
+  if (issuer && issuer.protocol !== 'https:') fail(`issuer "${a.issuer}" must be https:// (API Gateway and Lambda reach it over the internet or the VPC)`);
+  if (!Number.isInteger(a.memorySizeMb) || a.memorySizeMb < 128 || a.memorySizeMb > 10240) {
+    fail(`memorySizeMb ${a.memorySizeMb}: an integer from 128 to 10240`);
+  }
+  if (!(a.timeoutSeconds >= 1 && a.timeoutSeconds <= 9 && Number.isInteger(a.timeoutSeconds))) {
+    fail(`timeoutSeconds ${a.timeoutSeconds}: 1 to 9 (API Gateway gives an authorizer 10 s)`);
+  }
+  if (!VALID_RETENTION_DAYS.includes(a.logRetentionDays)) {
+    fail(`logRetentionDays ${a.logRetentionDays}: one of ${VALID_RETENTION_DAYS.join(', ')}`);
+  }
+  if (a.introspectionSecretArn !== undefined && !SECRET_ARN.test(a.introspectionSecretArn)) {
+    fail(`introspectionSecretArn "${a.introspectionSecretArn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)`);
+  }
+  if (a.jwksUri !== undefined && !/^https:\/\//.test(a.jwksUri)) fail(`jwksUri "${a.jwksUri}" must be https://`);
+  for (const key of Object.keys(a.extraEnvironment ?? {})) {
+    if (!/^AUTHZ_[A-Z0-9_]+$/.test(key)) fail(`extraEnvironment: "${key}" is not an AUTHZ_* variable`);
+    if (GENERATED_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the typed settings and routes.json; set it there`);
+  }
+  for (const api of Object.keys(a.audienceOverrides ?? {})) {
+    if (!c.routeTable.apis.some((x) => x.name === api)) fail(`audience override for unknown API "${api}"`);
+  }
+  if (a.vpc) {
+    if (a.vpc.subnetIds.length === 0) fail('vpc: at least one subnet');
+    if (a.vpc.securityGroupIds.length === 0) fail('vpc: at least one security group');
+    if (a.vpc.availabilityZones.length === 0) fail('vpc: the subnets\' availability zones');
+  }
+  if (a.tokenQueryParam !== undefined && !/^[A-Za-z0-9_.~-]+$/.test(a.tokenQueryParam)) {
+    fail(`tokenQueryParam "${a.tokenQueryParam}" is not a query parameter name`);
+  }
+}
+
+/**
+ * One deployment stage: every API of the route table with the Rust authorizers its routes use,
+ * named `<app>-<stage>-…`, with an output per API giving its invoke URL.
+ */
+export class AuthzStack extends Stack {
+  /** Authorizer functions by API name and authorizer type. */
+  readonly authorizers: Readonly<Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>>>;
+  /** Invoke URLs by API name. */
+  readonly urls: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: AuthzStackProps) {
+    super(scope, id, props);
+    const c = props.config;
+    checkConfig(c);
+    const a = c.authorizers;
+    const prefix = `${c.appName}-${c.stage}`;
+    const architecture = a.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const retainLogs = c.retainLogs ?? c.stage === PRODUCTION_STAGE;
+    const logRemovalPolicy = retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = a.logRetentionDays as logs.RetentionDays;
+    const metricNamespace = `${c.appName}/${c.stage}`;
+
+    const allAuthorizers: Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>> = {};
+    const urls: Record<string, string> = {};
+    const dashboardWidgets: cloudwatch.IWidget[] = [];
+    let createdCloudWatchRole = false;
+
+    for (const api of c.routeTable.apis) {
+      const Id = pascalCase(api.name);
+      const apiPrefix = `${prefix}-${api.name}`;
+      const audience = a.audienceOverrides?.[api.name] ?? api.audience;
+      const fns: Partial<Record<LambdaAuthorizerType, AuthorizerFunction>> = {};
+      for (const type of lambdaAuthorizersOf(api)) {
+        const environment = this.environmentFor(c, api, type, audience);
+        const TypeId = pascalCase(type);
+        fns[type] = new AuthorizerFunction(this, `${Id}${TypeId}Authorizer`, {
+          binary: BINARY_BY_AUTHORIZER[type],
+          workspaceRoot: c.workspaceRoot,
+          functionName: `${apiPrefix}-${type}`,
+          description: `${BINARY_BY_AUTHORIZER[type]} for the ${api.name} API, stage ${c.stage}`,
+          environment,
+          architecture,
+          memorySizeMb: a.memorySizeMb,
+          timeout: Duration.seconds(a.timeoutSeconds),
+          logRetention,
+          logRemovalPolicy,
+          introspectionSecretArn: a.introspectionSecretArn,
+          vpc: a.vpc,
+          metricNamespace,
+          metricPrefix: `${Id}${TypeId}`,
+          alarmName: `${apiPrefix}-${type}-authorizer-errors`,
+          alarmTopicArn: c.alarmTopicArn,
+        });
+      }
+      allAuthorizers[api.name] = fns;
+
+      if (api.type === 'rest') {
+        const createCloudWatchRole: boolean = (c.createApiGatewayCloudWatchRole ?? false) && !createdCloudWatchRole;
+        createdCloudWatchRole ||= createCloudWatchRole;
+        const rest = new RestApiFromTable(this, Id, {
+          api,
+          restApiName: apiPrefix,
+          stageName: c.stage,
+          authorizerFunctions: { token: fns.token?.function, request: fns.request?.function },
+          tokenQueryParam: a.tokenQueryParam,
+          stageVariables: c.restStageVariables,
+          logRetention,
+          logRemovalPolicy,
+          createCloudWatchRole,
+          webAclArn: c.webAclArn,
+        });
+        // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
+        const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
+        for (const fn of [fns.token, fns.request]) fn?.function.addEnvironment('AUTHZ_ALLOWED_API_ARNS', stageArn);
+        urls[api.name] = rest.url;
+      } else {
+        const http = new HttpApiFromTable(this, Id, {
+          api,
+          httpApiName: apiPrefix,
+          stageName: c.stage,
+          httpAuthorizerFunction: fns.http?.function,
+          jwtIssuer: a.issuer,
+          jwtAudience: audience,
+          architecture,
+          logRetention,
+          logRemovalPolicy,
+        });
+        urls[api.name] = http.url;
+      }
+      new CfnOutput(this, `${Id}Url`, {
+        value: urls[api.name],
+        description: `Invoke URL of the ${api.name} ${api.type.toUpperCase()} API, stage ${c.stage}`,
+      });
+
+      for (const [type, fn] of Object.entries(fns)) {
+        dashboardWidgets.push(
+          new cloudwatch.GraphWidget({
+            title: `${api.name} ${type} authorizer: decisions`,
+            left: DECISIONS.map((d) => fn.decisionMetric(d)),
+            width: 12,
+          }),
+        );
+      }
+    }
+    new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: prefix,
+      widgets: dashboardWidgets.map((w) => [w]),
+    });
+    this.authorizers = allAuthorizers;
+    this.urls = urls;
+  }
+
+  private environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, audience: string): Record<string, string> {
+    const a = c.authorizers;
+    const env: Record<string, string> = {
+      ...(a.extraEnvironment ?? {}),
+      AUTHZ_ISSUER: a.issuer,
+      AUTHZ_AUDIENCE: audience,
+      AUTHZ_ROUTES: authzRoutesFor(api, type),
+    };
+    if (a.algorithms?.length) env.AUTHZ_ALGORITHMS = a.algorithms.join(',');
+    if (a.contextClaims?.length) env.AUTHZ_CONTEXT_CLAIMS = a.contextClaims.join(',');
+    if (a.jwksUri) env.AUTHZ_JWKS_URI = a.jwksUri;
+    if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
+    if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
+    // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes.
+    const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) + 160;
+    if (size > LAMBDA_ENV_LIMIT_BYTES) {
+      throw new ConfigError(
+        `${api.name} ${type} authorizer: its environment (AUTHZ_ROUTES from routes.json and the settings) is about ${size} bytes; Lambda allows ${LAMBDA_ENV_LIMIT_BYTES}`,
+      );
+    }
+    return env;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Typed configuration of the app. `bin/` builds it from CDK context; the constructs in `lib/`
+ * only ever see these types (they read no context and no environment variable).
+ */
+import type { RouteTable } from './route-table';
+
+/** Lambda architecture: arm64 by default (cheaper per ms, same speed for this code). */
+export type ArchitectureName = 'arm64' | 'x86_64';
+
+/** Where to place the authorizers in a VPC (IdPs reachable only inside it). */
+export interface VpcPlacement {
+  readonly vpcId: string;
+  /** Private subnets with a route to the IdP (NAT or VPC endpoint). */
+  readonly subnetIds: readonly string[];
+  /** Availability zones of the subnets, same order (one per subnet, or one for all). */
+  readonly availabilityZones: readonly string[];
+  readonly securityGroupIds: readonly string[];
+}
+
+/** Settings shared by every Lambda authorizer. */
+export interface AuthorizerSettings {
+  /** Expected `iss` (and OIDC discovery base): `AUTHZ_ISSUER`; also the native JWT authorizer's issuer. */
+  readonly issuer: string;
+  /** Per-API audience replacing the route table's (`AUTHZ_AUDIENCE`, JWT authorizer audience). */
+  readonly audienceOverrides?: Readonly<Record<string, string>>;
+  /** `AUTHZ_ALGORITHMS` allow-list; unset: every asymmetric algorithm. */
+  readonly algorithms?: readonly string[];
+  /** `AUTHZ_CONTEXT_CLAIMS`: extra claims copied into the authorizer context. */
+  readonly contextClaims?: readonly string[];
+  /** `AUTHZ_JWKS_URI`: skip discovery. */
+  readonly jwksUri?: string;
+  /** Secrets Manager secret ARN for RFC 7662 introspection: `AUTHZ_INTROSPECTION_SECRET_ARN`
+   *  plus `secretsmanager:GetSecretValue` on exactly this secret. */
+  readonly introspectionSecretArn?: string;
+  /** REQUEST authorizer: query parameter that may carry the token (`AUTHZ_TOKEN_QUERY_PARAM`).
+   *  Needs `cacheTtlSeconds: 0` on the API (the header cannot then be a required identity source). */
+  readonly tokenQueryParam?: string;
+  /** Further `AUTHZ_*` variables (see the README table); the generated ones cannot be overridden. */
+  readonly extraEnvironment?: Readonly<Record<string, string>>;
+  readonly architecture: ArchitectureName;
+  /** Memory (MB): Lambda's CPU share scales with it. */
+  readonly memorySizeMb: number;
+  /** Function timeout (s), below API Gateway's 10 s authorizer limit. */
+  readonly timeoutSeconds: number;
+  /** Log retention of the authorizers' and APIs' log groups (days; a CloudWatch Logs value). */
+  readonly logRetentionDays: number;
+  readonly vpc?: VpcPlacement;
+}
+
+/** The stack's configuration. */
+export interface AuthzStackConfig {
+  /** Application name: stack `<appName>-<stage>`, resource name prefix. */
+  readonly appName: string;
+  /** Stage name (already valid: see `stage-name.ts`). */
+  readonly stage: string;
+  readonly routeTable: RouteTable;
+  /** Directory of the Cargo workspace (`Cargo.toml`). */
+  readonly workspaceRoot: string;
+  readonly authorizers: AuthorizerSettings;
+  /** SNS topic the error alarms notify. */
+  readonly alarmTopicArn?: string;
+  /** Keep log groups when the stack is deleted (default: only for the production stage). */
+  readonly retainLogs?: boolean;
+  /**
+   * Create the account-wide API Gateway CloudWatch role (`AWS::ApiGateway::Account`). REST
+   * access and execution logs need it once per account and region; leave false when it is set.
+   */
+  readonly createApiGatewayCloudWatchRole?: boolean;
+  /** AWS WAFv2 regional web ACL associated with every REST API stage. */
+  readonly webAclArn?: string;
+  /** REST stage variables (e.g. `authzRouteSet`); `authz*` ones become REQUEST identity sources. */
+  readonly restStageVariables?: Readonly<Record<string, string>>;
+}
+
+/** Defaults, one place. */
+export const DEFAULTS = {
+  architecture: 'arm64' as ArchitectureName,
+  /**
+   * 256 MB: the binaries need ~15 MB, but Lambda gives CPU in proportion to memory (1 vCPU at
+   * 1769 MB). A warm decision is ~0.1-0.3 ms of CPU at any size; the cold start (TLS handshake,
+   * OIDC discovery, JWKS parsing) is CPU-bound and runs about twice as fast as at 128 MB. Cost
+   * barely moves: a call bills 1 ms minimum, $0.0033 per million calls at 256 MB on arm64,
+   * next to Lambda's $0.20 per million request charge.
+   */
+  memorySizeMb: 256,
+  /**
+   * 5 s: the worst inline work of an invocation is a key refresh, discovery + JWKS at the 2 s
+   * HTTP timeout each (4 s); above that, and under API Gateway's 10 s authorizer limit, so a
+   * stuck call ends as a logged Lambda timeout (500) rather than an API Gateway timeout.
+   */
+  timeoutSeconds: 5,
+  logRetentionDays: 30,
+} as const;
+
+/** CloudWatch Logs retention values. */
+export const VALID_RETENTION_DAYS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];

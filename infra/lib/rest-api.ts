@@ -1,0 +1,285 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { type ApiSpec, methodOf, pathOf } from './route-table';
+
+/** RFC 6750 §3: what a client is told on 401 and 403. */
+export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope'): string {
+  const description =
+    error === 'invalid_token'
+      ? 'The access token is missing, malformed, expired or not trusted'
+      : 'The access token does not grant access to this resource';
+  return `Bearer realm="${realm}", error="${error}", error_description="${description}"`;
+}
+
+/** Properties of {@link RestApiFromTable}. */
+export interface RestApiFromTableProps {
+  /** The API's part of the route table (`type: rest`). */
+  readonly api: ApiSpec;
+  /** Physical API name (stage-named). */
+  readonly restApiName: string;
+  /** API Gateway stage name. */
+  readonly stageName: string;
+  /** The Lambda authorizers this API's routes use. */
+  readonly authorizerFunctions: Readonly<Partial<Record<'token' | 'request', lambda.IFunction>>>;
+  /** REQUEST authorizer reads the token from this query parameter too (needs cache TTL 0). */
+  readonly tokenQueryParam?: string;
+  /** Stage variables; `authz*` ones are read by the REQUEST authorizer, so they join its identity sources. */
+  readonly stageVariables?: Readonly<Record<string, string>>;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Create the account-level API Gateway → CloudWatch Logs role. */
+  readonly createCloudWatchRole: boolean;
+  /** AWS WAFv2 web ACL (regional) to associate with the stage. */
+  readonly webAclArn?: string;
+}
+
+/** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it. */
+export function requestIdentitySources(props: {
+  readonly cacheTtlSeconds: number;
+  readonly tokenQueryParam?: string;
+  readonly stageVariables?: Readonly<Record<string, string>>;
+}): string[] {
+  const stageVars = Object.keys(props.stageVariables ?? {})
+    .filter((k) => k.startsWith('authz'))
+    .sort()
+    .map((k) => apigw.IdentitySource.stageVariable(k));
+  if (props.tokenQueryParam) {
+    if (props.cacheTtlSeconds !== 0) {
+      throw new Error(
+        `the REQUEST authorizer reads the token from the header or the query parameter "${props.tokenQueryParam}"; ` +
+          'with caching on, every identity source is required (a request with only one would get 401 without the authorizer being called). ' +
+          'Set cacheTtlSeconds to 0 for this API, or drop tokenQueryParam.',
+      );
+    }
+    // Caching off: API Gateway invokes the authorizer whatever is present; it answers 401 itself.
+    return [];
+  }
+  return [apigw.IdentitySource.header('Authorization'), ...stageVars];
+}
+
+/**
+ * A REST API built from its route table entry: one method per route, guarded by the TOKEN or
+ * REQUEST Lambda authorizer or public, answered by mock integrations (self-contained), with
+ * RFC 6750 gateway responses, access logs and error-level execution logs.
+ */
+export class RestApiFromTable extends Construct {
+  readonly restApi: apigw.RestApi;
+  readonly tokenAuthorizer?: apigw.TokenAuthorizer;
+  readonly requestAuthorizer?: apigw.RequestAuthorizer;
+  readonly accessLogGroup: logs.LogGroup;
+  /** Invoke URL of the stage (ends with `/`). */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: RestApiFromTableProps) {
+    super(scope, id);
+    const { api } = props;
+    const ttl = Duration.seconds(api.cacheTtlSeconds);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      logGroupName: `/aws/apigateway/${props.restApiName}/access`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    this.restApi = new apigw.RestApi(this, 'Api', {
+      restApiName: props.restApiName,
+      description: api.description,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: props.createCloudWatchRole,
+      cloudWatchRoleRemovalPolicy: props.createCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
+      deployOptions: {
+        stageName: props.stageName,
+        variables: props.stageVariables ? { ...props.stageVariables } : undefined,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTimeEpoch',
+            method: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLatency: '$context.responseLatency',
+            principalId: '$context.authorizer.principalId',
+            authorizerStatus: '$context.authorizer.status',
+            authorizerLatency: '$context.authorizer.latency',
+            authorizerError: '$context.authorizer.error',
+            errorType: '$context.error.responseType',
+          }),
+        ),
+        // Errors only, never request/response bodies: data trace would log the Authorization header.
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+      },
+    });
+
+    // The named output of the stack (<Api>Url) replaces the RestApi's own.
+    this.restApi.node.tryRemoveChild('Endpoint');
+    if (props.createCloudWatchRole) {
+      const cwRole = this.restApi.node.findChild('CloudWatchRole');
+      Validations.of(cwRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-level role API Gateway uses to write REST access and execution logs to any log group of the account; AWS maintains this policy for exactly that purpose, and it is created only on request (createApiGatewayCloudWatchRole).',
+      });
+    }
+
+    const validator = this.restApi.addRequestValidator('RequestValidator', {
+      requestValidatorName: `${props.restApiName}-parameters`,
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+
+    const stage = this.restApi.deploymentStage;
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', { resourceArn: stage.stageArn, webAclArn: props.webAclArn });
+    } else {
+      Validations.of(stage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'A web ACL is an account-level choice with its own cost and rules; pass one with the webAclArn setting to associate it. ' +
+          'The authorizers themselves bound what a request can cost (token size limit before decoding, cached decisions).',
+      });
+    }
+
+    // Gateway responses (RFC 6750 §3): JSON body and a WWW-Authenticate challenge.
+    const errorBody = (error: string) =>
+      `{"message":$context.error.messageString,"error":"${error}","requestId":"$context.requestId"}`;
+    this.restApi.addGatewayResponse('Unauthorized', {
+      type: apigw.ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      responseHeaders: {
+        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token')}'`,
+        'Content-Type': "'application/json'",
+      },
+      templates: { 'application/json': errorBody('invalid_token') },
+    });
+    this.restApi.addGatewayResponse('AccessDenied', {
+      type: apigw.ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      responseHeaders: {
+        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope')}'`,
+        'Content-Type': "'application/json'",
+      },
+      templates: { 'application/json': errorBody('insufficient_scope') },
+    });
+
+    const tokenFn = props.authorizerFunctions.token;
+    if (api.routes.some((r) => r.authorizer === 'token')) {
+      if (!tokenFn) throw new Error(`${api.name}: routes use the token authorizer but no function was given`);
+      this.tokenAuthorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
+        handler: tokenFn,
+        authorizerName: `${props.restApiName}-token`,
+        identitySource: apigw.IdentitySource.header('Authorization'),
+        resultsCacheTtl: ttl,
+      });
+    }
+    const requestFn = props.authorizerFunctions.request;
+    if (api.routes.some((r) => r.authorizer === 'request')) {
+      if (!requestFn) throw new Error(`${api.name}: routes use the request authorizer but no function was given`);
+      this.requestAuthorizer = new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
+        handler: requestFn,
+        authorizerName: `${props.restApiName}-request`,
+        identitySources: requestIdentitySources({
+          cacheTtlSeconds: api.cacheTtlSeconds,
+          tokenQueryParam: props.tokenQueryParam,
+          stageVariables: props.stageVariables,
+        }),
+        resultsCacheTtl: ttl,
+      });
+      if ((this.requestAuthorizer.node.defaultChild as apigw.CfnAuthorizer).identitySource === '') {
+        // No required identity source (caching off): leave the property out rather than empty.
+        (this.requestAuthorizer.node.defaultChild as apigw.CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
+      }
+    }
+
+    for (const route of api.routes) {
+      const resource = this.restApi.root.resourceForPath(pathOf(route.route));
+      const authorizer =
+        route.authorizer === 'token' ? this.tokenAuthorizer : route.authorizer === 'request' ? this.requestAuthorizer : undefined;
+      const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route), {
+        authorizer,
+        authorizationType: authorizer ? apigw.AuthorizationType.CUSTOM : apigw.AuthorizationType.NONE,
+        requestValidator: validator,
+        methodResponses: [
+          {
+            statusCode: '200',
+            responseParameters: { 'method.response.header.Content-Type': true },
+          },
+        ],
+      });
+      if (!authorizer) {
+        Validations.of(method).acknowledge(
+          {
+            id: 'AwsSolutions-APIG4',
+            reason: `routes.json marks "${route.route}" public (authorizer "none") on purpose${route.description ? `: ${route.description}` : ''}.`,
+          },
+          {
+            id: 'AwsSolutions-COG4',
+            reason: 'Public route by design (routes.json authorizer "none"): no authorizer of any kind.',
+          },
+        );
+      } else {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-COG4',
+          reason: `Guarded by this project's ${route.authorizer.toUpperCase()} Lambda authorizer (the product), not a Cognito user pool authorizer.`,
+        });
+      }
+    }
+
+    this.url = this.restApi.url;
+  }
+}
+
+/** A mock integration answering 200 with a small JSON document (HTML for `GET /`). */
+function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
+  const landing = route === 'GET /';
+  const body = landing
+    ? landingPage(api)
+    : JSON.stringify({
+        api: api.name,
+        route,
+        path: '$context.path',
+        principalId: '$context.authorizer.principalId',
+        scope: '$context.authorizer.scope',
+        requestId: '$context.requestId',
+      });
+  return new apigw.MockIntegration({
+    passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+    requestTemplates: { 'application/json': '{"statusCode": 200}' },
+    integrationResponses: [
+      {
+        statusCode: '200',
+        responseParameters: {
+          'method.response.header.Content-Type': landing ? "'text/html; charset=utf-8'" : "'application/json'",
+        },
+        responseTemplates: { 'application/json': body },
+      },
+    ],
+  });
+}
+
+/** HTML escaping that is also inert in a Velocity mapping template (`$` and `#` too). */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"'$#]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The public landing page: what each route needs, from the route table. */
+export function landingPage(api: ApiSpec): string {
+  const rows = api.routes
+    .map(
+      (r) =>
+        `<tr><td><code>${escapeHtml(r.route)}</code></td><td>${escapeHtml(r.authorizer)}</td><td>${escapeHtml(
+          r.scopes.join(' or ') || (r.authorizer === 'none' ? '' : 'any valid token'),
+        )}</td></tr>`,
+    )
+    .join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(api.name)}</title></head><body><h1>${escapeHtml(
+    api.name,
+  )}</h1><p>${escapeHtml(api.description ?? '')}</p><table><tr><th>route</th><th>authorizer</th><th>scopes</th></tr>${rows}</table></body></html>`;
+}

@@ -1,0 +1,345 @@
+/**
+ * The route table (`infra/routes.json`): loading, validation and everything derived from it.
+ *
+ * One file says, per API and route, which authorizer guards it, with its scopes and claim
+ * rules. From it come the API Gateway routes/methods, each Lambda authorizer's `AUTHZ_ROUTES`,
+ * the identity sources, and the answers the smoke test expects. Pure functions, no CDK.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+
+/** The API Gateway flavours. */
+export type ApiType = 'rest' | 'http';
+
+/** Which authorizer guards a route. */
+export type AuthorizerType = 'none' | 'token' | 'request' | 'http' | 'jwt';
+
+/** Authorizer types each API type accepts. */
+export const AUTHORIZERS_BY_API: Readonly<Record<ApiType, readonly AuthorizerType[]>> = {
+  rest: ['none', 'token', 'request'],
+  http: ['none', 'http', 'jwt'],
+};
+
+/** Lambda authorizer types (the ones backed by a Rust function). */
+export type LambdaAuthorizerType = 'token' | 'request' | 'http';
+
+/** The Rust binary (= Cargo package) behind each Lambda authorizer type. */
+export const BINARY_BY_AUTHORIZER: Readonly<Record<LambdaAuthorizerType, string>> = {
+  token: 'token-authorizer',
+  request: 'request-authorizer',
+  http: 'http-authorizer',
+};
+
+/** A claim rule value: the claim must equal it (or contain it, for an array claim). */
+export type ClaimValue = string | number | boolean;
+
+/** One route of an API. */
+export interface RouteSpec {
+  /** `METHOD /path` (API Gateway templates) or `$default`. */
+  readonly route: string;
+  readonly authorizer: AuthorizerType;
+  /** Any one of these scopes is enough; empty: any valid token. */
+  readonly scopes: readonly string[];
+  /** Every claim must match. */
+  readonly claims: Readonly<Record<string, ClaimValue>>;
+  readonly description?: string;
+}
+
+/** A test caller: what its token carries. */
+export interface TierSpec {
+  readonly scopes: readonly string[];
+  readonly claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+  readonly description?: string;
+}
+
+/** One API of the table. */
+export interface ApiSpec {
+  /** The key in `apis` (lower-case, hyphenated). */
+  readonly name: string;
+  readonly type: ApiType;
+  readonly description?: string;
+  readonly audience: string;
+  readonly cacheTtlSeconds: number;
+  readonly tiers: Readonly<Record<string, TierSpec>>;
+  readonly routes: readonly RouteSpec[];
+}
+
+/** The validated table. */
+export interface RouteTable {
+  readonly apis: readonly ApiSpec[];
+}
+
+/** The default authorizer cache TTL (API Gateway's own default). */
+export const DEFAULT_CACHE_TTL_SECONDS = 300;
+
+/** Native JWT authorizer quota: scopes per route. */
+export const JWT_MAX_SCOPES_PER_ROUTE = 10;
+
+/** A route table that does not fit: the message lists every problem, each naming its place. */
+export class RouteTableError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source} is not a valid route table:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'RouteTableError';
+  }
+}
+
+/** Where the table and its schema live (next to package.json). */
+export const ROUTES_FILE = path.join(__dirname, '..', 'routes.json');
+export const SCHEMA_FILE = path.join(__dirname, '..', 'routes.schema.json');
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+function schemaValidator(): ReturnType<Ajv['compile']> {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    compiled = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
+  }
+  return compiled;
+}
+
+/** Reads and validates a route table file. */
+export function loadRouteTable(file: string = ROUTES_FILE): RouteTable {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RouteTableError(file, [`cannot read it as JSON: ${(e as Error).message}`]);
+  }
+  return parseRouteTable(doc, path.basename(file));
+}
+
+/** Validates a parsed route table: the JSON Schema first, then the rules a schema cannot say. */
+export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTable {
+  const validate = schemaValidator();
+  if (!validate(doc)) {
+    throw new RouteTableError(source, formatSchemaErrors(doc, validate.errors ?? []));
+  }
+  const raw = doc as {
+    apis: Record<
+      string,
+      {
+        type: ApiType;
+        description?: string;
+        audience: string;
+        cacheTtlSeconds?: number;
+        tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; description?: string }>;
+        routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; description?: string }[];
+      }
+    >;
+  };
+  const problems: string[] = [];
+  const apis: ApiSpec[] = [];
+  for (const [name, api] of Object.entries(raw.apis)) {
+    const seen = new Set<string>();
+    const routes: RouteSpec[] = api.routes.map((r, i) => {
+      const at = `apis.${name}.routes[${i}] ("${r.route}")`;
+      const scopes = r.scopes ?? [];
+      const claims = r.claims ?? {};
+      if (seen.has(r.route)) problems.push(`${at}: route listed twice`);
+      seen.add(r.route);
+      if (r.route === '$default' && api.type === 'rest') {
+        problems.push(`${at}: $default exists only on HTTP APIs; a REST API uses ANY /{proxy+}`);
+      }
+      const greedy = r.route.indexOf('+}');
+      if (greedy >= 0 && greedy !== r.route.length - 2) {
+        problems.push(`${at}: a greedy {param+} must be the last path segment`);
+      }
+      const params = [...r.route.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]);
+      if (new Set(params).size !== params.length) problems.push(`${at}: a path parameter name is used twice`);
+      if (r.authorizer === 'none' && (scopes.length > 0 || Object.keys(claims).length > 0)) {
+        problems.push(`${at}: authorizer "none" cannot have scopes or claims (nothing would check them)`);
+      }
+      if (r.authorizer === 'jwt' && Object.keys(claims).length > 0) {
+        problems.push(
+          `${at}: the native JWT authorizer checks scopes only, not claims; use authorizer "http" for claim rules`,
+        );
+      }
+      if (r.authorizer === 'jwt' && scopes.length > JWT_MAX_SCOPES_PER_ROUTE) {
+        problems.push(`${at}: the native JWT authorizer allows at most ${JWT_MAX_SCOPES_PER_ROUTE} scopes per route`);
+      }
+      return { route: r.route, authorizer: r.authorizer, scopes, claims, description: r.description };
+    });
+    if (api.type === 'rest') {
+      // API Gateway REST resources: one template name per position among siblings.
+      const byParent = new Map<string, string>();
+      for (const r of routes) {
+        const segs = pathOf(r.route).split('/').filter(Boolean);
+        segs.forEach((seg, i) => {
+          if (!seg.startsWith('{')) return;
+          const parent = '/' + segs.slice(0, i).join('/');
+          const other = byParent.get(parent);
+          if (other !== undefined && other !== seg) {
+            problems.push(
+              `apis.${name}: REST resources under "${parent}" use two different path parameters (${other}, ${seg}); API Gateway allows one`,
+            );
+          }
+          byParent.set(parent, seg);
+        });
+      }
+    }
+    const tiers: Record<string, TierSpec> = {};
+    for (const [tier, t] of Object.entries(api.tiers ?? {})) {
+      tiers[tier] = { scopes: t.scopes ?? [], claims: t.claims ?? {}, description: t.description };
+    }
+    apis.push({
+      name,
+      type: api.type,
+      description: api.description,
+      audience: api.audience,
+      cacheTtlSeconds: api.cacheTtlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+      tiers,
+      routes,
+    });
+  }
+  if (problems.length > 0) throw new RouteTableError(source, problems);
+  return { apis };
+}
+
+function formatSchemaErrors(doc: unknown, errors: readonly ErrorObject[]): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    // `if` only says "must match then"; the error inside `then` says what is wrong.
+    if (e.keyword === 'if') continue;
+    const route = /^\/apis\/([^/]+)\/routes\/(\d+)\/authorizer$/.exec(e.instancePath);
+    if (route && e.keyword === 'enum') {
+      const [, api, index] = route;
+      const apiDoc = (doc as { apis: Record<string, { type?: string; routes: { route?: string; authorizer?: string }[] }> }).apis[
+        decodePointer(api)
+      ];
+      const r = apiDoc.routes[Number(index)];
+      const allowed = (e.params as { allowedValues: string[] }).allowedValues;
+      const kind = apiDoc.type === 'rest' || apiDoc.type === 'http' ? `a ${apiDoc.type} API` : 'any API';
+      out.push(
+        `apis.${decodePointer(api)}.routes[${index}] ("${r.route}"): authorizer "${r.authorizer}" does not fit ${kind}; use one of ${allowed.join(', ')}`,
+      );
+      continue;
+    }
+    const where = pointerToPath(e.instancePath) || '(top level)';
+    let msg = e.message ?? e.keyword;
+    if (e.keyword === 'additionalProperties') {
+      msg = `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    } else if (e.keyword === 'enum') {
+      msg = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+    } else if (e.keyword === 'propertyNames') {
+      msg = `name "${(e.params as { propertyName: string }).propertyName}" is not lower-case words joined by "-" (at most 20 characters)`;
+    } else if (e.keyword === 'pattern' && e.instancePath.endsWith('/route')) {
+      msg = 'must be "METHOD /path" (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY; {param} and a final {param+} templates) or "$default"';
+    }
+    const line = `${where}: ${msg}`;
+    if (!out.includes(line)) out.push(line);
+  }
+  return out;
+}
+
+function decodePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function pointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map(decodePointer)
+    .map((seg, i) => (/^\d+$/.test(seg) ? `[${seg}]` : i === 0 ? seg : `.${seg}`))
+    .join('');
+}
+
+/** The method of a route key (`$default` → `ANY`). */
+export function methodOf(route: string): string {
+  return route === '$default' ? 'ANY' : route.split(' ')[0];
+}
+
+/** The path of a route key (`$default` → `/`). */
+export function pathOf(route: string): string {
+  return route === '$default' ? '/' : route.slice(route.indexOf(' ') + 1);
+}
+
+/** The API of the table with this name, or an error naming the ones there are. */
+export function apiNamed(table: RouteTable, name: string): ApiSpec {
+  const api = table.apis.find((a) => a.name === name);
+  if (!api) throw new Error(`no API "${name}" in the route table (there are: ${table.apis.map((a) => a.name).join(', ')})`);
+  return api;
+}
+
+/** The routes one authorizer type guards on one API. */
+export function routesGuardedBy(api: ApiSpec, type: AuthorizerType): RouteSpec[] {
+  return api.routes.filter((r) => r.authorizer === type);
+}
+
+/** Lambda authorizer types used by an API, in a stable order. */
+export function lambdaAuthorizersOf(api: ApiSpec): LambdaAuthorizerType[] {
+  return (['token', 'request', 'http'] as const).filter((t) => api.routes.some((r) => r.authorizer === t));
+}
+
+/**
+ * The `AUTHZ_ROUTES` value for the Lambda authorizer of `type` on `api`: exactly the routes it
+ * guards, in the shape authz-core reads (`{"route","scopes","claims"}`, empty fields left out).
+ * With rules set, an unlisted route is denied: the authorizer cannot be used for routes the
+ * table does not give it.
+ */
+export function authzRoutesFor(api: ApiSpec, type: LambdaAuthorizerType): string {
+  const rules = routesGuardedBy(api, type).map((r) => {
+    const rule: { route: string; scopes?: string[]; claims?: Record<string, ClaimValue> } = { route: r.route };
+    if (r.scopes.length > 0) rule.scopes = [...r.scopes];
+    if (Object.keys(r.claims).length > 0) rule.claims = { ...r.claims };
+    return rule;
+  });
+  return JSON.stringify(rules);
+}
+
+/** Whether the routes guarded by `type` carry different rules (so a cached answer for one
+ * route must not be reused for another). */
+export function rulesDifferPerRoute(api: ApiSpec, type: AuthorizerType): boolean {
+  const keys = new Set(
+    routesGuardedBy(api, type).map((r) => JSON.stringify([[...r.scopes].sort(), Object.entries(r.claims).sort()])),
+  );
+  return keys.size > 1;
+}
+
+/** The smoke test's callers. */
+export type Caller = { readonly kind: 'none' } | { readonly kind: 'bad' } | { readonly kind: 'tier'; readonly tier: string };
+
+/** Whether a tier's token satisfies a route's rule (scopes any-of, claims all-of). */
+export function tierSatisfies(tier: TierSpec, route: RouteSpec): boolean {
+  if (route.scopes.length > 0 && !route.scopes.some((s) => tier.scopes.includes(s))) return false;
+  return Object.entries(route.claims).every(([name, want]) => {
+    const have = tier.claims[name];
+    return Array.isArray(have) ? have.includes(want) : have === want;
+  });
+}
+
+/**
+ * The status API Gateway answers for `caller` on `route`, per the semantics table in the
+ * README: REST Lambda authorizers 401 for a missing/invalid token and 403 when not permitted;
+ * the HTTP Lambda authorizer (simple responses) 401 only when the header is absent, 403 for a
+ * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200.
+ */
+export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): number {
+  const OK = 200;
+  if (route.authorizer === 'none') return OK;
+  if (caller.kind === 'none') return 401;
+  if (caller.kind === 'bad') return route.authorizer === 'http' ? 403 : 401;
+  const tier = api.tiers[caller.tier];
+  if (!tier) throw new Error(`no tier "${caller.tier}" in API "${api.name}"`);
+  return tierSatisfies(tier, route) ? OK : 403;
+}
+
+/** A concrete request path for a route key: templates filled with sample values. */
+export function samplePath(route: string): string {
+  if (route === '$default') return '/smoke/default-route';
+  return pathOf(route)
+    .replace(/\{[A-Za-z0-9_]+\+\}/g, 'a/b')
+    .replace(/\{[A-Za-z0-9_]+\}/g, '1');
+}
+
+/** Lower-case hyphenated name → PascalCase construct id (`pet-store` → `PetStore`). */
+export function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}

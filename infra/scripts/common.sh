@@ -1,0 +1,59 @@
+# Shared by scripts/deploy.sh, destroy.sh and test-infra.sh (sourced, not run).
+# Expects ROOT (the repository) to be set.
+INFRA="$ROOT/infra"
+VENV="$ROOT/.venv"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+
+# npm ci in infra/ when node_modules is missing or was installed from another lock file.
+ensure_node_modules() {
+    command -v node >/dev/null 2>&1 || die "node not found (Node.js 20 or later is needed for infra/)"
+    command -v npm >/dev/null 2>&1 || die "npm not found"
+    local stamp="$INFRA/node_modules/.installed-from-package-lock.json"
+    if ! cmp -s "$INFRA/package-lock.json" "$stamp" 2>/dev/null; then
+        step "npm ci (infra/)"
+        (cd "$INFRA" && npm ci --no-audit --no-fund >&2)
+        cp "$INFRA/package-lock.json" "$stamp"
+    fi
+}
+
+# cargo-lambda (and zig, its linker for Lambda's glibc) from PyPI into .venv, on PATH.
+ensure_cargo_lambda() {
+    command -v cargo >/dev/null 2>&1 || die "cargo not found; install the Rust toolchain with rustup first"
+    if [ ! -x "$VENV/bin/cargo-lambda" ] || ! "$VENV/bin/python" -c 'import ziglang' 2>/dev/null; then
+        step "pip install cargo-lambda ziglang (into .venv)"
+        command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the cargo-lambda venv)"
+        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2' ziglang >&2
+    fi
+    export PATH="$VENV/bin:$PATH"
+    cargo lambda --version >/dev/null || die "cargo lambda does not run"
+}
+
+# Sets ARCH (arm64 | x86_64) and ARCH_WHY. AUTHZ_INFRA_ARCH overrides; otherwise arm64 when
+# the aarch64-unknown-linux-gnu Rust target is installed (it comes from the toolchain server,
+# not a package registry), else x86_64.
+pick_arch() {
+    if [ -n "${AUTHZ_INFRA_ARCH:-}" ]; then
+        ARCH="$AUTHZ_INFRA_ARCH"
+        ARCH_WHY="set by AUTHZ_INFRA_ARCH"
+        case "$ARCH" in arm64 | x86_64) ;; *) die "AUTHZ_INFRA_ARCH: arm64 or x86_64" ;; esac
+    elif rustup target list --installed 2>/dev/null | grep -qx 'aarch64-unknown-linux-gnu'; then
+        ARCH=arm64
+        ARCH_WHY="the aarch64-unknown-linux-gnu Rust target is installed"
+    else
+        ARCH=x86_64
+        ARCH_WHY="the aarch64-unknown-linux-gnu Rust target is not installed (rustup target add aarch64-unknown-linux-gnu for arm64, the default)"
+    fi
+}
+
+# Stage name check with the sanitizer's suggestion (the app checks again).
+check_stage() {
+    local stage="$1"
+    if ! [[ "$stage" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] || [ "${#stage}" -gt 20 ]; then
+        local suggestion
+        suggestion="$(cd "$INFRA" && npx --no-install tsx bin/stage-name.ts "$stage")"
+        die "\"$stage\" is not a stage name (lower-case letters, digits, single hyphens, at most 20); for a branch use: $suggestion"
+    fi
+}

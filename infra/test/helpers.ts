@@ -1,0 +1,48 @@
+/** Test helpers: the app as `cdk synth` defines it, with bundling skipped. */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { defineApp } from '../bin/app';
+import type { AuthzStack } from '../lib/authz-stack';
+import { type RouteTable, parseRouteTable } from '../lib/route-table';
+
+export const ISSUER = 'https://idp.example.com';
+
+/** Context every test app gets: bundling skipped (no cargo build in unit tests). */
+export const BASE_CONTEXT = {
+  'aws:cdk:bundling-stacks': [],
+  issuer: ISSUER,
+} as const;
+
+export interface Synth {
+  readonly app: App;
+  readonly stack: AuthzStack;
+  readonly template: Template;
+}
+
+/** Defines the app with extra context (and optionally another route table) and synthesizes it. */
+export function synth(context: Record<string, unknown> = {}, routeTable?: RouteTable): Synth {
+  const app = new App({ context: { ...BASE_CONTEXT, ...context } });
+  const stack = defineApp(app, { routeTable });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** A route table document (the schema's shape) → validated table. */
+export function table(doc: unknown): RouteTable {
+  return parseRouteTable(doc, 'test-table');
+}
+
+/** The resources of a type, by logical id. */
+export function resources(template: Template, type: string): Record<string, { Properties: Record<string, any> }> {
+  return template.findResources(type) as Record<string, { Properties: Record<string, any> }>;
+}
+
+/** The one resource of `type` whose properties match `pred`. */
+export function only(
+  template: Template,
+  type: string,
+  pred: (props: Record<string, any>) => boolean,
+): { id: string; props: Record<string, any> } {
+  const found = Object.entries(resources(template, type)).filter(([, r]) => pred(r.Properties ?? {}));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return { id: found[0][0], props: found[0][1].Properties };
+}

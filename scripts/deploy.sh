@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Deploys one stage of the CDK app in infra/: stack ApiAuthz-<stage>, every resource named
+# after the stage. Builds the Rust authorizers with cargo-lambda on the way.
+#
+#   scripts/deploy.sh <stage> -c issuer=https://idp.example.com [more cdk options]
+#   scripts/deploy.sh --branch "$(git branch --show-current)" -c issuer=...
+#
+# Context settings (-c key=value) are listed in infra/README.md. The stack outputs (the invoke
+# URLs) are written to infra/cdk.out/outputs-<stage>.json for scripts/smoke.sh --outputs.
+# AUTHZ_INFRA_ARCH=arm64|x86_64 overrides the architecture chosen from the installed targets.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../infra/scripts/common.sh
+. "$ROOT/infra/scripts/common.sh"
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+case "$1" in -h | --help) usage; exit 0 ;; esac
+
+ensure_node_modules
+if [ "$1" = "--branch" ]; then
+    [ $# -ge 2 ] || die "--branch needs a branch name"
+    STAGE="$(cd "$INFRA" && npx --no-install tsx bin/stage-name.ts "$2")"
+    shift 2
+    echo "branch -> stage $STAGE" >&2
+else
+    STAGE="$1"
+    shift
+fi
+check_stage "$STAGE"
+ensure_cargo_lambda
+pick_arch
+echo "stage $STAGE (stack <App>-$STAGE, App ApiAuthz unless -c appName=...), architecture $ARCH ($ARCH_WHY)" >&2
+
+mkdir -p "$INFRA/cdk.out"
+cd "$INFRA"
+# The app defines exactly one stack, the stage's.
+exec npx --no-install cdk deploy --all \
+    -c stage="$STAGE" -c architecture="$ARCH" \
+    --outputs-file "cdk.out/outputs-$STAGE.json" \
+    --require-approval broadening \
+    "$@"

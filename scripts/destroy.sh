@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Deletes one stage of the CDK app in infra/ (stack ApiAuthz-<stage>) and its log groups.
+#
+#   scripts/destroy.sh <stage> [--force] [more cdk options]
+#
+# The production stage (prod) has termination protection and keeps its log groups; this script
+# refuses it unless --i-mean-production is given (termination protection must still be lifted
+# in CloudFormation first). --force skips cdk's confirmation prompt.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../infra/scripts/common.sh
+. "$ROOT/infra/scripts/common.sh"
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+case "$1" in -h | --help) usage; exit 0 ;; esac
+STAGE="$1"
+shift
+ARGS=()
+PRODUCTION_OK=false
+for a in "$@"; do
+    if [ "$a" = "--i-mean-production" ]; then PRODUCTION_OK=true; else ARGS+=("$a"); fi
+done
+
+ensure_node_modules
+check_stage "$STAGE"
+if [ "$STAGE" = prod ] && [ "$PRODUCTION_OK" != true ]; then
+    die "refusing to destroy the production stage without --i-mean-production"
+fi
+
+cd "$INFRA"
+# Deleting needs no build: the app is synthesized without bundling (cdk destroy does not
+# bundle), and the issuer is only required to define the stack, so any placeholder does.
+# The app defines exactly one stack, the stage's.
+exec npx --no-install cdk destroy --all \
+    -c stage="$STAGE" -c issuer=https://issuer.placeholder.invalid \
+    "${ARGS[@]}"

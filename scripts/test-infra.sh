@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Tests of the CDK app in infra/: the unit tests (node:test + tsx, bundling skipped), then ONE
+# real `cdk synth` that bundles the three Rust authorizers through cargo-lambda, with cdk-nag's
+# AwsSolutions checks as a validation plugin, and a check that each asset holds an executable
+# `bootstrap` for the function's architecture.
+#
+# Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
+# cargo-lambda and ziglang from PyPI when missing). Runs from any directory; idempotent; no
+# network beyond the package registries. Architecture: arm64 when the aarch64-unknown-linux-gnu
+# Rust target is installed, otherwise x86_64 (said in the output); AUTHZ_INFRA_ARCH overrides.
+#
+# Build speed: the synth test compiles with the release profile at opt-level 0, without LTO, in
+# its own target directory (target/infra-test): about 3.5 CPU-minutes cold instead of about 10
+# for the workspace's real release profile (fat LTO, one codegen unit), which is what deploys
+# build. The bundling path is the same (RustFunction -> cargo lambda build); only optimization
+# differs. AUTHZ_INFRA_RELEASE_PROFILE=1 runs the test with the real profile instead.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../infra/scripts/common.sh
+. "$ROOT/infra/scripts/common.sh"
+STAGE=ci
+STACK=ApiAuthz-$STAGE
+OUT="$INFRA/cdk.out/test-infra"
+
+ensure_node_modules
+ensure_cargo_lambda
+pick_arch
+if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
+    BUILD="the workspace's release profile"
+else
+    # Inherited by cargo-lambda inside cdk synth (RustFunction's local bundling).
+    export CARGO_TARGET_DIR="$ROOT/target/infra-test"
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+    BUILD="release profile at opt-level 0 without LTO (AUTHZ_INFRA_RELEASE_PROFILE=1 for the real one)"
+fi
+
+step "infra unit tests (npm test)"
+(cd "$INFRA" && npm test --silent)
+
+step "real cdk synth of $STACK: architecture $ARCH, because $ARCH_WHY; $BUILD"
+START=$(date +%s)
+rm -rf "$OUT"
+(cd "$INFRA" && npx --no-install cdk synth "$STACK" --quiet --output "$OUT" \
+    -c stage="$STAGE" -c issuer=https://idp.example.com -c architecture="$ARCH")
+END=$(date +%s)
+
+step "bundled assets"
+(cd "$INFRA" && npx --no-install tsx bin/check-assets.ts "$OUT" "$STACK" 3)
+echo "real cdk synth (cargo-lambda bundling, cdk-nag clean): $((END - START)) s, architecture $ARCH, $BUILD"
