@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The main job, locally, with no AWS account: builds the three authorizers and runs each real
-# binary through a Lambda Runtime API emulator on its sample events (events/token, events/request,
-# events/http), against a loopback OIDC issuer that signs a real token (sub alice, scope
-# "read write"). The HTTP API demo uses the solar-system route rules, so that token is refused on
-# the silver and gold routes. (The full local mode with an API Gateway emulator will replace this.)
+# The local mode: the whole system on this machine, loopback only, no AWS account, no Docker.
+# Builds the three authorizers and `authz-local`, then starts (until Ctrl-C):
+#   - a dev OIDC issuer (discovery + JWKS) and a token endpoint (scripts/token.sh),
+#   - an API Gateway emulator serving every API of infra/routes.json (PetStore REST API on
+#     127.0.0.1:3000, solar-system HTTP API on 127.0.0.1:3001), running the REAL authorizer
+#     binaries through a Lambda Runtime API emulator, with demo backends behind them.
+# It prints the URLs and ready-to-paste curl commands.
+# Ports: AUTHZ_LOCAL_REST_PORT, AUTHZ_LOCAL_HTTP_PORT, AUTHZ_LOCAL_TOKEN_PORT (or flags, below).
+# Extra arguments go to authz-local (--routes FILE, --rest-port N, --http-port N,
+# --token-port N, --pool N). `scripts/dev.sh demo BIN EVENTS_DIR` runs the old one-shot demo.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,13 +17,6 @@ command -v cargo >/dev/null 2>&1 || {
     exit 1
 }
 cargo build --release --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
-routes=$(python3 -c 'import json,sys; print(json.dumps(json.load(open("events/fixtures/solar-system.json"))["routes"]))')
-
-echo "=== REST API, TOKEN authorizer"
-target/release/authz-local target/release/token-authorizer events/token
-echo
-echo "=== REST API, REQUEST authorizer (token from the Authorization header or ?access_token=)"
-target/release/authz-local target/release/request-authorizer events/request AUTHZ_TOKEN_QUERY_PARAM=access_token
-echo
-echo "=== HTTP API, simple responses, solar-system route rules"
-target/release/authz-local target/release/http-authorizer events/http "AUTHZ_ROUTES=$routes"
+# exec: Ctrl-C and SIGTERM reach authz-local directly, which stops its servers and kills the
+# authorizer processes it started.
+exec target/release/authz-local "$@"

@@ -1,120 +1,190 @@
-//! `authz-local`: runs a real authorizer binary, as Lambda would, on the sample events.
+//! `authz-local`: the local mode (what `scripts/dev.sh` runs).
 //!
-//! `authz-local <authorizer-binary> <events-dir> [NAME=VALUE ...]` starts a loopback OIDC
-//! issuer, mints a token, starts the binary (with the extra environment) against a Lambda
-//! Runtime API emulator, substitutes the token into every `*.json` event of the directory,
-//! invokes it and prints what API Gateway would answer. This is the seed of the local mode; the
-//! API Gateway emulator will grow here.
+//! ```text
+//! authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] [--http-port N]
+//!             [--token-port N] [--pool N]
+//! authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]
+//! ```
+//!
+//! Defaults: `--routes infra/routes.json`, `--bin-dir` the directory of this executable, ports
+//! 3000 (first REST API), 3001 (first HTTP API), 3002 (token endpoint), 2 processes per
+//! function. The ports can also be set with `AUTHZ_LOCAL_REST_PORT`, `AUTHZ_LOCAL_HTTP_PORT`,
+//! `AUTHZ_LOCAL_TOKEN_PORT`. Stops on Ctrl-C / SIGTERM (the authorizer processes are killed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod demo;
 
 use std::path::PathBuf;
 
-use authz_core::policy::evaluate;
-use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, fixtures::rest_statements, now};
-use serde_json::{Value, json};
+use authz_local::table::{ApiKind, AuthorizerKind, sample_path};
+use authz_local::{LocalMode, Options};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let mut args = std::env::args().skip(1);
-    let (Some(binary), Some(events)) = (args.next(), args.next()) else {
-        eprintln!("usage: authz-local <authorizer-binary> <events-dir> [NAME=VALUE ...]");
-        std::process::exit(2);
-    };
-    let issuer = Issuer::start().await;
-    let key = TestKey::rsa("demo-key");
-    issuer.set_keys(vec![key.jwk()]);
-    let token = key.sign(&json!({
-        "iss": issuer.url(), "aud": "petstore", "sub": "alice", "client_id": "demo-client",
-        "scope": "read write", "iat": now(), "exp": now() + 3600,
-    }));
-    println!("issuer     {} (discovery + JWKS on loopback)", issuer.url());
-    println!("token      sub=alice aud=petstore scope=\"read write\" kid=demo-key alg=RS256");
-    let mut env = vec![
-        ("AUTHZ_ISSUER".to_owned(), issuer.url()),
-        ("AUTHZ_AUDIENCE".to_owned(), "petstore".into()),
-    ];
-    for arg in args {
-        let (k, v) = arg
-            .split_once('=')
-            .unwrap_or_else(|| panic!("`{arg}` is not NAME=VALUE"));
-        println!("env        {k}={v}");
-        env.push((k.to_owned(), v.to_owned()));
-    }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let function = LambdaProcess::spawn(&PathBuf::from(&binary), &env).await;
-    println!(
-        "function   {binary} (pid {}) on the Lambda Runtime API at {}\n",
-        function.pid(),
-        function.api().endpoint()
-    );
+const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] \
+[--http-port N] [--token-port N] [--pool N]\n       authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]";
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&events)
-        .unwrap_or_else(|e| panic!("cannot read {events}: {e}"))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = std::fs::read_to_string(&file)
-            .unwrap()
-            .replace("REPLACE_WITH_A_JWT", &token);
-        let event: Value = serde_json::from_str(&text).unwrap();
-        let outcome = function.invoke(&event).await;
-        println!(
-            "{:<30} -> {}",
-            file.file_name().unwrap().to_string_lossy(),
-            describe(&event, &outcome)
-        );
-    }
-    println!("\ndecision log lines written by the function:");
-    for line in function
-        .logs()
-        .iter()
-        .filter(|l| l.contains("\"decision\""))
-    {
-        println!("  {line}");
-    }
+fn fail(msg: &str) -> ! {
+    eprintln!("authz-local: {msg}");
+    std::process::exit(2);
 }
 
-/// What API Gateway makes of an authorizer's answer: status and the gist.
-fn describe(event: &Value, outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Response(r) if r.get("isAuthorized").is_some() => {
-            let ok = r["isAuthorized"] == true;
-            format!(
-                "{}  isAuthorized: {ok}, context {}",
-                if ok { 200 } else { 403 },
-                r["context"]
-            )
+fn port(value: &str, what: &str) -> u16 {
+    value
+        .parse()
+        .unwrap_or_else(|_| fail(&format!("{what}: `{value}` is not a port number")))
+}
+
+fn env_port(name: &str, default: u16) -> u16 {
+    std::env::var(name).map_or(default, |v| port(&v, name))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("demo") {
+        args.next();
+        demo::run(args).await;
+        return;
+    }
+    let bin_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("target/release"));
+    let mut opts = Options::new(PathBuf::from("infra/routes.json"), bin_dir);
+    opts.rest_port = env_port("AUTHZ_LOCAL_REST_PORT", 3000);
+    opts.http_port = env_port("AUTHZ_LOCAL_HTTP_PORT", 3001);
+    opts.token_port = env_port("AUTHZ_LOCAL_TOKEN_PORT", 3002);
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            return;
         }
-        Outcome::Response(r) => {
-            let arn = event["methodArn"].as_str().unwrap_or_default();
-            let allowed = rest_statements(outcome).is_some_and(|s| evaluate(&s, arn));
-            let statements: Vec<String> = r["policyDocument"]["Statement"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|st| {
-                    format!(
-                        "{} {}",
-                        st["Effect"].as_str().unwrap_or("?"),
-                        st["Resource"]
-                    )
-                })
-                .collect();
-            format!(
-                "{}  principal {}, {}",
-                if allowed { 200 } else { 403 },
-                r["principalId"],
-                statements.join("; ")
-            )
+        let value = args
+            .next()
+            .unwrap_or_else(|| fail(&format!("{flag} needs a value\n{USAGE}")));
+        match flag.as_str() {
+            "--routes" => opts.routes_file = PathBuf::from(value),
+            "--bin-dir" => opts.bin_dir = PathBuf::from(value),
+            "--rest-port" => opts.rest_port = port(&value, &flag),
+            "--http-port" => opts.http_port = port(&value, &flag),
+            "--token-port" => opts.token_port = port(&value, &flag),
+            "--pool" => {
+                opts.pool_size = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .unwrap_or_else(|| fail("--pool: 1 to 16"));
+            }
+            _ => fail(&format!("unknown argument `{flag}`\n{USAGE}")),
         }
-        Outcome::Error { error_message, .. } if error_message == "Unauthorized" => {
-            "401  error Unauthorized".into()
+    }
+    let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    print_banner(&mode);
+    wait_for_shutdown().await;
+    println!("\nstopping: killing the authorizer processes");
+    drop(mode);
+}
+
+fn print_banner(mode: &LocalMode) {
+    let token_url = format!("http://{}", mode.token_addr);
+    println!("authz-local: the local mode is up (loopback only; Ctrl-C stops everything)\n");
+    println!(
+        "  dev OIDC issuer   {} (discovery, JWKS)",
+        mode.issuer_url()
+    );
+    println!("  token endpoint    {token_url}/token  (scripts/token.sh)");
+    for gw in &mode.gateways {
+        let kind = match gw.api.kind {
+            ApiKind::Rest => "REST API",
+            ApiKind::Http => "HTTP API",
+        };
+        println!(
+            "  {:<17} {}  {kind}, cache TTL {} s",
+            gw.api.name,
+            gw.url(),
+            gw.api.cache_ttl_seconds
+        );
+        for kind in gw.api.lambda_authorizers() {
+            if let Some(pool) = gw.pool(kind) {
+                println!(
+                    "      {:<19} pids {:?}",
+                    kind.binary().unwrap_or_default(),
+                    pool.pids()
+                );
+            }
         }
-        Outcome::Error {
-            error_type,
-            error_message,
-        } => format!("500  error {error_type}: {error_message}"),
+    }
+    println!("\nTry (from the repository root):\n");
+    let port_env = if mode.token_addr.port() == 3002 {
+        String::new()
+    } else {
+        format!("AUTHZ_LOCAL_TOKEN_PORT={} ", mode.token_addr.port())
+    };
+    for gw in &mode.gateways {
+        let api = &gw.api;
+        println!(
+            "  # {} ({})",
+            api.name,
+            api.description.as_deref().unwrap_or("")
+        );
+        for r in &api.routes {
+            let path = sample_path(r);
+            let method = r.method();
+            let x = if method == "GET" || method == "ANY" {
+                String::new()
+            } else {
+                format!("-X {method} ")
+            };
+            let data = if method == "POST" {
+                "-d '{\"type\":\"hamster\"}' "
+            } else {
+                ""
+            };
+            if r.authorizer == AuthorizerKind::None {
+                println!("  curl -i {x}{data}{}{path}", gw.url());
+                continue;
+            }
+            let tier = api
+                .tiers
+                .iter()
+                .find(|(_, t)| authz_local::table::tier_satisfies(t, r))
+                .map(|(n, _)| n.clone());
+            let scopes = if r.scopes.is_empty() {
+                "any valid token".to_owned()
+            } else {
+                r.scopes.join(" or ")
+            };
+            let token = match &tier {
+                Some(t) => format!(
+                    "$({port_env}scripts/token.sh --api {} --tier {t})",
+                    api.name
+                ),
+                None => format!("$({port_env}scripts/token.sh --api {})", api.name),
+            };
+            println!(
+                "  curl -i {x}{data}-H \"Authorization: Bearer {token}\" {}{path}   # {}: {scopes}",
+                gw.url(),
+                r.authorizer.name()
+            );
+        }
+        println!();
+    }
+    println!(
+        "  scripts/token.sh [--api A] [--tier T | --scope S ...]   prints a token (default: PetStore, scope read)"
+    );
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -21,7 +21,7 @@ pub mod fixtures;
 pub mod issuer;
 pub mod keys;
 pub mod runtime;
-mod server;
+pub mod server;
 pub mod tls;
 
 pub use external::{IdpClient, MotoServer, OidcProvider};

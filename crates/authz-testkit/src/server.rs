@@ -1,4 +1,5 @@
-//! Minimal loopback HTTP/1.1 server shared by the issuer and the Runtime API emulator.
+//! Minimal loopback HTTP/1.1 (or HTTPS) server shared by the issuer, the Runtime API emulator
+//! and the local mode's gateway.
 
 use std::{future::Future, net::Ipv4Addr, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -14,11 +15,11 @@ use tokio_rustls::{TlsAcceptor, rustls::ServerConfig};
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a handler returns: a response, or `Err(Hangup)` to drop the connection unanswered.
-pub(crate) type Reply = Result<Response<Full<Bytes>>, Hangup>;
+pub type Reply = Result<Response<Full<Bytes>>, Hangup>;
 
 /// Returned by a handler to close the connection without writing any response.
 #[derive(Debug)]
-pub(crate) struct Hangup;
+pub struct Hangup;
 
 impl std::fmt::Display for Hangup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,36 +64,44 @@ where
         .await
         .expect("authz-testkit: cannot bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("authz-testkit: local_addr");
-    let acceptor = tls.map(TlsAcceptor::from);
-    let task = tokio::spawn(async move {
-        // Connection tasks live in this set, so aborting the accept loop drops them all.
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    // Nagle + delayed ACK would add ~40 ms stalls on loopback.
-                    let _ = stream.set_nodelay(true);
-                    let (handler, acceptor) = (handler.clone(), acceptor.clone());
-                    connections.spawn(async move {
-                        let http = http1::Builder::new().keep_alive(true).clone();
-                        match acceptor {
-                            None => {
-                                let _ = http.serve_connection(TokioIo::new(stream), service_fn(handler)).await;
-                            }
-                            Some(acceptor) => {
-                                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-                                let Ok(Ok(tls)) = handshake.await else { return };
-                                let _ = http.serve_connection(TokioIo::new(tls), service_fn(handler)).await;
-                            }
-                        }
-                    });
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
-    });
+    let task = tokio::spawn(serve_listener(listener, tls, handler));
     Server { addr, task }
+}
+
+/// Serves HTTP/1.1 (keep-alive, TCP_NODELAY; over TLS when `tls` is given) on `listener` with
+/// `handler` until the future is dropped; dropping it drops every open connection too.
+pub async fn serve_listener<H, F>(listener: TcpListener, tls: Option<Arc<ServerConfig>>, handler: H)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let acceptor = tls.map(TlsAcceptor::from);
+    // Connection tasks live in this set, so dropping the accept loop drops them all.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                // Nagle + delayed ACK would add ~40 ms stalls on loopback.
+                let _ = stream.set_nodelay(true);
+                let (handler, acceptor) = (handler.clone(), acceptor.clone());
+                connections.spawn(async move {
+                    let http = http1::Builder::new().keep_alive(true).clone();
+                    match acceptor {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service_fn(handler)).await;
+                        }
+                        Some(acceptor) => {
+                            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                            let Ok(Ok(tls)) = handshake.await else { return };
+                            let _ = http.serve_connection(TokioIo::new(tls), service_fn(handler)).await;
+                        }
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
 }
 
 /// Locks `mutex`, ignoring poisoning (the guarded data stays consistent in this crate).
@@ -102,8 +111,8 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A response with `status`, an optional content type and `body`.
-pub(crate) fn response(
+/// A response with `status`, a content type and `body`.
+pub fn response(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,

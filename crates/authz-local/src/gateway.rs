@@ -1,0 +1,569 @@
+//! The API Gateway emulator of one API (REST or HTTP), in front of the demo backend.
+//!
+//! What it reproduces (see the README's "What API Gateway answers"):
+//! * routing by the route table with API Gateway's specificity (`authz_core::policy::Rules`);
+//!   an unknown route: REST 403 `Missing Authentication Token`, HTTP 404;
+//! * identity source absent (no `Authorization` header) → 401 without invoking;
+//! * REST TOKEN / REQUEST: the event with `methodArn`
+//!   `arn:aws:execute-api:us-east-1:123456789012:<api>/local/<VERB>/<path>`; error
+//!   `Unauthorized` → 401; a policy evaluated against the method ARN
+//!   (`authz_core::policy::evaluate`, explicit Deny wins) → backend or 403; other errors → 500;
+//! * HTTP Lambda (payload 2.0, simple responses): `isAuthorized` false → 403, error → 500;
+//! * HTTP native JWT: verified in-process with authz-core (issuer + audience), scopes any-of;
+//!   invalid → 401, missing scope → 403;
+//! * the authorizer result cache: REST TOKEN keyed by the token, REQUEST by its identity
+//!   sources, HTTP by its identity sources (plus the route key when infra adds
+//!   `$context.routeKey`), for the table's `cacheTtlSeconds`;
+//! * the authorizer `context` handed to the backend.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use authz_core::policy::{Rule, Rules, evaluate};
+use authz_core::{Authorizer, Config, verify::Trace};
+use authz_testkit::{LambdaProcess, Outcome};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::Options;
+use crate::backend;
+use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
+use authz_testkit::server::response as reply;
+
+/// Region, account and stage of the emulated APIs.
+pub const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012";
+/// The stage name.
+pub const STAGE: &str = "local";
+
+type Resp = Response<Full<Bytes>>;
+
+/// A few processes of one Lambda function; a request takes a free one (or waits for one).
+#[derive(Debug)]
+pub struct Pool {
+    kind: AuthorizerKind,
+    procs: Vec<LambdaProcess>,
+    free: Mutex<Vec<usize>>,
+    permits: Semaphore,
+    invocations: AtomicUsize,
+}
+
+impl Pool {
+    async fn start(kind: AuthorizerKind, bin: &Path, env: &[(&str, &str)], size: usize) -> Pool {
+        let mut procs = Vec::new();
+        for _ in 0..size.max(1) {
+            procs.push(LambdaProcess::spawn(bin, env).await);
+        }
+        Pool {
+            kind,
+            free: Mutex::new((0..procs.len()).rev().collect()),
+            permits: Semaphore::new(procs.len()),
+            procs,
+            invocations: AtomicUsize::new(0),
+        }
+    }
+
+    /// Invokes one free process.
+    pub async fn invoke(&self, event: &Value) -> Result<Outcome, String> {
+        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
+        let i = lock(&self.free).pop().ok_or("pool: no free process")?;
+        self.invocations.fetch_add(1, Ordering::SeqCst);
+        let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+        let out = self.procs[i]
+            .invoke_raw(body, Duration::from_secs(10))
+            .await;
+        lock(&self.free).push(i);
+        out
+    }
+
+    /// Invocations so far.
+    pub fn invocations(&self) -> usize {
+        self.invocations.load(Ordering::SeqCst)
+    }
+
+    /// Every log line of every process (decision lines are JSON with `"decision"`).
+    pub fn logs(&self) -> Vec<String> {
+        self.procs.iter().flat_map(LambdaProcess::logs).collect()
+    }
+
+    /// Process ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.procs.iter().map(LambdaProcess::pid).collect()
+    }
+
+    /// The authorizer type.
+    pub fn kind(&self) -> AuthorizerKind {
+        self.kind
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A cached authorizer result.
+#[derive(Debug, Clone)]
+enum Cached {
+    /// REST: the whole answer (policy, principal, context), re-evaluated per request.
+    Policy(Value),
+    /// HTTP simple response: `isAuthorized` and `context`.
+    Simple(bool, Value),
+}
+
+/// One emulated API.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Its table entry.
+    pub api: ApiSpec,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The API id in method ARNs (the API's name).
+    pub api_id: String,
+    rules: Rules,
+    pools: Vec<Pool>,
+    jwt: Option<Authorizer>,
+    cache: Mutex<HashMap<String, (Instant, Cached)>>,
+    jwt_checks: AtomicUsize,
+    request_ids: AtomicU64,
+}
+
+impl Gateway {
+    /// Starts the authorizer processes of `api` (environment as infra generates it).
+    pub async fn start(
+        api: ApiSpec,
+        addr: SocketAddr,
+        issuer: &str,
+        opts: &Options,
+    ) -> Result<Gateway, String> {
+        let api_id = api.name.clone();
+        let mut rules = Vec::new();
+        for r in &api.routes {
+            rules.push(Rule::new(&r.route, Vec::new(), Vec::new())?);
+        }
+        let mut pools = Vec::new();
+        for kind in api.lambda_authorizers() {
+            let routes = api.authz_routes_for(kind);
+            let allowed = format!("{ARN_PREFIX}:{api_id}/{STAGE}");
+            let mut env: Vec<(&str, &str)> = vec![
+                ("AUTHZ_ISSUER", issuer),
+                ("AUTHZ_AUDIENCE", &api.audience),
+                ("AUTHZ_ROUTES", &routes),
+            ];
+            if api.kind == ApiKind::Rest {
+                env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
+            }
+            for (k, v) in &opts.extra_env {
+                env.retain(|(n, _)| n != k);
+                env.push((k, v));
+            }
+            let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
+            pools.push(Pool::start(kind, &bin, &env, opts.pool_size).await);
+        }
+        let jwt = if api
+            .routes
+            .iter()
+            .any(|r| r.authorizer == AuthorizerKind::Jwt)
+        {
+            let vars: HashMap<&str, String> = HashMap::from([
+                ("AUTHZ_ISSUER", issuer.to_owned()),
+                ("AUTHZ_AUDIENCE", api.audience.clone()),
+            ]);
+            let config = Config::from_lookup(|name| vars.get(name).cloned())
+                .map_err(|e| format!("{}: JWT authorizer: {e}", api.name))?;
+            let authorizer = Authorizer::new(config).map_err(|e| e.to_string())?;
+            authorizer.warm().await;
+            Some(authorizer)
+        } else {
+            None
+        };
+        Ok(Gateway {
+            api,
+            addr,
+            api_id,
+            rules: Rules(rules),
+            pools,
+            jwt,
+            cache: Mutex::default(),
+            jwt_checks: AtomicUsize::new(0),
+            request_ids: AtomicU64::new(1),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The pool of a Lambda authorizer type.
+    pub fn pool(&self, kind: AuthorizerKind) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.kind == kind)
+    }
+
+    /// Invocations of a Lambda authorizer type so far (0 if the API has none).
+    pub fn invocations(&self, kind: AuthorizerKind) -> usize {
+        if kind == AuthorizerKind::Jwt {
+            return self.jwt_checks.load(Ordering::SeqCst);
+        }
+        self.pool(kind).map_or(0, Pool::invocations)
+    }
+
+    /// Empties the authorizer result cache.
+    pub fn flush_cache(&self) {
+        lock(&self.cache).clear();
+    }
+
+    fn cached(&self, key: &str) -> Option<Cached> {
+        let mut cache = lock(&self.cache);
+        match cache.get(key) {
+            Some((until, c)) if Instant::now() < *until => Some(c.clone()),
+            Some(_) => {
+                cache.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, key: String, c: Cached) {
+        if self.api.cache_ttl_seconds > 0 {
+            let until = Instant::now() + Duration::from_secs(self.api.cache_ttl_seconds);
+            lock(&self.cache).insert(key, (until, c));
+        }
+    }
+
+    /// Handles one request as API Gateway would.
+    pub async fn handle(&self, req: Request<Incoming>) -> Resp {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, 1 << 20).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return message(StatusCode::PAYLOAD_TOO_LARGE, "Request too large"),
+        };
+        let verb = parts.method.as_str().to_owned();
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        let Some(route) = self
+            .rules
+            .for_path(&verb, &path)
+            .and_then(|rule| self.api.route(&rule.route))
+        else {
+            return match self.api.kind {
+                ApiKind::Rest => message(StatusCode::FORBIDDEN, "Missing Authentication Token"),
+                ApiKind::Http => message(StatusCode::NOT_FOUND, "Not Found"),
+            };
+        };
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let authorization = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .filter(|v| !v.is_empty());
+        let request = GatewayRequest {
+            verb,
+            path,
+            query,
+            headers,
+            route,
+            params: path_params(route.path(), parts.uri.path()),
+        };
+        let context = match route.authorizer {
+            AuthorizerKind::None => None,
+            kind => {
+                // The identity source is required: absent → 401, the authorizer is not invoked.
+                let Some(authorization) = authorization else {
+                    return message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                };
+                match self.authorize(kind, &request, &authorization).await {
+                    Ok(ctx) => Some(ctx),
+                    Err(resp) => return resp,
+                }
+            }
+        };
+        backend::answer(&self.api, &request, &body, context)
+    }
+
+    async fn authorize(
+        &self,
+        kind: AuthorizerKind,
+        req: &GatewayRequest<'_>,
+        authorization: &str,
+    ) -> Result<Value, Resp> {
+        match kind {
+            AuthorizerKind::Token | AuthorizerKind::Request => {
+                let arn = format!(
+                    "{ARN_PREFIX}:{}/{STAGE}/{}{}",
+                    self.api_id, req.verb, req.path
+                );
+                let key = format!("{}\n{authorization}", kind.name());
+                let answer = match self.cached(&key) {
+                    Some(Cached::Policy(v)) => v,
+                    _ => {
+                        let event = if kind == AuthorizerKind::Token {
+                            json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn})
+                        } else {
+                            self.request_event(req, &arn)
+                        };
+                        let v = self.invoke_lambda(kind, &event).await?;
+                        self.remember(key, Cached::Policy(v.clone()));
+                        v
+                    }
+                };
+                if !evaluate(&statements(&answer), &arn) {
+                    return Err(message(
+                        StatusCode::FORBIDDEN,
+                        "User is not authorized to access this resource with an explicit deny",
+                    ));
+                }
+                let mut ctx = answer
+                    .get("context")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                ctx.insert("principalId".into(), answer["principalId"].clone());
+                Ok(Value::Object(ctx))
+            }
+            AuthorizerKind::Http => {
+                let mut identity = vec![authorization.to_owned()];
+                if self.api.http_route_key_in_identity() {
+                    identity.push(req.route.route.clone());
+                }
+                let key = format!("http\n{}", identity.join("\n"));
+                let (ok, ctx) = match self.cached(&key) {
+                    Some(Cached::Simple(ok, ctx)) => (ok, ctx),
+                    _ => {
+                        let event = self.http_event(req, &identity);
+                        let v = self.invoke_lambda(kind, &event).await?;
+                        let Some(ok) = v.get("isAuthorized").and_then(Value::as_bool) else {
+                            return Err(message(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "Internal Server Error",
+                            ));
+                        };
+                        let ctx = v.get("context").cloned().unwrap_or(json!({}));
+                        self.remember(key, Cached::Simple(ok, ctx.clone()));
+                        (ok, ctx)
+                    }
+                };
+                if ok {
+                    Ok(ctx)
+                } else {
+                    Err(message(StatusCode::FORBIDDEN, "Forbidden"))
+                }
+            }
+            AuthorizerKind::Jwt => {
+                self.jwt_checks.fetch_add(1, Ordering::SeqCst);
+                let Some(jwt) = &self.jwt else {
+                    return Err(message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    ));
+                };
+                let mut trace = Trace::default();
+                let Ok(claims) = jwt.verify_bearer(Some(authorization), &mut trace).await else {
+                    return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                };
+                let scopes = &req.route.scopes;
+                if !scopes.is_empty() && !scopes.iter().any(|s| claims.scopes.contains(s)) {
+                    return Err(message(StatusCode::FORBIDDEN, "Forbidden"));
+                }
+                Ok(json!({"jwt": {"claims": claims.all, "scopes": claims.scopes}}))
+            }
+            AuthorizerKind::None => Ok(Value::Null),
+        }
+    }
+
+    /// Invokes a Lambda authorizer: a response, or the API Gateway answer for an error.
+    async fn invoke_lambda(&self, kind: AuthorizerKind, event: &Value) -> Result<Value, Resp> {
+        let Some(pool) = self.pool(kind) else {
+            return Err(message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ));
+        };
+        match pool.invoke(event).await {
+            Ok(Outcome::Response(v)) => Ok(v),
+            Ok(Outcome::Error { error_message, .. })
+                if error_message == "Unauthorized" && kind != AuthorizerKind::Http =>
+            {
+                Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"))
+            }
+            Ok(Outcome::Error { .. }) | Err(_) => Err(message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            )),
+        }
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.request_ids.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id())
+    }
+
+    fn request_event(&self, req: &GatewayRequest<'_>, arn: &str) -> Value {
+        let mut headers = Map::new();
+        let mut multi: Map<String, Value> = Map::new();
+        for (k, v) in &req.headers {
+            headers.insert(k.clone(), json!(v));
+            if let Some(Value::Array(list)) = multi.get_mut(k) {
+                list.push(json!(v));
+            } else {
+                multi.insert(k.clone(), json!([v]));
+            }
+        }
+        let mut query = Map::new();
+        let mut multi_query: Map<String, Value> = Map::new();
+        for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+            query.insert(k.to_string(), json!(v));
+            if let Some(Value::Array(list)) = multi_query.get_mut(&*k) {
+                list.push(json!(v));
+            } else {
+                multi_query.insert(k.to_string(), json!([v]));
+            }
+        }
+        json!({
+            "type": "REQUEST", "methodArn": arn, "resource": req.route.path(), "path": req.path,
+            "httpMethod": req.verb, "headers": headers, "multiValueHeaders": multi,
+            "queryStringParameters": query, "multiValueQueryStringParameters": multi_query,
+            "pathParameters": req.params, "stageVariables": {},
+            "requestContext": {
+                "path": format!("/{STAGE}{}", req.path), "accountId": "123456789012",
+                "resourceId": "local", "stage": STAGE, "requestId": self.request_id(),
+                "identity": {"sourceIp": "127.0.0.1"}, "resourcePath": req.route.path(),
+                "httpMethod": req.verb, "apiId": self.api_id,
+            }
+        })
+    }
+
+    fn http_event(&self, req: &GatewayRequest<'_>, identity: &[String]) -> Value {
+        let mut headers = Map::new();
+        for (k, v) in &req.headers {
+            // Payload 2.0: lower-case names, repeated headers joined with commas.
+            match headers.get_mut(k) {
+                Some(Value::String(s)) => {
+                    s.push(',');
+                    s.push_str(v);
+                }
+                _ => {
+                    headers.insert(k.clone(), json!(v));
+                }
+            }
+        }
+        let mut query = Map::new();
+        for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+            match query.get_mut(&*k) {
+                Some(Value::String(s)) => {
+                    s.push(',');
+                    s.push_str(&v);
+                }
+                _ => {
+                    query.insert(k.to_string(), json!(v));
+                }
+            }
+        }
+        let arn = format!(
+            "{ARN_PREFIX}:{}/{STAGE}/{}{}",
+            self.api_id, req.verb, req.path
+        );
+        let now_ms = std::time::UNIX_EPOCH
+            .elapsed()
+            .unwrap_or_default()
+            .as_millis();
+        json!({
+            "version": "2.0", "type": "REQUEST", "routeArn": arn, "identitySource": identity,
+            "routeKey": req.route.route, "rawPath": format!("/{STAGE}{}", req.path),
+            "rawQueryString": req.query, "headers": headers, "queryStringParameters": query,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": self.api_id,
+                "domainName": self.addr.to_string(), "domainPrefix": self.api_id,
+                "http": {"method": req.verb, "path": format!("/{STAGE}{}", req.path),
+                         "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
+                "requestId": self.request_id(), "routeKey": req.route.route, "stage": STAGE,
+                "timeEpoch": u64::try_from(now_ms).unwrap_or(u64::MAX),
+            },
+            "pathParameters": req.params, "stageVariables": {},
+        })
+    }
+}
+
+/// One request as the gateway sees it.
+#[derive(Debug)]
+pub struct GatewayRequest<'a> {
+    /// Method.
+    pub verb: String,
+    /// Path (no stage prefix).
+    pub path: String,
+    /// Raw query string.
+    pub query: String,
+    /// Headers (lower-case names) in order.
+    pub headers: Vec<(String, String)>,
+    /// The matched route.
+    pub route: &'a RouteSpec,
+    /// Path parameters.
+    pub params: Map<String, Value>,
+}
+
+/// The `(allow, resource)` pairs of a REST authorizer answer (Resource: string or array).
+fn statements(answer: &Value) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    for st in answer["policyDocument"]["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let allow = st["Effect"] == "Allow";
+        let action_ok = match &st["Action"] {
+            Value::String(a) => a == "execute-api:Invoke" || a == "*" || a == "execute-api:*",
+            Value::Array(list) => list
+                .iter()
+                .any(|a| a == "execute-api:Invoke" || a == "*" || a == "execute-api:*"),
+            _ => false,
+        };
+        if !action_ok {
+            continue;
+        }
+        match &st["Resource"] {
+            Value::String(r) => out.push((allow, r.clone())),
+            Value::Array(list) => {
+                out.extend(
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(|r| (allow, r.to_owned())),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// API Gateway's JSON error body `{"message": …}`.
+pub fn message(status: StatusCode, text: &str) -> Resp {
+    let mut resp = reply(
+        status,
+        "application/json",
+        json!({"message": text}).to_string(),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    resp
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prints an access token from the running local mode (scripts/dev.sh), for use as
+#   curl -H "Authorization: Bearer $(scripts/token.sh)" http://127.0.0.1:3000/pets
+#
+# usage: scripts/token.sh [--api API] [--tier TIER | --scope SCOPE ...]
+#   --api    an API of infra/routes.json (pet-store, solar-system); default: the API that has
+#            the tier, else pet-store
+#   --tier   a tier of that API (pet-store: reader, writer, nobody; solar-system: bronze,
+#            silver, gold): the token carries the tier's scopes and claims
+#   --scope  a scope (repeatable) instead of a tier's
+# With no arguments: a PetStore token with scope `read` (what its GET routes accept).
+# The token endpoint is 127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}.
+set -euo pipefail
+
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+
+command -v curl >/dev/null 2>&1 || { echo "error: curl not found" >&2; exit 1; }
+params=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --api) [ $# -ge 2 ] || usage; params+=(--data-urlencode "api=$2"); shift 2 ;;
+        --tier) [ $# -ge 2 ] || usage; params+=(--data-urlencode "tier=$2"); shift 2 ;;
+        --scope) [ $# -ge 2 ] || usage; params+=(--data-urlencode "scope=$2"); shift 2 ;;
+        --opaque) echo "error: --opaque is not implemented yet in the local mode" >&2; exit 2 ;;
+        -h|--help) usage 0 ;;
+        *) echo "error: unknown argument '$1'" >&2; usage ;;
+    esac
+done
+url="http://127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}/token"
+if ! out=$(curl -sS --get "${params[@]}" -w '\n%{http_code}' "$url" 2>&1); then
+    echo "error: no token endpoint at $url; start the local mode with scripts/dev.sh" >&2
+    exit 1
+fi
+code=${out##*$'\n'}
+body=${out%$'\n'*}
+body=${body%$'\n'}
+if [ "$code" != 200 ]; then
+    echo "error: $body" >&2
+    exit 1
+fi
+printf '%s\n' "$body"
