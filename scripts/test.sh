@@ -24,6 +24,9 @@ scripts/test-tools.sh
 step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection)"
 cargo test --workspace --locked
 
+step "scripts/smoke.sh against the local mode (every route of infra/routes.json, every tier)"
+scripts/test-smoke-local.sh
+
 step "infra: CDK unit tests, stage naming, one real cdk synth with cargo-lambda bundling"
 scripts/test-infra.sh
 
