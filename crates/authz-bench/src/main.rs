@@ -9,10 +9,12 @@
 //! process attached to its own Runtime API emulator (all from `authz-testkit`), then measures:
 //!
 //! * cold start: process spawn → the first invocation's answer received (that invocation is
-//!   queued at once, so init work such as the JWKS fetch is included);
+//!   queued at once, so init work such as the JWKS fetch is included); median of K processes;
 //! * CPU per invocation: the sum over all the process's threads of the first field of
-//!   `/proc/<pid>/task/*/schedstat` (ns on CPU), before and after `N` sequential invocations,
-//!   divided by `N`, after a warm-up;
+//!   `/proc/<pid>/task/*/schedstat` (ns on CPU), before and after sequential invocations,
+//!   divided by their number, after a warm-up. The `N` measured invocations of each function
+//!   are run in R chunks ("rounds"), interleaved across the functions, so a change in the
+//!   machine's load during the run weighs on every function alike;
 //! * peak RSS: `VmHWM` from `/proc/<pid>/status` at the end.
 //!
 //! Tokens come from a pool of distinct valid tokens cycled in order, so no cache can answer
@@ -140,6 +142,7 @@ struct Options {
     warmup: usize,
     pool: usize,
     cold_starts: usize,
+    rounds: usize,
     only: Option<Vec<String>>,
     root: PathBuf,
     bin_dir: PathBuf,
@@ -156,6 +159,8 @@ Options (environment variable in brackets):
       --pool P          distinct valid tokens cycled         [AUTHZ_BENCH_POOL, default 64]
       --cold-starts K   processes started per function; the cold start reported is the
                         median of K (the last one is then measured) [AUTHZ_BENCH_COLD_STARTS, default 5]
+      --rounds R        the N invocations of each function are run in R chunks,
+                        interleaved across functions     [AUTHZ_BENCH_ROUNDS, default 10]
       --only IDS        comma-separated row ids to run       [AUTHZ_BENCH_ONLY, default all]
       --bin-dir DIR     where token-authorizer and authz-testkit-echo are
                         [AUTHZ_BENCH_BIN_DIR, default $CARGO_TARGET_DIR/release or target/release]
@@ -178,6 +183,7 @@ fn parse_options() -> Result<Options, String> {
     let mut warmup = env("AUTHZ_BENCH_WARMUP");
     let mut pool = env("AUTHZ_BENCH_POOL");
     let mut cold_starts = env("AUTHZ_BENCH_COLD_STARTS");
+    let mut rounds = env("AUTHZ_BENCH_ROUNDS");
     let mut only = env("AUTHZ_BENCH_ONLY");
     let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
     let mut node = env("AUTHZ_BENCH_NODE");
@@ -198,6 +204,7 @@ fn parse_options() -> Result<Options, String> {
             "--warmup" => &mut warmup,
             "--pool" => &mut pool,
             "--cold-starts" => &mut cold_starts,
+            "--rounds" => &mut rounds,
             "--only" => &mut only,
             "--bin-dir" => &mut bin_dir,
             "--node" => &mut node,
@@ -233,8 +240,10 @@ fn parse_options() -> Result<Options, String> {
             }
         }
     }
+    let n = number(n, 20_000, "--invocations", 1)?;
     Ok(Options {
-        n: number(n, 20_000, "--invocations", 1)?,
+        n,
+        rounds: number(rounds, 10, "--rounds", 1)?.min(n),
         warmup: number(warmup, 1_000, "--warmup", 0)?,
         pool: number(pool, 64, "--pool", 1)?,
         cold_starts: number(cold_starts, 5, "--cold-starts", 1)?,
@@ -278,6 +287,9 @@ impl Expect {
 #[derive(Debug)]
 struct Measured {
     cpu_us: f64,
+    /// Lowest and highest CPU µs per invocation among the rounds' chunks.
+    chunk_cpu_min_us: f64,
+    chunk_cpu_max_us: f64,
     /// Median over the processes started.
     cold_ms: f64,
     cold_min_ms: f64,
@@ -346,165 +358,212 @@ struct Keys {
     ec: TestKey,
 }
 
-async fn run_one(spec: &Spec, opts: &Options, keys: &Keys) -> Result<Measured, String> {
-    let issuer = Issuer::start().await;
-    // The same two-key JWKS for every row; each function picks the key by `kid`.
-    issuer.set_keys(vec![keys.rsa.jwk(), keys.ec.jwk()]);
-    let key = match spec.alg {
-        Alg::Rs256 => &keys.rsa,
-        Alg::Es256 => &keys.ec,
-    };
-    let iat = now();
-    let events: Vec<(Vec<u8>, Expect)> = (0..opts.pool)
-        .map(|i| {
-            let sub = format!("user-{i:04}");
-            let claims = json!({
-                "iss": issuer.url(), "aud": AUDIENCE, "sub": sub, "iat": iat, "exp": iat + 3600,
-                "scope": "pets:read pets:write", "jti": format!("bench-{i}"),
-            });
-            let token = key.sign(&claims);
-            let event = json!({
-                "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN,
-            });
-            let body = serde_json::to_vec(&event).expect("event serializes");
-            let expect = if spec.is_echo() {
-                Expect::Echo(event)
-            } else {
-                Expect::Allow(sub)
-            };
-            (body, expect)
-        })
-        .collect();
+/// Counts wrong answers; gives up after [`MAX_CONSECUTIVE_FAILURES`] unanswered in a row.
+#[derive(Debug, Default)]
+struct Tally {
+    wrong: usize,
+    failures_in_a_row: usize,
+}
 
-    let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
-    let bootstrap = opts.root.join("bench/node/bootstrap.js");
-    let bootstrap = bootstrap.to_string_lossy().into_owned();
-    let (program, args, env): (PathBuf, Vec<&str>, Vec<(&str, &str)>) = match spec.program {
-        Program::RustEcho => (opts.bin_dir.join("authz-testkit-echo"), vec![], vec![]),
-        // Default INFO logging on purpose: production logs one decision line per request.
-        Program::TokenAuthorizer => (
-            opts.bin_dir.join("token-authorizer"),
-            vec![],
-            vec![
-                ("AUTHZ_ISSUER", issuer_url.as_str()),
-                ("AUTHZ_AUDIENCE", AUDIENCE),
-            ],
-        ),
-        Program::Node(handler) => (
-            PathBuf::from(&opts.node),
-            vec![bootstrap.as_str()],
-            vec![
-                ("HANDLER", handler),
-                ("ISSUER", issuer_url.as_str()),
-                ("AUDIENCE", AUDIENCE),
-                ("JWKS_URI", jwks_uri.as_str()),
-            ],
-        ),
-    };
-
-    let mut wrong = 0;
-    let mut failures_in_a_row = 0;
-    let mut check = |outcome: Result<Outcome, String>, expect: &Expect| -> Result<(), String> {
+impl Tally {
+    fn check(&mut self, outcome: Result<Outcome, String>, expect: &Expect) -> Result<(), String> {
         match outcome {
             Ok(outcome) => {
-                failures_in_a_row = 0;
+                self.failures_in_a_row = 0;
                 if !expect.accepts(&outcome) {
-                    if wrong == 0 {
+                    if self.wrong == 0 {
                         eprintln!("  first wrong answer: {outcome:?}");
                     }
-                    wrong += 1;
+                    self.wrong += 1;
                 }
                 Ok(())
             }
             Err(e) => {
-                wrong += 1;
-                failures_in_a_row += 1;
-                if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES {
+                self.wrong += 1;
+                self.failures_in_a_row += 1;
+                if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES {
                     return Err(e);
                 }
                 Ok(())
             }
         }
-    };
+    }
+}
 
-    // Cold start: spawn, and queue the first invocation at once. K processes in a row (one
-    // sample is noisy: page cache, scheduler); the last one stays for the measured loop.
-    let mut colds = Vec::with_capacity(opts.cold_starts);
-    let (process, fetches_before) = loop {
-        let fetches_before = issuer.jwks_fetches();
+/// One function, started and warmed up, waiting for its measured chunks.
+struct Running {
+    issuer: Issuer,
+    events: Vec<(Vec<u8>, Expect)>,
+    process: LambdaProcess,
+    tally: Tally,
+    next: usize,
+    colds: Vec<Duration>,
+    fetches_before: usize,
+    measured: usize,
+    cpu_ns: u64,
+    wall: Duration,
+    latencies: Vec<Duration>,
+    /// CPU µs per invocation of each chunk (spread = noise indicator).
+    chunk_cpu_us: Vec<f64>,
+}
+
+impl Running {
+    /// Starts the issuer, `opts.cold_starts` processes in a row (cold start each: spawn, and
+    /// queue the first invocation at once; the last process stays), then warms the last one up.
+    async fn start(spec: &Spec, opts: &Options, keys: &Keys) -> Result<Running, String> {
+        let issuer = Issuer::start().await;
+        // The same two-key JWKS for every row; each function picks the key by `kid`.
+        issuer.set_keys(vec![keys.rsa.jwk(), keys.ec.jwk()]);
+        let key = match spec.alg {
+            Alg::Rs256 => &keys.rsa,
+            Alg::Es256 => &keys.ec,
+        };
+        let iat = now();
+        let events: Vec<(Vec<u8>, Expect)> = (0..opts.pool)
+            .map(|i| {
+                let sub = format!("user-{i:04}");
+                let claims = json!({
+                    "iss": issuer.url(), "aud": AUDIENCE, "sub": sub, "iat": iat, "exp": iat + 3600,
+                    "scope": "pets:read pets:write", "jti": format!("bench-{i}"),
+                });
+                let token = key.sign(&claims);
+                let event = json!({
+                    "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN,
+                });
+                let body = serde_json::to_vec(&event).expect("event serializes");
+                let expect = if spec.is_echo() {
+                    Expect::Echo(event)
+                } else {
+                    Expect::Allow(sub)
+                };
+                (body, expect)
+            })
+            .collect();
+
+        let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
+        let bootstrap = opts.root.join("bench/node/bootstrap.js");
+        let bootstrap = bootstrap.to_string_lossy().into_owned();
+        let (program, args, env): (PathBuf, Vec<&str>, Vec<(&str, &str)>) = match spec.program {
+            Program::RustEcho => (opts.bin_dir.join("authz-testkit-echo"), vec![], vec![]),
+            // Default INFO logging on purpose: production logs one decision line per request.
+            Program::TokenAuthorizer => (
+                opts.bin_dir.join("token-authorizer"),
+                vec![],
+                vec![
+                    ("AUTHZ_ISSUER", issuer_url.as_str()),
+                    ("AUTHZ_AUDIENCE", AUDIENCE),
+                ],
+            ),
+            Program::Node(handler) => (
+                PathBuf::from(&opts.node),
+                vec![bootstrap.as_str()],
+                vec![
+                    ("HANDLER", handler),
+                    ("ISSUER", issuer_url.as_str()),
+                    ("AUDIENCE", AUDIENCE),
+                    ("JWKS_URI", jwks_uri.as_str()),
+                ],
+            ),
+        };
+
+        let mut tally = Tally::default();
+        let mut colds = Vec::with_capacity(opts.cold_starts);
+        let (process, fetches_before) = loop {
+            let fetches_before = issuer.jwks_fetches();
+            let started = Instant::now();
+            let process = LambdaProcess::spawn_cmd(&program, &args, &env).await;
+            let first = process.invoke_raw(events[0].0.clone(), COLD_TIMEOUT).await;
+            colds.push(started.elapsed());
+            let first = first.map_err(|e| format!("first invocation failed: {e}"))?;
+            if colds.len() == 1 {
+                eprintln!("  first answer: {first:?}");
+            }
+            tally.check(Ok(first), &events[0].1)?;
+            if colds.len() == opts.cold_starts {
+                break (process, fetches_before);
+            }
+            drop(process);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut running = Running {
+            issuer,
+            events,
+            process,
+            tally,
+            next: 1,
+            colds,
+            fetches_before,
+            measured: 0,
+            cpu_ns: 0,
+            wall: Duration::ZERO,
+            latencies: Vec::with_capacity(opts.n),
+            chunk_cpu_us: Vec::new(),
+        };
+        for _ in 0..opts.warmup {
+            running.invoke().await?;
+        }
+        Ok(running)
+    }
+
+    /// One invocation with the next event of the pool; its round-trip time.
+    async fn invoke(&mut self) -> Result<Duration, String> {
+        let (body, expect) = &self.events[self.next % self.events.len()];
+        self.next += 1;
         let started = Instant::now();
-        let process = LambdaProcess::spawn_cmd(&program, &args, &env).await;
-        let first = process.invoke_raw(events[0].0.clone(), COLD_TIMEOUT).await;
-        colds.push(started.elapsed());
-        let first = first.map_err(|e| format!("first invocation failed: {e}"))?;
-        if colds.len() == 1 {
-            eprintln!("  first answer: {first:?}");
-        }
-        check(Ok(first), &events[0].1)?;
-        if colds.len() == opts.cold_starts {
-            break (process, fetches_before);
-        }
-        drop(process);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let pid = process.pid();
-
-    let mut next = 1;
-    let mut event = || {
-        let e = &events[next % events.len()];
-        next += 1;
-        e
-    };
-    for _ in 0..opts.warmup {
-        let (body, expect) = event();
-        check(
-            process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await,
-            expect,
-        )?;
+        let outcome = self.process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await;
+        let elapsed = started.elapsed();
+        self.tally.check(outcome, expect)?;
+        Ok(elapsed)
     }
 
-    let mut latencies = Vec::with_capacity(opts.n);
-    let cpu_before = cpu_ns(pid)?;
-    let loop_started = Instant::now();
-    for _ in 0..opts.n {
-        let (body, expect) = event();
-        let t = Instant::now();
-        let outcome = process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await;
-        latencies.push(t.elapsed());
-        check(outcome, expect)?;
+    /// `n` measured invocations in a row, CPU counted from the process's schedstat around them.
+    async fn chunk(&mut self, n: usize) -> Result<(), String> {
+        let pid = self.process.pid();
+        let cpu_before = cpu_ns(pid)?;
+        let started = Instant::now();
+        for _ in 0..n {
+            let latency = self.invoke().await?;
+            self.latencies.push(latency);
+        }
+        self.wall += started.elapsed();
+        let cpu = cpu_ns(pid)?.saturating_sub(cpu_before);
+        self.cpu_ns += cpu;
+        self.measured += n;
+        self.chunk_cpu_us.push(cpu as f64 / n.max(1) as f64 / 1e3);
+        Ok(())
     }
-    let loop_wall = loop_started.elapsed();
-    let cpu_after = cpu_ns(pid)?;
-    let rss_mib = peak_rss_mib(pid)?;
-    let threads = thread_count(pid);
-    let cpus = status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
-    let decision_lines = process
-        .logs()
-        .iter()
-        .filter(|l| l.contains("\"decision\""))
-        .count();
-    drop(process);
 
-    latencies.sort_unstable();
-    colds.sort_unstable();
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
-    let n = opts.n as f64;
-    Ok(Measured {
-        cpu_us: cpu_after.saturating_sub(cpu_before) as f64 / n / 1e3,
-        cold_ms: percentile(&colds, 50.0) / 1e3,
-        cold_min_ms: colds.first().map_or(f64::NAN, ms),
-        cold_max_ms: colds.last().map_or(f64::NAN, ms),
-        rss_mib,
-        wrong,
-        invocations: 1 + opts.warmup + opts.n,
-        wall_mean_us: loop_wall.as_secs_f64() * 1e6 / n,
-        wall_p50_us: percentile(&latencies, 50.0),
-        wall_p99_us: percentile(&latencies, 99.0),
-        threads,
-        jwks_fetches: issuer.jwks_fetches() - fetches_before,
-        decision_lines,
-        cpus,
-    })
+    fn finish(mut self) -> Result<Measured, String> {
+        let pid = self.process.pid();
+        let rss_mib = peak_rss_mib(pid)?;
+        let threads = thread_count(pid);
+        let cpus = status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
+        let logs = self.process.logs();
+        let decision_lines = logs.iter().filter(|l| l.contains("\"decision\"")).count();
+        self.latencies.sort_unstable();
+        self.colds.sort_unstable();
+        self.chunk_cpu_us.sort_by(f64::total_cmp);
+        let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+        let n = self.measured.max(1) as f64;
+        Ok(Measured {
+            cpu_us: self.cpu_ns as f64 / n / 1e3,
+            chunk_cpu_min_us: self.chunk_cpu_us.first().copied().unwrap_or(f64::NAN),
+            chunk_cpu_max_us: self.chunk_cpu_us.last().copied().unwrap_or(f64::NAN),
+            cold_ms: percentile(&self.colds, 50.0) / 1e3,
+            cold_min_ms: self.colds.first().map_or(f64::NAN, ms),
+            cold_max_ms: self.colds.last().map_or(f64::NAN, ms),
+            rss_mib,
+            wrong: self.tally.wrong,
+            invocations: self.next,
+            wall_mean_us: self.wall.as_secs_f64() * 1e6 / n,
+            wall_p50_us: percentile(&self.latencies, 50.0),
+            wall_p99_us: percentile(&self.latencies, 99.0),
+            threads,
+            jwks_fetches: self.issuer.jwks_fetches() - self.fetches_before,
+            decision_lines,
+            cpus,
+        })
+    }
 }
 
 /// `version` of an installed npm package in bench/node, for the labels.
@@ -526,7 +585,15 @@ fn command_output(program: &str, args: &[&str]) -> String {
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|out| !out.is_empty())
         .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// CPUs of the machine (not of this process's affinity mask).
@@ -632,17 +699,19 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
         );
     }
     out.push_str(
-        "\n| function | tokens | round trip mean µs | p50 µs | p99 µs | threads | CPUs allowed \
-         | cold start min–max ms | JWKS fetches | decision log lines | invocations of the measured process |\n",
+        "\n| function | tokens | CPU µs/inv, min–max over rounds | round trip mean µs | p50 µs \
+         | p99 µs | threads | CPUs allowed | cold start min–max ms | JWKS fetches | decision log lines | invocations of the measured process |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (spec, result) in results {
         let Ok(m) = result else { continue };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1}–{:.1} | {} | {} | {} |",
+            "| {} | {} | {:.1}–{:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1}–{:.1} | {} | {} | {} |",
             label(spec, &opts.root),
             spec.alg.name(),
+            m.chunk_cpu_min_us,
+            m.chunk_cpu_max_us,
             m.wall_mean_us,
             m.wall_p50_us,
             m.wall_p99_us,
@@ -717,18 +786,17 @@ async fn main() {
     };
     println!(
         "authz-bench: N = {} measured invocations per function after {} warm-up, pool of {} distinct \
-         tokens, cold start = median of {} fresh processes (wrong answers counted over all of them); harness and functions on CPU(s) {affinity}; machine: {} × {}, kernel {}, \
+         tokens, in {} interleaved rounds; cold start = median of {} fresh processes (wrong answers counted over all of them); harness and functions on CPU(s) {affinity}; machine: {} × {}, kernel {}, \
          load average {}; Node {node_version}; source {}",
         opts.n,
         opts.warmup,
         opts.pool,
+        opts.rounds,
         opts.cold_starts,
         machine_cpus(),
         cpu_model(),
         command_output("uname", &["-r"]),
-        std::fs::read_to_string("/proc/loadavg")
-            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default(),
+        load_average(),
         command_output(
             "git",
             &[
@@ -746,34 +814,53 @@ async fn main() {
         rsa: TestKey::rsa("bench-rsa"),
         ec: TestKey::ec_p256("bench-ec"),
     };
-    let mut results = Vec::new();
-    let mut failed = false;
+    // Phase 1, one function after the other: cold starts, then warm-up. Each process then stays
+    // up, idle, until the end.
+    let mut running: Vec<(&Spec, Result<Running, String>)> = Vec::new();
     for spec in specs {
-        eprintln!(
-            "running {} ({}, {})…",
-            spec.id,
-            label(spec, &opts.root),
-            spec.alg.name()
-        );
-        let t = Instant::now();
-        let result = run_one(spec, &opts, &keys).await;
+        let name = label(spec, &opts.root);
+        eprintln!("starting {} ({name}, {})…", spec.id, spec.alg.name());
+        let result = Running::start(spec, &opts, &keys).await;
         match &result {
-            Ok(m) => eprintln!(
-                "  {:.1} µs CPU/inv, cold {:.1} ms, {:.1} MiB, {} wrong ({:.1} s)",
-                m.cpu_us,
-                m.cold_ms,
-                m.rss_mib,
-                m.wrong,
-                t.elapsed().as_secs_f64()
+            Ok(r) => eprintln!(
+                "  cold starts {:?} ms, warmed up",
+                r.colds
+                    .iter()
+                    .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0)
+                    .collect::<Vec<_>>()
             ),
             Err(e) => eprintln!("  FAILED: {e}"),
         }
+        running.push((spec, result));
+    }
+    // Phase 2: the N measured invocations of every function, interleaved in `rounds` chunks, so
+    // that a change in the machine's load during the run weighs on every function alike.
+    for round in 0..opts.rounds {
+        let chunk = opts.n / opts.rounds + usize::from(round < opts.n % opts.rounds);
+        let t = Instant::now();
+        for (spec, slot) in &mut running {
+            let Ok(r) = slot else { continue };
+            if let Err(e) = r.chunk(chunk).await {
+                eprintln!("  {} FAILED: {e}", spec.id);
+                *slot = Err(e);
+            }
+        }
+        eprintln!(
+            "round {}/{}: {chunk} invocations per function ({:.1} s)",
+            round + 1,
+            opts.rounds,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let mut results = Vec::new();
+    let mut failed = false;
+    for (spec, slot) in running {
+        let result = slot.and_then(Running::finish);
         failed |= result.as_ref().map_or(true, |m| m.wrong > 0);
         results.push((spec, result));
-        // Let the killed process go away before the next one starts on the same CPU.
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     print!("{}", render(&results, &opts));
+    println!("\nload average at the end: {}", load_average());
     if failed {
         eprintln!(
             "authz-bench: some functions failed or gave wrong answers: these figures are not valid"

@@ -1,6 +1,6 @@
 //! The verify path in-process: what one invocation costs beyond the Lambda runtime loop.
 //!
-//! `cargo bench -p authz-core --bench verify` (or `scripts/bench.sh`). Compares, in one run, the
+//! `cargo bench -p authz-core --bench verify` (the Runtime-API-level benchmark is `scripts/bench.sh`). Compares, in one run, the
 //! raw RSA-2048 / P-256 signature check of the crypto backend with our whole TOKEN handler
 //! (event parse, bearer extraction, header/claims decode, key lookup, signature, claim checks,
 //! policy rendering and the JSON decision log line).
