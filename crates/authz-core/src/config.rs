@@ -375,18 +375,6 @@ fn apply_issuer_var(
     insert_path(issuer, path, value, name, "AUTHZ_CONFIG issuer")
 }
 
-/// Names of every variable read, for documentation and tests.
-pub fn variable_names() -> Vec<&'static str> {
-    let mut v = vec![
-        "AUTHZ_CONFIG",
-        "AUTHZ_CONFIG_FILE",
-        "AUTHZ_ISSUER",
-        "AUTHZ_JWKS_URI",
-    ];
-    v.extend(FLAT.iter().chain(ISSUER_FLAT).map(|(n, _, _)| *n));
-    v
-}
-
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {

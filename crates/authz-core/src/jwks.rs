@@ -347,16 +347,6 @@ impl IssuerKeys {
         }
     }
 
-    /// Number of keys currently cached (fresh or stale).
-    pub fn len(&self) -> usize {
-        self.snapshot().keys.len()
-    }
-
-    /// True when no key is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The key for `kid`: from the cache when fresh; otherwise after at most one refresh
     /// (subject to the cool-down); stale keys serve until the stale bound when refresh fails.
     pub async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthzError> {

@@ -51,11 +51,6 @@ impl Authorizer {
         self.verifier.warm().await
     }
 
-    /// The configuration in use.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// Verifies a bearer `Authorization` value; the building block of every authorizer type.
     pub async fn verify_bearer(
         &self,
@@ -118,17 +113,17 @@ impl Authorizer {
         let (started, mut trace) = (Instant::now(), Trace::default());
         let event: ApiGatewayCustomAuthorizerRequestTypeRequest = parse(event, &trace, started)?;
         let cfg = &self.config;
-        let header = |name: &str| -> Vec<&str> {
-            let source = if event.multi_value_headers.contains_key(name) {
-                &event.multi_value_headers
-            } else {
-                &event.headers
-            };
-            source
-                .get_all(name)
-                .iter()
-                .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-                .collect()
+        // `multiValueHeaders` holds every value when present; `headers` only the last one.
+        let header = |name: &str| {
+            let multi = event.multi_value_headers.contains_key(name);
+            token::header_values(
+                if multi {
+                    &event.multi_value_headers
+                } else {
+                    &event.headers
+                },
+                name,
+            )
         };
         let query: Vec<&str> = match &cfg.token_query_param {
             Some(q) if !event.multi_value_query_string_parameters.is_empty() => event
@@ -171,14 +166,6 @@ impl Authorizer {
         let event: ApiGatewayV2CustomAuthorizerV2Request = parse(event, &trace, started)?;
         let cfg = &self.config;
         let route_key = event.route_key.clone().unwrap_or_default();
-        let header_values = |name: &str| -> Vec<&str> {
-            event
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-                .collect()
-        };
         let query: Vec<&str> = cfg
             .token_query_param
             .as_ref()
@@ -186,7 +173,10 @@ impl Authorizer {
             .map(|v| vec![v.as_str()])
             .unwrap_or_default();
         let decision = async {
-            let credential = token::pick(header_values(&cfg.token_header), query);
+            let credential = token::pick(
+                token::header_values(&event.headers, &cfg.token_header),
+                query,
+            );
             let bind_value = match &cfg.binding {
                 None => Ok(None),
                 Some((h, _)) => Ok(event.headers.get(h).and_then(|v| v.to_str().ok())),

@@ -124,6 +124,20 @@ mod tests {
     }
 }
 
+/// Every value of header `name` (case-insensitive). A value that is not visible ASCII becomes
+/// U+FFFD, which no bearer token or bound claim can equal: it is refused, never dropped, so a
+/// second value still counts as a second credential.
+pub fn header_values<'a>(
+    headers: &'a aws_lambda_events::http::HeaderMap,
+    name: &str,
+) -> Vec<&'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .collect()
+}
+
 /// Where a request's one credential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential<'a> {

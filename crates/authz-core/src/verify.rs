@@ -470,7 +470,7 @@ fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, AuthzError> {
     Ok(out)
 }
 
-/// Bench/test helper: the current time in seconds since the Unix epoch.
+/// The current time in seconds since the Unix epoch (wall clock; 0 if before it).
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
