@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The local mode: the whole system on this machine, loopback only, no AWS account, no Docker.
 # Builds the three authorizers and `authz-local`, then starts (until Ctrl-C):
-#   - a dev OIDC issuer (discovery + JWKS) and a token endpoint (scripts/token.sh),
+#   - a dev OIDC issuer (discovery, JWKS, client-credentials token endpoint with a demo client
+#     per tier, opaque tokens with RFC 7662 introspection) and a demo-token endpoint
+#     (scripts/token.sh),
+#   - moto_server (AWS Secrets Manager) holding the introspection client's secret, which the
+#     authorizers read with the AWS SDK as in production (installed into .venv on first run),
 #   - an API Gateway emulator serving every API of infra/routes.json (PetStore REST API on
 #     127.0.0.1:3000, solar-system HTTP API on 127.0.0.1:3001), running the REAL authorizer
 #     binaries through a Lambda Runtime API emulator, with demo backends behind them.
 # It prints the URLs and ready-to-paste curl commands.
 # Ports: AUTHZ_LOCAL_REST_PORT, AUTHZ_LOCAL_HTTP_PORT, AUTHZ_LOCAL_TOKEN_PORT (or flags, below).
 # Extra arguments go to authz-local (--routes FILE, --rest-port N, --http-port N,
-# --token-port N, --pool N). `scripts/dev.sh demo BIN EVENTS_DIR` runs the old one-shot demo.
+# --token-port N, --pool N, --cache-ttl N, --no-opaque, --issuer URL). `scripts/dev.sh demo BIN
+# EVENTS_DIR` runs the one-shot demo of one authorizer on sample events.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +21,13 @@ command -v cargo >/dev/null 2>&1 || {
     echo "error: cargo not found; install the Rust toolchain with rustup first" >&2
     exit 1
 }
+no_opaque=false
+for arg in "$@"; do
+    case "$arg" in --no-opaque|--issuer|demo) no_opaque=true ;; esac
+done
+if [[ $no_opaque == false ]]; then
+    scripts/test-tools.sh moto
+fi
 cargo build --release --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
 # exec: Ctrl-C and SIGTERM reach authz-local directly, which stops its servers and kills the
 # authorizer processes it started.

@@ -2,17 +2,19 @@
 # Prints an access token from the running local mode (scripts/dev.sh), for use as
 #   curl -H "Authorization: Bearer $(scripts/token.sh)" http://127.0.0.1:3000/pets
 #
-# usage: scripts/token.sh [--api API] [--tier TIER | --scope SCOPE ...]
+# usage: scripts/token.sh [--api API] [--tier TIER | --scope SCOPE ...] [--opaque] [--lifetime N]
 #   --api    an API of infra/routes.json (pet-store, solar-system); default: the API that has
 #            the tier, else pet-store
 #   --tier   a tier of that API (pet-store: reader, writer, nobody; solar-system: bronze,
 #            silver, gold): the token carries the tier's scopes and claims
 #   --scope  a scope (repeatable) instead of a tier's
-# With no arguments: a PetStore token with scope `read` (what its GET routes accept).
+#   --opaque an opaque token (the authorizers introspect it) instead of a JWT
+#   --lifetime seconds until it expires (default 3600; negative: an expired token)
+# With no arguments: a PetStore JWT with scope `read` (what its GET routes accept).
 # The token endpoint is 127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 command -v curl >/dev/null 2>&1 || { echo "error: curl not found" >&2; exit 1; }
 params=()
@@ -21,7 +23,8 @@ while [ $# -gt 0 ]; do
         --api) [ $# -ge 2 ] || usage; params+=(--data-urlencode "api=$2"); shift 2 ;;
         --tier) [ $# -ge 2 ] || usage; params+=(--data-urlencode "tier=$2"); shift 2 ;;
         --scope) [ $# -ge 2 ] || usage; params+=(--data-urlencode "scope=$2"); shift 2 ;;
-        --opaque) echo "error: --opaque is not implemented yet in the local mode" >&2; exit 2 ;;
+        --opaque) params+=(--data-urlencode "format=opaque"); shift ;;
+        --lifetime) [ $# -ge 2 ] || usage; params+=(--data-urlencode "lifetime=$2"); shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "error: unknown argument '$1'" >&2; usage ;;
     esac

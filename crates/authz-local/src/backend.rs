@@ -23,13 +23,18 @@ fn pets() -> Value {
 /// on; `None` for public routes).
 pub fn answer(
     api: &ApiSpec,
+    token_url: &str,
     req: &GatewayRequest<'_>,
     body: &Bytes,
     context: Option<Value>,
 ) -> Response<Full<Bytes>> {
     let template = req.route.path();
     if req.verb == "GET" && req.path == "/" && req.route.authorizer == AuthorizerKind::None {
-        return reply(StatusCode::OK, "text/html; charset=utf-8", home(api));
+        return reply(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            home(api, token_url),
+        );
     }
     let data = match (req.verb.as_str(), template) {
         ("GET", "/pets") => json!({"pets": pets()}),
@@ -73,7 +78,7 @@ pub fn answer(
     )
 }
 
-fn home(api: &ApiSpec) -> String {
+fn home(api: &ApiSpec, _token_url: &str) -> String {
     let mut rows = String::new();
     for r in &api.routes {
         let scopes = if r.scopes.is_empty() {

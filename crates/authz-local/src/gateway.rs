@@ -34,9 +34,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::Options;
 use crate::backend;
 use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
+use crate::{Options, Shared};
 use authz_testkit::server::response as reply;
 
 /// Region, account and stage of the emulated APIs.
@@ -127,6 +127,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// The API id in method ARNs (the API's name).
     pub api_id: String,
+    /// The demo-token endpoint (the demo page calls it).
+    pub token_url: String,
     rules: Rules,
     pools: Vec<Pool>,
     jwt: Option<Authorizer>,
@@ -140,9 +142,10 @@ impl Gateway {
     pub async fn start(
         api: ApiSpec,
         addr: SocketAddr,
-        issuer: &str,
+        shared: &Shared,
         opts: &Options,
     ) -> Result<Gateway, String> {
+        let issuer = shared.issuer.as_str();
         let api_id = api.name.clone();
         let mut rules = Vec::new();
         for r in &api.routes {
@@ -160,7 +163,7 @@ impl Gateway {
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
             }
-            for (k, v) in &opts.extra_env {
+            for (k, v) in &shared.authorizer_env {
                 env.retain(|(n, _)| n != k);
                 env.push((k, v));
             }
@@ -188,6 +191,7 @@ impl Gateway {
             api,
             addr,
             api_id,
+            token_url: shared.token_url.clone(),
             rules: Rules(rules),
             pools,
             jwt,
@@ -295,7 +299,7 @@ impl Gateway {
                 }
             }
         };
-        backend::answer(&self.api, &request, &body, context)
+        backend::answer(&self.api, &self.token_url, &request, &body, context)
     }
 
     async fn authorize(

@@ -2,8 +2,12 @@
 //!
 //! [`LocalMode::start`] reads the route table (`infra/routes.json`, the same file `infra/`
 //! deploys from) and starts:
-//! * a dev OIDC issuer ([`authz_testkit::Issuer`]: discovery + JWKS) whose demo tokens (one per
-//!   tier of each API, or any scopes) come from a small token endpoint ([`token`]);
+//! * a dev OIDC issuer ([`authz_testkit::Issuer`]: discovery + JWKS) with a client-credentials
+//!   token endpoint (a demo client per tier of each API), opaque tokens and RFC 7662
+//!   introspection, plus a demo-token endpoint without client authentication ([`token`]); or,
+//!   instead, an external issuer ([`ExternalIssuer`], e.g. npm `oidc-provider`);
+//! * `moto_server` (AWS Secrets Manager) holding the introspection client's secret, so opaque
+//!   tokens take the production path: the authorizers read the secret with the AWS SDK;
 //! * per API, an API Gateway emulator ([`gateway`]): REST APIs with TOKEN / REQUEST Lambda
 //!   authorizers, HTTP APIs with Lambda (simple responses) and native JWT authorizers. The
 //!   Lambda authorizers are the real binaries run through the Lambda Runtime API emulator
@@ -26,7 +30,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authz_testkit::{Issuer, TestKey};
+use authz_testkit::{Issuer, MotoServer, TestKey};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use gateway::Gateway;
@@ -49,6 +54,22 @@ pub struct Options {
     pub pool_size: usize,
     /// Extra environment for every authorizer process (e.g. `AWS_LAMBDA_LOG_LEVEL`).
     pub extra_env: Vec<(String, String)>,
+    /// Overrides every API's `cacheTtlSeconds` (0: no authorizer cache, e.g. for load runs).
+    pub cache_ttl: Option<u64>,
+    /// Opaque tokens: start `moto_server` with the introspection client's secret (default on).
+    pub opaque: bool,
+    /// Trust this issuer instead of starting the dev issuer (no demo tokens then).
+    pub issuer: Option<ExternalIssuer>,
+}
+
+/// An external OIDC issuer for the local mode (tokens come from it, not from `token.sh`).
+#[derive(Debug, Clone)]
+pub struct ExternalIssuer {
+    /// Its issuer identifier (discovery at `{url}/.well-known/openid-configuration`).
+    pub url: String,
+    /// `(client_id, client_secret)` the authorizers introspect opaque tokens with (stored in
+    /// moto's Secrets Manager like the dev issuer's); `None`: JWTs only.
+    pub introspection_client: Option<(String, String)>,
 }
 
 impl Options {
@@ -62,21 +83,44 @@ impl Options {
             token_port: 3002,
             pool_size: 2,
             extra_env: Vec::new(),
+            cache_ttl: None,
+            opaque: true,
+            issuer: None,
         }
     }
 }
 
-/// The running local mode; everything stops (servers, authorizer processes) when dropped.
+/// What every gateway of one local mode shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The issuer URL every authorizer trusts.
+    pub issuer: String,
+    /// `http://127.0.0.1:PORT` of the demo-token endpoint (the demo page calls it).
+    pub token_url: String,
+    /// Environment every authorizer process gets beyond issuer, audience and routes (the
+    /// introspection secret and the AWS SDK's endpoint for moto, `extra_env`).
+    pub authorizer_env: Vec<(String, String)>,
+}
+
+/// Name of the Secrets Manager secret holding the introspection client.
+pub const INTROSPECTION_SECRET_NAME: &str = "authz-local/introspection-client";
+
+/// The running local mode; everything stops (servers, authorizer processes, moto) when
+/// dropped.
 #[derive(Debug)]
 pub struct LocalMode {
-    /// The issuer and its signing key (what the token endpoint mints with).
-    pub tokens: Arc<token::Minter>,
+    /// The dev issuer's tokens (`None` with an external issuer).
+    pub tokens: Option<Arc<token::Minter>>,
     /// One gateway per API, in table order.
     pub gateways: Vec<Arc<Gateway>>,
-    /// Address of the token endpoint.
+    /// Address of the demo-token endpoint.
     pub token_addr: SocketAddr,
+    /// The issuer URL.
+    pub issuer_url: String,
+    /// Secrets Manager (moto), when opaque tokens are on.
+    pub moto: Option<MotoServer>,
     servers: Vec<tokio::task::JoinHandle<()>>,
-    _issuer: Issuer,
+    _issuer: Option<Issuer>,
 }
 
 impl Drop for LocalMode {
@@ -109,22 +153,79 @@ impl LocalMode {
                 }
             }
         }
-        let issuer = Issuer::start().await;
-        let key = TestKey::rsa("authz-local-dev");
-        issuer.set_keys(vec![key.jwk()]);
-        let tokens = Arc::new(token::Minter::new(issuer.url(), key, apis.clone()));
+        let token_listener = bind(opts.token_port).await?;
+        let token_addr = token_listener.local_addr().map_err(|e| e.to_string())?;
+        let (issuer, tokens, issuer_url) = match &opts.issuer {
+            Some(external) => (None, None, external.url.trim_end_matches('/').to_owned()),
+            None => {
+                let issuer = Issuer::start().await;
+                let key = TestKey::rsa("authz-local-dev");
+                issuer.set_keys(vec![key.jwk()]);
+                let tokens = Arc::new(token::Minter::new(issuer.url(), key, apis.clone()));
+                let oauth = tokens.clone();
+                issuer.set_fallback(Arc::new(move |req| {
+                    let oauth = oauth.clone();
+                    Box::pin(async move { oauth.oauth(req).await })
+                }));
+                let url = issuer.url();
+                issuer.set_discovery_extra(json!({
+                    "introspection_endpoint": format!("{url}/introspect"),
+                    "grant_types_supported": ["client_credentials"],
+                    "token_endpoint_auth_methods_supported":
+                        ["client_secret_basic", "client_secret_post"],
+                    "introspection_endpoint_auth_methods_supported":
+                        ["client_secret_basic", "client_secret_post"],
+                }));
+                (Some(issuer), Some(tokens), url)
+            }
+        };
+        let introspection_client = match (&opts.issuer, &tokens) {
+            (Some(external), _) => external.introspection_client.clone(),
+            (None, Some(t)) if opts.opaque => {
+                let (id, secret) = t.introspection_client();
+                Some((id.to_owned(), secret.to_owned()))
+            }
+            _ => None,
+        };
+        let mut authorizer_env = Vec::new();
+        let moto = match introspection_client {
+            None => None,
+            Some((client_id, client_secret)) => {
+                let moto = MotoServer::try_start().await.map_err(|e| {
+                    format!(
+                        "opaque tokens need moto_server (Secrets Manager): {e}; or pass --no-opaque"
+                    )
+                })?;
+                let value = json!({"client_id": client_id, "client_secret": client_secret});
+                let arn = moto
+                    .try_put_secret(INTROSPECTION_SECRET_NAME, &value.to_string())
+                    .await?;
+                authorizer_env.push(("AUTHZ_INTROSPECTION_SECRET_ARN".to_owned(), arn));
+                authorizer_env.extend(moto.sdk_env());
+                Some(moto)
+            }
+        };
+        authorizer_env.extend(opts.extra_env.iter().cloned());
+        let shared = Shared {
+            issuer: issuer_url.clone(),
+            token_url: format!("http://{token_addr}"),
+            authorizer_env,
+        };
 
         let mut servers = Vec::new();
         let mut gateways = Vec::new();
         let (mut rest_i, mut http_i) = (0u16, 0u16);
-        for api in apis {
+        for mut api in apis {
+            if let Some(ttl) = opts.cache_ttl {
+                api.cache_ttl_seconds = ttl;
+            }
             let port = match api.kind {
                 ApiKind::Rest => port_plus(opts.rest_port, &mut rest_i),
                 ApiKind::Http => port_plus(opts.http_port, &mut http_i),
             };
             let listener = bind(port).await?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let gw = Arc::new(Gateway::start(api, addr, &issuer.url(), opts).await?);
+            let gw = Arc::new(Gateway::start(api, addr, &shared, opts).await?);
             let served = gw.clone();
             servers.push(tokio::spawn(serve_listener(listener, None, move |req| {
                 let gw = served.clone();
@@ -132,17 +233,30 @@ impl LocalMode {
             })));
             gateways.push(gw);
         }
-        let listener = bind(opts.token_port).await?;
-        let token_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let minter = tokens.clone();
-        servers.push(tokio::spawn(serve_listener(listener, None, move |req| {
-            let minter = minter.clone();
-            async move { Ok(minter.handle(req).await) }
-        })));
+        servers.push(tokio::spawn(serve_listener(
+            token_listener,
+            None,
+            move |req| {
+                let minter = minter.clone();
+                async move {
+                    Ok(match minter {
+                        Some(m) => m.handle(req).await,
+                        None => authz_testkit::server::response(
+                            http::StatusCode::SERVICE_UNAVAILABLE,
+                            "text/plain",
+                            "the local mode trusts an external issuer: get tokens from it\n",
+                        ),
+                    })
+                }
+            },
+        )));
         Ok(LocalMode {
             tokens,
             gateways,
             token_addr,
+            issuer_url,
+            moto,
             servers,
             _issuer: issuer,
         })
@@ -156,9 +270,14 @@ impl LocalMode {
             .map(|g| &**g)
     }
 
-    /// The issuer URL.
-    pub fn issuer_url(&self) -> String {
-        self.tokens.issuer_url.clone()
+    /// The dev issuer's tokens.
+    ///
+    /// # Panics
+    /// With an external issuer.
+    pub fn minter(&self) -> &token::Minter {
+        self.tokens
+            .as_deref()
+            .expect("LocalMode::minter: an external issuer mints the tokens")
     }
 }
 

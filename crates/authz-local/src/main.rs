@@ -2,14 +2,20 @@
 //!
 //! ```text
 //! authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] [--http-port N]
-//!             [--token-port N] [--pool N]
+//!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque]
+//!             [--issuer URL [--introspection-client-id ID]]
 //! authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]
 //! ```
 //!
 //! Defaults: `--routes infra/routes.json`, `--bin-dir` the directory of this executable, ports
 //! 3000 (first REST API), 3001 (first HTTP API), 3002 (token endpoint), 2 processes per
 //! function. The ports can also be set with `AUTHZ_LOCAL_REST_PORT`, `AUTHZ_LOCAL_HTTP_PORT`,
-//! `AUTHZ_LOCAL_TOKEN_PORT`. Stops on Ctrl-C / SIGTERM (the authorizer processes are killed).
+//! `AUTHZ_LOCAL_TOKEN_PORT`. `--cache-ttl` overrides every API's authorizer cache TTL (0: off).
+//! `--no-opaque` skips `moto_server` and opaque tokens. `--issuer` trusts an external OIDC
+//! issuer instead of starting the dev issuer; with `--introspection-client-id` its opaque tokens
+//! are introspected with that client, whose secret is read from
+//! `AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET` (never from the command line).
+//! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod demo;
@@ -17,10 +23,15 @@ mod demo;
 use std::path::PathBuf;
 
 use authz_local::table::{ApiKind, AuthorizerKind, sample_path};
-use authz_local::{LocalMode, Options};
+use authz_local::{ExternalIssuer, LocalMode, Options};
 
 const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] \
-[--http-port N] [--token-port N] [--pool N]\n       authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]";
+[--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque]\n                   \
+[--issuer URL [--introspection-client-id ID]]\n       \
+authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]";
+
+/// Where `--introspection-client-id`'s secret comes from.
+const CLIENT_SECRET_VAR: &str = "AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET";
 
 fn fail(msg: &str) -> ! {
     eprintln!("authz-local: {msg}");
@@ -53,10 +64,18 @@ async fn main() {
     opts.rest_port = env_port("AUTHZ_LOCAL_REST_PORT", 3000);
     opts.http_port = env_port("AUTHZ_LOCAL_HTTP_PORT", 3001);
     opts.token_port = env_port("AUTHZ_LOCAL_TOKEN_PORT", 3002);
+    let mut introspection_client_id = None;
     while let Some(flag) = args.next() {
-        if flag == "-h" || flag == "--help" {
-            println!("{USAGE}");
-            return;
+        match flag.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            "--no-opaque" => {
+                opts.opaque = false;
+                continue;
+            }
+            _ => {}
         }
         let value = args
             .next()
@@ -74,8 +93,38 @@ async fn main() {
                     .filter(|n| (1..=16).contains(n))
                     .unwrap_or_else(|| fail("--pool: 1 to 16"));
             }
+            "--cache-ttl" => {
+                opts.cache_ttl = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= 3600)
+                        .unwrap_or_else(|| fail("--cache-ttl: 0 to 3600 seconds")),
+                );
+            }
+            "--issuer" => {
+                opts.issuer = Some(ExternalIssuer {
+                    url: value,
+                    introspection_client: None,
+                });
+            }
+            "--introspection-client-id" => introspection_client_id = Some(value),
             _ => fail(&format!("unknown argument `{flag}`\n{USAGE}")),
         }
+    }
+    if let Some(id) = introspection_client_id {
+        let Some(external) = opts.issuer.as_mut() else {
+            fail("--introspection-client-id needs --issuer");
+        };
+        let secret = std::env::var(CLIENT_SECRET_VAR)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                fail(&format!(
+                    "--introspection-client-id needs {CLIENT_SECRET_VAR}"
+                ))
+            });
+        external.introspection_client = Some((id, secret));
     }
     let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
     print_banner(&mode);
@@ -87,11 +136,24 @@ async fn main() {
 fn print_banner(mode: &LocalMode) {
     let token_url = format!("http://{}", mode.token_addr);
     println!("authz-local: the local mode is up (loopback only; Ctrl-C stops everything)\n");
-    println!(
-        "  dev OIDC issuer   {} (discovery, JWKS)",
-        mode.issuer_url()
-    );
-    println!("  token endpoint    {token_url}/token  (scripts/token.sh)");
+    match &mode.tokens {
+        Some(_) => println!(
+            "  dev OIDC issuer   {} (discovery, JWKS, /token, /introspect)",
+            mode.issuer_url
+        ),
+        None => println!("  external issuer   {}", mode.issuer_url),
+    }
+    if mode.tokens.is_some() {
+        println!("  demo tokens       {token_url}/token  (scripts/token.sh)");
+    }
+    match &mode.moto {
+        Some(moto) => println!(
+            "  Secrets Manager   {} (moto; secret {})",
+            moto.endpoint(),
+            authz_local::INTROSPECTION_SECRET_NAME
+        ),
+        None => println!("  opaque tokens     off"),
+    }
     for gw in &mode.gateways {
         let kind = match gw.api.kind {
             ApiKind::Rest => "REST API",
@@ -168,9 +230,47 @@ fn print_banner(mode: &LocalMode) {
         }
         println!();
     }
+    let Some(minter) = &mode.tokens else {
+        println!(
+            "  (replace the $(scripts/token.sh …) parts with tokens from {})",
+            mode.issuer_url
+        );
+        return;
+    };
     println!(
-        "  scripts/token.sh [--api A] [--tier T | --scope S ...]   prints a token (default: PetStore, scope read)"
+        "  scripts/token.sh [--api A] [--tier T | --scope S ...] [--opaque]   prints a token (default: PetStore, scope read)"
     );
+    if let Some(client) = minter
+        .clients()
+        .iter()
+        .find(|c| c.tier == "gold")
+        .or(minter.clients().first())
+    {
+        println!(
+            "\n  # the client-credentials grant at the dev issuer (a demo client per tier: {token_url}/ lists them)"
+        );
+        println!(
+            "  curl -s -u {}:{} -d grant_type=client_credentials {}/token",
+            client.client_id, client.client_secret, mode.issuer_url
+        );
+    }
+    if let Some(gw) = mode
+        .gateways
+        .iter()
+        .find(|g| g.api.name == "solar-system")
+        .filter(|_| mode.moto.is_some())
+    {
+        println!(
+            "\n  # an opaque token: the Lambda authorizers introspect it; the native JWT route refuses it (401)"
+        );
+        println!(
+            "  t=$({port_env}scripts/token.sh --api solar-system --tier gold --opaque)\n  \
+             curl -i -H \"Authorization: Bearer $t\" {}/planets\n  \
+             curl -i -H \"Authorization: Bearer $t\" {}/moons",
+            gw.url(),
+            gw.url()
+        );
+    }
 }
 
 async fn wait_for_shutdown() {

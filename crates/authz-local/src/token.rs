@@ -1,29 +1,61 @@
-//! Demo tokens: RS256 JWTs signed by the dev issuer's key, per API tier or for any scopes, and
-//! the small token endpoint that hands them out (`scripts/token.sh` calls it).
+//! The dev IdP's OAuth side, and the demo-token endpoint.
 //!
-//! * `GET /token?api=A&tier=T` or `GET /token?scope=S&scope=S2` → the bare token (text/plain);
+//! The dev OIDC issuer ([`authz_testkit::Issuer`]: discovery + JWKS) hands its other paths to
+//! [`Minter::oauth`], so they sit under the issuer URL like a real IdP's:
+//! * `POST /token`: the client-credentials grant (RFC 6749 §4.4) for the demo clients, one per
+//!   tier of each API ([`Minter::clients`]: `client_id` `{api}-{tier}`, `client_secret`
+//!   `{api}-{tier}-secret`), authenticated with `client_secret_basic` or `client_secret_post`;
+//!   `scope` optional (a subset of the tier's scopes, else `invalid_scope`); the non-standard
+//!   `token_format=opaque` asks for an opaque token instead of a JWT;
+//! * `POST /introspect`: RFC 7662, only for the introspection client, whose secret is random
+//!   per run and stored in Secrets Manager (moto) for the authorizers to read, like production.
+//!
+//! The demo-token endpoint (its own port; `scripts/token.sh` and the demo page call it) skips
+//! client authentication:
+//! * `GET /token?api=A&tier=T&scope=S&format=opaque&lifetime=N` → the bare token (text/plain;
+//!   `Access-Control-Allow-Origin: *` for the demo page);
 //! * `POST /token` with the same parameters form-encoded → an OAuth-style JSON answer
 //!   (`access_token`, `token_type`, `expires_in`, `scope`);
-//! * `GET /` → the issuer, the APIs and their tiers (JSON).
+//! * `GET /` → the issuer, the demo clients, the APIs and their tiers (JSON).
 //!
 //! Without `api` the API is the one with the tier (or `pet-store`, else the first); without
 //! `tier` and `scope` the scopes are those of the API's first guarded `GET` route (for the
-//! PetStore demo: `read`).
+//! PetStore demo: `read`). `lifetime` (seconds, −86400 to 86400, default 3600) may be negative:
+//! an expired token, for the load script.
 
-use authz_testkit::server::response as reply;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use authz_testkit::issuer::{basic_credentials, random_token};
+use authz_testkit::server::{Reply, response as reply};
 use authz_testkit::{TestKey, now};
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use crate::table::{ApiSpec, AuthorizerKind};
 
-/// Lifetime of demo tokens.
+/// Default lifetime of demo tokens.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
+/// Bound of `lifetime` either way.
+const MAX_LIFETIME_SECONDS: i64 = 86_400;
+/// Opaque tokens kept before expired ones are swept.
+const OPAQUE_SWEEP_AT: usize = 100_000;
+/// Largest form body read.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A JWT or an opaque token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// An RS256 JWT signed by the dev issuer.
+    #[default]
+    Jwt,
+    /// A random string the dev issuer answers for at its introspection endpoint.
+    Opaque,
+}
 
 /// What a token request asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,13 +64,17 @@ pub struct TokenRequest {
     pub api: Option<String>,
     /// Tier name.
     pub tier: Option<String>,
-    /// Explicit scopes (instead of a tier's).
+    /// Explicit scopes (instead of a tier's, or added to them).
     pub scopes: Vec<String>,
+    /// JWT (default) or opaque.
+    pub format: Format,
+    /// Seconds until `exp` (default [`TOKEN_LIFETIME_SECONDS`]); negative: already expired.
+    pub lifetime: Option<i64>,
 }
 
 impl TokenRequest {
-    /// From `api=…&tier=…&scope=…` (scope repeated or space-separated).
-    pub fn from_query(query: &str) -> TokenRequest {
+    /// From `api=…&tier=…&scope=…&format=…&lifetime=…` (scope repeated or space-separated).
+    pub fn from_query(query: &str) -> Result<TokenRequest, String> {
         let mut out = TokenRequest::default();
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             match &*k {
@@ -47,25 +83,62 @@ impl TokenRequest {
                 "scope" => out
                     .scopes
                     .extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+                "format" | "token_format" => out.format = parse_format(&v)?,
+                "lifetime" => {
+                    out.lifetime = Some(
+                        v.parse::<i64>()
+                            .ok()
+                            .filter(|n| n.abs() <= MAX_LIFETIME_SECONDS)
+                            .ok_or_else(|| {
+                                format!(
+                                    "lifetime: `{v}` is not a number of seconds from \
+                                     -{MAX_LIFETIME_SECONDS} to {MAX_LIFETIME_SECONDS}"
+                                )
+                            })?,
+                    );
+                }
                 _ => {}
             }
         }
-        out
+        Ok(out)
+    }
+}
+
+fn parse_format(v: &str) -> Result<Format, String> {
+    match v {
+        "" | "jwt" => Ok(Format::Jwt),
+        "opaque" => Ok(Format::Opaque),
+        other => Err(format!("format: `{other}` is not jwt or opaque")),
     }
 }
 
 /// A minted token and what it carries.
 #[derive(Debug, Clone)]
 pub struct Minted {
-    /// The JWT.
+    /// The JWT or opaque token.
     pub token: String,
     /// The API it is for.
     pub api: String,
     /// Its scopes.
     pub scopes: Vec<String>,
+    /// Seconds until it expires (negative if it already has).
+    pub expires_in: i64,
 }
 
-/// Signs demo tokens for the dev issuer.
+/// A demo OAuth client of the dev issuer (client-credentials grant), one per API tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoClient {
+    /// `{api}-{tier}`.
+    pub client_id: String,
+    /// `{api}-{tier}-secret` (a published dev value, like the demo itself).
+    pub client_secret: String,
+    /// The API.
+    pub api: String,
+    /// The tier.
+    pub tier: String,
+}
+
+/// The dev issuer's tokens: signs JWTs, keeps opaque tokens for introspection.
 #[derive(Debug)]
 pub struct Minter {
     /// `iss`.
@@ -73,21 +146,55 @@ pub struct Minter {
     key: TestKey,
     apis: Vec<ApiSpec>,
     serial: AtomicU64,
+    /// Opaque tokens with their introspection answers.
+    opaque: Mutex<HashMap<String, Value>>,
+    /// `(client_id, client_secret)` of the introspection client.
+    introspector: (String, String),
 }
 
 impl Minter {
-    /// A minter for `issuer_url` signing with `key`.
+    /// A minter for `issuer_url` signing with `key`; the introspection client gets a random
+    /// secret ([`Minter::introspection_client`]).
     pub fn new(issuer_url: String, key: TestKey, apis: Vec<ApiSpec>) -> Minter {
         Minter {
             issuer_url,
             key,
             apis,
             serial: AtomicU64::new(1),
+            opaque: Mutex::default(),
+            introspector: ("authz-local-introspection".to_owned(), random_token("")),
         }
+    }
+
+    /// `(client_id, client_secret)` of the one client allowed at `/introspect`: what the local
+    /// mode stores in Secrets Manager for the authorizers.
+    pub fn introspection_client(&self) -> (&str, &str) {
+        (&self.introspector.0, &self.introspector.1)
+    }
+
+    /// The demo clients: one per tier of each API.
+    pub fn clients(&self) -> Vec<DemoClient> {
+        self.apis
+            .iter()
+            .flat_map(|api| {
+                api.tiers.keys().map(|tier| DemoClient {
+                    client_id: format!("{}-{tier}", api.name),
+                    client_secret: format!("{}-{tier}-secret", api.name),
+                    api: api.name.clone(),
+                    tier: tier.clone(),
+                })
+            })
+            .collect()
     }
 
     /// A fresh token (each one unique: `jti`), or why not (unknown API or tier).
     pub fn mint(&self, req: &TokenRequest) -> Result<Minted, String> {
+        self.mint_with(req, None)
+    }
+
+    /// [`Minter::mint`], with exactly `only` as scopes when given: each must be one the request
+    /// would have had (`invalid_scope` otherwise).
+    fn mint_with(&self, req: &TokenRequest, only: Option<&[String]>) -> Result<Minted, String> {
         let names = || {
             self.apis
                 .iter()
@@ -132,48 +239,213 @@ impl Minter {
             None if !req.scopes.is_empty() => ("dev-user".to_owned(), req.scopes.clone()),
             None => ("dev-user".to_owned(), default_scopes(api)),
         };
+        let scopes = match only {
+            Some(only) if only.iter().any(|s| !scopes.contains(s)) => {
+                return Err("invalid_scope".to_owned());
+            }
+            Some(only) => only.to_vec(),
+            None => scopes,
+        };
         let n = self.serial.fetch_add(1, Ordering::Relaxed);
         let iat = now();
+        let expires_in = req.lifetime.unwrap_or(TOKEN_LIFETIME_SECONDS);
         claims.extend(
             json!({
                 "iss": self.issuer_url, "aud": api.audience, "sub": sub,
                 "client_id": format!("{}-{}", api.name, req.tier.as_deref().unwrap_or("dev")),
-                "scope": scopes.join(" "), "iat": iat, "exp": iat + TOKEN_LIFETIME_SECONDS,
+                "scope": scopes.join(" "), "iat": iat, "exp": iat + expires_in,
                 "jti": format!("local-{}-{n}", std::process::id()),
             })
             .as_object()
             .cloned()
             .unwrap_or_default(),
         );
+        let token = match req.format {
+            Format::Jwt => self.key.sign(&Value::Object(claims)),
+            Format::Opaque => {
+                let token = random_token("ot_");
+                let mut store = lock(&self.opaque);
+                if store.len() >= OPAQUE_SWEEP_AT {
+                    let t = now();
+                    store.retain(|_, c| c["exp"].as_i64().is_some_and(|exp| exp > t));
+                }
+                store.insert(token.clone(), Value::Object(claims));
+                token
+            }
+        };
         Ok(Minted {
-            token: self.key.sign(&Value::Object(claims)),
+            token,
             api: api.name.clone(),
             scopes,
+            expires_in,
         })
     }
 
-    /// The token endpoint.
+    /// The RFC 7662 answer for `token`: `{"active": true, "token_type": "Bearer", …claims}` for
+    /// an opaque token minted here and not expired, else `{"active": false}`.
+    pub fn introspect(&self, token: &str) -> Value {
+        let store = lock(&self.opaque);
+        match store.get(token) {
+            Some(Value::Object(claims)) if claims["exp"].as_i64().is_some_and(|e| e > now()) => {
+                let mut answer = claims.clone();
+                answer.insert("active".into(), json!(true));
+                answer.insert("token_type".into(), json!("Bearer"));
+                Value::Object(answer)
+            }
+            _ => json!({"active": false}),
+        }
+    }
+
+    /// The OAuth endpoints under the issuer URL: `POST /token`, `POST /introspect`.
+    pub async fn oauth(&self, req: Request<Incoming>) -> Reply {
+        let path = req.uri().path().to_owned();
+        if path != "/token" && path != "/introspect" {
+            return Ok(reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"));
+        }
+        if req.method() != Method::POST {
+            return Ok(oauth_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "POST only",
+            ));
+        }
+        let basic = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(basic_credentials);
+        let Ok(body) = Limited::new(req.into_body(), MAX_FORM_BYTES)
+            .collect()
+            .await
+        else {
+            return Ok(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "bad body",
+            ));
+        };
+        let body = body.to_bytes();
+        let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+        // client_secret_basic, else client_secret_post (RFC 6749 §2.3.1).
+        let client = basic.or_else(|| {
+            Some((
+                form.get("client_id")?.clone(),
+                form.get("client_secret")?.clone(),
+            ))
+        });
+        Ok(if path == "/token" {
+            self.grant(client, &form)
+        } else {
+            match client {
+                Some((id, secret))
+                    if (id.as_str(), secret.as_str()) == self.introspection_client() =>
+                {
+                    match form.get("token") {
+                        Some(token) => reply(
+                            StatusCode::OK,
+                            "application/json",
+                            self.introspect(token).to_string(),
+                        ),
+                        None => {
+                            oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token missing")
+                        }
+                    }
+                }
+                _ => invalid_client(),
+            }
+        })
+    }
+
+    /// The client-credentials grant for a demo client.
+    fn grant(&self, client: Option<(String, String)>, form: &HashMap<String, String>) -> Resp {
+        let Some(demo) = client.and_then(|(id, secret)| {
+            self.clients()
+                .into_iter()
+                .find(|c| c.client_id == id && c.client_secret == secret)
+        }) else {
+            return invalid_client();
+        };
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials",
+            );
+        }
+        let format = match parse_format(form.get("token_format").map_or("", String::as_str)) {
+            Ok(f) => f,
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
+        };
+        let req = TokenRequest {
+            api: Some(demo.api.clone()),
+            tier: Some(demo.tier.clone()),
+            scopes: Vec::new(),
+            format,
+            lifetime: None,
+        };
+        let asked: Option<Vec<String>> =
+            form.get("scope").filter(|s| !s.trim().is_empty()).map(|s| {
+                s.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+        let minted = match self.mint_with(&req, asked.as_deref()) {
+            Ok(m) => m,
+            Err(e) if e == "invalid_scope" => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "a scope this client may not have",
+                );
+            }
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
+        };
+        let mut resp = reply(
+            StatusCode::OK,
+            "application/json",
+            json!({"access_token": minted.token, "token_type": "Bearer",
+                   "expires_in": minted.expires_in, "scope": minted.scopes.join(" ")})
+            .to_string(),
+        );
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+
+    /// The demo-token endpoint (no client authentication; dev only).
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or_default().to_owned();
-        match (method, path.as_str()) {
+        let mut resp = match (method, path.as_str()) {
             (Method::GET, "/") => {
                 let apis: Vec<Value> = self
                     .apis
                     .iter()
                     .map(|a| json!({"api": a.name, "audience": a.audience, "tiers": a.tiers.keys().collect::<Vec<_>>()}))
                     .collect();
-                let body =
-                    json!({"issuer": self.issuer_url, "token_endpoint": "/token", "apis": apis});
+                let clients: Vec<Value> = self
+                    .clients()
+                    .iter()
+                    .map(|c| json!({"client_id": c.client_id, "client_secret": c.client_secret, "api": c.api, "tier": c.tier}))
+                    .collect();
+                let body = json!({"issuer": self.issuer_url, "token_endpoint": "/token",
+                    "oauth_token_endpoint": format!("{}/token", self.issuer_url),
+                    "introspection_endpoint": format!("{}/introspect", self.issuer_url),
+                    "clients": clients, "apis": apis});
                 reply(StatusCode::OK, "application/json", body.to_string())
             }
-            (Method::GET, "/token") => match self.mint(&TokenRequest::from_query(&query)) {
-                Ok(m) => reply(StatusCode::OK, "text/plain", m.token + "\n"),
-                Err(e) => reply(StatusCode::BAD_REQUEST, "text/plain", e + "\n"),
-            },
+            (Method::GET, "/token") => {
+                match TokenRequest::from_query(&query).and_then(|r| self.mint(&r)) {
+                    Ok(m) => reply(StatusCode::OK, "text/plain", m.token + "\n"),
+                    Err(e) => reply(StatusCode::BAD_REQUEST, "text/plain", e + "\n"),
+                }
+            }
             (Method::POST, "/token") => {
-                let body = Limited::new(req.into_body(), 64 * 1024).collect().await;
+                let body = Limited::new(req.into_body(), MAX_FORM_BYTES)
+                    .collect()
+                    .await;
                 let Ok(body) = body else {
                     return reply(StatusCode::BAD_REQUEST, "text/plain", "bad body\n");
                 };
@@ -183,25 +455,51 @@ impl Minter {
                 } else {
                     format!("{query}&{form}")
                 };
-                match self.mint(&TokenRequest::from_query(&all)) {
+                match TokenRequest::from_query(&all).and_then(|r| self.mint(&r)) {
                     Ok(m) => {
                         let body = json!({"access_token": m.token, "token_type": "Bearer",
-                            "expires_in": TOKEN_LIFETIME_SECONDS, "scope": m.scopes.join(" "), "api": m.api});
+                            "expires_in": m.expires_in, "scope": m.scopes.join(" "), "api": m.api});
                         reply(StatusCode::OK, "application/json", body.to_string())
                     }
-                    Err(e) => {
-                        let body = json!({"error": "invalid_request", "error_description": e});
-                        reply(
-                            StatusCode::BAD_REQUEST,
-                            "application/json",
-                            body.to_string(),
-                        )
-                    }
+                    Err(e) => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
                 }
             }
             _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
-        }
+        };
+        // The demo page (another origin: the solar-system API's port) fetches tokens here.
+        resp.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        resp
     }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Resp {
+    reply(
+        status,
+        "application/json",
+        json!({"error": error, "error_description": description}).to_string(),
+    )
+}
+
+fn invalid_client() -> Resp {
+    let mut resp = oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    );
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"authz-local\""),
+    );
+    resp
 }
 
 /// Scopes of the API's first guarded `GET` route (the first of its any-of list).

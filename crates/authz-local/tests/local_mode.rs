@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use authz_local::table::{AuthorizerKind, Caller, expected_status, sample_path};
-use authz_local::token::TokenRequest;
-use authz_local::{LocalMode, Options};
+use authz_local::token::{Format, TokenRequest};
+use authz_local::{ExternalIssuer, LocalMode, Options};
+use authz_testkit::{IdpClient, OidcProvider};
 use serde_json::Value;
 
 /// `target/debug` (this executable is `target/debug/deps/local_mode-…`), or
@@ -35,20 +36,34 @@ fn routes_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/routes.json")
 }
 
-async fn start() -> LocalMode {
+fn options() -> Options {
     let mut opts = Options::new(routes_file(), bin_dir());
     (opts.rest_port, opts.http_port, opts.token_port) = (0, 0, 0);
     opts.pool_size = 2;
+    opts
+}
+
+/// The local mode with the dev issuer, JWTs only (no moto: faster).
+async fn start() -> LocalMode {
+    let opts = Options {
+        opaque: false,
+        ..options()
+    };
     LocalMode::start(&opts).await.unwrap()
 }
 
-fn token(mode: &LocalMode, api: &str, tier: &str) -> String {
+fn mint(mode: &LocalMode, api: &str, tier: &str, format: Format) -> String {
     let req = TokenRequest {
         api: Some(api.into()),
         tier: Some(tier.into()),
-        scopes: Vec::new(),
+        format,
+        ..TokenRequest::default()
     };
-    mode.tokens.mint(&req).unwrap().token
+    mode.minter().mint(&req).unwrap().token
+}
+
+fn token(mode: &LocalMode, api: &str, tier: &str) -> String {
+    mint(mode, api, tier, Format::Jwt)
 }
 
 async fn call(
@@ -73,31 +88,46 @@ async fn call(
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_and_tier_answers_as_the_route_table_says() {
-    let mode = start().await;
+/// Calls every route of `apis` as no caller, a bad token and each tier (its token from
+/// `tier_token`, `None`: skip the tier), checks the status against the route table's
+/// expectation, and for a 200 behind an authorizer that the backend got the tier's `sub`
+/// (`sub_of`; `None`: the token has no `sub`, check `client_id` is the tier's instead). `opaque`: the tier tokens are opaque, which API Gateway's native JWT authorizer
+/// refuses (401). Returns the number of checks.
+async fn check_every_route(
+    mode: &LocalMode,
+    apis: &[&str],
+    tier_token: impl Fn(&str, &str) -> Option<String>,
+    sub_of: impl Fn(&str) -> Option<String>,
+    opaque: bool,
+) -> usize {
     let client = reqwest::Client::new();
     let mut checked = 0;
-    for gw in &mode.gateways {
+    for gw in mode
+        .gateways
+        .iter()
+        .filter(|g| apis.contains(&g.api.name.as_str()))
+    {
         let api = &gw.api;
         let mut callers = vec![
             (Caller::None, None),
             (Caller::Bad, Some("not-a-jwt".to_owned())),
         ];
         for tier in api.tiers.keys() {
-            callers.push((
-                Caller::Tier(tier.clone()),
-                Some(token(&mode, &api.name, tier)),
-            ));
+            if let Some(t) = tier_token(&api.name, tier) {
+                callers.push((Caller::Tier(tier.clone()), Some(t)));
+            }
         }
         for route in &api.routes {
             let url = format!("{}{}", gw.url(), sample_path(route));
             for (caller, tok) in &callers {
-                let want = expected_status(api, route, caller).unwrap();
+                let mut want = expected_status(api, route, caller).unwrap();
+                if opaque && route.authorizer == AuthorizerKind::Jwt && tok.is_some() {
+                    want = 401;
+                }
                 let (got, body) = call(&client, route.method(), &url, tok.as_deref()).await;
                 assert_eq!(
                     got, want,
-                    "{} {} as {caller:?}: body {body}",
+                    "{} {} as {caller:?} (opaque: {opaque}): body {body}",
                     api.name, route.route
                 );
                 checked += 1;
@@ -108,8 +138,16 @@ async fn every_route_and_tier_answers_as_the_route_table_says() {
                 let Caller::Tier(tier) = caller else {
                     unreachable!()
                 };
-                let sub = format!("{tier}-user");
                 let ctx = &body["authorizer"];
+                let Some(sub) = sub_of(tier) else {
+                    let id = if route.authorizer == AuthorizerKind::Jwt {
+                        &ctx["jwt"]["claims"]["client_id"]
+                    } else {
+                        &ctx["client_id"]
+                    };
+                    assert_eq!(id, tier.as_str(), "{body}");
+                    continue;
+                };
                 match route.authorizer {
                     AuthorizerKind::Token | AuthorizerKind::Request => {
                         assert_eq!(ctx["principalId"], sub.as_str(), "{body}");
@@ -121,6 +159,21 @@ async fn every_route_and_tier_answers_as_the_route_table_says() {
             }
         }
     }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_and_tier_answers_as_the_route_table_says() {
+    let mode = start().await;
+    let client = reqwest::Client::new();
+    let checked = check_every_route(
+        &mode,
+        &["pet-store", "solar-system"],
+        |api, tier| Some(token(&mode, api, tier)),
+        |tier| Some(format!("{tier}-user")),
+        false,
+    )
+    .await;
     assert!(checked >= 30, "only {checked} checks");
 
     // Unknown routes: REST 403 Missing Authentication Token, HTTP 404.
@@ -315,4 +368,282 @@ async fn authorizer_results_are_cached_per_identity_source() {
         decisions(&mode, "solar-system", AuthorizerKind::Http, 3).await,
         3
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opaque_tokens_are_introspected_with_the_secret_from_secrets_manager() {
+    let mode = LocalMode::start(&options()).await.unwrap();
+    let moto = mode.moto.as_ref().expect("opaque tokens start moto");
+    // The authorizers read the introspection client from moto, as from Secrets Manager.
+    let (status, secret) = moto
+        .call(
+            "GetSecretValue",
+            &serde_json::json!({"SecretId": authz_local::INTROSPECTION_SECRET_NAME}),
+        )
+        .await;
+    assert_eq!(status, 200, "{secret}");
+    let stored: Value = serde_json::from_str(secret["SecretString"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        stored["client_id"],
+        mode.minter().introspection_client().0,
+        "{stored}"
+    );
+
+    let checked = check_every_route(
+        &mode,
+        &["pet-store", "solar-system"],
+        |api, tier| Some(mint(&mode, api, tier, Format::Opaque)),
+        |tier| Some(format!("{tier}-user")),
+        true,
+    )
+    .await;
+    assert!(checked >= 30, "only {checked} checks");
+    // Every Lambda authorizer logged opaque-token decisions; none logged a token.
+    for gw in &mode.gateways {
+        for pool in gw.api.lambda_authorizers() {
+            let logs = gw.pool(pool).unwrap().logs();
+            assert!(
+                logs.iter().any(|l| l.contains("\"decision\":\"allow\"")),
+                "{pool:?}: {logs:?}"
+            );
+            assert!(!logs.iter().any(|l| l.contains("ot_")), "{logs:?}");
+        }
+    }
+
+    // An unknown or expired opaque token: 401 (REST), isAuthorized false → 403 (HTTP).
+    let client = reqwest::Client::new();
+    let pets = mode.gateway("pet-store").unwrap().url();
+    let solar = mode.gateway("solar-system").unwrap().url();
+    let expired = mode
+        .minter()
+        .mint(&TokenRequest {
+            api: Some("pet-store".into()),
+            tier: Some("writer".into()),
+            format: Format::Opaque,
+            lifetime: Some(-5),
+            ..TokenRequest::default()
+        })
+        .unwrap()
+        .token;
+    for tok in ["ot_never-issued", expired.as_str()] {
+        let (s, _) = call(&client, "GET", &format!("{pets}/pets"), Some(tok)).await;
+        assert_eq!(s, 401);
+        let (s, _) = call(&client, "GET", &format!("{solar}/asteroids"), Some(tok)).await;
+        assert_eq!(s, 403);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_clients_get_tokens_with_the_client_credentials_grant() {
+    let mode = LocalMode::start(&options()).await.unwrap();
+    let client = reqwest::Client::new();
+    let token_url = format!("{}/token", mode.issuer_url);
+    let solar = mode.gateway("solar-system").unwrap().url();
+    let grant =
+        |id: &'static str, secret: &'static str, extra: Vec<(&'static str, &'static str)>| {
+            let (client, url) = (client.clone(), token_url.clone());
+            async move {
+                let mut form = vec![("grant_type", "client_credentials")];
+                form.extend(extra);
+                post_form(&client, &url, Some((id, secret)), &form).await
+            }
+        };
+    // Every demo client is listed at the demo-token endpoint and gets its tier's token.
+    let listed = json(
+        client
+            .get(format!("http://{}/", mode.token_addr))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let clients = mode.minter().clients();
+    assert_eq!(listed["clients"].as_array().unwrap().len(), clients.len());
+    let want = [("bronze", 403), ("silver", 200), ("gold", 200)];
+    for (tier, planets) in want {
+        let c = clients
+            .iter()
+            .find(|c| c.api == "solar-system" && c.tier == tier)
+            .unwrap();
+        for format in ["jwt", "opaque"] {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("token_format", format),
+            ];
+            let resp = post_form(
+                &client,
+                &token_url,
+                Some((&c.client_id, &c.client_secret)),
+                &form,
+            )
+            .await;
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["cache-control"], "no-store");
+            let body = json(resp).await;
+            assert_eq!(body["scope"], tier, "{body}");
+            let tok = body["access_token"].as_str().unwrap();
+            assert_eq!(tok.starts_with("ot_"), format == "opaque");
+            let (s, _) = call(&client, "GET", &format!("{solar}/planets"), Some(tok)).await;
+            assert_eq!(s, planets, "{tier} {format}");
+        }
+    }
+    // client_secret_post works too; a wrong secret is invalid_client; a scope outside the
+    // client's is invalid_scope; only client_credentials.
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "solar-system-gold"),
+        ("client_secret", "solar-system-gold-secret"),
+    ];
+    assert_eq!(
+        post_form(&client, &token_url, None, &form).await.status(),
+        200
+    );
+    let resp = grant("solar-system-gold", "nope", vec![]).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(json(resp).await["error"], "invalid_client");
+    let resp = grant(
+        "solar-system-silver",
+        "solar-system-silver-secret",
+        vec![("scope", "gold")],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(json(resp).await["error"], "invalid_scope");
+    let gold = Some(("solar-system-gold", "solar-system-gold-secret"));
+    let resp = post_form(&client, &token_url, gold, &[("grant_type", "password")]).await;
+    assert_eq!(resp.status(), 400);
+    // The introspection endpoint answers only the introspection client.
+    let opaque = mint(&mode, "solar-system", "gold", Format::Opaque);
+    let intro = format!("{}/introspect", mode.issuer_url);
+    let introspector = Some(mode.minter().introspection_client());
+    let ok = json(post_form(&client, &intro, introspector, &[("token", &opaque)]).await).await;
+    assert_eq!(
+        (ok["active"].as_bool(), ok["scope"].as_str()),
+        (Some(true), Some("gold"))
+    );
+    let refused = post_form(&client, &intro, gold, &[("token", &opaque)]).await;
+    assert_eq!(refused.status(), 401);
+    // Discovery advertises both endpoints, as the authorizers need.
+    let doc = json(
+        client
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                mode.issuer_url
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(doc["introspection_endpoint"], intro.as_str());
+    assert_eq!(doc["token_endpoint"], token_url.as_str());
+}
+
+/// `POST url` with a form body, optionally with HTTP Basic client credentials.
+async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    basic: Option<(&str, &str)>,
+    pairs: &[(&str, &str)],
+) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    req.send().await.unwrap()
+}
+
+async fn json(resp: reqwest::Response) -> Value {
+    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
+}
+
+/// One oidc-provider client per solar-system tier, allowed that tier's scope.
+fn idp_clients() -> Vec<IdpClient> {
+    ["bronze", "silver", "gold"]
+        .iter()
+        .map(|t| IdpClient::basic(t, &format!("{t}-secret"), t))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_oidc_provider_replaces_the_dev_issuer() {
+    // JWT access tokens from npm oidc-provider, for the solar-system audience.
+    let idp = OidcProvider::start(&idp_clients(), "jwt", Some("solar-system")).await;
+    let opts = Options {
+        opaque: false,
+        issuer: Some(ExternalIssuer {
+            url: idp.issuer(),
+            introspection_client: None,
+        }),
+        ..options()
+    };
+    let mode = LocalMode::start(&opts).await.unwrap();
+    assert!(mode.tokens.is_none() && mode.moto.is_none());
+    let mut tokens = std::collections::HashMap::new();
+    for tier in ["bronze", "silver", "gold"] {
+        tokens.insert(tier, idp.token(tier, &format!("{tier}-secret"), tier).await);
+    }
+    let checked = check_every_route(
+        &mode,
+        &["solar-system"],
+        |_, tier| tokens.get(tier).cloned(),
+        |tier| Some(tier.to_owned()), // oidc-provider: sub = client_id
+        false,
+    )
+    .await;
+    assert!(checked >= 15, "only {checked} checks");
+    // Its tokens are for another audience than the PetStore's: 401 there.
+    let client = reqwest::Client::new();
+    let pets = mode.gateway("pet-store").unwrap().url();
+    let (s, _) = call(
+        &client,
+        "GET",
+        &format!("{pets}/pets"),
+        Some(&tokens["gold"]),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // The demo-token endpoint says where tokens come from instead.
+    let resp = client
+        .get(format!("http://{}/token", mode.token_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_oidc_provider_s_opaque_tokens_are_introspected() {
+    let mut clients = idp_clients();
+    clients.push(IdpClient::basic("gateway", "gateway-secret", "introspect"));
+    let idp = OidcProvider::start(&clients, "opaque", Some("solar-system")).await;
+    let opts = Options {
+        issuer: Some(ExternalIssuer {
+            url: idp.issuer(),
+            introspection_client: Some(("gateway".into(), "gateway-secret".into())),
+        }),
+        ..options()
+    };
+    let mode = LocalMode::start(&opts).await.unwrap();
+    assert!(mode.moto.is_some());
+    let mut tokens = std::collections::HashMap::new();
+    for tier in ["bronze", "silver", "gold"] {
+        tokens.insert(tier, idp.token(tier, &format!("{tier}-secret"), tier).await);
+    }
+    let checked = check_every_route(
+        &mode,
+        &["solar-system"],
+        |_, tier| tokens.get(tier).cloned(),
+        // oidc-provider's introspection answer for a client-credentials token has no `sub`.
+        |_| None,
+        true,
+    )
+    .await;
+    assert!(checked >= 15, "only {checked} checks");
 }

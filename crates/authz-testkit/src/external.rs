@@ -522,9 +522,18 @@ impl MotoServer {
     /// If `moto_server` is missing (with the install command) or does not start (with its
     /// output).
     pub async fn start() -> MotoServer {
-        let program = find_moto().unwrap_or_else(|| {
-            panic!("MotoServer: moto_server not found in .venv/bin nor on PATH; {INSTALL_HINT}")
-        });
+        match MotoServer::try_start().await {
+            Ok(moto) => moto,
+            Err(e) => panic!("MotoServer::start: {e}"),
+        }
+    }
+
+    /// [`MotoServer::start`] that returns what went wrong instead of panicking (the local mode
+    /// reports it and goes on without opaque tokens).
+    pub async fn try_start() -> Result<MotoServer, String> {
+        let program = find_moto().ok_or_else(|| {
+            format!("moto_server not found in .venv/bin nor on PATH; {INSTALL_HINT}")
+        })?;
         let http = http_client();
         let logs = Arc::new(Logs::default());
         let mut last = String::new();
@@ -538,9 +547,10 @@ impl MotoServer {
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
-                .unwrap_or_else(|e| panic!("MotoServer: cannot start {}: {e}", program.display()));
-            let stdout = child.stdout.take().expect("piped stdout");
-            let stderr = child.stderr.take().expect("piped stderr");
+                .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+            let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+                return Err("moto_server: no piped output".to_owned());
+            };
             tokio::spawn(capture(stdout, logs.clone()));
             tokio::spawn(capture(stderr, logs.clone()));
             let endpoint = format!("http://127.0.0.1:{port}");
@@ -551,12 +561,12 @@ impl MotoServer {
                 }
                 let probe = http.get(format!("{endpoint}/moto-api/")).send().await;
                 if probe.is_ok_and(|r| r.status().is_success()) {
-                    return MotoServer {
+                    return Ok(MotoServer {
                         endpoint,
                         child,
                         logs,
                         http,
-                    };
+                    });
                 }
                 if tokio::time::Instant::now() > deadline {
                     kill(&mut child).await;
@@ -570,7 +580,7 @@ impl MotoServer {
                 logs.tail()
             );
         }
-        panic!("MotoServer::start: {last}");
+        Err(last)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -608,6 +618,15 @@ impl MotoServer {
     /// # Panics
     /// If moto refuses either call (message with its answer).
     pub async fn put_secret(&self, name: &str, value: &str) -> String {
+        match self.try_put_secret(name, value).await {
+            Ok(arn) => arn,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`MotoServer::put_secret`] that returns moto's refusal (never the value) instead of
+    /// panicking.
+    pub async fn try_put_secret(&self, name: &str, value: &str) -> Result<String, String> {
         let created = self
             .call(
                 "CreateSecret",
@@ -627,9 +646,9 @@ impl MotoServer {
         };
         match answer {
             (200, body) if body["ARN"].is_string() => {
-                body["ARN"].as_str().unwrap_or_default().to_owned()
+                Ok(body["ARN"].as_str().unwrap_or_default().to_owned())
             }
-            other => panic!("MotoServer::put_secret {name:?}: {other:?}"),
+            other => Err(format!("MotoServer::put_secret {name:?}: {other:?}")),
         }
     }
 

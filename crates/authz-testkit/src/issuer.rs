@@ -25,6 +25,13 @@ use crate::tls::{PemFile, TestCa};
 /// A complete response.
 type Resp = http::Response<http_body_util::Full<bytes::Bytes>>;
 
+/// A handler for the paths the issuer does not serve itself (see [`Issuer::set_fallback`]).
+pub type Fallback = Arc<
+    dyn Fn(Request<Incoming>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Largest request body `/token` and `/introspect` read.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 /// `expires_in` of access tokens until [`Issuer::set_access_token_lifetime`].
@@ -94,6 +101,10 @@ struct Config {
     cache_control: Option<HeaderValue>,
     expires: Option<HeaderValue>,
     discovery_issuer: Option<String>,
+    /// Members merged into the discovery document ([`Issuer::set_discovery_extra`]).
+    discovery_extra: serde_json::Map<String, Value>,
+    /// Serves the paths the issuer does not ([`Issuer::set_fallback`]).
+    fallback: Option<Fallback>,
     /// `Some` once bearer introspection is enabled.
     client: Option<Client>,
     /// `expires_in` of new access tokens; `None` = [`DEFAULT_ACCESS_TOKEN_LIFETIME`].
@@ -226,6 +237,26 @@ impl Issuer {
     /// Overrides the `"issuer"` in the discovery document (mismatch tests); `None` restores it.
     pub fn set_discovery_issuer(&self, issuer: Option<&str>) {
         self.0.state.config().discovery_issuer = issuer.map(str::to_owned);
+    }
+
+    /// Members merged over the discovery document (e.g. an `introspection_endpoint` served by a
+    /// [`Issuer::set_fallback`] handler); an empty object restores the plain document.
+    ///
+    /// # Panics
+    /// If `extra` is not a JSON object.
+    pub fn set_discovery_extra(&self, extra: Value) {
+        let Value::Object(extra) = extra else {
+            panic!("Issuer::set_discovery_extra: a JSON object is needed");
+        };
+        self.0.state.config().discovery_extra = extra;
+    }
+
+    /// Hands every request for a path the issuer does not serve itself (everything but
+    /// discovery and `/jwks`, and `/token` and `/introspect` while the bearer introspection mode
+    /// is on) to `handler` instead of answering 404: a token endpoint or an introspection
+    /// endpoint of the caller's own. [`Issuer::set_down`] still closes those connections.
+    pub fn set_fallback(&self, handler: Fallback) {
+        self.0.state.config().fallback = Some(handler);
     }
 
     /// Number of `/jwks` requests received, faulted ones included.
@@ -394,10 +425,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
         _ => None,
     };
     let Some(endpoint) = endpoint else {
-        if state.config().down {
-            return Err(Hangup);
-        }
-        return Ok(response(StatusCode::NOT_FOUND, "text/plain", "not found"));
+        let fallback = {
+            let config = state.config();
+            if config.down {
+                return Err(Hangup);
+            }
+            config.fallback.clone()
+        };
+        return match fallback {
+            Some(handler) => handler(req).await,
+            None => Ok(response(StatusCode::NOT_FOUND, "text/plain", "not found")),
+        };
     };
     let counter = match endpoint {
         Endpoint::Discovery => &state.discovery_fetches,
@@ -494,6 +532,9 @@ fn discovery(config: &Config) -> Resp {
         doc["grant_types_supported"] = json!(["client_credentials"]);
         doc["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic"]);
     }
+    for (name, value) in &config.discovery_extra {
+        doc[name] = value.clone();
+    }
     response(StatusCode::OK, "application/json", doc.to_string())
 }
 
@@ -531,7 +572,7 @@ fn token(config: &mut Config, authorization: Option<&str>, form: &HashMap<String
     let lifetime = config
         .access_token_lifetime
         .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
-    let access_token = random_token();
+    let access_token = random_token("at_");
     let expiry = unix_now() + lifetime as f64;
     config.access_tokens.insert(access_token.clone(), expiry);
     let mut answer = json!({"access_token": access_token, "token_type": "Bearer",
@@ -591,7 +632,7 @@ fn introspect(
 
 /// The client id and secret of an `Authorization: Basic` value, each form-decoded
 /// (RFC 6749 §2.3.1); `None` if it is not well-formed.
-fn basic_credentials(value: &str) -> Option<(String, String)> {
+pub fn basic_credentials(value: &str) -> Option<(String, String)> {
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -633,14 +674,15 @@ fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
-/// A new random access token (`at_` + 32 random bytes, base64url).
-fn random_token() -> String {
+/// A new random token: `prefix` + 32 random bytes, base64url (256 bits from the system's
+/// CSPRNG).
+pub fn random_token(prefix: &str) -> String {
     use aws_lc_rs::rand::SecureRandom;
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::SystemRandom::new()
         .fill(&mut bytes)
         .expect("authz-testkit: no randomness");
-    format!("at_{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Resp {
