@@ -571,6 +571,15 @@ fn idp_clients() -> Vec<IdpClient> {
         .collect()
 }
 
+/// A token of each tier client of [`idp_clients`], by tier.
+async fn idp_tokens(idp: &OidcProvider) -> std::collections::HashMap<&'static str, String> {
+    let mut tokens = std::collections::HashMap::new();
+    for tier in ["bronze", "silver", "gold"] {
+        tokens.insert(tier, idp.token(tier, &format!("{tier}-secret"), tier).await);
+    }
+    tokens
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_oidc_provider_replaces_the_dev_issuer() {
     // JWT access tokens from npm oidc-provider, for the solar-system audience.
@@ -585,10 +594,7 @@ async fn an_external_oidc_provider_replaces_the_dev_issuer() {
     };
     let mode = LocalMode::start(&opts).await.unwrap();
     assert!(mode.tokens.is_none() && mode.moto.is_none());
-    let mut tokens = std::collections::HashMap::new();
-    for tier in ["bronze", "silver", "gold"] {
-        tokens.insert(tier, idp.token(tier, &format!("{tier}-secret"), tier).await);
-    }
+    let tokens = idp_tokens(&idp).await;
     let checked = check_every_route(
         &mode,
         &["solar-system"],
@@ -632,10 +638,7 @@ async fn an_external_oidc_provider_s_opaque_tokens_are_introspected() {
     };
     let mode = LocalMode::start(&opts).await.unwrap();
     assert!(mode.moto.is_some());
-    let mut tokens = std::collections::HashMap::new();
-    for tier in ["bronze", "silver", "gold"] {
-        tokens.insert(tier, idp.token(tier, &format!("{tier}-secret"), tier).await);
-    }
+    let tokens = idp_tokens(&idp).await;
     let checked = check_every_route(
         &mode,
         &["solar-system"],
