@@ -267,6 +267,9 @@ pub struct LambdaProcess {
     waiter: tokio::task::JoinHandle<()>,
 }
 
+/// Captured lines kept per process (about 250 bytes each for decision lines).
+pub const MAX_LOG_LINES: usize = 50_000;
+
 #[derive(Default)]
 struct Logs {
     lines: Mutex<Vec<String>>,
@@ -397,7 +400,8 @@ impl LambdaProcess {
         self.handled.load(Ordering::SeqCst)
     }
 
-    /// All stdout and stderr lines captured so far (interleaved in arrival order).
+    /// The stdout and stderr lines captured so far (interleaved in arrival order): all of them
+    /// up to [`MAX_LOG_LINES`]; past that the oldest half is dropped.
     pub fn logs(&self) -> Vec<String> {
         lock(&self.logs.lines).clone()
     }
@@ -440,7 +444,14 @@ async fn capture(stream: impl AsyncRead + Unpin, logs: Arc<Logs>, echo: bool) {
         if echo {
             eprintln!("[fn] {text}");
         }
-        lock(&logs.lines).push(text);
+        {
+            let mut lines = lock(&logs.lines);
+            if lines.len() >= MAX_LOG_LINES {
+                // A long-running local mode must not grow without bound: drop the oldest half.
+                lines.drain(..MAX_LOG_LINES / 2);
+            }
+            lines.push(text);
+        }
         logs.added.notify_waiters();
         line.clear();
     }
