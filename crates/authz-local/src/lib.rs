@@ -161,7 +161,12 @@ impl LocalMode {
                 let issuer = Issuer::start().await;
                 let key = TestKey::rsa("authz-local-dev");
                 issuer.set_keys(vec![key.jwk()]);
-                let tokens = Arc::new(token::Minter::new(issuer.url(), key, apis.clone()));
+                let tokens = Arc::new(token::Minter::new(
+                    issuer.url(),
+                    key,
+                    apis.clone(),
+                    opts.opaque,
+                ));
                 let oauth = tokens.clone();
                 issuer.set_fallback(Arc::new(move |req| {
                     let oauth = oauth.clone();

@@ -150,12 +150,15 @@ pub struct Minter {
     opaque: Mutex<HashMap<String, Value>>,
     /// `(client_id, client_secret)` of the introspection client.
     introspector: (String, String),
+    /// Whether opaque tokens may be minted (the authorizers can introspect them).
+    opaque_on: bool,
 }
 
 impl Minter {
     /// A minter for `issuer_url` signing with `key`; the introspection client gets a random
-    /// secret ([`Minter::introspection_client`]).
-    pub fn new(issuer_url: String, key: TestKey, apis: Vec<ApiSpec>) -> Minter {
+    /// secret ([`Minter::introspection_client`]). Opaque tokens only when `opaque` (the local
+    /// mode runs moto for the introspection secret).
+    pub fn new(issuer_url: String, key: TestKey, apis: Vec<ApiSpec>, opaque: bool) -> Minter {
         Minter {
             issuer_url,
             key,
@@ -163,6 +166,7 @@ impl Minter {
             serial: AtomicU64::new(1),
             opaque: Mutex::default(),
             introspector: ("authz-local-introspection".to_owned(), random_token("")),
+            opaque_on: opaque,
         }
     }
 
@@ -195,6 +199,9 @@ impl Minter {
     /// [`Minter::mint`], with exactly `only` as scopes when given: each must be one the request
     /// would have had (`invalid_scope` otherwise).
     fn mint_with(&self, req: &TokenRequest, only: Option<&[String]>) -> Result<Minted, String> {
+        if req.format == Format::Opaque && !self.opaque_on {
+            return Err("opaque tokens are off in this local mode (--no-opaque)".to_owned());
+        }
         let names = || {
             self.apis
                 .iter()

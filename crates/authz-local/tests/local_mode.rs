@@ -12,24 +12,12 @@ use authz_local::{ExternalIssuer, LocalMode, Options};
 use authz_testkit::{IdpClient, OidcProvider};
 use serde_json::Value;
 
-/// `target/debug` (this executable is `target/debug/deps/local_mode-…`), or
-/// `AUTHZ_LOCAL_BIN_DIR`. `cargo test --workspace` builds every workspace binary first.
+/// Where the debug authorizer binaries are (`cargo test --workspace` builds them first).
 fn bin_dir() -> PathBuf {
-    let dir = match std::env::var_os("AUTHZ_LOCAL_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let exe = std::env::current_exe().unwrap();
-            exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf()
-        }
-    };
     for bin in ["token-authorizer", "request-authorizer", "http-authorizer"] {
-        assert!(
-            dir.join(bin).is_file(),
-            "{} not found: run `cargo build --workspace` first (or set AUTHZ_LOCAL_BIN_DIR)",
-            dir.join(bin).display()
-        );
+        authz_testkit::fixtures::workspace_bin(bin);
     }
-    dir
+    authz_testkit::fixtures::bin_dir()
 }
 
 fn routes_file() -> PathBuf {
@@ -262,6 +250,14 @@ async fn token_endpoint_defaults_to_a_petstore_reader_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // Opaque tokens are off without moto (--no-opaque): refused, not minted unusable.
+    let opaque = client
+        .get(format!("{base}/token?tier=gold&format=opaque"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opaque.status(), 400);
+    assert!(opaque.text().await.unwrap().contains("--no-opaque"));
 }
 
 /// Decision log lines written by a pool's processes (they arrive through a pipe: poll).

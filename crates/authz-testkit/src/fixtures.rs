@@ -19,6 +19,35 @@ pub fn sample_event(name: &str, token: &str) -> Value {
     serde_json::from_str(&text.replace("REPLACE_WITH_A_JWT", token)).unwrap()
 }
 
+/// The folder holding the workspace's binaries: `AUTHZ_LOCAL_BIN_DIR` when set, else the
+/// profile folder of the running test executable (`target/debug` for
+/// `target/debug/deps/<test>-<hash>`). `cargo test --workspace` builds every workspace binary
+/// there before running any test; `cargo test -p <crate>` does not (see [`workspace_bin`]).
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AUTHZ_LOCAL_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("bin_dir: no current executable");
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("bin_dir: {} has no grandparent folder", exe.display()))
+        .to_path_buf()
+}
+
+/// The workspace binary `name` (e.g. `token-authorizer`) in [`bin_dir`].
+///
+/// # Panics
+/// If it is not there, with the command that builds it.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build --workspace` first (or set AUTHZ_LOCAL_BIN_DIR)",
+        path.display()
+    );
+    path
+}
+
 /// A JSON fixture from `events/fixtures/`.
 pub fn fixture(name: &str) -> Value {
     let path = events_dir().join("fixtures").join(name);
