@@ -437,7 +437,8 @@ impl Config {
                 .get(top)
                 .cloned()
                 .unwrap_or_else(|| doc_name.clone());
-            ConfigError(format!("{from}: at `{path}`: {}", e.inner()))
+            let why = without_value(&e.inner().to_string());
+            ConfigError(format!("{from}: at `{path}`: {why}"))
         })?;
         let src = |key: &str| {
             sources
@@ -446,6 +447,29 @@ impl Config {
                 .unwrap_or_else(|| format!("{doc_name} key `{key}`"))
         };
         build(raw, &src)
+    }
+}
+
+/// A serde message without the value it quotes (`invalid type: string "…", expected f64` becomes
+/// `invalid type: string, expected f64`): a secret put under the wrong key must not reach the
+/// cold-start error, which is logged. The key path and the expected type say what is wrong.
+fn without_value(message: &str) -> String {
+    let quoting = ["invalid type: ", "invalid value: ", "unknown variant "]
+        .into_iter()
+        .find_map(|prefix| Some((prefix, message.strip_prefix(prefix)?)));
+    let Some((prefix, rest)) = quoting else {
+        return message.to_owned();
+    };
+    // The expected part comes last and quotes no input; the value before it may hold anything.
+    let (found, expected) = rest
+        .rfind(", expected ")
+        .map_or((rest, ""), |i| rest.split_at(i));
+    // `string "…"`, `integer `5``, `floating point `1.5``, `map`: keep the kind only.
+    let kind = found.split(['"', '`']).next().unwrap_or_default().trim();
+    if kind.is_empty() {
+        format!("{}{expected}", prefix.trim_end())
+    } else {
+        format!("{prefix}{kind}{expected}")
     }
 }
 
@@ -476,18 +500,15 @@ fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
         Kind::Bool => match raw.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Value::Bool(true),
             "false" | "0" | "no" => Value::Bool(false),
-            _ => return err(format!("{name}: expected true or false, got `{raw}`")),
+            // The value itself is never quoted: it could be a secret set in the wrong variable.
+            _ => return err(format!("{name}: expected true or false")),
         },
         Kind::Number => {
             let n: f64 = raw
                 .parse()
                 .ok()
                 .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| {
-                    ConfigError(format!(
-                        "{name}: expected a non-negative number, got `{raw}`"
-                    ))
-                })?;
+                .ok_or_else(|| ConfigError(format!("{name}: expected a non-negative number")))?;
             if n.fract() == 0.0 && n < 9.0e15 {
                 Value::from(n as u64)
             } else {
@@ -891,10 +912,11 @@ fn introspection(r: RawIntrospection, at: &str) -> Result<IntrospectionConfig, C
         "client_secret_basic" => ClientAuth::ClientSecretBasic,
         "client_secret_post" => ClientAuth::ClientSecretPost,
         "bearer" => ClientAuth::Bearer,
-        other => {
-            return err(format!(
-                "AUTHZ_INTROSPECTION_AUTH: `{other}` is not client_secret_basic, client_secret_post or bearer"
-            ));
+        // Not quoted: the variable sits next to the secret's, a secret is easily set in it.
+        _ => {
+            return err(
+                "AUTHZ_INTROSPECTION_AUTH: expected client_secret_basic, client_secret_post or bearer",
+            );
         }
     };
     let max_entries = r.max_entries.unwrap_or(10_000);
@@ -1097,6 +1119,67 @@ mod tests {
         assert!(e.contains("jwks.max_bytes"), "{e}");
         assert!(load_err(&[("AUTHZ_CONFIG", "[1]")]).contains("JSON object"));
         assert!(load_err(&[("AUTHZ_CONFIG", "{")]).contains("invalid JSON"));
+    }
+
+    #[test]
+    fn errors_name_the_place_but_never_quote_the_value() {
+        let secret = r#"s3cret, expected "x" `y`"#;
+        let doc = |key: &str| {
+            let mut doc = serde_json::json!({"issuers": [{"issuer": "https://a.example.com"}],
+                                             "audiences": ["x"]});
+            doc[key] = Value::from(secret);
+            doc.to_string()
+        };
+        let with = |name: &str, value: &str| {
+            let mut vars = BASE.to_vec();
+            vars.push((name, value));
+            load_err(&vars)
+        };
+        for (e, place, expected) in [
+            (
+                load_err(&[("AUTHZ_CONFIG", &doc("leeway_seconds"))]),
+                "AUTHZ_CONFIG key `leeway_seconds`",
+                "invalid type: string, expected f64",
+            ),
+            (
+                load_err(&[("AUTHZ_CONFIG", &doc("audiences"))]),
+                "`audiences`",
+                "invalid type: string, expected a sequence",
+            ),
+            (
+                with("AUTHZ_LEEWAY_SECONDS", secret),
+                "AUTHZ_LEEWAY_SECONDS",
+                "non-negative number",
+            ),
+            (
+                with("AUTHZ_ACCEPT_BARE_TOKEN", secret),
+                "AUTHZ_ACCEPT_BARE_TOKEN",
+                "true or false",
+            ),
+            (
+                with(
+                    "AUTHZ_ROUTES",
+                    &format!("[{{\"route\": 5, \"x\": {:?}}}]", secret),
+                ),
+                "AUTHZ_ROUTES",
+                "routes[0]",
+            ),
+        ] {
+            assert!(e.contains(place) && e.contains(expected), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+        assert_eq!(
+            without_value("invalid value: integer `-1`, expected usize"),
+            "invalid value: integer, expected usize"
+        );
+        assert_eq!(
+            without_value("unknown variant `s3cret`, expected one of `a`, `b`"),
+            "unknown variant, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            without_value("missing field `issuer`"),
+            "missing field `issuer`"
+        );
     }
 
     #[test]

@@ -7,7 +7,12 @@ use authz_core::{Authorizer, AuthzError, Config};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    filter::{FilterExt, LevelFilter, Targets},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 /// The whole life of an authorizer process: logging, configuration (a bad one fails the cold
 /// start through the Runtime API), the authorizer with its keys fetched before the first
@@ -34,34 +39,56 @@ where
     .await
 }
 
-/// Targets that must never log below DEBUG: lambda_runtime logs the raw event (which carries
-/// the token) at TRACE.
-const QUIET: &str = "lambda_runtime=debug,lambda_runtime_api_client=debug,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn";
+/// The most verbose level of targets that must stay quieter than the rest whatever
+/// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` asks, even by naming them or one of their modules:
+/// lambda_runtime logs the raw event (which carries the token) at TRACE, and so does the AWS
+/// SDK with the Secrets Manager answer (the client secret) when `LOG_SENSITIVE_BODIES=true`;
+/// the HTTP stack is noise. `lambda_runtime::layers::panic` logs every handler `Err` at ERROR,
+/// so each ordinary 401 would add an ERROR line next to our decision line: off (a real panic
+/// still reaches stderr through the panic hook).
+const CAPS: [(&str, LevelFilter); 9] = [
+    ("lambda_runtime", LevelFilter::DEBUG),
+    ("lambda_runtime::layers::panic", LevelFilter::OFF),
+    ("lambda_runtime_api_client", LevelFilter::DEBUG),
+    ("aws_smithy_runtime", LevelFilter::DEBUG),
+    ("hyper", LevelFilter::WARN),
+    ("hyper_util", LevelFilter::WARN),
+    ("reqwest", LevelFilter::WARN),
+    ("rustls", LevelFilter::WARN),
+    ("h2", LevelFilter::WARN),
+];
 
 /// JSON logs with flat top-level keys, honouring `AWS_LAMBDA_LOG_FORMAT` (`JSON` default, or
-/// `Text`) and `AWS_LAMBDA_LOG_LEVEL` (`TRACE`…`FATAL`, default `INFO`; `RUST_LOG` also works).
+/// `Text`) and `AWS_LAMBDA_LOG_LEVEL` (`TRACE`…`FATAL`, default `INFO`; `RUST_LOG` also works,
+/// with any directives, but never lifts [`CAPS`]).
 pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned())
         .to_ascii_lowercase()
         .replace("fatal", "error");
-    let filter = EnvFilter::try_new(format!("{level},{QUIET}"))
-        .unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET}")));
+    // The caps are a second filter an event must also pass, not directives of the first: a
+    // more specific directive (`lambda_runtime::layers=trace`) would win over those.
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(CAPS);
+    let filter = EnvFilter::try_new(level)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .and(caps);
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .without_time();
+    let registry = tracing_subscriber::registry();
     let _ = if text {
-        builder.try_init()
+        registry.with(layer.with_filter(filter)).try_init()
     } else {
-        builder
+        let layer = layer
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .with_span_list(false)
-            .try_init()
+            .with_span_list(false);
+        registry.with(layer.with_filter(filter)).try_init()
     };
 }
 

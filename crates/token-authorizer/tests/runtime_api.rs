@@ -115,6 +115,12 @@ async fn every_bad_token_is_401_with_a_logged_reason() {
             .iter()
             .all(|d| d["decision"] == "unauthorized")
     );
+    // One line per refusal, ours: no ERROR line from lambda_runtime for an ordinary 401.
+    let lines = p.logs();
+    assert!(
+        !lines.iter().any(|l| l.contains("\"level\":\"ERROR\"")),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test]
