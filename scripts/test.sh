@@ -18,6 +18,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo clippy, the three binaries without the introspection feature (no AWS SDK)"
+cargo clippy -p token-authorizer -p request-authorizer -p http-authorizer --no-default-features --locked -- -D warnings
+
 step "test tools: npm oidc-provider (tests/idp), moto_server (.venv)"
 scripts/test-tools.sh
 
@@ -26,6 +29,9 @@ cargo test --workspace --locked
 
 step "scripts/smoke.sh against the local mode (every route of infra/routes.json, every tier)"
 scripts/test-smoke-local.sh
+
+step "the local mode's demo page in headless Chromium (installs Debian's chromium if missing)"
+scripts/test-browser.sh
 
 step "infra: CDK unit tests, stage naming, one real cdk synth with cargo-lambda bundling"
 scripts/test-infra.sh

@@ -1,7 +1,12 @@
 'use strict';
-// What both Node peers share: the REST TOKEN event handling around the JWT check, doing the same
-// job as our token-authorizer: `Bearer` scheme, methodArn parsing, one JSON decision line per
-// request on stdout, an Allow policy for every method of the stage, or the error `Unauthorized`.
+// What the Node peers share: the API Gateway event handling around the JWT check, doing the same
+// job as our authorizers, one shape per binary:
+//   TOKEN   (token-authorizer):   `authorizationToken`, methodArn → IAM policy or `Unauthorized`;
+//   REQUEST (request-authorizer): the `Authorization` header (multiValueHeaders / headers, any
+//                                 case, exactly one value), methodArn → IAM policy or `Unauthorized`;
+//   HTTP    (http-authorizer):    payload 2.0, the `authorization` header → simple response
+//                                 `{isAuthorized, context}` (a bad token: `isAuthorized: false`).
+// Each logs one JSON decision line per request on stdout and allows every method of the stage.
 
 const ARN_RE = /^(arn:[A-Za-z0-9_-]+:execute-api:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+):([A-Za-z0-9_-]+)\/([^/*]+)\/([^/]+)(?:\/(.*))?$/;
 
@@ -18,38 +23,82 @@ function logDecision(decision, reason, started, fields) {
 }
 
 /**
- * Builds a TOKEN-authorizer handler around `verify(token) -> Promise<{payload, kid}>`, which must
- * throw when the token is not valid.
+ * The value of header `name` (lower-case), any case: from `multi` (name → values) when it has the
+ * header, else from `single` (name → value); undefined unless there is exactly one value.
  */
-function tokenHandler(verify) {
+function headerValue(multi, single, name) {
+  const key = (obj) => (obj ? Object.keys(obj).find((k) => k.toLowerCase() === name) : undefined);
+  const mk = key(multi);
+  if (mk !== undefined) return Array.isArray(multi[mk]) && multi[mk].length === 1 ? multi[mk][0] : undefined;
+  const sk = key(single);
+  return sk === undefined ? undefined : single[sk];
+}
+
+/**
+ * Runs `verify` on the `Bearer` credential `auth`; returns the claims and logs an allow, or logs
+ * why not and returns null.
+ */
+async function check(verify, auth, started, route) {
+  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) {
+    logDecision('unauthorized', 'bad_scheme', started, { route });
+    return null;
+  }
+  let verified;
+  try {
+    verified = await verify(auth.slice(7).trim());
+  } catch (err) {
+    logDecision('unauthorized', (err && err.name) || 'invalid', started, { route });
+    return null;
+  }
+  const { payload, kid } = verified;
+  logDecision('allow', 'ok', started, { kid, iss: payload.iss, sub: payload.sub, route });
+  return payload;
+}
+
+function context(payload) {
+  const ctx = { iss: payload.iss };
+  if (payload.sub !== undefined) ctx.sub = payload.sub;
+  if (payload.scope !== undefined) ctx.scope = payload.scope;
+  return ctx;
+}
+
+/** A REST answer (TOKEN and REQUEST): the stage policy, or the error `Unauthorized` (401). */
+async function restAnswer(verify, auth, methodArn, started) {
+  const arn = parseArn(methodArn);
+  const payload = await check(verify, auth, started, arn.route);
+  if (!payload) throw new Error('Unauthorized');
+  return {
+    principalId: payload.sub,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: ['execute-api:Invoke'], Effect: 'Allow', Resource: [arn.stageWildcard] }],
+    },
+    context: context(payload),
+  };
+}
+
+const SHAPES = {
+  TOKEN: (verify) => (event, started) => restAnswer(verify, event.authorizationToken, event.methodArn, started),
+  REQUEST: (verify) => (event, started) =>
+    restAnswer(verify, headerValue(event.multiValueHeaders, event.headers, 'authorization'), event.methodArn, started),
+  HTTP: (verify) => async (event, started) => {
+    const payload = await check(verify, headerValue(null, event.headers, 'authorization'), started, event.routeKey);
+    return payload ? { isAuthorized: true, context: context(payload) } : { isAuthorized: false, context: {} };
+  },
+};
+
+/**
+ * Builds the handler for the authorizer type in `AUTHORIZER_TYPE` (TOKEN, the default; REQUEST;
+ * HTTP) around `verify(token) -> Promise<{payload, kid}>`, which must throw when the token is not
+ * valid.
+ */
+function authorizerHandler(verify) {
+  const type = process.env.AUTHORIZER_TYPE || 'TOKEN';
+  const shape = SHAPES[type];
+  if (!shape) throw new Error(`AUTHORIZER_TYPE ${type} is not TOKEN, REQUEST or HTTP`);
+  const answer = shape(verify);
   return async function handler(event) {
-    const started = process.hrtime.bigint();
-    const arn = parseArn(event.methodArn);
-    const auth = event.authorizationToken;
-    if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) {
-      logDecision('unauthorized', 'bad_scheme', started, { route: arn.route });
-      throw new Error('Unauthorized');
-    }
-    let verified;
-    try {
-      verified = await verify(auth.slice(7).trim());
-    } catch (err) {
-      logDecision('unauthorized', (err && err.name) || 'invalid', started, { route: arn.route });
-      throw new Error('Unauthorized');
-    }
-    const { payload, kid } = verified;
-    logDecision('allow', 'ok', started, { kid, iss: payload.iss, sub: payload.sub, route: arn.route });
-    const context = { iss: payload.iss };
-    if (payload.sub !== undefined) context.sub = payload.sub;
-    if (payload.scope !== undefined) context.scope = payload.scope;
-    return {
-      principalId: payload.sub,
-      policyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Action: ['execute-api:Invoke'], Effect: 'Allow', Resource: [arn.stageWildcard] }],
-      },
-      context,
-    };
+    return answer(event, process.hrtime.bigint());
   };
 }
 
@@ -59,4 +108,4 @@ function requiredEnv(name) {
   return value;
 }
 
-module.exports = { tokenHandler, requiredEnv };
+module.exports = { authorizerHandler, requiredEnv };

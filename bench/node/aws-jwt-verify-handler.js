@@ -1,5 +1,6 @@
 'use strict';
-// Peer: awslabs aws-jwt-verify as a REST TOKEN authorizer. Issuer and audience checked (both
+// Peer: awslabs aws-jwt-verify as a REST TOKEN or REQUEST, or HTTP API (simple response) authorizer
+// (AUTHORIZER_TYPE, see authorizer-common.js). Issuer and audience checked (both
 // mandatory in aws-jwt-verify), JWKS fetched once at cold start with hydrate().
 //
 // aws-jwt-verify's default fetcher speaks HTTPS only (it calls `https.request`), and the bench
@@ -10,7 +11,7 @@
 const http = require('node:http');
 const { JwtVerifier } = require('aws-jwt-verify');
 const { SimpleJwksCache } = require('aws-jwt-verify/jwk');
-const { tokenHandler, requiredEnv } = require('./authorizer-common');
+const { authorizerHandler, requiredEnv } = require('./authorizer-common');
 
 class HttpFetcher {
   // Same budget as aws-jwt-verify's default: 3 s for the response.
@@ -42,7 +43,7 @@ const verifier = JwtVerifier.create(
 
 exports.init = () => verifier.hydrate();
 
-exports.handler = tokenHandler(async (token) => {
+exports.handler = authorizerHandler(async (token) => {
   const payload = await verifier.verify(token);
   // Only for the decision log line (our authorizer logs the kid too); the token is verified above.
   const kid = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()).kid;

@@ -1,5 +1,6 @@
 'use strict';
-// Peer: auth0 jsonwebtoken + jwks-rsa, the common Node pairing, as a REST TOKEN authorizer.
+// Peer: auth0 jsonwebtoken + jwks-rsa, the common Node pairing, as a REST TOKEN authorizer (or
+// REQUEST or HTTP: AUTHORIZER_TYPE, see authorizer-common.js).
 // Issuer, audience and algorithms are pinned in jwt.verify(); the key is looked up by `kid` in
 // jwks-rsa's cache (default: cache on, 5 keys, 10 min). jwks-rsa has no hydrate(): init lists the
 // JWKS and loads each key into the per-kid cache, so the cold start includes the fetch like the
@@ -7,7 +8,7 @@
 
 const jwt = require('jsonwebtoken');
 const { JwksClient } = require('jwks-rsa');
-const { tokenHandler, requiredEnv } = require('./authorizer-common');
+const { authorizerHandler, requiredEnv } = require('./authorizer-common');
 
 const issuer = requiredEnv('ISSUER');
 const audience = requiredEnv('AUDIENCE');
@@ -18,7 +19,7 @@ exports.init = async () => {
   for (const key of await client.getSigningKeys()) await client.getSigningKey(key.kid);
 };
 
-exports.handler = tokenHandler(async (token) => {
+exports.handler = authorizerHandler(async (token) => {
   const decoded = jwt.decode(token, { complete: true });
   if (!decoded || typeof decoded.header.kid !== 'string') throw new Error('malformed');
   const key = await client.getSigningKey(decoded.header.kid);

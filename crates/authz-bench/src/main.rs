@@ -3,10 +3,12 @@
 //! A benchmark harness, never a test (CI does not run it): start it with `scripts/bench.sh`,
 //! which builds the release binaries, installs the Node peers and pins everything to one CPU.
 //!
-//! For each function (our `token-authorizer` for RS256 and ES256 tokens, the Node peers
-//! aws-jwt-verify and jsonwebtoken + jwks-rsa for the same tokens, and no-op echo functions in
-//! Rust and Node as baselines) it starts a fresh loopback OIDC issuer and a fresh function
-//! process attached to its own Runtime API emulator (all from `authz-testkit`), then measures:
+//! For each function (our `token-authorizer` for RS256 and ES256 tokens, also built without the
+//! `introspection` feature; `request-authorizer` and `http-authorizer` with REST REQUEST and HTTP
+//! API payload 2.0 events; the Node peers aws-jwt-verify and jsonwebtoken + jwks-rsa doing the same
+//! jobs; and no-op echo functions in Rust and Node as baselines) it starts a fresh loopback OIDC
+//! issuer and a fresh function process attached to its own Runtime API emulator (all from
+//! `authz-testkit`), then measures:
 //!
 //! * cold start: process spawn → the first invocation's answer received (that invocation is
 //!   queued at once, so init work such as the JWKS fetch is included); median of K processes;
@@ -19,15 +21,16 @@
 //!
 //! Tokens come from a pool of distinct valid tokens cycled in order, so no cache can answer
 //! from a previous identical request. Every answer is checked (an Allow policy for the stage,
-//! for the right principal; the echo of the event for the no-ops); wrong answers are counted and
-//! reported, and must be 0.
+//! or `isAuthorized: true`, for the right principal; the echo of the event for the no-ops); wrong
+//! answers are counted and reported, and must be 0. It also prints the file size of each
+//! authorizer binary, with and without the `introspection` feature.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, now};
+use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, fixtures::sample_event, now};
 use serde_json::{Value, json};
 
 const AUDIENCE: &str = "bench-api";
@@ -53,12 +56,67 @@ impl Alg {
     }
 }
 
+/// Which API Gateway authorizer job a function does: the event it gets and the answer it owes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    /// REST TOKEN event → IAM policy.
+    Token,
+    /// REST REQUEST event (`events/request/header.json`) → IAM policy.
+    Request,
+    /// HTTP API payload 2.0 (`events/http/planets.json`) → simple response.
+    Http,
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::Token => "TOKEN",
+            Api::Request => "REQUEST",
+            Api::Http => "HTTP 2.0",
+        }
+    }
+
+    /// `AUTHORIZER_TYPE` of the Node peers (bench/node/authorizer-common.js).
+    fn node_type(self) -> &'static str {
+        match self {
+            Api::Token => "TOKEN",
+            Api::Request => "REQUEST",
+            Api::Http => "HTTP",
+        }
+    }
+
+    /// The event carrying the bearer `token`.
+    fn event(self, token: &str) -> Value {
+        match self {
+            Api::Token => json!({
+                "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN,
+            }),
+            Api::Request => sample_event("request/header.json", token),
+            Api::Http => sample_event("http/planets.json", token),
+        }
+    }
+
+    /// What a right answer for a valid token of `sub` is.
+    fn allow(self, sub: String) -> Expect {
+        match self {
+            Api::Token | Api::Request => Expect::Allow(sub),
+            Api::Http => Expect::Authorized(sub),
+        }
+    }
+}
+
+const AJV: &str = "aws-jwt-verify-handler.js";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Program {
     /// `authz-testkit-echo`: lambda_runtime, answers the event unchanged.
     RustEcho,
-    /// `token-authorizer`.
-    TokenAuthorizer,
+    /// One of our authorizer binaries: from `--bin-dir`, or when `introspection` is false the
+    /// build without that feature (no AWS SDK), from `--no-introspection-bin-dir`.
+    Ours {
+        bin: &'static str,
+        introspection: bool,
+    },
     /// `node bench/node/bootstrap.js` with `HANDLER=<module>`.
     Node(&'static str),
 }
@@ -68,6 +126,7 @@ struct Spec {
     id: &'static str,
     label: &'static str,
     program: Program,
+    api: Api,
     alg: Alg,
 }
 
@@ -82,59 +141,168 @@ impl Spec {
     fn is_node(&self) -> bool {
         matches!(self.program, Program::Node(_))
     }
+
+    /// The aws-jwt-verify row doing the same job (event type and algorithm): ratios are against
+    /// it (the no-op rows, fed TOKEN RS256 events, against aws-jwt-verify TOKEN RS256).
+    fn peer(&self) -> Option<&'static str> {
+        SPECS
+            .iter()
+            .find(|s| s.program == Program::Node(AJV) && s.api == self.api && s.alg == self.alg)
+            .map(|s| s.id)
+    }
+
+    /// The executable: the binary itself, or `node` for the Node peers.
+    fn program_path(&self, opts: &Options) -> PathBuf {
+        match self.program {
+            Program::RustEcho => opts.bin_dir.join("authz-testkit-echo"),
+            Program::Ours {
+                bin,
+                introspection: true,
+            } => opts.bin_dir.join(bin),
+            Program::Ours {
+                bin,
+                introspection: false,
+            } => opts.no_introspection_bin_dir.join(bin),
+            Program::Node(_) => PathBuf::from(&opts.node),
+        }
+    }
 }
 
-/// In run order. The echo rows get RS256 bearer events (their content does not matter to them).
+const fn ours(
+    id: &'static str,
+    label: &'static str,
+    bin: &'static str,
+    api: Api,
+    alg: Alg,
+) -> Spec {
+    Spec {
+        id,
+        label,
+        program: Program::Ours {
+            bin,
+            introspection: true,
+        },
+        api,
+        alg,
+    }
+}
+
+const fn node(
+    id: &'static str,
+    label: &'static str,
+    handler: &'static str,
+    api: Api,
+    alg: Alg,
+) -> Spec {
+    Spec {
+        id,
+        label,
+        program: Program::Node(handler),
+        api,
+        alg,
+    }
+}
+
+/// In run order. The echo rows get TOKEN RS256 bearer events (their content does not matter).
 const SPECS: &[Spec] = &[
     Spec {
         id: "rust-noop",
         label: "no-op echo, Rust lambda_runtime (baseline)",
         program: Program::RustEcho,
+        api: Api::Token,
         alg: Alg::Rs256,
     },
+    ours(
+        "ours-rs256",
+        "token-authorizer (Rust)",
+        "token-authorizer",
+        Api::Token,
+        Alg::Rs256,
+    ),
+    ours(
+        "ours-es256",
+        "token-authorizer (Rust)",
+        "token-authorizer",
+        Api::Token,
+        Alg::Es256,
+    ),
     Spec {
-        id: "ours-rs256",
-        label: "token-authorizer (Rust)",
-        program: Program::TokenAuthorizer,
+        id: "ours-nosdk-rs256",
+        label: "token-authorizer without `introspection` (Rust, no AWS SDK)",
+        program: Program::Ours {
+            bin: "token-authorizer",
+            introspection: false,
+        },
+        api: Api::Token,
         alg: Alg::Rs256,
     },
-    Spec {
-        id: "ours-es256",
-        label: "token-authorizer (Rust)",
-        program: Program::TokenAuthorizer,
-        alg: Alg::Es256,
-    },
-    Spec {
-        id: "ajv-rs256",
-        label: "aws-jwt-verify (Node)",
-        program: Program::Node("aws-jwt-verify-handler.js"),
-        alg: Alg::Rs256,
-    },
-    Spec {
-        id: "ajv-es256",
-        label: "aws-jwt-verify (Node)",
-        program: Program::Node("aws-jwt-verify-handler.js"),
-        alg: Alg::Es256,
-    },
-    Spec {
-        id: "jwks-rsa-rs256",
-        label: "jsonwebtoken + jwks-rsa (Node)",
-        program: Program::Node("jsonwebtoken-jwks-rsa-handler.js"),
-        alg: Alg::Rs256,
-    },
-    Spec {
-        id: "jwks-rsa-es256",
-        label: "jsonwebtoken + jwks-rsa (Node)",
-        program: Program::Node("jsonwebtoken-jwks-rsa-handler.js"),
-        alg: Alg::Es256,
-    },
-    Spec {
-        id: "node-noop",
-        label: "no-op echo, Node bootstrap.js",
-        program: Program::Node("noop-handler.js"),
-        alg: Alg::Rs256,
-    },
+    ours(
+        "ours-request-rs256",
+        "request-authorizer (Rust)",
+        "request-authorizer",
+        Api::Request,
+        Alg::Rs256,
+    ),
+    ours(
+        "ours-http-rs256",
+        "http-authorizer (Rust)",
+        "http-authorizer",
+        Api::Http,
+        Alg::Rs256,
+    ),
+    node(
+        "ajv-rs256",
+        "aws-jwt-verify (Node)",
+        AJV,
+        Api::Token,
+        Alg::Rs256,
+    ),
+    node(
+        "ajv-es256",
+        "aws-jwt-verify (Node)",
+        AJV,
+        Api::Token,
+        Alg::Es256,
+    ),
+    node(
+        "ajv-request-rs256",
+        "aws-jwt-verify (Node)",
+        AJV,
+        Api::Request,
+        Alg::Rs256,
+    ),
+    node(
+        "ajv-http-rs256",
+        "aws-jwt-verify (Node)",
+        AJV,
+        Api::Http,
+        Alg::Rs256,
+    ),
+    node(
+        "jwks-rsa-rs256",
+        "jsonwebtoken + jwks-rsa (Node)",
+        "jsonwebtoken-jwks-rsa-handler.js",
+        Api::Token,
+        Alg::Rs256,
+    ),
+    node(
+        "jwks-rsa-es256",
+        "jsonwebtoken + jwks-rsa (Node)",
+        "jsonwebtoken-jwks-rsa-handler.js",
+        Api::Token,
+        Alg::Es256,
+    ),
+    node(
+        "node-noop",
+        "no-op echo, Node bootstrap.js",
+        "noop-handler.js",
+        Api::Token,
+        Alg::Rs256,
+    ),
 ];
+
+/// Our binaries whose file size is reported, with and without `introspection`.
+const OUR_BINARIES: [&str; 3] = ["token-authorizer", "request-authorizer", "http-authorizer"];
 
 #[derive(Debug)]
 struct Options {
@@ -146,6 +314,7 @@ struct Options {
     only: Option<Vec<String>>,
     root: PathBuf,
     bin_dir: PathBuf,
+    no_introspection_bin_dir: PathBuf,
     node: String,
 }
 
@@ -162,12 +331,21 @@ Options (environment variable in brackets):
       --rounds R        the N invocations of each function are run in R chunks,
                         interleaved across functions     [AUTHZ_BENCH_ROUNDS, default 10]
       --only IDS        comma-separated row ids to run       [AUTHZ_BENCH_ONLY, default all]
-      --bin-dir DIR     where token-authorizer and authz-testkit-echo are
+      --bin-dir DIR     where our authorizer binaries and authz-testkit-echo are
                         [AUTHZ_BENCH_BIN_DIR, default $CARGO_TARGET_DIR/release or target/release]
+      --no-introspection-bin-dir DIR
+                        where the authorizer binaries built with --no-default-features
+                        (no `introspection`, no AWS SDK) are
+                        [AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR, default
+                        $CARGO_TARGET_DIR/no-introspection/release or target/no-introspection/release]
       --node PATH       node executable                      [AUTHZ_BENCH_NODE, default node]
   -h, --help            this text
-Row ids: rust-noop ours-rs256 ours-es256 ajv-rs256 ajv-es256 jwks-rsa-rs256 jwks-rsa-es256 node-noop
-";
+Row ids:";
+
+fn usage() -> String {
+    let ids: Vec<&str> = SPECS.iter().map(|s| s.id).collect();
+    format!("{USAGE} {}\n", ids.join(" "))
+}
 
 fn parse_options() -> Result<Options, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -186,6 +364,7 @@ fn parse_options() -> Result<Options, String> {
     let mut rounds = env("AUTHZ_BENCH_ROUNDS");
     let mut only = env("AUTHZ_BENCH_ONLY");
     let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
+    let mut no_introspection_bin_dir = env("AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR");
     let mut node = env("AUTHZ_BENCH_NODE");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -197,7 +376,7 @@ fn parse_options() -> Result<Options, String> {
         };
         let slot = match name.as_str() {
             "-h" | "--help" => {
-                print!("{USAGE}");
+                print!("{}", usage());
                 std::process::exit(0);
             }
             "-n" | "--invocations" => &mut n,
@@ -208,7 +387,8 @@ fn parse_options() -> Result<Options, String> {
             "--only" => &mut only,
             "--bin-dir" => &mut bin_dir,
             "--node" => &mut node,
-            _ => return Err(format!("unknown argument `{arg}`\n\n{USAGE}")),
+            "--no-introspection-bin-dir" => &mut no_introspection_bin_dir,
+            _ => return Err(format!("unknown argument `{arg}`\n\n{}", usage())),
         };
         let value = match inline {
             Some(value) => value,
@@ -236,11 +416,12 @@ fn parse_options() -> Result<Options, String> {
     if let Some(ids) = &only {
         for id in ids {
             if !SPECS.iter().any(|s| s.id == id) {
-                return Err(format!("--only: unknown row id `{id}`\n\n{USAGE}"));
+                return Err(format!("--only: unknown row id `{id}`\n\n{}", usage()));
             }
         }
     }
     let n = number(n, 20_000, "--invocations", 1)?;
+    let bin_dir = bin_dir.map_or_else(|| target.join("release"), PathBuf::from);
     Ok(Options {
         n,
         rounds: number(rounds, 10, "--rounds", 1)?.min(n),
@@ -249,7 +430,11 @@ fn parse_options() -> Result<Options, String> {
         cold_starts: number(cold_starts, 5, "--cold-starts", 1)?,
         only,
         root,
-        bin_dir: bin_dir.map_or_else(|| target.join("release"), PathBuf::from),
+        no_introspection_bin_dir: no_introspection_bin_dir.map_or_else(
+            || target.join("no-introspection").join("release"),
+            PathBuf::from,
+        ),
+        bin_dir,
         node: node.unwrap_or_else(|| "node".to_owned()),
     })
 }
@@ -261,6 +446,8 @@ enum Expect {
     Echo(Value),
     /// An Allow policy for [`STAGE_WILDCARD`] with this principal.
     Allow(String),
+    /// An HTTP API simple response `isAuthorized: true` with this `sub` in the context.
+    Authorized(String),
 }
 
 impl Expect {
@@ -279,6 +466,11 @@ impl Expect {
                     && statements[0]["Action"] == json!(["execute-api:Invoke"])
                     && statements[0]["Resource"] == json!([STAGE_WILDCARD])
                     && r["context"]["sub"] == sub.as_str()
+            }
+            Expect::Authorized(sub) => {
+                r["isAuthorized"] == true
+                    && r["context"]["sub"] == sub.as_str()
+                    && r["context"]["scope"] == "pets:read pets:write"
             }
         }
     }
@@ -426,15 +618,12 @@ impl Running {
                     "iss": issuer.url(), "aud": AUDIENCE, "sub": sub, "iat": iat, "exp": iat + 3600,
                     "scope": "pets:read pets:write", "jti": format!("bench-{i}"),
                 });
-                let token = key.sign(&claims);
-                let event = json!({
-                    "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN,
-                });
+                let event = spec.api.event(&key.sign(&claims));
                 let body = serde_json::to_vec(&event).expect("event serializes");
                 let expect = if spec.is_echo() {
                     Expect::Echo(event)
                 } else {
-                    Expect::Allow(sub)
+                    spec.api.allow(sub)
                 };
                 (body, expect)
             })
@@ -443,11 +632,11 @@ impl Running {
         let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
         let bootstrap = opts.root.join("bench/node/bootstrap.js");
         let bootstrap = bootstrap.to_string_lossy().into_owned();
-        let (program, args, env): (PathBuf, Vec<&str>, Vec<(&str, &str)>) = match spec.program {
-            Program::RustEcho => (opts.bin_dir.join("authz-testkit-echo"), vec![], vec![]),
+        let program = spec.program_path(opts);
+        let (args, env): (Vec<&str>, Vec<(&str, &str)>) = match spec.program {
+            Program::RustEcho => (vec![], vec![]),
             // Default INFO logging on purpose: production logs one decision line per request.
-            Program::TokenAuthorizer => (
-                opts.bin_dir.join("token-authorizer"),
+            Program::Ours { .. } => (
                 vec![],
                 vec![
                     ("AUTHZ_ISSUER", issuer_url.as_str()),
@@ -455,10 +644,10 @@ impl Running {
                 ],
             ),
             Program::Node(handler) => (
-                PathBuf::from(&opts.node),
                 vec![bootstrap.as_str()],
                 vec![
                     ("HANDLER", handler),
+                    ("AUTHORIZER_TYPE", spec.api.node_type()),
                     ("ISSUER", issuer_url.as_str()),
                     ("AUDIENCE", AUDIENCE),
                     ("JWKS_URI", jwks_uri.as_str()),
@@ -618,7 +807,7 @@ fn cpu_model() -> String {
 
 fn label(spec: &Spec, root: &Path) -> String {
     match spec.program {
-        Program::Node("aws-jwt-verify-handler.js") => {
+        Program::Node(AJV) => {
             format!(
                 "aws-jwt-verify {} (Node)",
                 npm_version(root, "aws-jwt-verify")
@@ -652,29 +841,29 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
     };
     let mut out = String::new();
     out.push_str(
-        "| function | tokens | CPU µs/inv | − Rust no-op µs | − same-runtime no-op µs \
+        "| function | event | tokens | CPU µs/inv | − Rust no-op µs | − same-runtime no-op µs \
          | CPU vs ajv | cold start ms | cold vs ajv | peak RSS MiB | RSS vs ajv | wrong |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (spec, result) in results {
         let tokens = if spec.is_echo() {
             format!("({} events, echoed)", spec.alg.name())
         } else {
             spec.alg.name().to_owned()
         };
-        let name = label(spec, &opts.root);
+        let (name, event) = (label(spec, &opts.root), spec.api.name());
         let m = match result {
             Ok(m) => m,
             Err(e) => {
                 let e = e.lines().next().unwrap_or_default();
-                let _ = writeln!(out, "| {name} | {tokens} | FAILED: {e} | | | | | | | | |");
+                let _ = writeln!(
+                    out,
+                    "| {name} | {event} | {tokens} | FAILED: {e} | | | | | | | | |"
+                );
                 continue;
             }
         };
-        let ajv = get(match spec.alg {
-            Alg::Rs256 => "ajv-rs256",
-            Alg::Es256 => "ajv-es256",
-        });
+        let ajv = spec.peer().and_then(get);
         let own_noop = if spec.is_node() { node_noop } else { rust_noop };
         let (beyond_rust, beyond_own) = if spec.is_echo() {
             let beyond_rust = if spec.is_node() {
@@ -688,7 +877,7 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
         };
         let _ = writeln!(
             out,
-            "| {name} | {tokens} | {:.1} | {beyond_rust} | {beyond_own} | {} | {:.1} | {} | {:.1} | {} | {} |",
+            "| {name} | {event} | {tokens} | {:.1} | {beyond_rust} | {beyond_own} | {} | {:.1} | {} | {:.1} | {} | {} |",
             m.cpu_us,
             ratio(m.cpu_us, ajv.map(|a| a.cpu_us)),
             m.cold_ms,
@@ -699,16 +888,17 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
         );
     }
     out.push_str(
-        "\n| function | tokens | CPU µs/inv, min–max over rounds | round trip mean µs | p50 µs \
+        "\n| function | event | tokens | CPU µs/inv, min–max over rounds | round trip mean µs | p50 µs \
          | p99 µs | threads | CPUs allowed | cold start min–max ms | JWKS fetches | decision log lines | invocations of the measured process |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (spec, result) in results {
         let Ok(m) = result else { continue };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1}–{:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1}–{:.1} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1}–{:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1}–{:.1} | {} | {} | {} |",
             label(spec, &opts.root),
+            spec.api.name(),
             spec.alg.name(),
             m.chunk_cpu_min_us,
             m.chunk_cpu_max_us,
@@ -724,6 +914,44 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
             m.invocations,
         );
     }
+    out.push_str(&render_sizes(opts));
+    out
+}
+
+/// File size of each of our authorizer binaries as built (release profile, symbols stripped),
+/// with the `introspection` feature (default) and without it. Missing files are shown as `—`.
+fn render_sizes(opts: &Options) -> String {
+    let size = |dir: &Path, bin: &str| std::fs::metadata(dir.join(bin)).ok().map(|m| m.len());
+    let cell = |bytes: Option<u64>| {
+        bytes.map_or_else(
+            || "— | —".to_owned(),
+            |b| format!("{b} | {:.2}", b as f64 / (1024.0 * 1024.0)),
+        )
+    };
+    let mut out = String::from(
+        "\n| binary | with `introspection` bytes | MiB | without bytes | MiB | without / with |\n\
+         |---|--:|--:|--:|--:|--:|\n",
+    );
+    for bin in OUR_BINARIES {
+        let with = size(&opts.bin_dir, bin);
+        let without = size(&opts.no_introspection_bin_dir, bin);
+        let ratio = match (with, without) {
+            (Some(w), Some(wo)) if w > 0 => format!("{:.2}×", wo as f64 / w as f64),
+            _ => "n/a".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {bin} | {} | {} | {ratio} |",
+            cell(with),
+            cell(without)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nbinaries: {} (with), {} (without)",
+        opts.bin_dir.display(),
+        opts.no_introspection_bin_dir.display()
+    );
     out
 }
 
@@ -731,8 +959,7 @@ fn preflight(specs: &[&Spec], opts: &Options) -> Result<(), String> {
     let hint = "run scripts/bench.sh, which builds and installs everything first";
     for spec in specs {
         let missing = match spec.program {
-            Program::RustEcho => Some(opts.bin_dir.join("authz-testkit-echo")),
-            Program::TokenAuthorizer => Some(opts.bin_dir.join("token-authorizer")),
+            Program::RustEcho | Program::Ours { .. } => Some(spec.program_path(opts)),
             Program::Node(handler) => {
                 let modules = opts.root.join("bench/node/node_modules");
                 [opts.root.join("bench/node").join(handler), modules]
@@ -819,7 +1046,12 @@ async fn main() {
     let mut running: Vec<(&Spec, Result<Running, String>)> = Vec::new();
     for spec in specs {
         let name = label(spec, &opts.root);
-        eprintln!("starting {} ({name}, {})…", spec.id, spec.alg.name());
+        eprintln!(
+            "starting {} ({name}, {} {})…",
+            spec.id,
+            spec.api.name(),
+            spec.alg.name()
+        );
         let result = Running::start(spec, &opts, &keys).await;
         match &result {
             Ok(r) => eprintln!(

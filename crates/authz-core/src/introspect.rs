@@ -6,6 +6,10 @@
 //! cached under the SHA-256 of the token (never the token): active ones until the earlier of the
 //! configured TTL and the token's `exp`, inactive ones for a short negative TTL. Any failure to get
 //! an answer (IdP down, slow, 5xx, not JSON) fails closed and is not cached.
+//!
+//! The Secrets Manager source is the only code behind the cargo feature `introspection` (default
+//! on), which links the AWS SDK; a build without it refuses, at cold start, any configuration that
+//! asks for introspection ([`not_built`]).
 
 use std::{
     collections::HashMap,
@@ -22,7 +26,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::{
-    config::{ClientAuth, IntrospectionConfig},
+    config::{ClientAuth, ConfigError, IntrospectionConfig},
     error::AuthzError,
     jwks::{IssuerKeys, read_capped, truncate},
     verify::{Claims, Trace, claims_from_map},
@@ -58,66 +62,99 @@ pub trait SecretSource: Send + Sync + fmt::Debug {
     fn fetch(&self) -> SecretFuture<'_>;
 }
 
-/// The production [`SecretSource`]: AWS Secrets Manager through the AWS SDK (region, credentials
-/// and `AWS_ENDPOINT_URL_SECRETS_MANAGER` from the standard AWS configuration chain).
-#[derive(Debug)]
-pub struct SecretsManager {
-    secret_id: String,
-    timeout: Duration,
-    client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+/// The production [`SecretSource`] for `secret_id` (ARN or name): AWS Secrets Manager.
+#[cfg(feature = "introspection")]
+pub fn secrets_manager(secret_id: &str, timeout: Duration) -> Option<Arc<dyn SecretSource>> {
+    Some(Arc::new(aws::SecretsManager::new(
+        secret_id.to_owned(),
+        timeout,
+    )))
 }
 
-impl SecretsManager {
-    /// A source for `secret_id` (ARN or name); the SDK client is built on first use.
-    pub fn new(secret_id: String, timeout: Duration) -> SecretsManager {
-        SecretsManager {
-            secret_id,
-            timeout,
-            client: tokio::sync::OnceCell::new(),
+/// None in a build without the cargo feature `introspection`, which does not link the AWS SDK.
+#[cfg(not(feature = "introspection"))]
+pub fn secrets_manager(_secret_id: &str, _timeout: Duration) -> Option<Arc<dyn SecretSource>> {
+    None
+}
+
+/// The cold-start error of a build without the `introspection` feature whose configuration asks
+/// for introspection (the issuer's secret, or its token format `opaque` / `auto`).
+pub fn not_built(issuer: &str) -> ConfigError {
+    ConfigError(format!(
+        "issuer `{issuer}`: opaque-token introspection is configured \
+         (AUTHZ_INTROSPECTION_SECRET_ARN / AUTHZ_TOKEN_FORMAT, or the issuer's `introspection` and \
+         `token_format` in AUTHZ_CONFIG), but this binary was built without the `introspection` \
+         feature (no AWS SDK to read the client secret): build it with default features, or \
+         remove those settings"
+    ))
+}
+
+/// Everything that needs the AWS SDK: the only code behind the `introspection` feature.
+#[cfg(feature = "introspection")]
+mod aws {
+    use super::{ClientCredentials, Duration, SecretFuture, SecretSource};
+
+    /// The production [`SecretSource`]: AWS Secrets Manager through the AWS SDK (region, credentials
+    /// and `AWS_ENDPOINT_URL_SECRETS_MANAGER` from the standard AWS configuration chain).
+    #[derive(Debug)]
+    pub struct SecretsManager {
+        secret_id: String,
+        timeout: Duration,
+        client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+    }
+
+    impl SecretsManager {
+        /// A source for `secret_id` (ARN or name); the SDK client is built on first use.
+        pub fn new(secret_id: String, timeout: Duration) -> SecretsManager {
+            SecretsManager {
+                secret_id,
+                timeout,
+                client: tokio::sync::OnceCell::new(),
+            }
         }
     }
-}
 
-impl SecretSource for SecretsManager {
-    fn fetch(&self) -> SecretFuture<'_> {
-        Box::pin(async move {
-            let client = self
-                .client
-                .get_or_init(|| async {
-                    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-                        .operation_timeout(self.timeout)
-                        .connect_timeout(self.timeout)
-                        .build();
-                    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                        .timeout_config(timeouts)
-                        .load()
-                        .await;
-                    aws_sdk_secretsmanager::Client::new(&shared)
-                })
-                .await;
-            let out = client
-                .get_secret_value()
-                .secret_id(&self.secret_id)
-                .send()
-                .await
-                .map_err(|e| {
+    impl SecretSource for SecretsManager {
+        fn fetch(&self) -> SecretFuture<'_> {
+            Box::pin(async move {
+                let client = self
+                    .client
+                    .get_or_init(|| async {
+                        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                            .operation_timeout(self.timeout)
+                            .connect_timeout(self.timeout)
+                            .build();
+                        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                            .timeout_config(timeouts)
+                            .load()
+                            .await;
+                        aws_sdk_secretsmanager::Client::new(&shared)
+                    })
+                    .await;
+                let out = client
+                    .get_secret_value()
+                    .secret_id(&self.secret_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "GetSecretValue {}: {}",
+                            self.secret_id,
+                            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                        )
+                    })?;
+                let text = out
+                    .secret_string()
+                    .ok_or("the secret has no string value")?;
+                // The serde message could quote a value: keep only the category.
+                serde_json::from_str::<ClientCredentials>(text).map_err(|e| {
                     format!(
-                        "GetSecretValue {}: {}",
-                        self.secret_id,
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                        "the secret is not JSON {{\"client_id\",\"client_secret\"}} ({:?} error)",
+                        e.classify()
                     )
-                })?;
-            let text = out
-                .secret_string()
-                .ok_or("the secret has no string value")?;
-            // The serde message could quote a value: keep only the category.
-            serde_json::from_str::<ClientCredentials>(text).map_err(|e| {
-                format!(
-                    "the secret is not JSON {{\"client_id\",\"client_secret\"}} ({:?} error)",
-                    e.classify()
-                )
+                })
             })
-        })
+        }
     }
 }
 
@@ -536,6 +573,7 @@ pub fn looks_like_jwt(token: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -561,6 +599,43 @@ mod tests {
         assert!(!looks_like_jwt("2YotnFZFEjr1zCsicMWpAA"));
         assert!(!looks_like_jwt("a.b.c"));
         assert!(!looks_like_jwt("eyJhbGciOiJSUzI1NiJ9.e30"));
+    }
+
+    #[test]
+    fn introspection_without_the_feature_fails_the_cold_start_naming_it() {
+        let issuer = "https://idp.example.com";
+        let vars = [
+            ("AUTHZ_ISSUER", issuer),
+            ("AUTHZ_AUDIENCE", "api"),
+            ("AUTHZ_TOKEN_FORMAT", "opaque"),
+            (
+                "AUTHZ_INTROSPECTION_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            ),
+        ];
+        // Parsing is the same in every build; only building the authorizer needs the SDK.
+        let config = crate::Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let built = crate::Authorizer::new(config);
+        if cfg!(feature = "introspection") {
+            assert!(built.is_ok(), "{built:?}");
+        } else {
+            assert_eq!(built.unwrap_err(), not_built(issuer));
+        }
+        let message = not_built(issuer).to_string();
+        for needle in [
+            "configuration error",
+            issuer,
+            "AUTHZ_INTROSPECTION_SECRET_ARN",
+            "AUTHZ_TOKEN_FORMAT",
+            "without the `introspection` feature",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
     }
 
     #[test]

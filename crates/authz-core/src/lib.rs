@@ -37,11 +37,12 @@ pub struct Authorizer {
 
 impl Authorizer {
     /// Builds the authorizer: one HTTP client (with the private CA bundle, if any) for
-    /// discovery, JWKS and introspection. No I/O yet: see [`warm`](Self::warm).
+    /// discovery, JWKS and introspection. No I/O yet: see [`warm`](Self::warm). Fails when the
+    /// configuration asks for introspection and this build has no `introspection` feature.
     pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
         let client = jwks::http_client(&config.http).map_err(ConfigError)?;
         let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::new(client.clone()));
-        let verifier = Verifier::new(&config, fetch, client);
+        let verifier = Verifier::new(&config, fetch, client)?;
         Ok(Authorizer { config, verifier })
     }
 

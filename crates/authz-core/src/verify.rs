@@ -16,9 +16,9 @@ use serde::{
 use serde_json::{Map, Value};
 
 use crate::{
-    config::{Config, IssuerConfig, SUPPORTED_ALGORITHMS, TokenFormat},
+    config::{Config, ConfigError, IssuerConfig, SUPPORTED_ALGORITHMS, TokenFormat},
     error::AuthzError,
-    introspect::{Introspector, SecretsManager, looks_like_jwt},
+    introspect::{self, Introspector, looks_like_jwt},
     jwks::{Fetch, IssuerKeys},
 };
 
@@ -123,51 +123,55 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// One key cache per issuer, all fetching through `fetch`.
     /// One key cache per issuer, all fetching through `fetch`; introspection (if configured)
-    /// posts through `client` with credentials from Secrets Manager.
-    pub fn new(config: &Config, fetch: Arc<dyn Fetch>, client: reqwest::Client) -> Verifier {
+    /// posts through `client` with credentials from Secrets Manager. Fails when introspection is
+    /// configured in a build without the `introspection` feature ([`introspect::not_built`]).
+    pub fn new(
+        config: &Config,
+        fetch: Arc<dyn Fetch>,
+        client: reqwest::Client,
+    ) -> Result<Verifier, ConfigError> {
         let mut opaque = None;
-        let issuers = config
-            .issuers
-            .iter()
-            .map(|ic| {
-                let keys = IssuerKeys::new(
-                    ic.issuer.clone(),
-                    ic.jwks_uri.clone(),
-                    ic.algorithms.clone(),
-                    config.jwks.clone(),
-                    Arc::clone(&fetch),
-                );
-                let introspector = ic.introspection.as_ref().map(|intro| {
-                    let secret = SecretsManager::new(intro.secret_arn.clone(), config.http.timeout);
-                    Introspector::new(
+        let mut issuers = HashMap::with_capacity(config.issuers.len());
+        for ic in &config.issuers {
+            let keys = IssuerKeys::new(
+                ic.issuer.clone(),
+                ic.jwks_uri.clone(),
+                ic.algorithms.clone(),
+                config.jwks.clone(),
+                Arc::clone(&fetch),
+            );
+            let introspector = match &ic.introspection {
+                None => None,
+                Some(intro) => {
+                    let secret =
+                        introspect::secrets_manager(&intro.secret_arn, config.http.timeout)
+                            .ok_or_else(|| introspect::not_built(&ic.issuer))?;
+                    Some(Introspector::new(
                         ic.issuer.clone(),
                         intro.clone(),
                         client.clone(),
-                        Arc::new(secret),
+                        secret,
                         config.jwks.cooldown,
-                    )
-                });
-                if ic.token_format != TokenFormat::Jwt {
-                    opaque = Some(ic.issuer.clone());
+                    ))
                 }
-                (
-                    ic.issuer.clone(),
-                    IssuerEntry {
-                        config: ic.clone(),
-                        keys,
-                        introspector,
-                    },
-                )
-            })
-            .collect();
-        Verifier {
+            };
+            if ic.token_format != TokenFormat::Jwt {
+                opaque = Some(ic.issuer.clone());
+            }
+            let entry = IssuerEntry {
+                config: ic.clone(),
+                keys,
+                introspector,
+            };
+            issuers.insert(ic.issuer.clone(), entry);
+        }
+        Ok(Verifier {
             issuers,
             opaque,
             leeway: config.leeway.as_secs_f64(),
             required_typ: config.required_typ.clone(),
-        }
+        })
     }
 
     /// Fetches every issuer's keys, and the introspection secret, before the first request.
