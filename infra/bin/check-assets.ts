@@ -2,7 +2,9 @@
 /**
  * Checks a synthesized cloud assembly (`cdk synth` output) for real authorizer bundles:
  * every `provided.al2023` function's asset directory holds an executable ELF `bootstrap` for
- * the function's architecture. `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
+ * the function's architecture, with the AWS SDK (the `introspection` cargo feature) linked in
+ * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`).
+ * `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
  * Used by scripts/test-infra.sh after the one real synth.
  */
 import { accessSync, constants, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
@@ -54,8 +56,17 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       fail(`handler is ${String(r.Properties.Handler)}, not bootstrap`);
       continue;
     }
+    // Crate paths survive stripping (panic locations): the SDK's name is in the binary iff linked.
+    const sdk = readFileSync(bootstrap).includes('aws-sdk-secretsmanager');
+    const env = (r.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const introspects = 'AUTHZ_INTROSPECTION_SECRET_ARN' in env;
+    if (sdk !== introspects) {
+      fail(`${bootstrap} ${sdk ? 'links' : 'lacks'} the AWS SDK, but the function ${introspects ? 'introspects' : 'does not introspect'} opaque tokens`);
+      continue;
+    }
     const mb = (statSync(bootstrap).size / 1e6).toFixed(1);
-    results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap in ${assetPath}` });
+    const what = sdk ? 'with the AWS SDK (introspection)' : 'without the AWS SDK';
+    results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap ${what} in ${assetPath}` });
   }
   return results;
 }
