@@ -3,7 +3,8 @@
 //! `cargo bench -p authz-core --bench verify` (the Runtime-API-level benchmark is `scripts/bench.sh`). Compares, in one run, the
 //! raw RSA-2048 / P-256 signature check of the crypto backend with our whole TOKEN handler
 //! (event parse, bearer extraction, header/claims decode, key lookup, signature, claim checks,
-//! policy rendering and the JSON decision log line).
+//! policy rendering and the JSON decision log line), the REQUEST and HTTP handlers on the
+//! sample events of `events/`, and the event parse alone for each type.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -85,6 +86,50 @@ fn bench(c: &mut Criterion) {
             },
         );
     }
+
+    // REQUEST and HTTP (payload 2.0) handlers on the repository's sample events (RS256), and
+    // what deserializing each event type costs alone.
+    let token = rsa.sign(&claims);
+    let request = authz_testkit::fixtures::sample_event("request/header.json", &token).to_string();
+    let http = authz_testkit::fixtures::sample_event("http/planets.json", &token).to_string();
+    let token_event =
+        json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": arn})
+            .to_string();
+    c.bench_function("RS256/REQUEST handler (sample event)", |b| {
+        b.iter(|| {
+            let r = rt.block_on(authz.request(black_box(&request))).unwrap();
+            serde_json::to_vec(&r).unwrap()
+        })
+    });
+    c.bench_function("RS256/HTTP handler (sample event)", |b| {
+        b.iter(|| {
+            let r = rt.block_on(authz.http(black_box(&http))).unwrap();
+            serde_json::to_vec(&r).unwrap()
+        })
+    });
+    use aws_lambda_events::apigw::{
+        ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+        ApiGatewayV2CustomAuthorizerV2Request,
+    };
+    c.bench_function("parse only/TOKEN event", |b| {
+        b.iter(|| {
+            serde_json::from_str::<ApiGatewayCustomAuthorizerRequest>(black_box(&token_event))
+                .unwrap()
+        })
+    });
+    c.bench_function("parse only/REQUEST event", |b| {
+        b.iter(|| {
+            serde_json::from_str::<ApiGatewayCustomAuthorizerRequestTypeRequest>(black_box(
+                &request,
+            ))
+            .unwrap()
+        })
+    });
+    c.bench_function("parse only/HTTP event", |b| {
+        b.iter(|| {
+            serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(black_box(&http)).unwrap()
+        })
+    });
 }
 
 criterion_group!(benches, bench);
