@@ -21,11 +21,12 @@ command -v cargo >/dev/null 2>&1 || {
     echo "error: cargo not found; install the Rust toolchain with rustup first" >&2
     exit 1
 }
-no_opaque=false
+# moto_server (into .venv, once) unless opaque tokens are off or it is the one-shot demo.
+need_moto=true
 for arg in "$@"; do
-    case "$arg" in --no-opaque|--issuer|demo) no_opaque=true ;; esac
+    case "$arg" in --no-opaque|demo) need_moto=false ;; esac
 done
-if [[ $no_opaque == false ]]; then
+if [[ $need_moto == true ]]; then
     scripts/test-tools.sh moto
 fi
 cargo build --release --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
