@@ -37,7 +37,7 @@ use tokio::time::Instant;
 use crate::backend;
 use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
 use crate::{Options, Shared};
-use authz_testkit::server::response as reply;
+use authz_testkit::server::{lock, response as reply};
 
 /// Region, account and stage of the emulated APIs.
 pub const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012";
@@ -103,10 +103,6 @@ impl Pool {
     pub fn kind(&self) -> AuthorizerKind {
         self.kind
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A cached authorizer result.

@@ -240,11 +240,11 @@ fn print_banner(mode: &LocalMode) {
     println!(
         "  scripts/token.sh [--api A] [--tier T | --scope S ...] [--opaque]   prints a token (default: PetStore, scope read)"
     );
-    if let Some(client) = minter
-        .clients()
+    let clients = minter.clients();
+    if let Some(client) = clients
         .iter()
         .find(|c| c.tier == "gold")
-        .or(minter.clients().first())
+        .or(clients.first())
     {
         println!(
             "\n  # the client-credentials grant at the dev issuer (a demo client per tier: {token_url}/ lists them)"

@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use authz_testkit::issuer::{basic_credentials, random_token};
-use authz_testkit::server::{Reply, response as reply};
+use authz_testkit::server::{Reply, lock, response as reply};
 use authz_testkit::{TestKey, now};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -483,10 +483,6 @@ impl Minter {
 }
 
 type Resp = Response<Full<Bytes>>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Resp {
     reply(

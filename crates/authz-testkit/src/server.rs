@@ -104,8 +104,9 @@ where
     }
 }
 
-/// Locks `mutex`, ignoring poisoning (the guarded data stays consistent in this crate).
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `mutex`, ignoring poisoning (the guarded data stays consistent: every critical section
+/// of the testkit and the local mode is a plain read or insert).
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
