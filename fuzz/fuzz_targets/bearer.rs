@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = std::str::from_utf8(data) else { return };
     for bare in [false, true] {
-        if let Ok(token) = authz_core::token::bearer(Some(value), bare, 8192) {
+        if let Ok(token) = authz_core::internals::bearer(Some(value), bare, 8192) {
             assert!(token.len() <= 8192 && value.contains(token));
         }
     }

@@ -2,7 +2,7 @@
 //! message has the fixed shape `invalid event: <Category> error at line N column M` (it never
 //! quotes the input, which carries the token).
 #![no_main]
-use authz_core::{policy::MethodArn, token::parse_event};
+use authz_core::{MethodArn, internals::parse_event};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayV2CustomAuthorizerV2Request,

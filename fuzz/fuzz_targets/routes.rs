@@ -1,7 +1,7 @@
 //! Route rules: parsing never panics; a parsed rule's resource pattern is well-formed and the
 //! matcher never panics on any path.
 #![no_main]
-use authz_core::policy::{MethodArn, Rule, Rules};
+use authz_core::{MethodArn, Rule, Rules};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

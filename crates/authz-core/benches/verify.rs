@@ -9,10 +9,7 @@
 
 use std::hint::black_box;
 
-use authz_core::{
-    Authorizer, Config,
-    verify::{Trace, alg_name},
-};
+use authz_core::{Authorizer, Config, Trace, internals::alg_name};
 use authz_testkit::{Issuer, TestKey, now};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::DecodingKey;

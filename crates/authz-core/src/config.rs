@@ -5,41 +5,26 @@
 //! document. Setting a key both ways is an error, so there is never a question of which wins.
 //! Every error names the variable (or the JSON key) at fault.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use jsonwebtoken::Algorithm;
 
-use crate::policy::{Rule, Rules};
+pub use crate::error::ConfigError;
+use crate::{
+    alg::SUPPORTED_ALGORITHMS,
+    event::{Binding, split_list},
+    http::{CaBundle, HttpSettings, check_url},
+    introspect::{ClientAuth, IntrospectionConfig},
+    keys::JwksSettings,
+    policy::{Rule, Rules},
+    verifier::{IssuerConfig, TokenFormat},
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-/// A configuration error found at cold start. Its message names the variable at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "configuration error: {}", self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
-
-/// Every algorithm this build can verify: all asymmetric JWS algorithms of the crypto backend.
-pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 /// Validated configuration.
 #[derive(Debug, Clone)]
@@ -71,97 +56,9 @@ pub struct Config {
     /// Query-string parameter that may carry the token instead (RFC 6750 §2.3 `access_token`).
     pub token_query_param: Option<String>,
     /// Identity binding: this request header (lower-case) must equal this claim, else 403.
-    pub binding: Option<(String, String)>,
+    pub binding: Option<Binding>,
     /// Claim whose value becomes `usageIdentifierKey` (REST usage plans, API key source AUTHORIZER).
     pub usage_identifier_claim: Option<String>,
-}
-
-/// One trusted issuer.
-#[derive(Debug, Clone)]
-pub struct IssuerConfig {
-    /// Exact expected `iss`.
-    pub issuer: String,
-    /// The token's `aud` must contain one of these.
-    pub audiences: Vec<String>,
-    /// JWKS location; `None` means OIDC discovery at `{issuer}/.well-known/openid-configuration`.
-    pub jwks_uri: Option<String>,
-    /// Algorithms accepted for this issuer.
-    pub algorithms: Vec<Algorithm>,
-    /// Which tokens this issuer's are: JWTs, opaque, or either (by shape).
-    pub token_format: TokenFormat,
-    /// RFC 7662 introspection, for opaque tokens.
-    pub introspection: Option<IntrospectionConfig>,
-}
-
-/// How an issuer's tokens are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenFormat {
-    /// Local JWT verification only.
-    Jwt,
-    /// RFC 7662 introspection only.
-    Opaque,
-    /// JWT-shaped tokens locally, anything else by introspection.
-    Auto,
-}
-
-/// How the introspection endpoint authenticates this authorizer (RFC 7662 §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// HTTP Basic with the form-encoded client id and secret.
-    ClientSecretBasic,
-    /// `client_id` and `client_secret` in the form body.
-    ClientSecretPost,
-    /// A bearer access token first obtained with the client-credentials grant.
-    Bearer,
-}
-
-/// RFC 7662 introspection settings of one issuer.
-#[derive(Debug, Clone)]
-pub struct IntrospectionConfig {
-    /// Secrets Manager secret (ARN or name) holding `{"client_id","client_secret"}`.
-    pub secret_arn: String,
-    /// Endpoint; `None`: `introspection_endpoint` from discovery.
-    pub endpoint: Option<String>,
-    /// Client authentication.
-    pub auth: ClientAuth,
-    /// Token endpoint for [`ClientAuth::Bearer`]; `None`: from discovery.
-    pub token_endpoint: Option<String>,
-    /// Scope requested with the client-credentials grant ([`ClientAuth::Bearer`]).
-    pub scope: Option<String>,
-    /// Upper bound on how long an active answer is reused (also bounded by the token's `exp`).
-    pub cache_ttl: Duration,
-    /// How long an inactive answer is reused.
-    pub negative_ttl: Duration,
-    /// Most answers kept in memory.
-    pub max_entries: usize,
-}
-
-/// JWKS cache bounds.
-#[derive(Debug, Clone)]
-pub struct JwksSettings {
-    /// Lower bound on the cache lifetime taken from Cache-Control / Expires.
-    pub min_ttl: Duration,
-    /// Upper bound on it: a removed key stops working at most this long after removal.
-    pub max_ttl: Duration,
-    /// Lifetime when the response carries no caching headers.
-    pub default_ttl: Duration,
-    /// How long past expiry cached keys keep serving while the IdP cannot be reached.
-    pub stale: Duration,
-    /// At most one fetch per issuer per this window (unknown-kid floods, retries while down).
-    pub cooldown: Duration,
-    /// Largest JWKS or discovery body accepted.
-    pub max_bytes: usize,
-}
-
-/// Outgoing HTTP settings.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// TCP+TLS connect timeout.
-    pub connect_timeout: Duration,
-    /// Whole-request timeout (connect, headers and body).
-    pub timeout: Duration,
-    /// PEM file of extra trusted CA certificates (a private CA), used by every outgoing call.
-    pub ca_bundle: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -481,15 +378,6 @@ fn parse_doc(text: &str, name: &str) -> Result<Map<String, Value>, ConfigError> 
     }
 }
 
-/// Splits a comma-separated list, trimming items and dropping empty ones.
-pub fn split_list(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn flat_value(name: &str, raw: &str, kind: Kind) -> Result<Value, ConfigError> {
     let raw = raw.trim();
     Ok(match kind {
@@ -594,28 +482,6 @@ fn seconds(
         ));
     }
     Ok(Duration::from_secs_f64(v))
-}
-
-/// `https://`, or `http://` to a loopback host (local development and tests only).
-pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-            return err(format!(
-                "{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"
-            ));
-        }
-        rest
-    } else {
-        return err(format!("{name}: `{url}` is not an https:// URL"));
-    };
-    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
-        return err(format!("{name}: `{url}` has no host"));
-    }
-    Ok(())
 }
 
 fn algorithms(names: &[String], name: &str) -> Result<Vec<Algorithm>, ConfigError> {
@@ -800,6 +666,7 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
     if jwks.max_bytes < 1024 {
         return err(format!("{}: at least 1024", src("jwks.max_bytes")));
     }
+    let mut ca_bundle = None;
     if let Some(path) = &raw.http.ca_bundle {
         let pem = std::fs::read(path).map_err(|e| {
             ConfigError(format!(
@@ -813,9 +680,13 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
                 src("http.ca_bundle")
             ));
         }
+        ca_bundle = Some(CaBundle {
+            path: path.clone(),
+            pem,
+        });
     }
     let http = HttpSettings {
-        ca_bundle: raw.http.ca_bundle.clone(),
+        ca_bundle,
         connect_timeout: seconds(
             raw.http.connect_timeout_seconds,
             1.0,
@@ -870,7 +741,10 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         "token_header",
     )?;
     let binding = match (raw.bind_header, raw.bind_claim) {
-        (Some(h), Some(c)) => Some((header_name(h, "bind_header")?, c)),
+        (Some(h), Some(c)) => Some(Binding {
+            header: header_name(h, "bind_header")?,
+            claim: c,
+        }),
         (None, None) => None,
         _ => return err("AUTHZ_BIND_HEADER and AUTHZ_BIND_CLAIM go together: set both or neither"),
     };
@@ -1250,7 +1124,13 @@ mod tests {
         let c = load(&vars).unwrap();
         assert_eq!(c.token_header, "x-api-token");
         assert_eq!(c.token_query_param.as_deref(), Some("access_token"));
-        assert_eq!(c.binding, Some(("x-tenant-id".into(), "tenant".into())));
+        assert_eq!(
+            c.binding,
+            Some(Binding {
+                header: "x-tenant-id".into(),
+                claim: "tenant".into()
+            })
+        );
         assert!(c.route_sets.contains_key("strict"));
         let mut vars = BASE.to_vec();
         vars.push(("AUTHZ_BIND_HEADER", "x-tenant-id"));

@@ -1,8 +1,22 @@
-//! One error type for every way a request can fail, and the one mapping from cause to outcome.
+//! One error type for every way a request can fail, and the one mapping from cause to verdict;
+//! the cold-start configuration error. Pure.
+
+use std::fmt;
+
+/// A configuration error found at cold start. Its message names the variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
 
 /// What API Gateway must answer for an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Verdict {
     /// 401: the error message is exactly `Unauthorized` (REST) / not reached for HTTP APIs.
     Unauthorized,
     /// 403: a policy without Allow (REST) or `isAuthorized: false` (HTTP API).
@@ -14,7 +28,7 @@ pub enum Outcome {
 /// Why a request was not allowed, named by cause.
 ///
 /// Each variant has a stable machine-readable [`reason`](AuthzError::reason) that goes to the
-/// decision log, and exactly one [`Outcome`]. Messages never contain the token or a secret.
+/// decision log, and exactly one [`Verdict`]. Messages never contain the token or a secret.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum AuthzError {
@@ -46,7 +60,9 @@ pub enum AuthzError {
     /// The token header has no `kid`.
     #[error("token header has no kid")]
     MissingKid,
-    /// `iss` is missing, not a string, or not a configured issuer.
+    /// `iss` is not a configured issuer (a JWT), or an introspection answer names another
+    /// issuer. A missing or non-string `iss` is [`MissingClaim`](Self::MissingClaim) /
+    /// [`InvalidClaim`](Self::InvalidClaim) `("iss")`.
     #[error("issuer not accepted")]
     UnknownIssuer,
     /// No key with this `kid` in the issuer's JWKS (after at most one refetch).
@@ -109,15 +125,15 @@ pub enum AuthzError {
 }
 
 impl AuthzError {
-    /// The one mapping from cause to API Gateway outcome.
-    pub fn outcome(&self) -> Outcome {
+    /// The one mapping from cause to API Gateway verdict.
+    pub fn verdict(&self) -> Verdict {
         use AuthzError::*;
         match self {
             InsufficientScope | ClaimMismatch | RouteNotAllowed | ApiNotAllowed => {
-                Outcome::Forbidden
+                Verdict::Forbidden
             }
-            InvalidEvent(_) | Internal(_) => Outcome::Internal,
-            _ => Outcome::Unauthorized,
+            InvalidEvent(_) | Internal(_) => Verdict::Internal,
+            _ => Verdict::Unauthorized,
         }
     }
 
@@ -155,51 +171,134 @@ impl AuthzError {
             Internal(_) => "internal",
         }
     }
-
-    /// The `errorType` reported to the Lambda runtime.
-    pub fn error_type(&self) -> &'static str {
-        match self.outcome() {
-            Outcome::Unauthorized => "Unauthorized",
-            Outcome::Forbidden => "Forbidden",
-            Outcome::Internal => match self {
-                AuthzError::InvalidEvent(_) => "InvalidEvent",
-                _ => "InternalError",
-            },
-        }
-    }
-
-    /// The `errorMessage` reported to the Lambda runtime. API Gateway answers 401 only when it
-    /// is exactly `Unauthorized`; every other message becomes a 500.
-    pub fn runtime_message(&self) -> String {
-        match self.outcome() {
-            Outcome::Unauthorized => "Unauthorized".to_owned(),
-            _ => self.to_string(),
-        }
-    }
 }
+
+/// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log).
+pub const REASONS: [&str; 28] = [
+    "missing_token",
+    "bad_scheme",
+    "multiple_credentials",
+    "token_too_large",
+    "malformed",
+    "alg_not_allowed",
+    "unsupported_crit",
+    "missing_kid",
+    "unknown_issuer",
+    "unknown_kid",
+    "key_alg_mismatch",
+    "jwks_unavailable",
+    "bad_signature",
+    "inactive_token",
+    "introspection_unavailable",
+    "expired",
+    "not_yet_valid",
+    "iat_in_future",
+    "missing_claim",
+    "invalid_claim",
+    "wrong_audience",
+    "wrong_typ",
+    "insufficient_scope",
+    "claim_mismatch",
+    "route_not_allowed",
+    "api_not_allowed",
+    "invalid_event",
+    "internal",
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// One of each variant; the match makes a new variant fail to compile here until listed.
+    fn every_variant() -> Vec<AuthzError> {
+        use AuthzError::*;
+        let all = vec![
+            MissingToken,
+            BadScheme,
+            MultipleCredentials,
+            TokenTooLarge { max: 1 },
+            Malformed("x"),
+            AlgorithmNotAllowed,
+            UnsupportedCrit,
+            MissingKid,
+            UnknownIssuer,
+            KidNotFound,
+            KeyAlgorithmMismatch,
+            JwksUnavailable,
+            InactiveToken,
+            IntrospectionFailed,
+            BadSignature,
+            Expired,
+            NotYetValid,
+            IssuedInFuture,
+            MissingClaim("x"),
+            InvalidClaim("x"),
+            AudienceMismatch,
+            WrongType,
+            InsufficientScope,
+            ClaimMismatch,
+            RouteNotAllowed,
+            ApiNotAllowed,
+            InvalidEvent("x".into()),
+            Internal("x".into()),
+        ];
+        for e in &all {
+            match e {
+                MissingToken
+                | BadScheme
+                | MultipleCredentials
+                | TokenTooLarge { .. }
+                | Malformed(_)
+                | AlgorithmNotAllowed
+                | UnsupportedCrit
+                | MissingKid
+                | UnknownIssuer
+                | KidNotFound
+                | KeyAlgorithmMismatch
+                | JwksUnavailable
+                | InactiveToken
+                | IntrospectionFailed
+                | BadSignature
+                | Expired
+                | NotYetValid
+                | IssuedInFuture
+                | MissingClaim(_)
+                | InvalidClaim(_)
+                | AudienceMismatch
+                | WrongType
+                | InsufficientScope
+                | ClaimMismatch
+                | RouteNotAllowed
+                | ApiNotAllowed
+                | InvalidEvent(_)
+                | Internal(_) => {}
+            }
+        }
+        all
+    }
+
     #[test]
-    fn unauthorized_message_is_exact() {
+    fn reasons_lists_every_reason_once() {
+        let mut reasons: Vec<&str> = every_variant().iter().map(AuthzError::reason).collect();
+        let mut listed = REASONS.to_vec();
+        reasons.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(reasons, listed);
+        listed.dedup();
+        assert_eq!(listed.len(), REASONS.len(), "no reason twice");
+    }
+
+    #[test]
+    fn verdicts() {
         for e in [
             AuthzError::Expired,
             AuthzError::MissingToken,
             AuthzError::BadSignature,
         ] {
-            assert_eq!(e.outcome(), Outcome::Unauthorized);
-            assert_eq!(e.runtime_message(), "Unauthorized");
+            assert_eq!(e.verdict(), Verdict::Unauthorized);
         }
-    }
-
-    #[test]
-    fn forbidden_and_internal_are_not_401() {
-        assert_eq!(AuthzError::InsufficientScope.outcome(), Outcome::Forbidden);
+        assert_eq!(AuthzError::InsufficientScope.verdict(), Verdict::Forbidden);
         let e = AuthzError::InvalidEvent("no methodArn".into());
-        assert_eq!(e.outcome(), Outcome::Internal);
-        assert_ne!(e.runtime_message(), "Unauthorized");
-        assert_eq!(e.error_type(), "InvalidEvent");
+        assert_eq!(e.verdict(), Verdict::Internal);
     }
 }

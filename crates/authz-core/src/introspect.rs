@@ -7,15 +7,12 @@
 //! configured TTL and the token's `exp`, inactive ones for a short negative TTL. Any failure to get
 //! an answer (IdP down, slow, 5xx, not JSON) fails closed and is not cached.
 //!
-//! The Secrets Manager source is the only code behind the cargo feature `introspection` (default
-//! on), which links the AWS SDK; a build without it refuses, at cold start, any configuration that
-//! asks for introspection ([`not_built`]).
+//! Every call goes through the [`Fetch`] seam (the one HTTP path); the credentials come from a
+//! [`SecretSource`]; endpoints not configured come from the issuer's [`Discoverer`].
 
 use std::{
     collections::HashMap,
     fmt,
-    future::Future,
-    pin::Pin,
     sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
@@ -26,137 +23,48 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::{
-    config::{ClientAuth, ConfigError, IntrospectionConfig},
+    claims::{ClaimCheck, Claims},
+    discovery::Discoverer,
     error::AuthzError,
-    jwks::{IssuerKeys, read_capped, truncate},
-    verify::{Claims, Trace, claims_from_map},
+    http::{Fetch, FormPost},
+    log::{Trace, truncate},
+    secrets::{ClientCredentials, SecretSource},
 };
+
+/// How the introspection endpoint authenticates this authorizer (RFC 7662 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-encoded client id and secret.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A bearer access token first obtained with the client-credentials grant.
+    Bearer,
+}
+
+/// RFC 7662 introspection settings of one issuer.
+#[derive(Debug, Clone)]
+pub struct IntrospectionConfig {
+    /// Secrets Manager secret (ARN or name) holding `{"client_id","client_secret"}`.
+    pub secret_arn: String,
+    /// Endpoint; `None`: `introspection_endpoint` from discovery.
+    pub endpoint: Option<String>,
+    /// Client authentication.
+    pub auth: ClientAuth,
+    /// Token endpoint for [`ClientAuth::Bearer`]; `None`: from discovery.
+    pub token_endpoint: Option<String>,
+    /// Scope requested with the client-credentials grant ([`ClientAuth::Bearer`]).
+    pub scope: Option<String>,
+    /// Upper bound on how long an active answer is reused (also bounded by the token's `exp`).
+    pub cache_ttl: Duration,
+    /// How long an inactive answer is reused.
+    pub negative_ttl: Duration,
+    /// Most answers kept in memory.
+    pub max_entries: usize,
+}
 
 /// Largest introspection or token-endpoint answer accepted.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
-
-/// OAuth client credentials. `Debug` never shows the secret.
-#[derive(Clone, Deserialize)]
-pub struct ClientCredentials {
-    /// `client_id`.
-    pub client_id: String,
-    /// `client_secret`.
-    pub client_secret: String,
-}
-
-impl fmt::Debug for ClientCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Boxed future returned by [`SecretSource::fetch`].
-pub type SecretFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<ClientCredentials, String>> + Send + 'a>>;
-
-/// Where the client credentials come from. Error texts must never contain the secret.
-pub trait SecretSource: Send + Sync + fmt::Debug {
-    /// Fetches the current credentials.
-    fn fetch(&self) -> SecretFuture<'_>;
-}
-
-/// The production [`SecretSource`] for `secret_id` (ARN or name): AWS Secrets Manager.
-#[cfg(feature = "introspection")]
-pub fn secrets_manager(secret_id: &str, timeout: Duration) -> Option<Arc<dyn SecretSource>> {
-    Some(Arc::new(aws::SecretsManager::new(
-        secret_id.to_owned(),
-        timeout,
-    )))
-}
-
-/// None in a build without the cargo feature `introspection`, which does not link the AWS SDK.
-#[cfg(not(feature = "introspection"))]
-pub fn secrets_manager(_secret_id: &str, _timeout: Duration) -> Option<Arc<dyn SecretSource>> {
-    None
-}
-
-/// The cold-start error of a build without the `introspection` feature whose configuration asks
-/// for introspection (the issuer's secret, or its token format `opaque` / `auto`).
-pub fn not_built(issuer: &str) -> ConfigError {
-    ConfigError(format!(
-        "issuer `{issuer}`: opaque-token introspection is configured \
-         (AUTHZ_INTROSPECTION_SECRET_ARN / AUTHZ_TOKEN_FORMAT, or the issuer's `introspection` and \
-         `token_format` in AUTHZ_CONFIG), but this binary was built without the `introspection` \
-         feature (no AWS SDK to read the client secret): build it with default features, or \
-         remove those settings"
-    ))
-}
-
-/// Everything that needs the AWS SDK: the only code behind the `introspection` feature.
-#[cfg(feature = "introspection")]
-mod aws {
-    use super::{ClientCredentials, Duration, SecretFuture, SecretSource};
-
-    /// The production [`SecretSource`]: AWS Secrets Manager through the AWS SDK (region, credentials
-    /// and `AWS_ENDPOINT_URL_SECRETS_MANAGER` from the standard AWS configuration chain).
-    #[derive(Debug)]
-    pub struct SecretsManager {
-        secret_id: String,
-        timeout: Duration,
-        client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
-    }
-
-    impl SecretsManager {
-        /// A source for `secret_id` (ARN or name); the SDK client is built on first use.
-        pub fn new(secret_id: String, timeout: Duration) -> SecretsManager {
-            SecretsManager {
-                secret_id,
-                timeout,
-                client: tokio::sync::OnceCell::new(),
-            }
-        }
-    }
-
-    impl SecretSource for SecretsManager {
-        fn fetch(&self) -> SecretFuture<'_> {
-            Box::pin(async move {
-                let client = self
-                    .client
-                    .get_or_init(|| async {
-                        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-                            .operation_timeout(self.timeout)
-                            .connect_timeout(self.timeout)
-                            .build();
-                        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                            .timeout_config(timeouts)
-                            .load()
-                            .await;
-                        aws_sdk_secretsmanager::Client::new(&shared)
-                    })
-                    .await;
-                let out = client
-                    .get_secret_value()
-                    .secret_id(&self.secret_id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "GetSecretValue {}: {}",
-                            self.secret_id,
-                            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                        )
-                    })?;
-                let text = out
-                    .secret_string()
-                    .ok_or("the secret has no string value")?;
-                // The serde message could quote a value: keep only the category.
-                serde_json::from_str::<ClientCredentials>(text).map_err(|e| {
-                    format!(
-                        "the secret is not JSON {{\"client_id\",\"client_secret\"}} ({:?} error)",
-                        e.classify()
-                    )
-                })
-            })
-        }
-    }
-}
 
 /// What the introspection endpoint said about one token.
 #[derive(Clone)]
@@ -176,7 +84,8 @@ enum CallError {
 pub struct Introspector {
     issuer: String,
     config: IntrospectionConfig,
-    client: reqwest::Client,
+    fetch: Arc<dyn Fetch>,
+    discovery: Arc<Discoverer>,
     secret: Arc<dyn SecretSource>,
     cooldown: Duration,
     creds: RwLock<Option<Arc<ClientCredentials>>>,
@@ -197,18 +106,22 @@ impl fmt::Debug for Introspector {
 }
 
 impl Introspector {
-    /// A client for `issuer`; no I/O until [`warm`](Self::warm) or the first token.
+    /// A client for `issuer`; no I/O until [`warm`](Self::warm) or the first token. Calls go
+    /// through `fetch`; endpoints not configured come from `discovery`; the secret is fetched
+    /// again at most once per `cooldown`.
     pub fn new(
         issuer: String,
         config: IntrospectionConfig,
-        client: reqwest::Client,
+        fetch: Arc<dyn Fetch>,
+        discovery: Arc<Discoverer>,
         secret: Arc<dyn SecretSource>,
         cooldown: Duration,
     ) -> Introspector {
         Introspector {
             issuer,
             config,
-            client,
+            fetch,
+            discovery,
             secret,
             cooldown,
             creds: RwLock::new(None),
@@ -220,13 +133,13 @@ impl Introspector {
 
     /// Fetches the client credentials at cold start. Failure is logged, not fatal: opaque tokens
     /// get `Unauthorized` until the secret can be read (retried on demand, cool-down bounded).
-    pub async fn warm(&self, keys: &IssuerKeys) -> bool {
+    pub async fn warm(&self) -> bool {
         let loaded = self.refresh_secret(None).await;
         // The bearer mode's access token too, so the first opaque token pays no extra round trip.
         if loaded
             && self.config.auth == ClientAuth::Bearer
             && let Some(creds) = self.credentials().await
-            && self.access_token(keys, &creds).await.is_err()
+            && self.access_token(&creds).await.is_err()
         {
             tracing::warn!(iss = %self.issuer, "could not get the introspection access token at cold start");
         }
@@ -234,9 +147,9 @@ impl Introspector {
     }
 
     /// Introspects `token` (answers cached) and checks the claims as for a JWT, where present.
+    /// `now` is in seconds since the epoch, `leeway` in seconds.
     pub async fn introspect(
         &self,
-        keys: &IssuerKeys,
         token: &str,
         now: f64,
         leeway: f64,
@@ -248,7 +161,7 @@ impl Introspector {
         let answer = match self.cached(&key) {
             Some(answer) => answer,
             None => {
-                let answer = self.call(keys, token).await?;
+                let answer = self.call(token).await?;
                 self.store(key, &answer, now);
                 answer
             }
@@ -262,15 +175,13 @@ impl Introspector {
                 {
                     return Err(AuthzError::UnknownIssuer);
                 }
-                claims_from_map(
-                    &self.issuer,
+                let check = ClaimCheck {
+                    issuer: &self.issuer,
                     audiences,
-                    (*claims).clone(),
                     now,
                     leeway,
-                    false,
-                    trace,
-                )
+                };
+                check.introspected((*claims).clone(), trace)
             }
         }
     }
@@ -312,15 +223,16 @@ impl Introspector {
     }
 
     /// One introspection, retried once with a fresh secret when the IdP says `invalid_client`.
-    async fn call(&self, keys: &IssuerKeys, token: &str) -> Result<Answer, AuthzError> {
+    async fn call(&self, token: &str) -> Result<Answer, AuthzError> {
         let fail = |why: String| {
             tracing::warn!(iss = %self.issuer, error = %why, "introspection failed");
             AuthzError::IntrospectionFailed
         };
         let endpoint = match &self.config.endpoint {
             Some(e) => e.clone(),
-            None => keys
-                .discovery()
+            None => self
+                .discovery
+                .get()
                 .await
                 .map_err(fail)?
                 .introspection_endpoint
@@ -332,7 +244,7 @@ impl Introspector {
                 .credentials()
                 .await
                 .ok_or_else(|| fail("no client credentials (secret unavailable)".into()))?;
-            match self.post(keys, &endpoint, token, &creds).await {
+            match self.post(&endpoint, token, &creds).await {
                 Ok(answer) => return Ok(answer),
                 Err(CallError::InvalidClient) if attempt == 0 => {
                     tracing::warn!(iss = %self.issuer, "introspection: invalid_client; fetching the secret again");
@@ -355,7 +267,6 @@ impl Introspector {
 
     async fn post(
         &self,
-        keys: &IssuerKeys,
         endpoint: &str,
         token: &str,
         creds: &ClientCredentials,
@@ -363,7 +274,7 @@ impl Introspector {
         let authorization = match self.config.auth {
             ClientAuth::ClientSecretBasic => Some(basic(creds)),
             ClientAuth::ClientSecretPost => None,
-            ClientAuth::Bearer => Some(format!("Bearer {}", self.access_token(keys, creds).await?)),
+            ClientAuth::Bearer => Some(format!("Bearer {}", self.access_token(creds).await?)),
         };
         let form = {
             let mut form = form_urlencoded::Serializer::new(String::new());
@@ -375,14 +286,15 @@ impl Introspector {
             }
             form.finish()
         };
-        let mut request = self
-            .client
-            .post(endpoint)
-            .header("accept", "application/json");
-        if let Some(value) = authorization {
-            request = request.header("authorization", value);
-        }
-        let (status, body) = self.send(request, form, endpoint).await?;
+        let (status, body) = self
+            .send(FormPost {
+                url: endpoint,
+                authorization,
+                accept: Some("application/json"),
+                form,
+                max_bytes: MAX_ANSWER_BYTES,
+            })
+            .await?;
         if status == 401 || is_invalid_client(&body) {
             return Err(CallError::InvalidClient);
         }
@@ -405,32 +317,18 @@ impl Introspector {
         }
     }
 
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-        form: String,
-        url: &str,
-    ) -> Result<(u16, Vec<u8>), CallError> {
-        let resp = request
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| CallError::Failed(format!("POST {url}: {e}")))?;
-        let status = resp.status().as_u16();
-        let body = read_capped(resp, MAX_ANSWER_BYTES, url)
+    async fn send(&self, post: FormPost<'_>) -> Result<(u16, Vec<u8>), CallError> {
+        let resp = self
+            .fetch
+            .post_form(post)
             .await
             .map_err(CallError::Failed)?;
-        Ok((status, body))
+        Ok((resp.status, resp.body))
     }
 
     /// The client-credentials access token for [`ClientAuth::Bearer`], cached until 90% of its
     /// lifetime has passed.
-    async fn access_token(
-        &self,
-        keys: &IssuerKeys,
-        creds: &ClientCredentials,
-    ) -> Result<String, CallError> {
+    async fn access_token(&self, creds: &ClientCredentials) -> Result<String, CallError> {
         let mut slot = self.bearer.lock().await;
         if let Some((token, until)) = slot.as_ref()
             && Instant::now() < *until
@@ -439,8 +337,9 @@ impl Introspector {
         }
         let endpoint = match &self.config.token_endpoint {
             Some(e) => e.clone(),
-            None => keys
-                .discovery()
+            None => self
+                .discovery
+                .get()
                 .await
                 .map_err(CallError::Failed)?
                 .token_endpoint
@@ -455,11 +354,15 @@ impl Introspector {
             }
             form.finish()
         };
-        let request = self
-            .client
-            .post(&endpoint)
-            .header("authorization", basic(creds));
-        let (status, body) = self.send(request, form, &endpoint).await?;
+        let (status, body) = self
+            .send(FormPost {
+                url: &endpoint,
+                authorization: Some(basic(creds)),
+                accept: None,
+                form,
+                max_bytes: MAX_ANSWER_BYTES,
+            })
+            .await?;
         if status == 401 || is_invalid_client(&body) {
             return Err(CallError::InvalidClient);
         }
@@ -557,20 +460,6 @@ fn digest(token: &str) -> [u8; 32] {
     out
 }
 
-/// Whether a token has the shape of a JWS compact serialization: three segments, the first a
-/// base64url JSON object. Used by the `auto` token format.
-pub fn looks_like_jwt(token: &str) -> bool {
-    let mut parts = token.split('.');
-    let (Some(head), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(head)
-        .is_ok_and(|h| h.first() == Some(&b'{'))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -591,51 +480,6 @@ mod tests {
             "my+client:p%40ss%3Aw%2Frd"
         );
         assert!(!format!("{c:?}").contains("p@ss"), "Debug hides the secret");
-    }
-
-    #[test]
-    fn jwt_shape() {
-        assert!(looks_like_jwt("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
-        assert!(!looks_like_jwt("2YotnFZFEjr1zCsicMWpAA"));
-        assert!(!looks_like_jwt("a.b.c"));
-        assert!(!looks_like_jwt("eyJhbGciOiJSUzI1NiJ9.e30"));
-    }
-
-    #[test]
-    fn introspection_without_the_feature_fails_the_cold_start_naming_it() {
-        let issuer = "https://idp.example.com";
-        let vars = [
-            ("AUTHZ_ISSUER", issuer),
-            ("AUTHZ_AUDIENCE", "api"),
-            ("AUTHZ_TOKEN_FORMAT", "opaque"),
-            (
-                "AUTHZ_INTROSPECTION_SECRET_ARN",
-                "arn:aws:secretsmanager:us-east-1:1:secret:x",
-            ),
-        ];
-        // Parsing is the same in every build; only building the authorizer needs the SDK.
-        let config = crate::Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap();
-        let built = crate::Authorizer::new(config);
-        if cfg!(feature = "introspection") {
-            assert!(built.is_ok(), "{built:?}");
-        } else {
-            assert_eq!(built.unwrap_err(), not_built(issuer));
-        }
-        let message = not_built(issuer).to_string();
-        for needle in [
-            "configuration error",
-            issuer,
-            "AUTHZ_INTROSPECTION_SECRET_ARN",
-            "AUTHZ_TOKEN_FORMAT",
-            "without the `introspection` feature",
-        ] {
-            assert!(message.contains(needle), "{needle}: {message}");
-        }
     }
 
     #[test]

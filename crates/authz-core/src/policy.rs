@@ -1,6 +1,70 @@
 //! Pure decisions: what a verified caller may do. No I/O, no clock.
 
-use crate::{error::AuthzError, verify::Claims};
+use serde_json::Value;
+
+use crate::{claims::Claims, error::AuthzError};
+
+/// One IAM policy statement as far as API Gateway's evaluation goes: an effect and one
+/// resource pattern (IAM wildcards `*` and `?`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// `Allow` (true) or `Deny` (false).
+    pub allow: bool,
+    /// The resource pattern.
+    pub resource: String,
+}
+
+impl Statement {
+    /// An Allow on `resource`.
+    pub fn allow(resource: impl Into<String>) -> Statement {
+        Statement {
+            allow: true,
+            resource: resource.into(),
+        }
+    }
+
+    /// A Deny on `resource`.
+    pub fn deny(resource: impl Into<String>) -> Statement {
+        Statement {
+            allow: false,
+            resource: resource.into(),
+        }
+    }
+}
+
+/// The statements of an IAM policy document (the `policyDocument` of a REST authorizer
+/// answer), as API Gateway reads them: each statement whose `Action` (string or array) covers
+/// `execute-api:Invoke` (`execute-api:Invoke`, `execute-api:*` or `*`) gives one [`Statement`]
+/// per `Resource` (string or array of strings). `None` when there is no `Statement` array.
+pub fn policy_statements(document: &Value) -> Option<Vec<Statement>> {
+    let invoke = |a: &Value| a == "execute-api:Invoke" || a == "*" || a == "execute-api:*";
+    let mut out = Vec::new();
+    for st in document["Statement"].as_array()? {
+        let allow = st["Effect"] == "Allow";
+        let action_ok = match &st["Action"] {
+            Value::String(_) => invoke(&st["Action"]),
+            Value::Array(list) => list.iter().any(invoke),
+            _ => false,
+        };
+        if !action_ok {
+            continue;
+        }
+        match &st["Resource"] {
+            Value::String(r) => out.push(Statement {
+                allow,
+                resource: r.clone(),
+            }),
+            Value::Array(list) => {
+                out.extend(list.iter().filter_map(Value::as_str).map(|r| Statement {
+                    allow,
+                    resource: r.to_owned(),
+                }))
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
 
 /// The parts of a REST `methodArn`:
 /// `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID/STAGE/VERB/RESOURCE...`.
@@ -328,29 +392,30 @@ pub fn rest_statements(
     claims: &Claims,
     arn: &MethodArn<'_>,
     arn_text: &str,
-) -> Vec<(bool, String)> {
-    let mut out: Vec<(bool, String)> = Vec::with_capacity(rules.0.len() + 1);
+) -> Vec<Statement> {
+    let mut out: Vec<Statement> = Vec::with_capacity(rules.0.len() + 1);
     for rule in &rules.0 {
-        let resource = rule.resource(arn);
-        let allow = rule.check(claims).is_ok();
-        if !out.iter().any(|(a, r)| *a == allow && *r == resource) {
-            out.push((allow, resource));
+        let statement = Statement {
+            allow: rule.check(claims).is_ok(),
+            resource: rule.resource(arn),
+        };
+        if !out.contains(&statement) {
+            out.push(statement);
         }
     }
     if rules.for_path(arn.verb, arn.resource).is_none() {
-        out.push((false, arn_text.to_owned()));
+        out.push(Statement::deny(arn_text));
     }
     out
 }
 
-/// IAM evaluation of `statements` (`(allow, resource pattern)`) for `arn`: allowed when an Allow
-/// matches and no Deny does. Patterns use IAM wildcards: `*` any run (including `/`), `?` one
-/// character.
-pub fn evaluate(statements: &[(bool, String)], arn: &str) -> bool {
+/// IAM evaluation of `statements` for `arn`: allowed when an Allow matches and no Deny does.
+/// Patterns use IAM wildcards: `*` any run (including `/`), `?` one character.
+pub fn evaluate(statements: &[Statement], arn: &str) -> bool {
     let matching = |allow: bool| {
         statements
             .iter()
-            .any(|(a, r)| *a == allow && glob(r.as_bytes(), arn.as_bytes()))
+            .any(|s| s.allow == allow && glob(s.resource.as_bytes(), arn.as_bytes()))
     };
     matching(true) && !matching(false)
 }
@@ -547,10 +612,7 @@ mod tests {
         assert!(!glob(b"a?c", b"ac"));
         assert!(!glob(b"a/b", b"a/b/c"));
         assert!(glob(b"*", b""));
-        let s = vec![
-            (true, "x/GET/*".to_owned()),
-            (false, "x/GET/admin".to_owned()),
-        ];
+        let s = vec![Statement::allow("x/GET/*"), Statement::deny("x/GET/admin")];
         assert!(evaluate(&s, "x/GET/pets"));
         assert!(!evaluate(&s, "x/GET/admin"), "explicit deny wins");
         assert!(!evaluate(&s, "x/POST/pets"), "no allow, no access");
@@ -636,6 +698,25 @@ mod tests {
             other,
         );
         assert!(!evaluate(&st, other));
-        assert!(st.contains(&(false, other.to_owned())));
+        assert!(st.contains(&Statement::deny(other)));
+    }
+
+    #[test]
+    fn policy_documents_parse_as_api_gateway_reads_them() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "a/*"},
+            {"Effect": "Deny", "Action": ["s3:GetObject", "execute-api:*"], "Resource": ["a/GET/x", 7]},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "b/*"},
+            {"Effect": "Allow", "Action": "*", "Resource": 3}
+        ]});
+        assert_eq!(
+            policy_statements(&doc),
+            Some(vec![Statement::allow("a/*"), Statement::deny("a/GET/x")])
+        );
+        assert_eq!(policy_statements(&serde_json::json!({})), None);
+        assert_eq!(
+            policy_statements(&serde_json::json!({"Statement": []})),
+            Some(vec![])
+        );
     }
 }

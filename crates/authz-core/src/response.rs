@@ -1,4 +1,4 @@
-//! Rendering decisions as API Gateway responses.
+//! Rendering decisions as API Gateway responses. Pure.
 
 use aws_lambda_events::{
     apigw::{
@@ -9,7 +9,16 @@ use aws_lambda_events::{
 };
 use serde_json::{Map, Value};
 
-use crate::{config::Config, verify::Claims};
+use crate::{claims::Claims, policy::Statement};
+
+/// What the rendering of an allowed caller's answer adds from the claims.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSettings {
+    /// Extra claims copied into the authorizer `context` (scalars; arrays of scalars joined by `,`).
+    pub context_claims: Vec<String>,
+    /// Claim whose value becomes `usageIdentifierKey` (REST usage plans).
+    pub usage_identifier_claim: Option<String>,
+}
 
 /// The authorizer `context`: `sub`, `scope`, `client_id`, `iss` and the configured claims.
 /// Values are strings, numbers or booleans only (REST rejects objects and arrays): an array of
@@ -75,14 +84,14 @@ fn rest(
     r
 }
 
-/// A REST policy for a verified caller from `(allow, resource)` pairs: one statement per
-/// effect, with the `context` and, when configured, the `usageIdentifierKey` from a claim.
+/// A REST policy for a verified caller from its statements: one IAM statement per effect, with
+/// the `context` and, when configured, the `usageIdentifierKey` from a claim.
 pub fn rest_policy(
     claims: &Claims,
-    statements: Vec<(bool, String)>,
-    config: &Config,
+    statements: Vec<Statement>,
+    settings: &RenderSettings,
 ) -> ApiGatewayCustomAuthorizerResponse {
-    let (allow, deny): (Vec<_>, Vec<_>) = statements.into_iter().partition(|(a, _)| *a);
+    let (allow, deny): (Vec<_>, Vec<_>) = statements.into_iter().partition(|s| s.allow);
     let mut out = Vec::with_capacity(2);
     for (effect, list) in [
         (IamPolicyEffect::Allow, allow),
@@ -91,13 +100,13 @@ pub fn rest_policy(
         if !list.is_empty() {
             out.push(statement(
                 effect,
-                list.into_iter().map(|(_, r)| r).collect(),
+                list.into_iter().map(|s| s.resource).collect(),
             ));
         }
     }
     let mut r = rest(claims.principal(), out);
-    r.context = Value::Object(context(claims, &config.context_claims));
-    r.usage_identifier_key = config
+    r.context = Value::Object(context(claims, &settings.context_claims));
+    r.usage_identifier_key = settings
         .usage_identifier_claim
         .as_ref()
         .and_then(|c| claims.all.get(c))
@@ -127,7 +136,6 @@ pub fn simple(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::panic)]
     use super::*;
     use serde_json::json;
 
@@ -156,21 +164,18 @@ mod tests {
 
     #[test]
     fn allow_policy_shape() {
-        let config = crate::Config::from_lookup(|k| match k {
-            "AUTHZ_ISSUER" => Some("https://idp.example.com".into()),
-            "AUTHZ_AUDIENCE" => Some("api".into()),
-            "AUTHZ_USAGE_IDENTIFIER_CLAIM" => Some("plan_key".into()),
-            _ => None,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let settings = RenderSettings {
+            context_claims: Vec::new(),
+            usage_identifier_claim: Some("plan_key".into()),
+        };
         let c = claims(json!({"plan_key": "key-123"}));
         let r = rest_policy(
             &c,
             vec![
-                (true, "arn:x/prod/*".into()),
-                (false, "arn:x/prod/GET/admin".into()),
+                Statement::allow("arn:x/prod/*"),
+                Statement::deny("arn:x/prod/GET/admin"),
             ],
-            &config,
+            &settings,
         );
         let v = serde_json::to_value(&r).unwrap_or_default();
         assert_eq!(v["principalId"], "alice");

@@ -3,7 +3,7 @@
 
 use std::{fmt::Display, future::Future};
 
-use authz_core::{Authorizer, AuthzError, Config};
+use authz_core::{Authorizer, AuthzError, Config, Verdict};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -120,10 +120,62 @@ pub async fn or_init_error<T, E: Display>(
     Err(error.into())
 }
 
-/// The runtime diagnostic for an error: message exactly `Unauthorized` for 401 outcomes.
+/// The runtime diagnostic for an error (a function, not `impl From<AuthzError> for
+/// Diagnostic`: both types are foreign here). API Gateway answers 401 only when the message is
+/// exactly `Unauthorized`; every other error becomes a 500. Forbidden errors never get here:
+/// they are answered with a policy (REST) or `isAuthorized: false` (HTTP API).
 pub fn diagnostic(error: AuthzError) -> Diagnostic {
     Diagnostic {
-        error_type: error.error_type().to_owned(),
-        error_message: error.runtime_message(),
+        error_type: error_type(&error).to_owned(),
+        error_message: runtime_message(&error),
+    }
+}
+
+/// The `errorType` reported to the Lambda runtime.
+fn error_type(error: &AuthzError) -> &'static str {
+    match error {
+        AuthzError::InvalidEvent(_) => "InvalidEvent",
+        e if e.verdict() == Verdict::Unauthorized => "Unauthorized",
+        _ => "InternalError",
+    }
+}
+
+/// The `errorMessage` reported to the Lambda runtime: exactly `Unauthorized` for a 401.
+fn runtime_message(error: &AuthzError) -> String {
+    match error.verdict() {
+        Verdict::Unauthorized => "Unauthorized".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_message_is_exact() {
+        for e in [
+            AuthzError::Expired,
+            AuthzError::MissingToken,
+            AuthzError::BadSignature,
+        ] {
+            assert_eq!(e.verdict(), Verdict::Unauthorized);
+            let d = diagnostic(e);
+            assert_eq!(d.error_message, "Unauthorized");
+            assert_eq!(d.error_type, "Unauthorized");
+        }
+    }
+
+    #[test]
+    fn forbidden_and_internal_are_not_401() {
+        assert_eq!(AuthzError::InsufficientScope.verdict(), Verdict::Forbidden);
+        let e = AuthzError::InvalidEvent("no methodArn".into());
+        assert_eq!(e.verdict(), Verdict::Internal);
+        let d = diagnostic(e);
+        assert_ne!(d.error_message, "Unauthorized");
+        assert_eq!(d.error_type, "InvalidEvent");
+        let d = diagnostic(AuthzError::Internal("x".into()));
+        assert_eq!(d.error_type, "InternalError");
+        assert_eq!(d.error_message, "internal error: x");
     }
 }

@@ -25,7 +25,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use authz_core::policy::evaluate;
+use authz_core::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey, b64url,
     external::{IdpClient, MotoServer, OidcProvider},

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use authz_core::policy::evaluate;
+use authz_core::evaluate;
 use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, fixtures::rest_statements, now};
 use serde_json::{Value, json};
 

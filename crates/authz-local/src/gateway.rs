@@ -1,13 +1,13 @@
 //! The API Gateway emulator of one API (REST or HTTP), in front of the demo backend.
 //!
 //! What it reproduces (see the README's "What API Gateway answers"):
-//! * routing by the route table with API Gateway's specificity (`authz_core::policy::Rules`);
+//! * routing by the route table with API Gateway's specificity (`authz_core::Rules`);
 //!   an unknown route: REST 403 `Missing Authentication Token`, HTTP 404;
 //! * identity source absent (no `Authorization` header) → 401 without invoking;
 //! * REST TOKEN / REQUEST: the event with `methodArn`
 //!   `arn:aws:execute-api:us-east-1:123456789012:<api>/local/<VERB>/<path>`; error
 //!   `Unauthorized` → 401; a policy evaluated against the method ARN
-//!   (`authz_core::policy::evaluate`, explicit Deny wins) → backend or 403; other errors → 500;
+//!   (`authz_core::evaluate`, explicit Deny wins) → backend or 403; other errors → 500;
 //! * HTTP Lambda (payload 2.0, simple responses): `isAuthorized` false → 403, error → 500;
 //! * HTTP native JWT: verified in-process with authz-core (issuer + audience), scopes any-of;
 //!   invalid → 401, missing scope → 403;
@@ -23,8 +23,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use authz_core::policy::{Rule, Rules, evaluate};
-use authz_core::{Authorizer, Config, verify::Trace};
+use authz_core::{Authorizer, Config, Rule, Rules, Trace, evaluate, policy_statements};
 use authz_testkit::{LambdaProcess, Outcome};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -324,7 +323,10 @@ impl Gateway {
                         v
                     }
                 };
-                if !evaluate(&statements(&answer), &arn) {
+                if !evaluate(
+                    &policy_statements(&answer["policyDocument"]).unwrap_or_default(),
+                    &arn,
+                ) {
                     return Err(message(
                         StatusCode::FORBIDDEN,
                         "User is not authorized to access this resource with an explicit deny",
@@ -516,40 +518,6 @@ pub struct GatewayRequest<'a> {
     pub route: &'a RouteSpec,
     /// Path parameters.
     pub params: Map<String, Value>,
-}
-
-/// The `(allow, resource)` pairs of a REST authorizer answer (Resource: string or array).
-fn statements(answer: &Value) -> Vec<(bool, String)> {
-    let mut out = Vec::new();
-    for st in answer["policyDocument"]["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let allow = st["Effect"] == "Allow";
-        let action_ok = match &st["Action"] {
-            Value::String(a) => a == "execute-api:Invoke" || a == "*" || a == "execute-api:*",
-            Value::Array(list) => list
-                .iter()
-                .any(|a| a == "execute-api:Invoke" || a == "*" || a == "execute-api:*"),
-            _ => false,
-        };
-        if !action_ok {
-            continue;
-        }
-        match &st["Resource"] {
-            Value::String(r) => out.push((allow, r.clone())),
-            Value::Array(list) => {
-                out.extend(
-                    list.iter()
-                        .filter_map(Value::as_str)
-                        .map(|r| (allow, r.to_owned())),
-                );
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// API Gateway's JSON error body `{"message": …}`.

@@ -182,7 +182,7 @@ pub fn parse(text: &str) -> Result<Vec<ApiSpec>, String> {
                     r.authorizer.name()
                 ));
             }
-            authz_core::policy::Rule::new(&r.route, Vec::new(), Vec::new())
+            authz_core::Rule::new(&r.route, Vec::new(), Vec::new())
                 .map_err(|e| format!("apis.{}: route \"{}\": {e}", api.name, r.route))?;
         }
         apis.push(api);

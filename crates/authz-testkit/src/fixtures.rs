@@ -133,18 +133,11 @@ pub async fn last_reason(p: &LambdaProcess) -> String {
     last["reason"].as_str().unwrap_or_default().to_owned()
 }
 
-/// The `(allow, resource)` pairs of a REST policy answer (to replay with
-/// `authz_core::policy::evaluate`), or `None` for an error answer.
-pub fn rest_statements(outcome: &Outcome) -> Option<Vec<(bool, String)>> {
+/// The statements of a REST policy answer (to replay with `authz_core::evaluate`), or `None`
+/// for an error answer.
+pub fn rest_statements(outcome: &Outcome) -> Option<Vec<authz_core::Statement>> {
     let Outcome::Response(r) = outcome else {
         return None;
     };
-    let mut out = Vec::new();
-    for st in r["policyDocument"]["Statement"].as_array()? {
-        let allow = st["Effect"] == "Allow";
-        for res in st["Resource"].as_array()? {
-            out.push((allow, res.as_str()?.to_owned()));
-        }
-    }
-    Some(out)
+    authz_core::policy_statements(&r["policyDocument"])
 }

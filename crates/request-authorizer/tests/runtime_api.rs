@@ -3,7 +3,7 @@
 //! cached-policy replay over a whole route table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use authz_core::policy::evaluate;
+use authz_core::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{

@@ -96,7 +96,7 @@ fn event(token: &str, path: &str) -> Value {
 /// Whether the policy answered for `token` on `/pets` allows `path`.
 async fn allows(f: &LambdaProcess, token: &str, path: &str) -> Option<bool> {
     let out = f.invoke(&event(token, "/pets")).await;
-    rest_statements(&out).map(|s| authz_core::policy::evaluate(&s, &format!("{BASE}/GET{path}")))
+    rest_statements(&out).map(|s| authz_core::evaluate(&s, &format!("{BASE}/GET{path}")))
 }
 
 #[tokio::test]

@@ -30,8 +30,7 @@ fn event(token: &str) -> Value {
 
 /// Whether `outcome` is a policy allowing `GET /pets`.
 fn allows(outcome: &Outcome) -> bool {
-    rest_statements(outcome)
-        .is_some_and(|s| authz_core::policy::evaluate(&s, &format!("{BASE}/GET/pets")))
+    rest_statements(outcome).is_some_and(|s| authz_core::evaluate(&s, &format!("{BASE}/GET/pets")))
 }
 
 /// Invokes `p` with `token` and returns the answer and the `reason` of the decision line this

@@ -1,4 +1,4 @@
-//! Token extraction from an identity source value (RFC 6750 §2.1).
+//! The bearer credential inside an identity source value (RFC 6750 §2.1). Pure.
 
 use crate::error::AuthzError;
 
@@ -121,102 +121,5 @@ mod tests {
             bearer(Some(&huge), true, 100),
             Err(AuthzError::TokenTooLarge { max: 100 })
         );
-    }
-}
-
-/// Every value of header `name` (case-insensitive). A value that is not visible ASCII becomes
-/// U+FFFD, which no bearer token or bound claim can equal: it is refused, never dropped, so a
-/// second value still counts as a second credential.
-pub fn header_values<'a>(
-    headers: &'a aws_lambda_events::http::HeaderMap,
-    name: &str,
-) -> Vec<&'a str> {
-    headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
-        .collect()
-}
-
-/// Where a request's one credential was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential<'a> {
-    /// A header value (`Bearer <token>`).
-    Header(&'a str),
-    /// A query-string value: the bare token (RFC 6750 §2.3).
-    Query(&'a str),
-}
-
-/// The one credential of a request: from the token header (all its values) or the token
-/// query parameter (all its values). Two values, or both places at once, is a reject.
-pub fn pick<'a>(
-    header_values: Vec<&'a str>,
-    query_values: Vec<&'a str>,
-) -> Result<Option<Credential<'a>>, AuthzError> {
-    match (header_values.as_slice(), query_values.as_slice()) {
-        ([], []) => Ok(None),
-        ([one], []) => Ok(Some(Credential::Header(one))),
-        ([], [one]) => Ok(Some(Credential::Query(one))),
-        _ => Err(AuthzError::MultipleCredentials),
-    }
-}
-
-/// Parses an authorizer event. The error never echoes the input (serde messages can quote a
-/// value, and the event carries the token): only the category and position are kept.
-pub fn parse_event<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, AuthzError> {
-    serde_json::from_str(raw).map_err(|e| {
-        AuthzError::InvalidEvent(format!(
-            "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
-    })
-}
-
-#[cfg(test)]
-mod pick_tests {
-    use super::*;
-
-    #[test]
-    fn one_credential_only() {
-        assert_eq!(pick(vec![], vec![]), Ok(None));
-        assert_eq!(
-            pick(vec!["Bearer a"], vec![]),
-            Ok(Some(Credential::Header("Bearer a")))
-        );
-        assert_eq!(pick(vec![], vec!["a"]), Ok(Some(Credential::Query("a"))));
-        assert_eq!(
-            pick(vec!["Bearer a", "Bearer b"], vec![]),
-            Err(AuthzError::MultipleCredentials)
-        );
-        assert_eq!(
-            pick(vec!["Bearer a"], vec!["a"]),
-            Err(AuthzError::MultipleCredentials)
-        );
-        assert_eq!(
-            pick(vec![], vec!["a", "b"]),
-            Err(AuthzError::MultipleCredentials)
-        );
-    }
-}
-
-#[cfg(test)]
-mod event_tests {
-    use super::*;
-    use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest as Tok;
-
-    #[test]
-    fn event_errors_do_not_echo_input() {
-        let secret = "eyJhbGciOiJSUzI1NiJ9.secret.sig";
-        let raw = format!(
-            r#"{{"type":"TOKEN","authorizationToken":"{secret}","methodArn":["{secret}"]}}"#
-        );
-        let e = parse_event::<Tok>(&raw)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("Data error"), "{e}");
-        assert!(!e.contains("secret"), "{e}");
     }
 }

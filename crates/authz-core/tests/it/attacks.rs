@@ -1,11 +1,7 @@
 //! RFC 8725 attack table: every way a token can be wrong, against the real verifier, a real
 //! loopback issuer serving discovery and JWKS, and real signatures.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use authz_core::{
-    Authorizer, AuthzError, Config,
-    verify::{Claims, Trace},
-};
+use authz_core::{Authorizer, AuthzError, Claims, Config, Trace};
 use authz_testkit::{Algorithm, Issuer, TestKey, b64url, now, raw_token};
 use serde_json::{Value, json};
 

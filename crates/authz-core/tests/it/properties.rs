@@ -1,13 +1,10 @@
 //! Property tests (bounded, deterministic per run count) of the parsers every request goes
 //! through and of the route decision: no input panics, nothing malformed is accepted, and a cached
 //! REST policy decides every route exactly as the rules do.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use authz_core::{
-    AuthzError,
-    policy::{MethodArn, Rule, Rules, evaluate, rest_statements},
-    token::{bearer, parse_event},
-    verify::{Claims, Trace, parse},
+    AuthzError, Claims, MethodArn, Rule, Rules, Statement, Trace, evaluate,
+    internals::{bearer, parse_event, parse_jwt as parse, rest_statements},
 };
 use authz_testkit::{TestKey, b64url, now};
 use aws_lambda_events::apigw::{
@@ -134,6 +131,6 @@ proptest! {
     /// IAM evaluation without wildcards is string equality.
     #[test]
     fn evaluation_without_wildcards_is_equality(a in "[a-z/:]{0,20}", b in "[a-z/:]{0,20}") {
-        prop_assert_eq!(evaluate(&[(true, a.clone())], &b), a == b);
+        prop_assert_eq!(evaluate(&[Statement::allow(a.clone())], &b), a == b);
     }
 }

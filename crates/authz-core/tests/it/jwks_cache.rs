@@ -1,10 +1,9 @@
 //! JWKS cache behaviour against a real loopback issuer with injected faults. Time windows are
 //! configured short so each test runs in about a second.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
-use authz_core::{Authorizer, AuthzError, Config, verify::Trace};
+use authz_core::{Authorizer, AuthzError, Config, Trace};
 use authz_testkit::{Fault, Issuer, TestKey, now};
 use serde_json::json;
 

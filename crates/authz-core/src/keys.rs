@@ -1,16 +1,15 @@
-//! Signing keys: OIDC discovery, JWKS parsing and the per-issuer key cache.
+//! Signing keys: JWKS parsing and the per-issuer key cache.
 //!
 //! The cache is filled at cold start ([`IssuerKeys::refresh_now`]) so the hot path is a map
 //! lookup. It honours Cache-Control / Expires within bounds, refetches on an unknown `kid` at
 //! most once per cool-down (single-flight), and keeps serving the last good keys for a bounded
-//! stale window while the IdP cannot be reached. All I/O goes through [`Fetch`].
+//! stale window while the IdP cannot be reached. All I/O goes through [`Fetch`]; the JWKS
+//! location comes from the configuration or from [`Discoverer`].
 
 use std::{
     collections::HashMap,
     fmt,
-    future::Future,
-    pin::Pin,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, RwLock},
     time::{Duration, SystemTime},
 };
 
@@ -20,33 +19,28 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::{
-    config::{JwksSettings, check_url},
+    alg,
+    discovery::Discoverer,
     error::AuthzError,
+    http::{Fetch, HttpResponse},
+    log::truncate,
 };
 
-/// An HTTP answer, as much of it as key fetching needs.
-#[derive(Debug, Clone, Default)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Body, at most the requested size.
-    pub body: Vec<u8>,
-    /// `Cache-Control` header.
-    pub cache_control: Option<String>,
-    /// `Expires` header.
-    pub expires: Option<String>,
-    /// `Date` header.
-    pub date: Option<String>,
-}
-
-/// Boxed future returned by [`Fetch::get`].
-pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse, String>> + Send + 'a>>;
-
-/// The one I/O seam of the key cache: an HTTP GET with a size cap.
-pub trait Fetch: Send + Sync + fmt::Debug {
-    /// GETs `url`; fails if the body is larger than `max_bytes`. The error text must not contain
-    /// secrets (URLs here are public).
-    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a>;
+/// JWKS cache bounds.
+#[derive(Debug, Clone)]
+pub struct JwksSettings {
+    /// Lower bound on the cache lifetime taken from Cache-Control / Expires.
+    pub min_ttl: Duration,
+    /// Upper bound on it: a removed key stops working at most this long after removal.
+    pub max_ttl: Duration,
+    /// Lifetime when the response carries no caching headers.
+    pub default_ttl: Duration,
+    /// How long past expiry cached keys keep serving while the IdP cannot be reached.
+    pub stale: Duration,
+    /// At most one fetch per issuer per this window (unknown-kid floods, retries while down).
+    pub cooldown: Duration,
+    /// Largest JWKS or discovery body accepted.
+    pub max_bytes: usize,
 }
 
 /// Key type and curve of a JWK, which fix the algorithms it can verify.
@@ -152,7 +146,7 @@ fn parse_jwk(
             allowed
                 .iter()
                 .copied()
-                .find(|a| format!("{a:?}") == name)
+                .find(|a| alg::alg_name(*a) == name)
                 .ok_or("alg not allowed")?,
         ),
     };
@@ -270,14 +264,6 @@ pub fn cache_ttl(resp: &HttpResponse, s: &JwksSettings) -> Duration {
     ttl.unwrap_or(s.default_ttl).clamp(s.min_ttl, s.max_ttl)
 }
 
-/// Shortens attacker-controlled strings before they reach a log line.
-pub fn truncate(s: &str) -> &str {
-    match s.char_indices().nth(128) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
 #[derive(Debug)]
 struct Snapshot {
     keys: HashMap<String, Arc<VerifyKey>>,
@@ -292,7 +278,7 @@ struct Snapshot {
 pub struct IssuerKeys {
     issuer: String,
     configured_uri: Option<String>,
-    discovered: Mutex<Option<Arc<Discovery>>>,
+    discovery: Arc<Discoverer>,
     allowed: Vec<Algorithm>,
     settings: JwksSettings,
     fetch: Arc<dyn Fetch>,
@@ -301,24 +287,13 @@ pub struct IssuerKeys {
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
 }
 
-/// The parts of an OIDC discovery document this crate uses.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Discovery {
-    /// Must equal the configured issuer, or the document is refused.
-    pub issuer: String,
-    /// Where the signing keys are.
-    pub jwks_uri: String,
-    /// RFC 7662 endpoint, when the IdP has one.
-    pub introspection_endpoint: Option<String>,
-    /// OAuth 2.0 token endpoint.
-    pub token_endpoint: Option<String>,
-}
-
 impl IssuerKeys {
-    /// A cache with no keys yet; call [`refresh_now`](Self::refresh_now) at cold start.
+    /// A cache with no keys yet; call [`refresh_now`](Self::refresh_now) at cold start. The
+    /// keys are at `jwks_uri`, or where `discovery` says when it is `None`.
     pub fn new(
         issuer: String,
         jwks_uri: Option<String>,
+        discovery: Arc<Discoverer>,
         allowed: Vec<Algorithm>,
         settings: JwksSettings,
         fetch: Arc<dyn Fetch>,
@@ -326,7 +301,7 @@ impl IssuerKeys {
         IssuerKeys {
             issuer,
             configured_uri: jwks_uri,
-            discovered: Mutex::new(None),
+            discovery,
             allowed,
             settings,
             fetch,
@@ -430,47 +405,8 @@ impl IssuerKeys {
     async fn jwks_uri(&self) -> Result<String, String> {
         match &self.configured_uri {
             Some(uri) => Ok(uri.clone()),
-            None => Ok(self.discovery().await?.jwks_uri.clone()),
+            None => Ok(self.discovery.get().await?.jwks_uri.clone()),
         }
-    }
-
-    /// The issuer's discovery document, fetched once (a failed fetch is retried on next use).
-    /// A document naming another issuer, or endpoints that are not `https://`, is refused.
-    pub async fn discovery(&self) -> Result<Arc<Discovery>, String> {
-        if let Some(doc) = self.discovered.lock().map_err(|_| "lock poisoned")?.clone() {
-            return Ok(doc);
-        }
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.issuer.trim_end_matches('/')
-        );
-        let resp = self.fetch.get(&url, self.settings.max_bytes).await?;
-        if resp.status != 200 {
-            return Err(format!("discovery answered HTTP {}", resp.status));
-        }
-        let doc: Discovery = serde_json::from_slice(&resp.body)
-            .map_err(|e| format!("discovery document is invalid: {e}"))?;
-        if doc.issuer != self.issuer {
-            tracing::error!(
-                iss = %self.issuer,
-                discovered = %truncate(&doc.issuer),
-                "discovery document names another issuer; refusing it"
-            );
-            return Err("discovery issuer mismatch".into());
-        }
-        let endpoints = [
-            Some(&doc.jwks_uri),
-            doc.introspection_endpoint.as_ref(),
-            doc.token_endpoint.as_ref(),
-        ];
-        for url in endpoints.into_iter().flatten() {
-            check_url(url, "discovery document").map_err(|e| e.0)?;
-        }
-        let doc = Arc::new(doc);
-        if let Ok(mut slot) = self.discovered.lock() {
-            *slot = Some(Arc::clone(&doc));
-        }
-        Ok(doc)
     }
 
     async fn fetch_keys(
@@ -483,92 +419,6 @@ impl IssuerKeys {
         }
         let (keys, skipped) = parse_jwks(&resp.body, &self.allowed)?;
         Ok((keys, skipped, cache_ttl(&resp, &self.settings)))
-    }
-}
-
-/// The one outgoing HTTP client: reqwest over rustls (platform roots plus the configured private
-/// CA bundle), no redirects, connect and total timeouts. Discovery, JWKS and introspection share it.
-pub fn http_client(http: &crate::config::HttpSettings) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(http.connect_timeout)
-        .timeout(http.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &http.ca_bundle {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("AUTHZ_CA_BUNDLE: cannot read `{path}`: {e}"))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
-        })?;
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
-}
-
-/// Reads a response body, refusing more than `max_bytes`.
-pub async fn read_capped(
-    mut resp: reqwest::Response,
-    max_bytes: usize,
-    url: &str,
-) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
-        return Err(format!("{url}: body larger than {max_bytes} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-        if body.len() + chunk.len() > max_bytes {
-            return Err(format!("{url}: body larger than {max_bytes} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Production [`Fetch`] over [`http_client`].
-#[derive(Debug, Clone)]
-pub struct HttpFetch {
-    client: reqwest::Client,
-}
-
-impl HttpFetch {
-    /// Wraps the shared client.
-    pub fn new(client: reqwest::Client) -> HttpFetch {
-        HttpFetch { client }
-    }
-}
-
-impl Fetch for HttpFetch {
-    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a> {
-        Box::pin(async move {
-            let resp = self
-                .client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            let header = |name: &str| {
-                resp.headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let (status, cache_control, expires, date) = (
-                resp.status().as_u16(),
-                header("cache-control"),
-                header("expires"),
-                header("date"),
-            );
-            let body = read_capped(resp, max_bytes, url).await?;
-            Ok(HttpResponse {
-                status,
-                body,
-                cache_control,
-                expires,
-                date,
-            })
-        })
     }
 }
 
@@ -646,7 +496,7 @@ mod tests {
 
     #[test]
     fn jwks_parsing_skips_what_cannot_verify() {
-        let all = crate::config::SUPPORTED_ALGORITHMS.to_vec();
+        let all = alg::SUPPORTED_ALGORITHMS.to_vec();
         let body = br#"{"keys":[
             {"kty":"oct","kid":"h","k":"c2VjcmV0"},
             {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},

@@ -1,0 +1,379 @@
+//! The top of the pipeline: an [`Authorizer`] built from the [`Config`], taking each event
+//! through extract → verify → decide → render and writing the decision log line. The only
+//! module besides `config` that knows the configuration, and the one that wires the I/O.
+
+use std::{sync::Arc, time::Instant};
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
+    ApiGatewayV2CustomAuthorizerV2Request,
+};
+
+use crate::{
+    bearer,
+    claims::Claims,
+    config::Config,
+    discovery::Discoverer,
+    error::{AuthzError, ConfigError, Verdict},
+    event::{
+        self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
+        split_list,
+    },
+    http::{self, Fetch, HttpFetch},
+    introspect::Introspector,
+    keys::IssuerKeys,
+    log::{Trace, log_decision},
+    policy::{self, MethodArn, Rules, Statement},
+    response::{self, RenderSettings},
+    secrets::{self, SecretSource},
+    verifier::{self, Issuer, Verifier, VerifySettings},
+};
+
+/// A configured authorizer: one per process, shared by every invocation.
+#[derive(Debug)]
+pub struct Authorizer {
+    config: Config,
+    sources: Sources,
+    binding: Option<Binding>,
+    render: RenderSettings,
+    verifier: Verifier,
+}
+
+impl Authorizer {
+    /// Builds the authorizer: one HTTP client (with the private CA bundle, if any) for
+    /// discovery, JWKS and introspection, and the introspection client credentials from AWS
+    /// Secrets Manager. No I/O yet: see [`warm`](Self::warm). Fails when the configuration asks
+    /// for introspection and this build has no `introspection` feature.
+    pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
+        Self::build(config, None)
+    }
+
+    /// As [`new`](Self::new), with the introspection client credentials from `secrets` instead
+    /// of Secrets Manager (the issuer's `secret_arn` is then unused).
+    pub fn with_secret_source(
+        config: Config,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Result<Authorizer, ConfigError> {
+        Self::build(config, Some(secrets))
+    }
+
+    fn build(
+        config: Config,
+        secrets: Option<Arc<dyn SecretSource>>,
+    ) -> Result<Authorizer, ConfigError> {
+        let client = http::client(&config.http).map_err(ConfigError)?;
+        let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::new(client));
+        let mut issuers = Vec::with_capacity(config.issuers.len());
+        for ic in &config.issuers {
+            let discovery = Arc::new(Discoverer::new(
+                ic.issuer.clone(),
+                config.jwks.max_bytes,
+                Arc::clone(&fetch),
+            ));
+            let keys = IssuerKeys::new(
+                ic.issuer.clone(),
+                ic.jwks_uri.clone(),
+                Arc::clone(&discovery),
+                ic.algorithms.clone(),
+                config.jwks.clone(),
+                Arc::clone(&fetch),
+            );
+            let introspector = match &ic.introspection {
+                None => None,
+                Some(intro) => {
+                    let secret = match &secrets {
+                        Some(s) => Arc::clone(s),
+                        None => secrets::secrets_manager(&intro.secret_arn, config.http.timeout)
+                            .ok_or_else(|| secrets::not_built(&ic.issuer))?,
+                    };
+                    Some(Introspector::new(
+                        ic.issuer.clone(),
+                        intro.clone(),
+                        Arc::clone(&fetch),
+                        discovery,
+                        secret,
+                        config.jwks.cooldown,
+                    ))
+                }
+            };
+            issuers.push(Issuer {
+                config: ic.clone(),
+                keys,
+                introspector,
+            });
+        }
+        let verifier = Verifier::new(
+            issuers,
+            VerifySettings {
+                leeway: config.leeway,
+                required_typ: config.required_typ.clone(),
+            },
+        );
+        let binding = config.binding.clone();
+        let sources = Sources {
+            token_header: config.token_header.clone(),
+            token_query_param: config.token_query_param.clone(),
+            bind_header: binding.as_ref().map(|b| b.header.clone()),
+        };
+        let render = RenderSettings {
+            context_claims: config.context_claims.clone(),
+            usage_identifier_claim: config.usage_identifier_claim.clone(),
+        };
+        Ok(Authorizer {
+            config,
+            sources,
+            binding,
+            render,
+            verifier,
+        })
+    }
+
+    /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is
+    /// logged and retried on demand (cool-down bounded).
+    pub async fn warm(&self) -> usize {
+        self.verifier.warm().await
+    }
+
+    /// Verifies a bearer `Authorization` value; the building block of every authorizer type.
+    pub async fn verify_bearer(
+        &self,
+        value: Option<&str>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        let credential = value.map(Credential::Header);
+        self.verify_credential(credential, None, trace).await
+    }
+
+    async fn verify_credential(
+        &self,
+        credential: Option<Credential<'_>>,
+        audiences: Option<&[String]>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        let max = self.config.max_token_bytes;
+        let token = match credential {
+            None => return Err(AuthzError::MissingToken),
+            Some(Credential::Header(v)) => {
+                bearer::bearer(Some(v), self.config.accept_bare_token, max)?
+            }
+            Some(Credential::Query(v)) => bearer::bearer(Some(v), true, max)?,
+        };
+        self.verifier
+            .verify(token, verifier::unix_now(), audiences, trace)
+            .await
+    }
+
+    /// REST API, TOKEN authorizer, from the raw event JSON. `Ok` is a policy (Allow, or without
+    /// Allow for this route: 403); `Err` is reported to the runtime (`Unauthorized` → 401,
+    /// anything else → 500).
+    pub async fn token(
+        &self,
+        event: &str,
+    ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
+        let (started, mut trace) = (Instant::now(), Trace::default());
+        let event: ApiGatewayCustomAuthorizerRequest = parse(event, &trace, started)?;
+        let input = event::token_input(&event);
+        self.rest(
+            event.method_arn.as_deref().unwrap_or_default(),
+            input,
+            &mut trace,
+            started,
+        )
+        .await
+    }
+
+    /// REST API, REQUEST authorizer: the token from the configured header (`headers` and
+    /// `multiValueHeaders`, case-insensitive) or query parameter; stage variables select the
+    /// audience, rule set and required scopes.
+    pub async fn request(
+        &self,
+        event: &str,
+    ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
+        let (started, mut trace) = (Instant::now(), Trace::default());
+        let event: ApiGatewayCustomAuthorizerRequestTypeRequest = parse(event, &trace, started)?;
+        let input = event::request_input(&event, &self.sources);
+        self.rest(
+            event.method_arn.as_deref().unwrap_or_default(),
+            input,
+            &mut trace,
+            started,
+        )
+        .await
+    }
+
+    /// HTTP API, payload 2.0, simple response. A bad token and a valid token without the right
+    /// scope both answer `isAuthorized: false` (API Gateway: 403); only faults are errors (500).
+    pub async fn http(
+        &self,
+        event: &str,
+    ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthzError> {
+        let (started, mut trace) = (Instant::now(), Trace::default());
+        let event: ApiGatewayV2CustomAuthorizerV2Request = parse(event, &trace, started)?;
+        let route_key = event.route_key.clone().unwrap_or_default();
+        let decision = async {
+            let input = event::http_input(&event, &self.sources);
+            let (claims, rules) = self.verified(input, &mut trace).await?;
+            if let Some(rules) = rules {
+                let rule = rules
+                    .for_route_key(&route_key)
+                    .ok_or(AuthzError::RouteNotAllowed)?;
+                rule.check(&claims)?;
+            }
+            Ok::<_, AuthzError>(claims)
+        }
+        .await;
+        log_decision(decision.as_ref().err(), &trace, Some(&route_key), started);
+        match decision {
+            Ok(claims) => Ok(response::simple(
+                true,
+                response::context(&claims, &self.render.context_claims),
+            )),
+            Err(e) if e.verdict() == Verdict::Internal => Err(e),
+            Err(_) => Ok(response::simple(false, serde_json::Map::new())),
+        }
+    }
+
+    /// Verification plus the checks every authorizer type shares: stage-variable audience,
+    /// rule set and required scopes, and identity binding. Returns the rules in force.
+    async fn verified(
+        &self,
+        input: Input<'_>,
+        trace: &mut Trace,
+    ) -> Result<(Claims, Option<&Rules>), AuthzError> {
+        let rules = match input.stage(STAGE_ROUTE_SET) {
+            Some(name) => Some(self.config.route_sets.get(name.as_str()).ok_or_else(|| {
+                AuthzError::Internal(format!(
+                    "stage variable {STAGE_ROUTE_SET} names unknown rule set `{name}`"
+                ))
+            })?),
+            None => self.config.routes.as_ref(),
+        };
+        let audiences: Option<Vec<String>> = input.stage(STAGE_AUDIENCE).map(|a| split_list(a));
+        let required_scopes = input.stage(STAGE_SCOPES);
+        let claims = self
+            .verify_credential(input.credential?, audiences.as_deref(), trace)
+            .await?;
+        if let Some(required) = required_scopes
+            && !split_list(required)
+                .iter()
+                .any(|s| claims.scopes.contains(s))
+        {
+            return Err(AuthzError::InsufficientScope);
+        }
+        if let Some(Binding { claim, .. }) = &self.binding {
+            let want = input.bind_value?.ok_or(AuthzError::ClaimMismatch)?;
+            if claims.all.get(claim).and_then(serde_json::Value::as_str) != Some(want) {
+                return Err(AuthzError::ClaimMismatch);
+            }
+        }
+        Ok((claims, rules))
+    }
+
+    /// Shared REST answer (TOKEN and REQUEST): a policy right for every route of the stage.
+    async fn rest(
+        &self,
+        arn_text: &str,
+        input: Input<'_>,
+        trace: &mut Trace,
+        started: Instant,
+    ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
+        let arn = match MethodArn::parse(arn_text) {
+            Ok(arn) => arn,
+            Err(e) => {
+                log_decision(Some(&e), trace, None, started);
+                return Err(e);
+            }
+        };
+        // Err carries the policy when the token was valid: not permitted on this route, but
+        // the full policy is still what the cache must hold for the caller's other routes.
+        type Denied = (AuthzError, Option<(Claims, Vec<Statement>)>);
+        let decision: Result<(Claims, Vec<Statement>), Denied> = async {
+            if !policy::api_allowed(&self.config.allowed_api_arns, &arn) {
+                return Err((AuthzError::ApiNotAllowed, None));
+            }
+            let (claims, rules) = self.verified(input, trace).await.map_err(|e| (e, None))?;
+            let statements = match rules {
+                None => vec![Statement::allow(arn.stage_wildcard())],
+                Some(rules) => policy::rest_statements(rules, &claims, &arn, arn_text),
+            };
+            if policy::evaluate(&statements, arn_text) {
+                return Ok((claims, statements));
+            }
+            let rule = rules.and_then(|r| r.for_path(arn.verb, arn.resource));
+            let why = rule
+                .and_then(|r| r.check(&claims).err())
+                .unwrap_or(AuthzError::RouteNotAllowed);
+            Err((why, Some((claims, statements))))
+        }
+        .await;
+        log_decision(
+            decision.as_ref().err().map(|(e, _)| e),
+            trace,
+            Some(&arn.route()),
+            started,
+        );
+        match decision {
+            Ok((claims, statements)) | Err((_, Some((claims, statements)))) => {
+                Ok(response::rest_policy(&claims, statements, &self.render))
+            }
+            Err((e, None)) if e.verdict() == Verdict::Forbidden => Ok(response::rest_deny(
+                trace.sub.as_deref().unwrap_or("anonymous"),
+                arn_text,
+            )),
+            Err((e, None)) => Err(e),
+        }
+    }
+}
+
+/// Parses an event; a bad one is logged as a decision (`error`, `invalid_event`) and returned.
+fn parse<T: serde::de::DeserializeOwned>(
+    event: &str,
+    trace: &Trace,
+    started: Instant,
+) -> Result<T, AuthzError> {
+    event::parse_event(event).inspect_err(|e| log_decision(Some(e), trace, None, started))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn introspection_without_the_feature_fails_the_cold_start_naming_it() {
+        let issuer = "https://idp.example.com";
+        let vars = [
+            ("AUTHZ_ISSUER", issuer),
+            ("AUTHZ_AUDIENCE", "api"),
+            ("AUTHZ_TOKEN_FORMAT", "opaque"),
+            (
+                "AUTHZ_INTROSPECTION_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            ),
+        ];
+        // Parsing is the same in every build; only building the authorizer needs the SDK.
+        let config = Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let built = Authorizer::new(config);
+        if cfg!(feature = "introspection") {
+            assert!(built.is_ok(), "{built:?}");
+        } else {
+            assert_eq!(built.unwrap_err(), secrets::not_built(issuer));
+        }
+        let message = secrets::not_built(issuer).to_string();
+        for needle in [
+            "configuration error",
+            issuer,
+            "AUTHZ_INTROSPECTION_SECRET_ARN",
+            "AUTHZ_TOKEN_FORMAT",
+            "without the `introspection` feature",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+}

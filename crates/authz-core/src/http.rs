@@ -1,0 +1,253 @@
+//! The one outgoing HTTP path: client construction (platform roots plus the private CA bundle,
+//! no redirects, timeouts), capped body reads, and the [`Fetch`] seam through which discovery,
+//! JWKS and introspection all go.
+
+use std::{fmt, future::Future, pin::Pin, time::Duration};
+
+use crate::error::ConfigError;
+
+/// Outgoing HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// TCP+TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (connect, headers and body).
+    pub timeout: Duration,
+    /// Extra trusted CA certificates (a private CA), used by every outgoing call.
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// A PEM bundle of extra trusted CA certificates, read once by the configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    /// Where it was read from (for messages).
+    pub path: String,
+    /// The PEM text.
+    pub pem: Vec<u8>,
+}
+
+impl fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("pem_bytes", &self.pem.len())
+            .finish()
+    }
+}
+
+/// `https://`, or `http://` to a loopback host (local development and tests only).
+pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
+    let fail = |msg: String| Err(ConfigError(msg));
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return fail(format!(
+                "{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"
+            ));
+        }
+        rest
+    } else {
+        return fail(format!("{name}: `{url}` is not an https:// URL"));
+    };
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
+        return fail(format!("{name}: `{url}` has no host"));
+    }
+    Ok(())
+}
+
+/// The one outgoing HTTP client: reqwest over rustls (platform roots plus the configured private
+/// CA bundle), no redirects, connect and total timeouts. Discovery, JWKS and introspection share it.
+pub fn client(http: &HttpSettings) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(http.connect_timeout)
+        .timeout(http.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")));
+    if let Some(CaBundle { path, pem }) = &http.ca_bundle {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Reads a response body, refusing more than `max_bytes`.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    max_bytes: usize,
+    url: &str,
+) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+        return Err(format!("{url}: body larger than {max_bytes} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(format!("{url}: body larger than {max_bytes} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An HTTP answer, as much of it as the callers need.
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body, at most the requested size.
+    pub body: Vec<u8>,
+    /// `Cache-Control` header.
+    pub cache_control: Option<String>,
+    /// `Expires` header.
+    pub expires: Option<String>,
+    /// `Date` header.
+    pub date: Option<String>,
+}
+
+/// A form POST (`application/x-www-form-urlencoded`): introspection and the token endpoint.
+#[derive(Clone)]
+pub struct FormPost<'a> {
+    /// Endpoint.
+    pub url: &'a str,
+    /// `Authorization` header value, if any (a secret: never logged).
+    pub authorization: Option<String>,
+    /// `Accept` header value, if any.
+    pub accept: Option<&'static str>,
+    /// The encoded form (holds the token: never logged).
+    pub form: String,
+    /// Largest body accepted.
+    pub max_bytes: usize,
+}
+
+impl fmt::Debug for FormPost<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormPost")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Boxed future returned by [`Fetch`].
+pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse, String>> + Send + 'a>>;
+
+/// The one I/O seam of every outgoing call. Error texts must not contain secrets (URLs here are
+/// configured or discovered endpoints; tokens and credentials only travel in the request).
+pub trait Fetch: Send + Sync + fmt::Debug {
+    /// GETs `url`; fails if the body is larger than `max_bytes`.
+    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a>;
+    /// POSTs a form; fails if the body is larger than `post.max_bytes`.
+    fn post_form<'a>(&'a self, post: FormPost<'a>) -> FetchFuture<'a>;
+}
+
+/// Production [`Fetch`] over [`client`].
+#[derive(Debug, Clone)]
+pub struct HttpFetch {
+    client: reqwest::Client,
+}
+
+impl HttpFetch {
+    /// Wraps the shared client.
+    pub fn new(client: reqwest::Client) -> HttpFetch {
+        HttpFetch { client }
+    }
+}
+
+async fn answer(
+    resp: reqwest::Response,
+    max_bytes: usize,
+    url: &str,
+) -> Result<HttpResponse, String> {
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (status, cache_control, expires, date) = (
+        resp.status().as_u16(),
+        header("cache-control"),
+        header("expires"),
+        header("date"),
+    );
+    let body = read_capped(resp, max_bytes, url).await?;
+    Ok(HttpResponse {
+        status,
+        body,
+        cache_control,
+        expires,
+        date,
+    })
+}
+
+impl Fetch for HttpFetch {
+    fn get<'a>(&'a self, url: &'a str, max_bytes: usize) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let resp = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
+            answer(resp, max_bytes, url).await
+        })
+    }
+
+    fn post_form<'a>(&'a self, post: FormPost<'a>) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let url = post.url;
+            let mut request = self.client.post(url);
+            if let Some(accept) = post.accept {
+                request = request.header("accept", accept);
+            }
+            if let Some(value) = post.authorization {
+                request = request.header("authorization", value);
+            }
+            let resp = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(post.form)
+                .send()
+                .await
+                .map_err(|e| format!("POST {url}: {e}"))?;
+            answer(resp, post.max_bytes, url).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_https_or_loopback() {
+        assert!(check_url("https://idp.example.com", "X").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/x", "X").is_ok());
+        assert!(check_url("http://127.0.0.1.evil.com/x", "X").is_err());
+        assert!(check_url("ftp://idp", "X").is_err());
+        assert!(check_url("https://", "X").is_err());
+    }
+
+    #[test]
+    fn a_bad_ca_bundle_is_refused_naming_the_setting() {
+        let http = HttpSettings {
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+            ca_bundle: Some(CaBundle {
+                path: "/x/ca.pem".into(),
+                pem: b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
+                    .to_vec(),
+            }),
+        };
+        let e = client(&http).err().unwrap_or_default();
+        assert!(
+            e.contains("AUTHZ_CA_BUNDLE") && e.contains("/x/ca.pem"),
+            "{e}"
+        );
+    }
+}

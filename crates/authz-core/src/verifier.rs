@@ -1,0 +1,185 @@
+//! JWT verification (RFC 7515, RFC 7519, RFC 8725, RFC 9068) against the configured issuers, or
+//! introspection for the issuer that takes opaque tokens.
+//!
+//! Every check is made here on purpose rather than through jsonwebtoken's `Validation`
+//! defaults (60 s leeway, only `exp` required, `nbf` unchecked): jsonwebtoken is used for the
+//! signature only. The order is: shape, header (`alg` allow-list, `crit`, `typ`, `kid`), issuer
+//! (selects keys and allowed algorithms), key (must fit `alg`), signature, then claims. The
+//! verifier is handed its key caches and introspector already built: it wires no I/O.
+
+use std::{collections::HashMap, fmt, time::Duration};
+
+use jsonwebtoken::Algorithm;
+
+use crate::{
+    claims::{ClaimCheck, Claims},
+    error::AuthzError,
+    introspect::{IntrospectionConfig, Introspector},
+    jwt::{ParsedJwt, looks_like_jwt, parse_jwt},
+    keys::IssuerKeys,
+    log::Trace,
+};
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// Exact expected `iss`.
+    pub issuer: String,
+    /// The token's `aud` must contain one of these.
+    pub audiences: Vec<String>,
+    /// JWKS location; `None` means OIDC discovery at `{issuer}/.well-known/openid-configuration`.
+    pub jwks_uri: Option<String>,
+    /// Algorithms accepted for this issuer.
+    pub algorithms: Vec<Algorithm>,
+    /// Which tokens this issuer's are: JWTs, opaque, or either (by shape).
+    pub token_format: TokenFormat,
+    /// RFC 7662 introspection, for opaque tokens.
+    pub introspection: Option<IntrospectionConfig>,
+}
+
+/// How an issuer's tokens are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// Local JWT verification only.
+    Jwt,
+    /// RFC 7662 introspection only.
+    Opaque,
+    /// JWT-shaped tokens locally, anything else by introspection.
+    Auto,
+}
+
+/// One issuer with its key cache and, for opaque tokens, its introspector.
+pub struct Issuer {
+    /// Its settings.
+    pub config: IssuerConfig,
+    /// Its key cache.
+    pub keys: IssuerKeys,
+    /// Its introspection client, when it takes opaque tokens.
+    pub introspector: Option<Introspector>,
+}
+
+/// Verifier-wide settings.
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// When set, the header `typ` must equal it (RFC 9068: `at+jwt`).
+    pub required_typ: Option<String>,
+}
+
+/// Verifies tokens against the configured issuers and their cached keys.
+pub struct Verifier {
+    issuers: HashMap<String, Issuer>,
+    /// The one issuer that takes opaque tokens, if any.
+    opaque: Option<String>,
+    leeway: f64,
+    required_typ: Option<String>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.issuers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier over `issuers`, built by the caller.
+    pub fn new(issuers: Vec<Issuer>, settings: VerifySettings) -> Verifier {
+        let opaque = issuers
+            .iter()
+            .rev()
+            .find(|i| i.config.token_format != TokenFormat::Jwt)
+            .map(|i| i.config.issuer.clone());
+        Verifier {
+            issuers: issuers
+                .into_iter()
+                .map(|i| (i.config.issuer.clone(), i))
+                .collect(),
+            opaque,
+            leeway: settings.leeway.as_secs_f64(),
+            required_typ: settings.required_typ,
+        }
+    }
+
+    /// Fetches every issuer's keys, and the introspection secret, before the first request.
+    /// Failures are logged, not fatal: the function answers `Unauthorized` until they arrive.
+    /// Returns how many issuers are ready.
+    pub async fn warm(&self) -> usize {
+        let mut ok = 0;
+        for entry in self.issuers.values() {
+            let keys =
+                entry.config.token_format == TokenFormat::Opaque || entry.keys.refresh_now().await;
+            let secret = match &entry.introspector {
+                Some(i) => i.warm().await,
+                None => true,
+            };
+            ok += usize::from(keys && secret);
+        }
+        ok
+    }
+
+    /// Verifies `token` at time `now` (seconds since the epoch): locally when it is a JWT, by
+    /// introspection when the issuer takes opaque tokens (`auto`: by the token's shape).
+    /// `audiences` replaces the issuer's configured audiences when given (a stage variable).
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: f64,
+        audiences: Option<&[String]>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        if let Some(entry) = self.opaque.as_ref().and_then(|iss| self.issuers.get(iss))
+            && let Some(introspector) = &entry.introspector
+            && (entry.config.token_format == TokenFormat::Opaque || !looks_like_jwt(token))
+        {
+            let audiences = audiences.unwrap_or(&entry.config.audiences);
+            return introspector
+                .introspect(token, now, self.leeway, audiences, trace)
+                .await;
+        }
+        self.verify_jwt(token, now, audiences, trace).await
+    }
+
+    /// Verifies a JWT at time `now` (seconds since the epoch), filling `trace` as it learns.
+    async fn verify_jwt(
+        &self,
+        token: &str,
+        now: f64,
+        audiences: Option<&[String]>,
+        trace: &mut Trace,
+    ) -> Result<Claims, AuthzError> {
+        let ParsedJwt {
+            alg,
+            kid,
+            iss,
+            claims,
+            signing_input_len,
+            signature,
+        } = parse_jwt(token, self.required_typ.as_deref(), trace)?;
+        let entry = self.issuers.get(&iss).ok_or(AuthzError::UnknownIssuer)?;
+        if !entry.config.algorithms.contains(&alg) {
+            return Err(AuthzError::AlgorithmNotAllowed);
+        }
+        let key = entry.keys.key(&kid).await?;
+        key.check_alg(alg)?;
+        // The signing input is the first two segments exactly as received.
+        key.verify(signature, &token.as_bytes()[..signing_input_len], alg)?;
+        let check = ClaimCheck {
+            issuer: &entry.config.issuer,
+            audiences: audiences.unwrap_or(&entry.config.audiences),
+            now,
+            leeway: self.leeway,
+        };
+        check.jwt(claims, trace)
+    }
+}
+
+/// The current time in seconds since the Unix epoch (wall clock; 0 if before it).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary of authz-core (one link instead of one per file).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod attacks;
+mod jwks_cache;
+mod properties;
