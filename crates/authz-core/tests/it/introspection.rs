@@ -1,0 +1,235 @@
+//! RFC 7662 introspection through the real authorizer against a real loopback IdP (the
+//! testkit issuer, or an introspection endpoint served by its fallback), with the client
+//! credentials from an injected [`SecretSource`] instead of Secrets Manager: no moto here
+//! (the end-to-end path with moto is in token-authorizer's tests).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use authz_core::{
+    Authorizer, AuthzError, ClientCredentials, Config, SecretFuture, SecretSource, Trace,
+};
+use authz_testkit::{Issuer, now, server::response};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::json;
+
+/// Client credentials held in memory, replaceable (a rotation), counting reads.
+#[derive(Debug)]
+struct MemorySecret {
+    current: Mutex<(String, String)>,
+    reads: AtomicUsize,
+}
+
+impl MemorySecret {
+    fn new(id: &str, secret: &str) -> Arc<MemorySecret> {
+        Arc::new(MemorySecret {
+            current: Mutex::new((id.into(), secret.into())),
+            reads: AtomicUsize::new(0),
+        })
+    }
+    fn rotate(&self, secret: &str) {
+        self.current.lock().unwrap().1 = secret.into();
+    }
+    fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+impl SecretSource for MemorySecret {
+    fn fetch(&self) -> SecretFuture<'_> {
+        Box::pin(async move {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let (client_id, client_secret) = self.current.lock().unwrap().clone();
+            Ok(ClientCredentials {
+                client_id,
+                client_secret,
+            })
+        })
+    }
+}
+
+/// Just past the cool-down of [`authorizer`] (0.3 s), after which the secret may be re-read.
+const PAUSE: Duration = Duration::from_millis(350);
+
+fn authorizer(issuer: &Issuer, auth: &str, secret: Arc<MemorySecret>) -> Authorizer {
+    let vars = [
+        ("AUTHZ_ISSUER", issuer.url()),
+        ("AUTHZ_AUDIENCE", "api".to_owned()),
+        ("AUTHZ_TOKEN_FORMAT", "opaque".to_owned()),
+        (
+            "AUTHZ_INTROSPECTION_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:unused".to_owned(),
+        ),
+        ("AUTHZ_INTROSPECTION_AUTH", auth.to_owned()),
+        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3".to_owned()),
+    ];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    Authorizer::with_secret_source(config, secret).unwrap()
+}
+
+async fn check(a: &Authorizer, token: &str) -> Result<String, AuthzError> {
+    a.verify_bearer(Some(&format!("Bearer {token}")), &mut Trace::default())
+        .await
+        .map(|c| c.principal().to_owned())
+}
+
+/// What the fallback introspection endpoint saw: the `Authorization` header and the form.
+type Seen = Arc<Mutex<Vec<(Option<String>, HashMap<String, String>)>>>;
+
+/// An RFC 7662 endpoint at `/introspect` accepting only `client_id` / `secret` the way `auth`
+/// says (`client_secret_basic`: Basic over the form-encoded pair; `client_secret_post`: in
+/// the form), answering every token active for `alice`.
+fn serve_introspection(issuer: &Issuer, auth: &'static str, secret: Arc<Mutex<String>>) -> Seen {
+    let seen: Seen = Arc::default();
+    let (log, url) = (Arc::clone(&seen), issuer.url());
+    issuer.set_discovery_extra(json!({"introspection_endpoint": format!("{url}/introspect")}));
+    issuer.set_fallback(Arc::new(move |req: Request<hyper::body::Incoming>| {
+        let (log, secret, url) = (Arc::clone(&log), Arc::clone(&secret), url.clone());
+        Box::pin(async move {
+            let authorization = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let path = req.uri().path().to_owned();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let form: HashMap<String, String> =
+                form_urlencoded::parse(&body).into_owned().collect();
+            log.lock()
+                .unwrap()
+                .push((authorization.clone(), form.clone()));
+            let secret = secret.lock().unwrap().clone();
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let basic = format!("Basic {}", STANDARD.encode(format!("cid:{}", enc(&secret))));
+            let ok = path == "/introspect"
+                && match auth {
+                    "client_secret_basic" => authorization.as_deref() == Some(basic.as_str()),
+                    _ => {
+                        authorization.is_none()
+                            && form.get("client_id").map(String::as_str) == Some("cid")
+                            && form.get("client_secret") == Some(&secret)
+                    }
+                };
+            if !ok {
+                return Ok(response(
+                    StatusCode::UNAUTHORIZED,
+                    "application/json",
+                    r#"{"error":"invalid_client"}"#,
+                ));
+            }
+            let answer = json!({"active": true, "iss": url, "sub": "alice", "aud": "api",
+                "scope": "read", "exp": now() + 300});
+            Ok(response(
+                StatusCode::OK,
+                "application/json",
+                answer.to_string(),
+            ))
+        })
+    }));
+    seen
+}
+
+#[tokio::test]
+async fn client_secret_basic_sends_the_form_encoded_pair() {
+    let issuer = Issuer::start().await;
+    let idp_secret = Arc::new(Mutex::new("p@ss w/rd".to_owned()));
+    let seen = serve_introspection(&issuer, "client_secret_basic", Arc::clone(&idp_secret));
+    let secret = MemorySecret::new("cid", "p@ss w/rd");
+    let a = authorizer(&issuer, "client_secret_basic", Arc::clone(&secret));
+    assert_eq!(a.warm().await, 1);
+    assert_eq!(check(&a, "opaque-basic").await, Ok("alice".into()));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let (auth, form) = &seen[0];
+    assert!(auth.as_deref().is_some_and(|a| a.starts_with("Basic ")));
+    assert_eq!(form.get("token").map(String::as_str), Some("opaque-basic"));
+    assert_eq!(
+        form.get("token_type_hint").map(String::as_str),
+        Some("access_token")
+    );
+    assert!(!form.contains_key("client_secret"), "not in the form");
+    assert_eq!(secret.reads(), 1);
+}
+
+#[tokio::test]
+async fn client_secret_post_sends_the_pair_in_the_form_and_answers_are_cached() {
+    let issuer = Issuer::start().await;
+    let idp_secret = Arc::new(Mutex::new("s3cret".to_owned()));
+    let seen = serve_introspection(&issuer, "client_secret_post", Arc::clone(&idp_secret));
+    let secret = MemorySecret::new("cid", "s3cret");
+    let a = authorizer(&issuer, "client_secret_post", Arc::clone(&secret));
+    assert_eq!(check(&a, "opaque-post").await, Ok("alice".into()));
+    assert_eq!(check(&a, "opaque-post").await, Ok("alice".into()));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "the second answer came from the cache");
+    assert_eq!(seen[0].0, None, "no Authorization header");
+    assert_eq!(
+        seen[0].1.get("client_secret").map(String::as_str),
+        Some("s3cret")
+    );
+}
+
+#[tokio::test]
+async fn invalid_client_re_reads_the_secret_once_and_heals_a_rotation() {
+    let issuer = Issuer::start().await;
+    let idp_secret = Arc::new(Mutex::new("old".to_owned()));
+    let seen = serve_introspection(&issuer, "client_secret_basic", Arc::clone(&idp_secret));
+    let secret = MemorySecret::new("cid", "old");
+    let a = authorizer(&issuer, "client_secret_basic", Arc::clone(&secret));
+    assert_eq!(a.warm().await, 1);
+    assert_eq!(check(&a, "t1").await, Ok("alice".into()));
+    // Rotation: the IdP has the new secret, the source too, the authorizer still the old one.
+    *idp_secret.lock().unwrap() = "new".into();
+    secret.rotate("new");
+    tokio::time::sleep(PAUSE).await;
+    assert_eq!(check(&a, "t2").await, Ok("alice".into()));
+    assert_eq!(secret.reads(), 2, "re-read once on invalid_client");
+    assert_eq!(seen.lock().unwrap().len(), 3, "refused once, then retried");
+    // The IdP rotates again but the source still has the previous secret: fail closed.
+    *idp_secret.lock().unwrap() = "newer".into();
+    tokio::time::sleep(PAUSE).await;
+    assert_eq!(check(&a, "t3").await, Err(AuthzError::IntrospectionFailed));
+    assert_eq!(secret.reads(), 3, "re-read once, not in a loop");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        5,
+        "one retry after the re-read, then no more"
+    );
+}
+
+#[tokio::test]
+async fn bearer_mode_gets_an_access_token_and_refreshes_it_when_refused() {
+    let issuer = Issuer::start().await;
+    issuer.enable_bearer_introspection("cid", "s3cret");
+    for t in ["op-1", "op-2"] {
+        issuer.add_opaque_token(
+            t,
+            json!({"sub": "alice", "aud": ["api"], "scope": "read", "exp": now() + 300}),
+        );
+    }
+    let secret = MemorySecret::new("cid", "s3cret");
+    let a = authorizer(&issuer, "bearer", Arc::clone(&secret));
+    assert_eq!(a.warm().await, 1);
+    let first = issuer.access_tokens();
+    assert_eq!(first.len(), 1, "access token fetched at cold start");
+    assert_eq!(check(&a, "op-1").await, Ok("alice".into()));
+    assert_eq!(check(&a, "unknown").await, Err(AuthzError::InactiveToken));
+    // The IdP revokes the access token: the next call is refused, a new one is fetched.
+    issuer.revoke_access_tokens();
+    tokio::time::sleep(PAUSE).await;
+    assert_eq!(check(&a, "op-2").await, Ok("alice".into()));
+    let second = issuer.access_tokens();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second, first, "a new access token");
+    assert_eq!(secret.reads(), 2, "the secret is re-read too (unchanged)");
+}
