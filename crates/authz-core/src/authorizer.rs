@@ -172,7 +172,7 @@ impl Authorizer {
         event: &str,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
         let (started, mut trace) = (Instant::now(), Trace::default());
-        let event: ApiGatewayCustomAuthorizerRequest = parse(event, &trace, started)?;
+        let event: ApiGatewayCustomAuthorizerRequest = parse_logged(event, &trace, started)?;
         let input = event::token_input(&event);
         self.rest(
             event.method_arn.as_deref().unwrap_or_default(),
@@ -191,7 +191,7 @@ impl Authorizer {
         event: &str,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
         let (started, mut trace) = (Instant::now(), Trace::default());
-        let event: ApiGatewayCustomAuthorizerRequestTypeRequest = parse(event, &trace, started)?;
+        let event: ApiGatewayCustomAuthorizerRequestTypeRequest = parse_logged(event, &trace, started)?;
         let input = event::request_input(&event, &self.sources);
         self.rest(
             event.method_arn.as_deref().unwrap_or_default(),
@@ -209,7 +209,7 @@ impl Authorizer {
         event: &str,
     ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthzError> {
         let (started, mut trace) = (Instant::now(), Trace::default());
-        let event: ApiGatewayV2CustomAuthorizerV2Request = parse(event, &trace, started)?;
+        let event: ApiGatewayV2CustomAuthorizerV2Request = parse_logged(event, &trace, started)?;
         let route_key = event.route_key.clone().unwrap_or_default();
         let decision = async {
             let input = event::http_input(&event, &self.sources);
@@ -327,7 +327,7 @@ impl Authorizer {
 }
 
 /// Parses an event; a bad one is logged as a decision (`error`, `invalid_event`) and returned.
-fn parse<T: serde::de::DeserializeOwned>(
+fn parse_logged<T: serde::de::DeserializeOwned>(
     event: &str,
     trace: &Trace,
     started: Instant,
