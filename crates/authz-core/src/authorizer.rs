@@ -191,7 +191,8 @@ impl Authorizer {
         event: &str,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthzError> {
         let (started, mut trace) = (Instant::now(), Trace::default());
-        let event: ApiGatewayCustomAuthorizerRequestTypeRequest = parse_logged(event, &trace, started)?;
+        let event: ApiGatewayCustomAuthorizerRequestTypeRequest =
+            parse_logged(event, &trace, started)?;
         let input = event::request_input(&event, &self.sources);
         self.rest(
             event.method_arn.as_deref().unwrap_or_default(),
