@@ -2,10 +2,10 @@
 //! fetching and caching, JWT verification, decisions and response rendering.
 //!
 //! The modules follow the pipeline extract → verify → decide → render (see ARCHITECTURE.md for
-//! the map and the allowed dependency direction, which `tests::layering` enforces). Every module
-//! is private; the public interface is the one block of `pub use` below. This crate never reads
-//! the environment outside `config` and never depends on the Lambda runtime: the binaries hand
-//! it events and render what it returns.
+//! the map and the allowed dependency direction, which the `layering` unit test enforces).
+//! Every module is private; the public interface is the one block of `pub use` below. This
+//! crate never reads the environment outside `config` and never depends on the Lambda runtime:
+//! the binaries hand it events and render what it returns.
 
 // Top: configuration and the wiring of the pipeline.
 mod authorizer;
