@@ -60,7 +60,7 @@ const CAPS: [(&str, LevelFilter); 9] = [
 
 /// JSON logs with flat top-level keys, honouring `AWS_LAMBDA_LOG_FORMAT` (`JSON` default, or
 /// `Text`) and `AWS_LAMBDA_LOG_LEVEL` (`TRACE`…`FATAL`, default `INFO`; `RUST_LOG` also works,
-/// with any directives, but never lifts [`CAPS`]).
+/// with any directives, but never lifts `CAPS`).
 pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
