@@ -68,7 +68,8 @@ const IO_CRATES: [&str; 5] = [
     "std::fs",
 ];
 
-/// Every crate module a source names, as `crate::x` or inside a `use crate::{…}` group.
+/// Every crate module a source names, as `crate::x` / `super::x` or inside a `use crate::{…}` /
+/// `use super::{…}` group (`super` of a top-level module is the crate root).
 fn imported_modules(source: &str) -> Vec<String> {
     let modules: Vec<&str> = ALLOWED
         .iter()
@@ -76,44 +77,46 @@ fn imported_modules(source: &str) -> Vec<String> {
         .chain(["authorizer", "layering"])
         .collect();
     let mut found = Vec::new();
-    // `crate::x` anywhere.
-    for (i, _) in source.match_indices("crate::") {
-        let rest = &source[i + "crate::".len()..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            found.push(name);
+    for prefix in ["crate::", "super::"] {
+        // `crate::x` anywhere.
+        for (i, _) in source.match_indices(prefix) {
+            let rest = &source[i + prefix.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.push(name);
+            }
         }
-    }
-    // `use crate::{a, b::{…}, c}` groups: the first path segment of every item at depth 1.
-    for (i, _) in source.match_indices("crate::{") {
-        let mut depth = 0usize;
-        let mut at_item_start = true;
-        let mut word = String::new();
-        for c in source[i + "crate::".len()..].chars() {
-            match c {
-                '{' => {
-                    depth += 1;
-                    at_item_start = depth == 1;
-                }
-                '}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
+        // `use crate::{a, b::{…}, c}` groups: the first path segment of every item at depth 1.
+        for (i, _) in source.match_indices(&format!("{prefix}{{")) {
+            let mut depth = 0usize;
+            let mut at_item_start = true;
+            let mut word = String::new();
+            for c in source[i + prefix.len()..].chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        at_item_start = depth == 1;
                     }
-                }
-                ',' if depth == 1 => at_item_start = true,
-                c if c.is_ascii_alphanumeric() || c == '_' => {
-                    if at_item_start && depth == 1 {
-                        word.push(c);
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
                     }
-                }
-                _ => {
-                    if !word.is_empty() {
-                        found.push(std::mem::take(&mut word));
-                        at_item_start = false;
+                    ',' if depth == 1 => at_item_start = true,
+                    c if c.is_ascii_alphanumeric() || c == '_' => {
+                        if at_item_start && depth == 1 {
+                            word.push(c);
+                        }
+                    }
+                    _ => {
+                        if !word.is_empty() {
+                            found.push(std::mem::take(&mut word));
+                            at_item_start = false;
+                        }
                     }
                 }
             }
@@ -155,6 +158,11 @@ fn the_checker_sees_both_import_forms() {
         ["claims", "error", "http", "log"]
             .map(String::from)
             .to_vec()
+    );
+    let src = "use super::{keys::X, Duration};\nfn f() { super::config::Config::from_env(); }";
+    assert_eq!(
+        imported_modules(src),
+        ["config", "keys"].map(String::from).to_vec()
     );
 }
 
