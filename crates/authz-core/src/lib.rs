@@ -21,7 +21,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV2Request,
 };
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, SETTINGS, Setting};
 pub use error::{AuthzError, Outcome};
 use jwks::{Fetch, HttpFetch};
 use policy::{MethodArn, Rules};
