@@ -206,6 +206,207 @@ impl Config {
     }
 }
 
+/// Typed construction, for tests and tools: every default is the named constant the environment
+/// path applies (see [`settings`]), so `Config::new(vec![IssuerConfig::new(iss, ["api"])])`
+/// equals what `AUTHZ_ISSUER=iss AUTHZ_AUDIENCE=api` gives. Unlike [`Config::from_lookup`],
+/// nothing here is validated (URLs, bounds): use the environment path for untrusted input.
+impl Config {
+    /// A configuration accepting `issuers`, with every other setting at its default.
+    pub fn new(issuers: Vec<IssuerConfig>) -> Config {
+        Config {
+            issuers,
+            leeway: Duration::from_secs(settings::DEFAULT_LEEWAY_SECONDS),
+            required_typ: None,
+            context_claims: Vec::new(),
+            allowed_api_arns: Vec::new(),
+            accept_bare_token: settings::DEFAULT_ACCEPT_BARE_TOKEN,
+            max_token_bytes: settings::DEFAULT_MAX_TOKEN_BYTES,
+            jwks: JwksSettings::default(),
+            http: HttpSettings::default(),
+            routes: None,
+            route_sets: HashMap::new(),
+            token_header: settings::DEFAULT_TOKEN_HEADER.to_owned(),
+            token_query_param: None,
+            binding: None,
+            usage_identifier_claim: None,
+        }
+    }
+
+    /// Sets the clock-skew allowance (`AUTHZ_LEEWAY_SECONDS`).
+    pub fn with_leeway(mut self, leeway: Duration) -> Config {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires the header `typ` (`AUTHZ_REQUIRED_TYP`).
+    pub fn with_required_typ(mut self, typ: impl Into<String>) -> Config {
+        self.required_typ = Some(typ.into());
+        self
+    }
+
+    /// Extra claims copied into the authorizer context (`AUTHZ_CONTEXT_CLAIMS`).
+    pub fn with_context_claims(mut self, claims: impl IntoIterator<Item: Into<String>>) -> Config {
+        self.context_claims = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only these APIs may be granted (`AUTHZ_ALLOWED_API_ARNS`).
+    pub fn with_allowed_api_arns(mut self, arns: impl IntoIterator<Item: Into<String>>) -> Config {
+        self.allowed_api_arns = arns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accepts a token without the `Bearer ` scheme (`AUTHZ_ACCEPT_BARE_TOKEN`).
+    pub fn with_accept_bare_token(mut self, accept: bool) -> Config {
+        self.accept_bare_token = accept;
+        self
+    }
+
+    /// Sets the largest token accepted (`AUTHZ_MAX_TOKEN_BYTES`).
+    pub fn with_max_token_bytes(mut self, max: usize) -> Config {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// Sets the JWKS cache bounds (`AUTHZ_JWKS_*`); start from [`JwksSettings::default`].
+    pub fn with_jwks(mut self, jwks: JwksSettings) -> Config {
+        self.jwks = jwks;
+        self
+    }
+
+    /// Sets the outgoing HTTP settings (`AUTHZ_HTTP_*`, `AUTHZ_CA_BUNDLE`); start from
+    /// [`HttpSettings::default`].
+    pub fn with_http(mut self, http: HttpSettings) -> Config {
+        self.http = http;
+        self
+    }
+
+    /// Sets the route rules (`AUTHZ_ROUTES`).
+    pub fn with_routes(mut self, routes: Rules) -> Config {
+        self.routes = Some(routes);
+        self
+    }
+
+    /// Adds a named rule set (`AUTHZ_ROUTE_SETS`).
+    pub fn with_route_set(mut self, name: impl Into<String>, rules: Rules) -> Config {
+        self.route_sets.insert(name.into(), rules);
+        self
+    }
+
+    /// Sets the header carrying the token (`AUTHZ_TOKEN_HEADER`), lower-cased.
+    pub fn with_token_header(mut self, header: &str) -> Config {
+        self.token_header = header.to_ascii_lowercase();
+        self
+    }
+
+    /// Also accepts the token in this query parameter (`AUTHZ_TOKEN_QUERY_PARAM`).
+    pub fn with_token_query_param(mut self, param: impl Into<String>) -> Config {
+        self.token_query_param = Some(param.into());
+        self
+    }
+
+    /// Identity binding: `header` (lower-cased) must equal `claim` (`AUTHZ_BIND_*`).
+    pub fn with_binding(mut self, header: &str, claim: impl Into<String>) -> Config {
+        self.binding = Some((header.to_ascii_lowercase(), claim.into()));
+        self
+    }
+
+    /// The claim whose value becomes `usageIdentifierKey` (`AUTHZ_USAGE_IDENTIFIER_CLAIM`).
+    pub fn with_usage_identifier_claim(mut self, claim: impl Into<String>) -> Config {
+        self.usage_identifier_claim = Some(claim.into());
+        self
+    }
+}
+
+impl IssuerConfig {
+    /// An issuer whose tokens must carry one of `audiences`: keys by OIDC discovery, every
+    /// supported algorithm, JWTs only.
+    pub fn new(
+        issuer: impl Into<String>,
+        audiences: impl IntoIterator<Item: Into<String>>,
+    ) -> IssuerConfig {
+        IssuerConfig {
+            issuer: issuer.into(),
+            audiences: audiences.into_iter().map(Into::into).collect(),
+            jwks_uri: None,
+            algorithms: SUPPORTED_ALGORITHMS.to_vec(),
+            token_format: TokenFormat::Jwt,
+            introspection: None,
+        }
+    }
+
+    /// Takes the keys from this JWKS URI instead of discovery (`AUTHZ_JWKS_URI`).
+    pub fn with_jwks_uri(mut self, uri: impl Into<String>) -> IssuerConfig {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+
+    /// Accepts only these algorithms (`AUTHZ_ALGORITHMS`).
+    pub fn with_algorithms(mut self, algorithms: impl Into<Vec<Algorithm>>) -> IssuerConfig {
+        self.algorithms = algorithms.into();
+        self
+    }
+
+    /// Introspects opaque tokens; like the environment path, the token format becomes
+    /// [`TokenFormat::Auto`] (call [`with_token_format`](Self::with_token_format) after to
+    /// change it).
+    pub fn with_introspection(mut self, introspection: IntrospectionConfig) -> IssuerConfig {
+        self.introspection = Some(introspection);
+        self.token_format = TokenFormat::Auto;
+        self
+    }
+
+    /// Sets the token format (`AUTHZ_TOKEN_FORMAT`); `Opaque` and `Auto` need introspection.
+    pub fn with_token_format(mut self, format: TokenFormat) -> IssuerConfig {
+        self.token_format = format;
+        self
+    }
+}
+
+impl IntrospectionConfig {
+    /// Introspection with the client credentials in `secret_arn`, everything else at its
+    /// default (endpoints from discovery, `client_secret_basic`).
+    pub fn new(secret_arn: impl Into<String>) -> IntrospectionConfig {
+        IntrospectionConfig {
+            secret_arn: secret_arn.into(),
+            endpoint: None,
+            auth: settings::DEFAULT_INTROSPECTION_AUTH,
+            token_endpoint: None,
+            scope: None,
+            cache_ttl: Duration::from_secs(settings::DEFAULT_INTROSPECTION_CACHE_SECONDS),
+            negative_ttl: Duration::from_secs(
+                settings::DEFAULT_INTROSPECTION_NEGATIVE_CACHE_SECONDS,
+            ),
+            max_entries: settings::DEFAULT_INTROSPECTION_MAX_ENTRIES,
+        }
+    }
+}
+
+impl Default for JwksSettings {
+    /// The defaults of `AUTHZ_JWKS_*`.
+    fn default() -> JwksSettings {
+        JwksSettings {
+            min_ttl: Duration::from_secs(settings::DEFAULT_JWKS_MIN_TTL_SECONDS),
+            max_ttl: Duration::from_secs(settings::DEFAULT_JWKS_MAX_TTL_SECONDS),
+            default_ttl: Duration::from_secs(settings::DEFAULT_JWKS_DEFAULT_TTL_SECONDS),
+            stale: Duration::from_secs(settings::DEFAULT_JWKS_STALE_SECONDS),
+            cooldown: Duration::from_secs(settings::DEFAULT_JWKS_COOLDOWN_SECONDS),
+            max_bytes: settings::DEFAULT_JWKS_MAX_BYTES,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    /// The defaults of `AUTHZ_HTTP_*`; no extra CA.
+    fn default() -> HttpSettings {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(settings::DEFAULT_HTTP_CONNECT_TIMEOUT_SECONDS),
+            timeout: Duration::from_secs(settings::DEFAULT_HTTP_TIMEOUT_SECONDS),
+            ca_bundle: None,
+        }
+    }
+}
+
 /// Splits a comma-separated list, trimming items and dropping empty ones.
 pub fn split_list(raw: &str) -> Vec<String> {
     raw.split(',')
@@ -238,6 +439,49 @@ mod tests {
         ("AUTHZ_ISSUER", "https://idp.example.com"),
         ("AUTHZ_AUDIENCE", "api"),
     ];
+
+    #[test]
+    fn typed_constructors_give_what_the_environment_gives() {
+        let from_env = load(&BASE).unwrap();
+        let typed = Config::new(vec![IssuerConfig::new("https://idp.example.com", ["api"])]);
+        assert_eq!(format!("{typed:?}"), format!("{from_env:?}"));
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AUTHZ_INTROSPECTION_SECRET_ARN", "arn:x"),
+            ("AUTHZ_JWKS_URI", "https://keys.example.com/k"),
+            ("AUTHZ_ALGORITHMS", "ES256"),
+            ("AUTHZ_LEEWAY_SECONDS", "0"),
+            ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3"),
+            ("AUTHZ_HTTP_TIMEOUT_SECONDS", "0.5"),
+            ("AUTHZ_REQUIRED_TYP", "at+jwt"),
+            ("AUTHZ_CONTEXT_CLAIMS", "email"),
+            ("AUTHZ_TOKEN_HEADER", "X-Token"),
+            ("AUTHZ_BIND_HEADER", "X-Tenant"),
+            ("AUTHZ_BIND_CLAIM", "tenant"),
+            ("AUTHZ_USAGE_IDENTIFIER_CLAIM", "plan"),
+        ]);
+        let from_env = load(&vars).unwrap();
+        let issuer = IssuerConfig::new("https://idp.example.com", ["api"])
+            .with_introspection(IntrospectionConfig::new("arn:x"))
+            .with_jwks_uri("https://keys.example.com/k")
+            .with_algorithms([Algorithm::ES256]);
+        let typed = Config::new(vec![issuer])
+            .with_leeway(Duration::ZERO)
+            .with_jwks(JwksSettings {
+                cooldown: Duration::from_millis(300),
+                ..JwksSettings::default()
+            })
+            .with_http(HttpSettings {
+                timeout: Duration::from_millis(500),
+                ..HttpSettings::default()
+            })
+            .with_required_typ("at+jwt")
+            .with_context_claims(["email"])
+            .with_token_header("X-Token")
+            .with_binding("X-Tenant", "tenant")
+            .with_usage_identifier_claim("plan");
+        assert_eq!(format!("{typed:?}"), format!("{from_env:?}"));
+    }
 
     #[test]
     fn flat_minimal_has_safe_defaults() {
