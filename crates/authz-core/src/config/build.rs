@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use super::env::Merged;
 use super::settings::{self as s, Setting};
 use super::{
-    ClientAuth, Config, ConfigError, HttpSettings, IntrospectionConfig, IssuerConfig, JwksSettings,
-    SUPPORTED_ALGORITHMS, TokenFormat, check_url, err,
+    Binding, CaBundle, ClientAuth, Config, ConfigError, HttpSettings, IntrospectionConfig,
+    IssuerConfig, JwksSettings, SUPPORTED_ALGORITHMS, TokenFormat, check_url, err,
 };
 use crate::policy::{Rule, Rules};
 
@@ -257,22 +257,12 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             src_of(&s::JWKS_MAX_TTL_SECONDS)
         ));
     }
-    if let Some(path) = &raw.http.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            ConfigError(format!(
-                "{}: cannot read `{path}`: {e}",
-                src_of(&s::CA_BUNDLE)
-            ))
-        })?;
-        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return err(format!(
-                "{}: `{path}` holds no PEM certificate",
-                src_of(&s::CA_BUNDLE)
-            ));
-        }
-    }
+    let ca_bundle = match raw.http.ca_bundle {
+        Some(path) => Some(CaBundle::load(path, &src_of(&s::CA_BUNDLE))?),
+        None => None,
+    };
     let http = HttpSettings {
-        ca_bundle: raw.http.ca_bundle.clone(),
+        ca_bundle,
         connect_timeout: seconds(
             &s::HTTP_CONNECT_TIMEOUT_SECONDS,
             raw.http.connect_timeout_seconds,
@@ -321,7 +311,10 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         &s::TOKEN_HEADER,
     )?;
     let binding = match (raw.bind_header, raw.bind_claim) {
-        (Some(h), Some(c)) => Some((header_name(h, &s::BIND_HEADER)?, c)),
+        (Some(h), Some(claim)) => Some(Binding {
+            header: header_name(h, &s::BIND_HEADER)?,
+            claim,
+        }),
         (None, None) => None,
         _ => {
             return err(format!(

@@ -81,8 +81,8 @@ pub struct Config {
     pub token_header: String,
     /// Query-string parameter that may carry the token instead (RFC 6750 §2.3 `access_token`).
     pub token_query_param: Option<String>,
-    /// Identity binding: this request header (lower-case) must equal this claim, else 403.
-    pub binding: Option<(String, String)>,
+    /// Identity binding: a request header must equal a claim, else 403.
+    pub binding: Option<Binding>,
     /// Claim whose value becomes `usageIdentifierKey` (REST usage plans, API key source AUTHORIZER).
     pub usage_identifier_claim: Option<String>,
 }
@@ -171,8 +171,53 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Whole-request timeout (connect, headers and body).
     pub timeout: Duration,
-    /// PEM file of extra trusted CA certificates (a private CA), used by every outgoing call.
-    pub ca_bundle: Option<String>,
+    /// Extra trusted CA certificates (a private CA), used by every outgoing call.
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// Identity binding (`AUTHZ_BIND_HEADER`, `AUTHZ_BIND_CLAIM`): the request header must carry
+/// exactly the value of the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Request header, lower-case.
+    pub header: String,
+    /// Claim whose (string) value the header must equal.
+    pub claim: String,
+}
+
+/// A PEM bundle of extra trusted CA certificates (`AUTHZ_CA_BUNDLE`), read once at cold start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    /// The file it was read from (for messages).
+    pub path: String,
+    /// Its content: at least one PEM certificate.
+    pub pem: Vec<u8>,
+}
+
+impl fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("pem", &format_args!("{} bytes", self.pem.len()))
+            .finish()
+    }
+}
+
+impl CaBundle {
+    /// Reads the PEM file at `path`; an error names `AUTHZ_CA_BUNDLE`.
+    pub fn read(path: impl Into<String>) -> Result<CaBundle, ConfigError> {
+        CaBundle::load(path.into(), settings::CA_BUNDLE.variable)
+    }
+
+    /// Reads the PEM file at `path`, which must hold at least one certificate; errors name `name`.
+    fn load(path: String, name: &str) -> Result<CaBundle, ConfigError> {
+        let pem = std::fs::read(&path)
+            .map_err(|e| ConfigError(format!("{name}: cannot read `{path}`: {e}")))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return err(format!("{name}: `{path}` holds no PEM certificate"));
+        }
+        Ok(CaBundle { path, pem })
+    }
 }
 
 impl ClientAuth {
@@ -307,7 +352,10 @@ impl Config {
 
     /// Identity binding: `header` (lower-cased) must equal `claim` (`AUTHZ_BIND_*`).
     pub fn with_binding(mut self, header: &str, claim: impl Into<String>) -> Config {
-        self.binding = Some((header.to_ascii_lowercase(), claim.into()));
+        self.binding = Some(Binding {
+            header: header.to_ascii_lowercase(),
+            claim: claim.into(),
+        });
         self
     }
 
@@ -750,7 +798,13 @@ mod tests {
         let c = load(&vars).unwrap();
         assert_eq!(c.token_header, "x-api-token");
         assert_eq!(c.token_query_param.as_deref(), Some("access_token"));
-        assert_eq!(c.binding, Some(("x-tenant-id".into(), "tenant".into())));
+        assert_eq!(
+            c.binding,
+            Some(Binding {
+                header: "x-tenant-id".into(),
+                claim: "tenant".into()
+            })
+        );
         assert!(c.route_sets.contains_key("strict"));
         let mut vars = BASE.to_vec();
         vars.push(("AUTHZ_BIND_HEADER", "x-tenant-id"));
@@ -823,7 +877,21 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.push(("AUTHZ_CA_BUNDLE", path.to_str().unwrap()));
         assert!(load_err(&vars).contains("no PEM certificate"));
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(&path, pem).unwrap();
+        let c = load(&vars).unwrap();
         std::fs::remove_file(&path).unwrap();
+        // Read once, at load: the bytes travel with the configuration.
+        let bundle = c.http.ca_bundle.unwrap();
+        assert_eq!(bundle.pem, pem.as_bytes());
+        assert_eq!(bundle.path, path.to_str().unwrap());
+        assert_eq!(format!("{bundle:?}").matches("MIIB").count(), 0);
+        assert!(
+            CaBundle::read("/nonexistent/ca.pem")
+                .unwrap_err()
+                .0
+                .contains("AUTHZ_CA_BUNDLE")
+        );
     }
 
     #[test]
