@@ -494,10 +494,9 @@ pub fn http_client(http: &crate::config::HttpSettings) -> Result<reqwest::Client
         .timeout(http.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &http.ca_bundle {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("AUTHZ_CA_BUNDLE: cannot read `{path}`: {e}"))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+    if let Some(bundle) = &http.ca_bundle {
+        let certs = reqwest::Certificate::from_pem_bundle(&bundle.pem).map_err(|e| {
+            let path = &bundle.path;
             format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
         })?;
         builder = builder.tls_certs_merge(certs);

@@ -137,7 +137,7 @@ impl Authorizer {
         let credential = token::pick(header(&cfg.token_header), query);
         let bind_value = match &cfg.binding {
             None => Ok(None),
-            Some((h, _)) => match header(h).as_slice() {
+            Some(b) => match header(&b.header).as_slice() {
                 [] => Ok(None),
                 [one] => Ok(Some(*one)),
                 _ => Err(AuthzError::ClaimMismatch),
@@ -180,7 +180,7 @@ impl Authorizer {
             );
             let bind_value = match &cfg.binding {
                 None => Ok(None),
-                Some((h, _)) => Ok(event.headers.get(h).and_then(|v| v.to_str().ok())),
+                Some(b) => Ok(event.headers.get(&b.header).and_then(|v| v.to_str().ok())),
             };
             let input = Input {
                 credential,
@@ -240,9 +240,14 @@ impl Authorizer {
         {
             return Err(AuthzError::InsufficientScope);
         }
-        if let Some((_, claim)) = &self.config.binding {
+        if let Some(binding) = &self.config.binding {
             let want = input.bind_value?.ok_or(AuthzError::ClaimMismatch)?;
-            if claims.all.get(claim).and_then(serde_json::Value::as_str) != Some(want) {
+            if claims
+                .all
+                .get(&binding.claim)
+                .and_then(serde_json::Value::as_str)
+                != Some(want)
+            {
                 return Err(AuthzError::ClaimMismatch);
             }
         }
