@@ -200,10 +200,11 @@ macro_rules! text {
     }};
 }
 
-/// The fields of a number row: its default (rendered from the constant) and its bounds.
+/// The fields of a number row: its kind, its default (rendered from the constant) and bounds.
 macro_rules! number {
     (seconds $n:expr, $bounds:expr) => {
         Setting {
+            kind: Kind::Seconds,
             default: Some(text!($n)),
             number: Some($n),
             bounds: $bounds,
@@ -212,6 +213,7 @@ macro_rules! number {
     };
     (count $n:expr, $bounds:expr) => {
         Setting {
+            kind: Kind::Count,
             default: Some(text!(widen($n))),
             number: Some(widen($n)),
             bounds: $bounds,
@@ -293,7 +295,6 @@ pub const ALGORITHMS: Setting = Setting {
 pub const LEEWAY_SECONDS: Setting = Setting {
     variable: "AUTHZ_LEEWAY_SECONDS",
     key: "leeway_seconds",
-    kind: Kind::Seconds,
     doc: "Clock skew allowed for `exp`, `nbf` and `iat`.",
     ..number!(seconds DEFAULT_LEEWAY_SECONDS, up_to(MAX_LEEWAY_SECONDS))
 };
@@ -335,7 +336,6 @@ pub const ACCEPT_BARE_TOKEN: Setting = Setting {
 pub const MAX_TOKEN_BYTES: Setting = Setting {
     variable: "AUTHZ_MAX_TOKEN_BYTES",
     key: "max_token_bytes",
-    kind: Kind::Count,
     doc: "Longer tokens are refused before decoding.",
     ..number!(count DEFAULT_MAX_TOKEN_BYTES, between(MIN_MAX_TOKEN_BYTES, MAX_MAX_TOKEN_BYTES))
 };
@@ -343,7 +343,6 @@ pub const MAX_TOKEN_BYTES: Setting = Setting {
 pub const JWKS_MIN_TTL_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_MIN_TTL_SECONDS",
     key: "jwks.min_ttl_seconds",
-    kind: Kind::Seconds,
     doc: "Lower bound on the JWKS lifetime from `Cache-Control` / `Expires`.",
     ..number!(seconds DEFAULT_JWKS_MIN_TTL_SECONDS, up_to(MAX_JWKS_TTL_SECONDS))
 };
@@ -351,7 +350,6 @@ pub const JWKS_MIN_TTL_SECONDS: Setting = Setting {
 pub const JWKS_MAX_TTL_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_MAX_TTL_SECONDS",
     key: "jwks.max_ttl_seconds",
-    kind: Kind::Seconds,
     doc: "Upper bound on the JWKS lifetime: how long a removed key keeps working.",
     ..number!(seconds DEFAULT_JWKS_MAX_TTL_SECONDS, up_to(MAX_JWKS_TTL_SECONDS))
 };
@@ -359,7 +357,6 @@ pub const JWKS_MAX_TTL_SECONDS: Setting = Setting {
 pub const JWKS_DEFAULT_TTL_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_DEFAULT_TTL_SECONDS",
     key: "jwks.default_ttl_seconds",
-    kind: Kind::Seconds,
     doc: "JWKS lifetime when the response has no caching headers.",
     ..number!(seconds DEFAULT_JWKS_DEFAULT_TTL_SECONDS, up_to(MAX_JWKS_TTL_SECONDS))
 };
@@ -367,7 +364,6 @@ pub const JWKS_DEFAULT_TTL_SECONDS: Setting = Setting {
 pub const JWKS_STALE_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_STALE_SECONDS",
     key: "jwks.stale_seconds",
-    kind: Kind::Seconds,
     doc: "How long past expiry cached keys keep serving while the IdP fails.",
     ..number!(seconds DEFAULT_JWKS_STALE_SECONDS, up_to(MAX_JWKS_STALE_SECONDS))
 };
@@ -375,7 +371,6 @@ pub const JWKS_STALE_SECONDS: Setting = Setting {
 pub const JWKS_COOLDOWN_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_COOLDOWN_SECONDS",
     key: "jwks.cooldown_seconds",
-    kind: Kind::Seconds,
     doc: "At most one JWKS fetch per issuer per this window.",
     ..number!(seconds DEFAULT_JWKS_COOLDOWN_SECONDS, up_to(MAX_JWKS_COOLDOWN_SECONDS))
 };
@@ -383,7 +378,6 @@ pub const JWKS_COOLDOWN_SECONDS: Setting = Setting {
 pub const JWKS_MAX_BYTES: Setting = Setting {
     variable: "AUTHZ_JWKS_MAX_BYTES",
     key: "jwks.max_bytes",
-    kind: Kind::Count,
     doc: "Largest JWKS or discovery body accepted.",
     ..number!(count DEFAULT_JWKS_MAX_BYTES, between(MIN_JWKS_MAX_BYTES, usize::MAX))
 };
@@ -391,7 +385,6 @@ pub const JWKS_MAX_BYTES: Setting = Setting {
 pub const HTTP_CONNECT_TIMEOUT_SECONDS: Setting = Setting {
     variable: "AUTHZ_HTTP_CONNECT_TIMEOUT_SECONDS",
     key: "http.connect_timeout_seconds",
-    kind: Kind::Seconds,
     doc: "Connect timeout of outgoing calls (above 0).",
     ..number!(seconds DEFAULT_HTTP_CONNECT_TIMEOUT_SECONDS, up_to(MAX_HTTP_TIMEOUT_SECONDS))
 };
@@ -399,7 +392,6 @@ pub const HTTP_CONNECT_TIMEOUT_SECONDS: Setting = Setting {
 pub const HTTP_TIMEOUT_SECONDS: Setting = Setting {
     variable: "AUTHZ_HTTP_TIMEOUT_SECONDS",
     key: "http.timeout_seconds",
-    kind: Kind::Seconds,
     doc: "Whole-request timeout of outgoing calls (above 0).",
     ..number!(seconds DEFAULT_HTTP_TIMEOUT_SECONDS, up_to(MAX_HTTP_TIMEOUT_SECONDS))
 };
@@ -505,7 +497,6 @@ pub const INTROSPECTION_SCOPE: Setting = Setting {
 pub const INTROSPECTION_CACHE_SECONDS: Setting = Setting {
     variable: "AUTHZ_INTROSPECTION_CACHE_SECONDS",
     key: "issuers[].introspection.cache_ttl_seconds",
-    kind: Kind::Seconds,
     doc: "Upper bound on reusing an active answer (also bounded by the token's `exp`).",
     ..number!(seconds DEFAULT_INTROSPECTION_CACHE_SECONDS, up_to(MAX_INTROSPECTION_CACHE_SECONDS))
 };
@@ -513,14 +504,12 @@ pub const INTROSPECTION_CACHE_SECONDS: Setting = Setting {
 pub const INTROSPECTION_NEGATIVE_CACHE_SECONDS: Setting = Setting {
     variable: "AUTHZ_INTROSPECTION_NEGATIVE_CACHE_SECONDS",
     key: "issuers[].introspection.negative_ttl_seconds",
-    kind: Kind::Seconds,
     doc: "How long an inactive answer is reused.",
     ..number!(seconds DEFAULT_INTROSPECTION_NEGATIVE_CACHE_SECONDS, up_to(MAX_INTROSPECTION_CACHE_SECONDS))
 };
 /// `issuers[].introspection.max_entries` (document only).
 pub const INTROSPECTION_MAX_ENTRIES: Setting = Setting {
     key: "issuers[].introspection.max_entries",
-    kind: Kind::Count,
     doc: "Most introspection answers kept in memory.",
     ..number!(count DEFAULT_INTROSPECTION_MAX_ENTRIES, between(MIN_INTROSPECTION_MAX_ENTRIES, MAX_INTROSPECTION_MAX_ENTRIES))
 };
