@@ -250,4 +250,31 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Today's rule, pinned (issue 13 hardens it).
+    #[test]
+    fn https_anywhere_http_only_to_loopback_and_always_a_host() {
+        for ok in [
+            "https://idp.example.com",
+            "https://idp.example.com/realms/a?x=1",
+            "http://127.0.0.1",
+            "http://127.0.0.1:8080/jwks",
+            "http://localhost",
+            "http://[::1]:9000/",
+        ] {
+            assert_eq!(check_url(ok, "X"), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://idp.example.com", "must use https://"),
+            ("http://127.0.0.1.evil.com/x", "must use https://"),
+            ("ftp://idp.example.com", "is not an https:// URL"),
+            ("idp.example.com", "is not an https:// URL"),
+            ("https://", "has no host"),
+            ("https:///path", "has no host"),
+            ("https://idp.example.com/a b", "has no host"),
+        ] {
+            let e = check_url(bad, "AUTHZ_X").unwrap_err().0;
+            assert!(e.starts_with("AUTHZ_X: ") && e.contains(why), "{bad}: {e}");
+        }
+    }
 }

@@ -40,7 +40,12 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     // Top.
     (
         "config",
-        include_str!("config.rs"),
+        concat!(
+            include_str!("config/mod.rs"),
+            include_str!("config/build.rs"),
+            include_str!("config/env.rs"),
+            include_str!("config/settings.rs"),
+        ),
         &[
             "alg",
             "error",

@@ -1,0 +1,465 @@
+//! Validation: the merged document, deserialized into its schema, checked and turned into a
+//! [`Config`]. Defaults and bounds come from the settings table; every error names the variable
+//! or the document key at fault.
+
+use std::collections::HashMap;
+
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::env::Merged;
+use super::settings::{self as s, Setting};
+use super::{
+    Binding, CaBundle, ClientAuth, Config, ConfigError, HttpSettings, IntrospectionConfig,
+    IssuerConfig, JwksSettings, TokenFormat, err,
+};
+use crate::alg::SUPPORTED_ALGORITHMS;
+use crate::http::check_url;
+use crate::policy::{Rule, Rules};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    issuers: Option<Vec<RawIssuer>>,
+    audiences: Option<Vec<String>>,
+    algorithms: Option<Vec<String>>,
+    leeway_seconds: Option<f64>,
+    required_typ: Option<String>,
+    context_claims: Option<Vec<String>>,
+    allowed_api_arns: Option<Vec<String>>,
+    accept_bare_token: Option<bool>,
+    max_token_bytes: Option<usize>,
+    #[serde(default)]
+    jwks: RawJwks,
+    #[serde(default)]
+    http: RawHttp,
+    routes: Option<Vec<RawRule>>,
+    route_sets: Option<HashMap<String, Vec<RawRule>>>,
+    token_header: Option<String>,
+    token_query_param: Option<String>,
+    bind_header: Option<String>,
+    bind_claim: Option<String>,
+    usage_identifier_claim: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    route: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    claims: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIssuer {
+    issuer: String,
+    audiences: Option<Vec<String>>,
+    jwks_uri: Option<String>,
+    algorithms: Option<Vec<String>>,
+    token_format: Option<String>,
+    introspection: Option<RawIntrospection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntrospection {
+    secret_arn: Option<String>,
+    endpoint: Option<String>,
+    auth: Option<String>,
+    token_endpoint: Option<String>,
+    scope: Option<String>,
+    cache_ttl_seconds: Option<f64>,
+    negative_ttl_seconds: Option<f64>,
+    max_entries: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJwks {
+    min_ttl_seconds: Option<f64>,
+    max_ttl_seconds: Option<f64>,
+    default_ttl_seconds: Option<f64>,
+    stale_seconds: Option<f64>,
+    cooldown_seconds: Option<f64>,
+    max_bytes: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    connect_timeout_seconds: Option<f64>,
+    timeout_seconds: Option<f64>,
+    ca_bundle: Option<String>,
+}
+
+/// Validates the merged document into a [`Config`].
+pub(super) fn config(merged: &Merged) -> Result<Config, ConfigError> {
+    build(merged.parse()?, &|key| merged.source(key))
+}
+
+fn algorithms(names: &[String], name: &str) -> Result<Vec<Algorithm>, ConfigError> {
+    if names.is_empty() {
+        return err(format!("{name}: empty algorithm list"));
+    }
+    names
+        .iter()
+        .map(|n| {
+            SUPPORTED_ALGORITHMS
+                .iter()
+                .copied()
+                .find(|a| format!("{a:?}") == *n)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name}: `{n}` is not allowed; choose among {} (never `none` or HMAC)",
+                        SUPPORTED_ALGORITHMS.map(|a| format!("{a:?}")).join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigError> {
+    let src_of = |setting: &Setting| src(setting.key);
+    let Some(raw_issuers) = raw.issuers.filter(|i| !i.is_empty()) else {
+        return err(format!(
+            "{} is required (or `issuers` in {})",
+            s::ISSUER.variable,
+            s::CONFIG.variable
+        ));
+    };
+    let default_algs = match &raw.algorithms {
+        Some(names) => algorithms(names, &src_of(&s::ALGORITHMS))?,
+        None => SUPPORTED_ALGORITHMS.to_vec(),
+    };
+    let mut issuers = Vec::with_capacity(raw_issuers.len());
+    for (i, ri) in raw_issuers.into_iter().enumerate() {
+        let at = format!("{} (issuer #{})", src("issuers"), i + 1);
+        check_url(&ri.issuer, &at)?;
+        if issuers.iter().any(|x: &IssuerConfig| x.issuer == ri.issuer) {
+            return err(format!("{at}: issuer `{}` listed twice", ri.issuer));
+        }
+        let audiences = match (ri.audiences, &raw.audiences) {
+            (Some(a), _) => a,
+            (None, Some(a)) => a.clone(),
+            (None, None) => {
+                return err(format!(
+                    "{} is required (no audience for issuer `{}`)",
+                    s::AUDIENCE.variable,
+                    ri.issuer
+                ));
+            }
+        };
+        if audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()) {
+            return err(format!(
+                "{}: audiences must be non-empty strings",
+                src_of(&s::AUDIENCE)
+            ));
+        }
+        if let Some(uri) = &ri.jwks_uri {
+            check_url(uri, s::JWKS_URI.variable)?;
+        }
+        let algorithms = match ri.algorithms {
+            Some(names) => algorithms(&names, &at)?,
+            None => default_algs.clone(),
+        };
+        let introspection = match ri.introspection {
+            Some(r) => Some(introspection(r, &at)?),
+            None => None,
+        };
+        let token_format = match (ri.token_format.as_deref(), &introspection) {
+            (None, None) | (Some("jwt"), _) => TokenFormat::Jwt,
+            (None, Some(_)) | (Some("auto"), Some(_)) => TokenFormat::Auto,
+            (Some("opaque"), Some(_)) => TokenFormat::Opaque,
+            (Some("auto" | "opaque"), None) => {
+                return err(format!(
+                    "{at}: token format `{}` needs {}",
+                    ri.token_format.unwrap_or_default(),
+                    s::INTROSPECTION_SECRET_ARN.variable
+                ));
+            }
+            (Some(other), _) => {
+                return err(format!(
+                    "{at}: token format `{other}` is not jwt, opaque or auto ({})",
+                    s::TOKEN_FORMAT.variable
+                ));
+            }
+        };
+        issuers.push(IssuerConfig {
+            issuer: ri.issuer,
+            audiences,
+            jwks_uri: ri.jwks_uri,
+            algorithms,
+            token_format,
+            introspection,
+        });
+    }
+    if issuers
+        .iter()
+        .filter(|i| i.token_format != TokenFormat::Jwt)
+        .count()
+        > 1
+    {
+        return err(format!(
+            "{}: at most one issuer may take opaque tokens (an opaque token names no issuer)",
+            src("issuers")
+        ));
+    }
+    let max_token_bytes =
+        s::MAX_TOKEN_BYTES.count(raw.max_token_bytes, &src_of(&s::MAX_TOKEN_BYTES))?;
+    if raw
+        .required_typ
+        .as_ref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return err(format!("{}: empty", src_of(&s::REQUIRED_TYP)));
+    }
+    let context_claims = raw.context_claims.unwrap_or_default();
+    if let Some(c) = context_claims
+        .iter()
+        .find(|c| matches!(c.as_str(), "sub" | "scope" | "client_id" | "iss"))
+    {
+        return err(format!(
+            "{}: `{c}` is always in the context; remove it",
+            src_of(&s::CONTEXT_CLAIMS)
+        ));
+    }
+    let allowed_api_arns = raw.allowed_api_arns.unwrap_or_default();
+    for arn in &allowed_api_arns {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6
+            || parts[0] != "arn"
+            || parts[2] != "execute-api"
+            || parts[5].is_empty()
+            || arn.contains('*')
+        {
+            return err(format!(
+                "{}: `{arn}` is not `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID[/STAGE]`",
+                src_of(&s::ALLOWED_API_ARNS)
+            ));
+        }
+    }
+    let j = raw.jwks;
+    let seconds = |setting: &Setting, value| setting.seconds(value, &src_of(setting));
+    let jwks = JwksSettings {
+        min_ttl: seconds(&s::JWKS_MIN_TTL_SECONDS, j.min_ttl_seconds)?,
+        max_ttl: seconds(&s::JWKS_MAX_TTL_SECONDS, j.max_ttl_seconds)?,
+        default_ttl: seconds(&s::JWKS_DEFAULT_TTL_SECONDS, j.default_ttl_seconds)?,
+        stale: seconds(&s::JWKS_STALE_SECONDS, j.stale_seconds)?,
+        cooldown: seconds(&s::JWKS_COOLDOWN_SECONDS, j.cooldown_seconds)?,
+        max_bytes: s::JWKS_MAX_BYTES.count(j.max_bytes, &src_of(&s::JWKS_MAX_BYTES))?,
+    };
+    if jwks.min_ttl > jwks.max_ttl {
+        return err(format!(
+            "{} exceeds {}",
+            src_of(&s::JWKS_MIN_TTL_SECONDS),
+            src_of(&s::JWKS_MAX_TTL_SECONDS)
+        ));
+    }
+    let ca_bundle = match raw.http.ca_bundle {
+        Some(path) => Some(CaBundle::load(path, &src_of(&s::CA_BUNDLE))?),
+        None => None,
+    };
+    let http = HttpSettings {
+        ca_bundle,
+        connect_timeout: seconds(
+            &s::HTTP_CONNECT_TIMEOUT_SECONDS,
+            raw.http.connect_timeout_seconds,
+        )?,
+        timeout: seconds(&s::HTTP_TIMEOUT_SECONDS, raw.http.timeout_seconds)?,
+    };
+    if http.timeout.is_zero() || http.connect_timeout.is_zero() {
+        return err(format!(
+            "{}: timeouts must be above 0",
+            src_of(&s::HTTP_TIMEOUT_SECONDS)
+        ));
+    }
+    let routes = match raw.routes {
+        Some(rules) => Some(rules_from(rules, &src_of(&s::ROUTES))?),
+        None => None,
+    };
+    let mut route_sets = HashMap::new();
+    for (name, rules) in raw.route_sets.unwrap_or_default() {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        {
+            return err(format!(
+                "{}: set name `{name}` must be usable as a stage variable value",
+                src_of(&s::ROUTE_SETS)
+            ));
+        }
+        let rules = rules_from(rules, &format!("{} set `{name}`", src_of(&s::ROUTE_SETS)))?;
+        route_sets.insert(name, rules);
+    }
+    let header_name = |v: String, setting: &Setting| -> Result<String, ConfigError> {
+        let v = v.trim().to_ascii_lowercase();
+        if v.is_empty()
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return err(format!("{}: `{v}` is not a header name", src_of(setting)));
+        }
+        Ok(v)
+    };
+    let token_header = header_name(
+        raw.token_header
+            .unwrap_or_else(|| s::DEFAULT_TOKEN_HEADER.into()),
+        &s::TOKEN_HEADER,
+    )?;
+    let binding = match (raw.bind_header, raw.bind_claim) {
+        (Some(h), Some(claim)) => Some(Binding {
+            header: header_name(h, &s::BIND_HEADER)?,
+            claim,
+        }),
+        (None, None) => None,
+        _ => {
+            return err(format!(
+                "{} and {} go together: set both or neither",
+                s::BIND_HEADER.variable,
+                s::BIND_CLAIM.variable
+            ));
+        }
+    };
+    Ok(Config {
+        routes,
+        route_sets,
+        token_header,
+        token_query_param: raw.token_query_param.filter(|q| !q.trim().is_empty()),
+        binding,
+        usage_identifier_claim: raw.usage_identifier_claim,
+        issuers,
+        leeway: seconds(&s::LEEWAY_SECONDS, raw.leeway_seconds)?,
+        required_typ: raw.required_typ,
+        context_claims,
+        allowed_api_arns,
+        accept_bare_token: raw
+            .accept_bare_token
+            .unwrap_or(s::DEFAULT_ACCEPT_BARE_TOKEN),
+        max_token_bytes,
+        jwks,
+        http,
+    })
+}
+
+fn introspection(r: RawIntrospection, at: &str) -> Result<IntrospectionConfig, ConfigError> {
+    let secret_arn = r
+        .secret_arn
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "{at}: introspection needs {}",
+                s::INTROSPECTION_SECRET_ARN.variable
+            ))
+        })?;
+    for url in [&r.endpoint, &r.token_endpoint].into_iter().flatten() {
+        check_url(
+            url,
+            &format!(
+                "{} / {}",
+                s::INTROSPECTION_ENDPOINT.variable,
+                s::INTROSPECTION_TOKEN_ENDPOINT.variable
+            ),
+        )?;
+    }
+    let auth = match r.auth.as_deref() {
+        None => s::DEFAULT_INTROSPECTION_AUTH,
+        Some(name) => ClientAuth::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            // Not quoted: the variable sits next to the secret's, a secret is easily set in it.
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "{}: expected {}",
+                    s::INTROSPECTION_AUTH.variable,
+                    "client_secret_basic, client_secret_post or bearer"
+                ))
+            })?,
+    };
+    let max_entries = s::INTROSPECTION_MAX_ENTRIES
+        .count(r.max_entries, &format!("{at}: introspection.max_entries"))?;
+    let seconds = |setting: &Setting, value| setting.seconds(value, setting.variable);
+    Ok(IntrospectionConfig {
+        secret_arn,
+        endpoint: r.endpoint,
+        auth,
+        token_endpoint: r.token_endpoint,
+        scope: r.scope,
+        cache_ttl: seconds(&s::INTROSPECTION_CACHE_SECONDS, r.cache_ttl_seconds)?,
+        negative_ttl: seconds(
+            &s::INTROSPECTION_NEGATIVE_CACHE_SECONDS,
+            r.negative_ttl_seconds,
+        )?,
+        max_entries,
+    })
+}
+
+fn rules_from(raw: Vec<RawRule>, at: &str) -> Result<Rules, ConfigError> {
+    let mut rules: Vec<Rule> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let name = format!("{at}: rule #{} (`{}`)", i + 1, r.route);
+        let rule = Rule::new(&r.route, r.scopes, r.claims.into_iter().collect())
+            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        if rules.iter().any(|x| x.route == rule.route) {
+            return err(format!("{name}: route listed twice"));
+        }
+        rules.push(rule);
+    }
+    Ok(Rules(rules))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+    use crate::config::{DOCUMENT_ONLY_SETTINGS, SETTINGS};
+
+    /// The field names of a schema struct, from serde's answer to an unknown field.
+    fn fields<T: DeserializeOwned>(prefix: &str) -> Vec<String> {
+        let e = serde_json::from_str::<T>(r#"{"\u0000": 0}"#).err().unwrap();
+        let message = e.to_string();
+        let expected = message.split(", expected ").nth(1).unwrap();
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|f| format!("{prefix}{f}"))
+            .collect()
+    }
+
+    #[test]
+    fn every_key_of_the_schema_has_a_row_and_every_row_a_key() {
+        let containers = ["issuers", "jwks", "http", "issuers[].introspection"];
+        let mut schema: Vec<String> = [
+            fields::<RawConfig>(""),
+            fields::<RawJwks>("jwks."),
+            fields::<RawHttp>("http."),
+            fields::<RawIssuer>("issuers[]."),
+            fields::<RawIntrospection>("issuers[].introspection."),
+        ]
+        .concat()
+        .into_iter()
+        .filter(|f| !containers.contains(&f.as_str()))
+        .collect();
+        schema.sort();
+        let mut rows: Vec<String> = SETTINGS
+            .iter()
+            .chain(DOCUMENT_ONLY_SETTINGS)
+            .filter(|s| !s.key.is_empty())
+            .flat_map(|s| {
+                let per_issuer = s.also_per_issuer.then(|| format!("issuers[].{}", s.key));
+                [Some(s.key.to_owned()), per_issuer].into_iter().flatten()
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(rows, schema);
+        assert!(schema.len() > 30, "{schema:?}");
+    }
+}

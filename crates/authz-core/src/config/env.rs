@@ -1,0 +1,274 @@
+//! The environment side: flat variables merged into the configuration document, driven by the
+//! settings table, and the secret-safe text of every error found on the way.
+//!
+//! One schema, two spellings: every flat variable is a shorthand for one key of the document in
+//! `AUTHZ_CONFIG` (or the file named by `AUTHZ_CONFIG_FILE`). Setting a key both ways is an error.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::settings::{self, Kind, SETTINGS, Setting};
+use super::{ConfigError, err, split_list};
+
+/// The merged document, and where each of its keys came from (for error messages).
+#[derive(Debug)]
+pub(super) struct Merged {
+    doc: Map<String, Value>,
+    /// The name of the document's source: `AUTHZ_CONFIG` or `AUTHZ_CONFIG_FILE (path)`.
+    doc_name: String,
+    /// Dotted key (and its first segment) → the variable or document key that set it.
+    sources: HashMap<String, String>,
+}
+
+impl Merged {
+    /// Where `key` (dotted) came from: the flat variable that set it, or the document key.
+    pub(super) fn source(&self, key: &str) -> String {
+        self.sources
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| format!("{} key `{key}`", self.doc_name))
+    }
+
+    /// Deserializes the document; an error names the variable or key at fault, never the value.
+    pub(super) fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        serde_path_to_error::deserialize(Value::Object(self.doc.clone())).map_err(|e| {
+            // Name the variable the faulty key came from (a flat variable or the document).
+            let path = e.path().to_string();
+            let top = path.split(['.', '[']).next().unwrap_or_default();
+            let from = self
+                .sources
+                .get(top)
+                .cloned()
+                .unwrap_or_else(|| self.doc_name.clone());
+            let why = without_value(&e.inner().to_string());
+            ConfigError(format!("{from}: at `{path}`: {why}"))
+        })
+    }
+}
+
+/// Reads the document and merges every flat variable of [`SETTINGS`] into it, through `get`
+/// (which already treats blank values as unset). Top-level keys first, then the issuers, their
+/// JWKS URIs and the per-issuer keys (which need the issuers).
+pub(super) fn merge(get: &dyn Fn(&str) -> Option<String>) -> Result<Merged, ConfigError> {
+    let (config, file) = (settings::CONFIG.variable, settings::CONFIG_FILE.variable);
+    let (doc, doc_name) = match (get(config), get(file)) {
+        (Some(_), Some(_)) => return err(format!("set {config} or {file}, not both")),
+        (Some(text), None) => (parse_doc(&text, config)?, config.to_owned()),
+        (None, Some(path)) => {
+            let name = format!("{file} ({path})");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
+            (parse_doc(&text, &name)?, name)
+        }
+        (None, None) => (Map::new(), config.to_owned()),
+    };
+    let sources = doc
+        .keys()
+        .map(|key| (key.clone(), format!("{doc_name} key `{key}`")))
+        .collect();
+    let mut m = Merged {
+        doc,
+        doc_name,
+        sources,
+    };
+    for s in SETTINGS.iter().filter(|s| s.issuer_key().is_none()) {
+        let Some(raw) = get(s.variable) else { continue };
+        if let Some(value) = flat_value(s, &raw)? {
+            let path: Vec<&str> = s.key.split('.').collect();
+            insert_path(&mut m.doc, &path, value, s.variable, &m.doc_name)?;
+            m.sources.insert(s.key.to_owned(), s.variable.to_owned());
+            m.sources.insert(path[0].to_owned(), s.variable.to_owned());
+        }
+    }
+    for s in SETTINGS.iter().filter(|s| s.kind == Kind::Issuers) {
+        let Some(raw) = get(s.variable) else { continue };
+        if m.doc.contains_key("issuers") {
+            return err(format!(
+                "{} and {} key `issuers` are both set; use one",
+                s.variable, m.doc_name
+            ));
+        }
+        let issuers: Vec<Value> = split_list(&raw)
+            .into_iter()
+            .map(|i| serde_json::json!({ "issuer": i }))
+            .collect();
+        m.doc.insert("issuers".into(), Value::Array(issuers));
+        m.sources.insert("issuers".into(), s.variable.to_owned());
+    }
+    for s in SETTINGS.iter().filter(|s| s.kind == Kind::JwksUris) {
+        let Some(raw) = get(s.variable) else { continue };
+        apply_jwks_uris(&mut m.doc, s, &raw)?;
+    }
+    for s in SETTINGS
+        .iter()
+        .filter(|s| !matches!(s.kind, Kind::Issuers | Kind::JwksUris))
+    {
+        let (Some(key), Some(raw)) = (s.issuer_key(), get(s.variable)) else {
+            continue;
+        };
+        if let Some(value) = flat_value(s, &raw)? {
+            let path: Vec<&str> = key.split('.').collect();
+            apply_issuer_var(&mut m.doc, s.variable, &path, value)?;
+        }
+    }
+    Ok(m)
+}
+
+/// A serde message without the value it quotes (`invalid type: string "…", expected f64` becomes
+/// `invalid type: string, expected f64`): a secret put under the wrong key must not reach the
+/// cold-start error, which is logged. The key path and the expected type say what is wrong.
+pub(super) fn without_value(message: &str) -> String {
+    let quoting = ["invalid type: ", "invalid value: ", "unknown variant "]
+        .into_iter()
+        .find_map(|prefix| Some((prefix, message.strip_prefix(prefix)?)));
+    let Some((prefix, rest)) = quoting else {
+        return message.to_owned();
+    };
+    // The expected part comes last and quotes no input; the value before it may hold anything.
+    let (found, expected) = rest
+        .rfind(", expected ")
+        .map_or((rest, ""), |i| rest.split_at(i));
+    // `string "…"`, `integer `5``, `floating point `1.5``, `map`: keep the kind only.
+    let kind = found.split(['"', '`']).next().unwrap_or_default().trim();
+    if kind.is_empty() {
+        format!("{}{expected}", prefix.trim_end())
+    } else {
+        format!("{prefix}{kind}{expected}")
+    }
+}
+
+fn parse_doc(text: &str, name: &str) -> Result<Map<String, Value>, ConfigError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => err(format!("{name}: must be a JSON object")),
+        Err(e) => err(format!("{name}: invalid JSON: {e}")),
+    }
+}
+
+/// The JSON value a flat variable stands for, by the setting's kind; `None` for the kinds merged
+/// apart (the document itself, issuers, JWKS URIs).
+fn flat_value(setting: &Setting, raw: &str) -> Result<Option<Value>, ConfigError> {
+    let (name, raw) = (setting.variable, raw.trim());
+    Ok(Some(match setting.kind {
+        Kind::Document | Kind::DocumentFile | Kind::Issuers | Kind::JwksUris => return Ok(None),
+        Kind::Json => serde_json::from_str(raw)
+            .map_err(|e| ConfigError(format!("{name}: invalid JSON: {e}")))?,
+        Kind::List => Value::Array(split_list(raw).into_iter().map(Value::String).collect()),
+        Kind::Text => Value::String(raw.to_owned()),
+        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Value::Bool(true),
+            "false" | "0" | "no" => Value::Bool(false),
+            // The value itself is never quoted: it could be a secret set in the wrong variable.
+            _ => return err(format!("{name}: expected true or false")),
+        },
+        Kind::Seconds | Kind::Count => {
+            let n: f64 = raw
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| ConfigError(format!("{name}: expected a non-negative number")))?;
+            if n.fract() == 0.0 && n < 9.0e15 {
+                Value::from(n as u64)
+            } else {
+                Value::from(n)
+            }
+        }
+    }))
+}
+
+fn insert_path(
+    doc: &mut Map<String, Value>,
+    path: &[&str],
+    value: Value,
+    name: &str,
+    doc_name: &str,
+) -> Result<(), ConfigError> {
+    let Some((last, parents)) = path.split_last() else {
+        return err(format!("{name}: no key"));
+    };
+    let mut node = doc;
+    for key in parents {
+        let entry = node
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        node = match entry {
+            Value::Object(m) => m,
+            _ => return err(format!("{doc_name} key `{key}` must be an object")),
+        };
+    }
+    if node.contains_key(*last) {
+        return err(format!(
+            "{name} and {doc_name} key `{}` are both set; use one",
+            path.join(".")
+        ));
+    }
+    node.insert((*last).to_owned(), value);
+    Ok(())
+}
+
+/// Sets `path` in the single issuer's entry; with several issuers the structured form is needed.
+fn apply_issuer_var(
+    doc: &mut Map<String, Value>,
+    name: &str,
+    path: &[&str],
+    value: Value,
+) -> Result<(), ConfigError> {
+    let (issuer_var, config) = (settings::ISSUER.variable, settings::CONFIG.variable);
+    let Some(Value::Array(issuers)) = doc.get_mut("issuers") else {
+        return err(format!(
+            "{name} is set but no issuer is configured (set {issuer_var})"
+        ));
+    };
+    let [Value::Object(issuer)] = issuers.as_mut_slice() else {
+        return err(format!(
+            "{name} applies to a single issuer; with several, set it per issuer in {config}"
+        ));
+    };
+    insert_path(issuer, path, value, name, &format!("{config} issuer"))
+}
+
+/// `AUTHZ_JWKS_URI` is either one URI (single issuer) or `issuer=uri` pairs, comma-separated.
+fn apply_jwks_uris(
+    doc: &mut Map<String, Value>,
+    setting: &Setting,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let name = setting.variable;
+    let key = setting.issuer_key().unwrap_or_default();
+    let Some(Value::Array(issuers)) = doc.get_mut("issuers") else {
+        return err(format!(
+            "{name} is set but no issuer is configured (set {})",
+            settings::ISSUER.variable
+        ));
+    };
+    let names: Vec<String> = issuers
+        .iter()
+        .filter_map(|i| i.get("issuer").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let items = split_list(raw);
+    for item in &items {
+        let (issuer, uri) = match item.split_once('=') {
+            Some((iss, uri)) if names.iter().any(|n| n == iss) => (iss.to_owned(), uri.to_owned()),
+            _ if items.len() == 1 && names.len() == 1 => (names[0].clone(), item.clone()),
+            _ => {
+                return err(format!(
+                    "{name}: `{item}` is not `issuer=uri` for a configured issuer; \
+                     a bare URI is only allowed with a single issuer"
+                ));
+            }
+        };
+        for entry in issuers.iter_mut() {
+            if entry.get("issuer").and_then(Value::as_str) == Some(issuer.as_str())
+                && let Some(obj) = entry.as_object_mut()
+            {
+                if obj.contains_key(key) {
+                    return err(format!("{name}: two URIs for issuer {issuer}"));
+                }
+                obj.insert(key.to_owned(), Value::String(uri.clone()));
+            }
+        }
+    }
+    Ok(())
+}
