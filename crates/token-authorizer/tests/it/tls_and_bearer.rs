@@ -4,7 +4,6 @@
 //! * as a Hydra-like IdP whose introspection endpoint takes `Authorization: Bearer` with a
 //!   client-credentials access token (`AUTHZ_INTROSPECTION_AUTH=bearer`), the client secret read
 //!   from a real Secrets Manager API (moto_server, installed by `scripts/test-tools.sh`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
 //! Test keys: every JWK verifies its key's tokens; forged-token helpers build what they say.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use authz_testkit::{Algorithm, TestKey, b64url, now, raw_token};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

@@ -1,6 +1,5 @@
 //! The real `token-authorizer` binary driven through the Lambda Runtime API emulator, with a
 //! loopback OIDC issuer serving discovery and JWKS.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::Path, time::Duration};
 

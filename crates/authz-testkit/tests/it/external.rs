@@ -1,6 +1,5 @@
 //! The real external components: oidc-provider (token, introspection, revocation, restarts,
 //! outages) and moto_server (Secrets Manager). Needs `scripts/test-tools.sh` to have run.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

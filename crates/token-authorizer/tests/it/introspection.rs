@@ -2,7 +2,6 @@
 //! OpenID provider (npm oidc-provider) on loopback, with the client credentials read from a real
 //! Secrets Manager API (moto_server). Both are started by the test (install them with
 //! `scripts/test-tools.sh`, which `scripts/test.sh` runs).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::Path, time::Duration};
 

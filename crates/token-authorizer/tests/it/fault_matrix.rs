@@ -2,7 +2,6 @@
 //! the IdP in one way while keys must be refreshed, and checks that cached keys keep serving
 //! inside the stale bound, that no invocation blocks past the HTTP timeout, and that everything
 //! recovers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,4 @@
 //! The loopback OIDC issuer: documents, counters, headers and every fault.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 

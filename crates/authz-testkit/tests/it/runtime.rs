@@ -1,5 +1,4 @@
 //! The Runtime API emulator, driven by hand and by real processes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
