@@ -630,6 +630,20 @@ fn introspect(
     json_response(StatusCode::OK, &answer)
 }
 
+/// The `Authorization` value of RFC 6749 §2.3.1 `client_secret_basic`: id and secret are
+/// form-urlencoded before base64 (oidc-provider rejects a raw `+`, `%`, ... with
+/// `invalid_request`). The inverse of [`basic_credentials`].
+pub fn basic_auth(client_id: &str, client_secret: &str) -> String {
+    let pair = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
+/// `application/x-www-form-urlencoded` encoding of one component (`+` for a space, `%XX` for a
+/// byte outside `A-Za-z0-9*-._`). The inverse of the decoding [`basic_credentials`] does.
+pub fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// The client id and secret of an `Authorization: Basic` value, each form-decoded
 /// (RFC 6749 §2.3.1); `None` if it is not well-formed.
 pub fn basic_credentials(value: &str) -> Option<(String, String)> {
