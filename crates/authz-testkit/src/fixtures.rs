@@ -54,6 +54,16 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The stage of the sample events in `events/` (REST API `abcdef1234`, stage `dev`): a method
+/// ARN is `{STAGE_ARN}/{METHOD}{path}`.
+pub const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
+
+/// The Secrets Manager secret value the authorizers read the introspection client from
+/// (`AUTHZ_INTROSPECTION_SECRET_ARN`): `{"client_id", "client_secret"}`.
+pub fn introspection_secret(client_id: &str, client_secret: &str) -> String {
+    json!({"client_id": client_id, "client_secret": client_secret}).to_string()
+}
+
 /// The audience [`start_authorizer`] configures and [`claims`] uses.
 pub const AUDIENCE: &str = "petstore";
 

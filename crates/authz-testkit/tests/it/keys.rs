@@ -1,6 +1,6 @@
 //! Test keys: every JWK verifies its key's tokens; forged-token helpers build what they say.
 
-use authz_testkit::{Algorithm, TestKey, b64url, now, raw_token};
+use authz_testkit::{Algorithm, TestKey, b64url, now, raw_token, with_signature_of};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use serde_json::{Value, json};
@@ -140,4 +140,18 @@ fn raw_token_b64url_and_now() {
     assert_eq!(forged.rsplit('.').next(), Some(b64url(&[0; 64]).as_str()));
     let t = now();
     assert!(t > 1_700_000_000 && t < 4_000_000_000, "{t}");
+}
+
+#[test]
+fn with_signature_of_keeps_the_header_and_payload_and_takes_the_other_signature() {
+    let key = TestKey::rsa("r1");
+    let good = key.sign(&json!({"sub": "alice"}));
+    let other = key.sign(&json!({"sub": "mallory"}));
+    let forged = with_signature_of(&other, &good);
+    let (other_signed, _) = other.rsplit_once('.').unwrap();
+    let (_, good_signature) = good.rsplit_once('.').unwrap();
+    assert_eq!(forged, format!("{other_signed}.{good_signature}"));
+    assert_eq!(jwt_part(&forged, 1), json!({"sub": "mallory"}));
+    assert!(signature_verifies(&key, &good) && signature_verifies(&key, &other));
+    assert!(!signature_verifies(&key, &forged));
 }

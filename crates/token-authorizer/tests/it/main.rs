@@ -11,3 +11,32 @@ mod introspection;
 mod runtime_api;
 /// HTTPS issuer behind a private CA; Hydra-like bearer introspection.
 mod tls_and_bearer;
+
+use authz_testkit::{
+    Outcome,
+    fixtures::{STAGE_ARN, rest_statements},
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
+
+/// The method ARN of `GET {path}` on the sample events' stage.
+fn arn(path: &str) -> String {
+    format!("{STAGE_ARN}/GET{path}")
+}
+
+/// A TOKEN event for `GET {path}` with `authorization` as its `authorizationToken`.
+fn event(authorization: &str, path: &str) -> Value {
+    json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn(path)})
+}
+
+/// [`event`] with `Bearer {token}`.
+fn bearer_event(token: &str, path: &str) -> Value {
+    event(&format!("Bearer {token}"), path)
+}
+
+/// Whether the REST policy `outcome` allows `GET {path}` (IAM evaluation of its statements);
+/// `None` for an error answer.
+fn allows(outcome: &Outcome, path: &str) -> Option<bool> {
+    rest_statements(outcome).map(|s| authz_core::policy::evaluate(&s, &arn(path)))
+}
