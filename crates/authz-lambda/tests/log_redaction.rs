@@ -29,13 +29,16 @@ use authz_core::policy::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey, b64url,
     external::{IdpClient, MotoServer, OidcProvider},
-    fixtures::{AUDIENCE, claims, rest_statements, sample_event, with, workspace_bin},
-    now,
+    fixtures::{
+        AUDIENCE, STAGE_ARN, claims, introspection_secret, rest_statements, sample_event, with,
+        workspace_bin,
+    },
+    issuer::{basic_auth, form_encode},
+    now, with_signature_of,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 
-const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
 /// `GET /pets` needs `read`, `GET /admin` needs `admin` (which no token has: the deny path).
 const ROUTES: &str =
     r#"[{"route":"GET /pets","scopes":["read"]},{"route":"GET /admin","scopes":["admin"]}]"#;
@@ -81,7 +84,7 @@ impl Bin {
     /// This binary's event for `GET {path}` with `authorization` as its credential (none when
     /// `None`).
     fn event(self, authorization: Option<&str>, path: &str) -> Value {
-        let arn = format!("{BASE}/GET{path}");
+        let arn = format!("{STAGE_ARN}/GET{path}");
         match self {
             Bin::Token => {
                 let mut e = json!({"type": "TOKEN", "methodArn": arn});
@@ -128,7 +131,7 @@ impl Bin {
 
     /// Valid JSON this binary's handler cannot take as its event, with `authorization` inside.
     fn unparsable_event(self, authorization: &str) -> Vec<u8> {
-        let arn = format!("{BASE}/GET/pets");
+        let arn = format!("{STAGE_ARN}/GET/pets");
         let event = match self {
             Bin::Token => {
                 json!({"type": "TOKEN", "authorizationToken": [authorization], "methodArn": arn})
@@ -160,7 +163,7 @@ impl Bin {
             Outcome::Response(r) => {
                 let statements =
                     rest_statements(out).unwrap_or_else(|| panic!("not a REST policy: {r}"));
-                if evaluate(&statements, &format!("{BASE}/GET{path}")) {
+                if evaluate(&statements, &format!("{STAGE_ARN}/GET{path}")) {
                     "allow"
                 } else {
                     "refuse"
@@ -463,22 +466,10 @@ impl Needles {
         if encoded != secret {
             self.add(&format!("{what}, form-encoded"), &encoded);
         }
-        let basic = STANDARD.encode(format!("{}:{encoded}", form_encode(client_id)));
-        self.add(&format!("{what}, HTTP Basic value"), &basic);
+        let basic = basic_auth(client_id, secret);
+        let basic = basic.strip_prefix("Basic ").unwrap();
+        self.add(&format!("{what}, HTTP Basic value"), basic);
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                char::from(b).to_string()
-            }
-            b' ' => "+".to_owned(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Every line of every run (and every `extra` text, e.g. an init error) is free of every needle,
@@ -568,10 +559,6 @@ fn aws_needles(needles: &mut Needles) {
     needles.add("AWS session token", AWS_SESSION_TOKEN);
 }
 
-fn secret_json(client_id: &str, secret: &str) -> String {
-    json!({"client_id": client_id, "client_secret": secret}).to_string()
-}
-
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -602,11 +589,7 @@ async fn jwt_paths() -> (Vec<Run>, Needles) {
     let expired = k1.sign(&with(c.clone(), json!({"exp": now() - 600})));
     let other = k1.sign(&with(c.clone(), json!({"sub": "mallory"})));
     // `other`'s header and payload under `good`'s signature.
-    let forged = format!(
-        "{}.{}",
-        other.rsplit_once('.').unwrap().0,
-        good.rsplit_once('.').unwrap().1
-    );
+    let forged = with_signature_of(&other, &good);
     let unknown_kid = TestKey::rsa("kid-not-in-jwks").sign(&c);
     let unknown_kid_while_down = TestKey::rsa("kid-while-down").sign(&c);
     let rotated = k2.sign(&c);
@@ -768,12 +751,8 @@ async fn introspection_paths_never_log_a_token_or_a_secret() {
 
 /// Client id and secret of the authorizer, and a client that gets tokens, at the OpenID provider.
 fn idp_clients(auth: &str, secret: &str) -> [IdpClient; 2] {
-    let introspector = IdpClient {
-        auth_method: auth.to_owned(),
-        ..IdpClient::basic(INTROSPECTOR, secret, "")
-    };
     [
-        introspector,
+        IdpClient::new(INTROSPECTOR, secret, auth, ""),
         IdpClient::basic(READER, READER_SECRET, "read write"),
     ]
 }
@@ -788,7 +767,7 @@ async fn oidc_paths(
 ) -> (Vec<Run>, Needles) {
     let name = format!("authz/{auth}");
     let arn = moto
-        .put_secret(&name, &secret_json(INTROSPECTOR, secrets[0]))
+        .put_secret(&name, &introspection_secret(INTROSPECTOR, secrets[0]))
         .await;
     let mut idp =
         OidcProvider::start(&idp_clients(auth, secrets[0]), "opaque", Some(AUDIENCE)).await;
@@ -808,7 +787,7 @@ async fn oidc_paths(
         needles.client_secret(&what, INTROSPECTOR, secret);
         needles.add(
             &format!("{what}: secret value"),
-            &secret_json(INTROSPECTOR, secret),
+            &introspection_secret(INTROSPECTOR, secret),
         );
     }
     needles.client_secret("token client's secret", READER, READER_SECRET);
@@ -830,7 +809,7 @@ async fn oidc_paths(
 
     // Rotation at the IdP and in Secrets Manager: `invalid_client`, the secret read again.
     idp.restart(&idp_clients(auth, secrets[1])).await;
-    moto.put_secret(&name, &secret_json(INTROSPECTOR, secrets[1]))
+    moto.put_secret(&name, &introspection_secret(INTROSPECTOR, secrets[1]))
         .await;
     tokio::time::sleep(COOL_DOWN).await;
     let second = token(&idp, &mut needles).await;
@@ -864,7 +843,7 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
     issuer.enable_bearer_introspection(INTROSPECTOR, BEARER_SECRETS[0]);
     let name = "authz/bearer";
     let arn = moto
-        .put_secret(name, &secret_json(INTROSPECTOR, BEARER_SECRETS[0]))
+        .put_secret(name, &introspection_secret(INTROSPECTOR, BEARER_SECRETS[0]))
         .await;
     let url = issuer.url();
     let iss = Some(url.as_str());
@@ -883,7 +862,7 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
         needles.client_secret(&what, INTROSPECTOR, secret);
         needles.add(
             &format!("{what}: secret value"),
-            &secret_json(INTROSPECTOR, secret),
+            &introspection_secret(INTROSPECTOR, secret),
         );
     }
     let opaque = |who: &str, needles: &mut Needles| {
@@ -912,7 +891,7 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
 
     // Rotation (the IdP drops the access tokens it issued): `invalid_client`, secret read again.
     issuer.set_client_secret(BEARER_SECRETS[1]);
-    moto.put_secret(name, &secret_json(INTROSPECTOR, BEARER_SECRETS[1]))
+    moto.put_secret(name, &introspection_secret(INTROSPECTOR, BEARER_SECRETS[1]))
         .await;
     tokio::time::sleep(COOL_DOWN).await;
     let bob = opaque("bob", &mut needles);
@@ -1034,7 +1013,7 @@ async fn a_bad_configuration_fails_the_cold_start_without_echoing_values() {
             owned(&[("AUTHZ_CONFIG", &doc)])
         }),
         ("AUTHZ_ROUTES", "config-Secret-Routes-Vn2Bc6", |s| {
-            flat("AUTHZ_ROUTES", &secret_json(INTROSPECTOR, s))
+            flat("AUTHZ_ROUTES", &introspection_secret(INTROSPECTOR, s))
         }),
         ("AUTHZ_LEEWAY_SECONDS", "flat-Secret-Number-Tg8Ks4", |s| {
             flat("AUTHZ_LEEWAY_SECONDS", s)

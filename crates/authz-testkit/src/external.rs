@@ -117,22 +117,25 @@ pub struct IdpClient {
 }
 
 impl IdpClient {
-    /// A client authenticating with `client_secret_basic`.
-    pub fn basic(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
+    /// A client authenticating with `auth_method` (`client_secret_basic` or
+    /// `client_secret_post`).
+    pub fn new(client_id: &str, client_secret: &str, auth_method: &str, scope: &str) -> IdpClient {
         IdpClient {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
-            auth_method: "client_secret_basic".to_owned(),
+            auth_method: auth_method.to_owned(),
             scope: scope.to_owned(),
         }
     }
 
+    /// A client authenticating with `client_secret_basic`.
+    pub fn basic(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
+        IdpClient::new(client_id, client_secret, "client_secret_basic", scope)
+    }
+
     /// A client authenticating with `client_secret_post`.
     pub fn post(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
-        IdpClient {
-            auth_method: "client_secret_post".to_owned(),
-            ..IdpClient::basic(client_id, client_secret, scope)
-        }
+        IdpClient::new(client_id, client_secret, "client_secret_post", scope)
     }
 }
 

@@ -21,10 +21,7 @@ const ROUTES: &str =
 /// The introspection client, authenticating with `auth` (`client_secret_basic` or
 /// `client_secret_post`).
 fn introspector(secret: &str, auth: &str) -> IdpClient {
-    IdpClient {
-        auth_method: auth.into(),
-        ..IdpClient::basic("authz-introspector", secret, "")
-    }
+    IdpClient::new("authz-introspector", secret, auth, "")
 }
 
 fn reader() -> IdpClient {
