@@ -30,8 +30,8 @@ use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey, b64url,
     external::{IdpClient, MotoServer, OidcProvider},
     fixtures::{
-        AUDIENCE, STAGE_ARN, claims, introspection_secret, rest_statements, sample_event, with,
-        workspace_bin,
+        AUDIENCE, STAGE_ARN, claims, introspection_secret, opaque_claims, rest_statements,
+        sample_event, with, workspace_bin,
     },
     issuer::{basic_auth, form_encode},
     now, with_signature_of,
@@ -470,6 +470,19 @@ impl Needles {
         let basic = basic.strip_prefix("Basic ").unwrap();
         self.add(&format!("{what}, HTTP Basic value"), basic);
     }
+
+    /// The successive client secrets of the introspector (`mode` names them): each as a
+    /// [`client_secret`](Self::client_secret) and as the Secrets Manager value holding it.
+    fn introspection_secrets(&mut self, mode: &str, secrets: &[&str]) {
+        for (i, secret) in secrets.iter().enumerate() {
+            let what = format!("{mode} client secret #{}", i + 1);
+            self.client_secret(&what, INTROSPECTOR, secret);
+            self.add(
+                &format!("{what}: secret value"),
+                &introspection_secret(INTROSPECTOR, secret),
+            );
+        }
+    }
 }
 
 /// Every line of every run (and every `extra` text, e.g. an init error) is free of every needle,
@@ -782,14 +795,7 @@ async fn oidc_paths(
     let label = format!("opaque, {auth}");
     let mut runs = start_all(&label, &env).await;
     let mut needles = Needles::default();
-    for (i, secret) in secrets.iter().enumerate() {
-        let what = format!("{auth} client secret #{}", i + 1);
-        needles.client_secret(&what, INTROSPECTOR, secret);
-        needles.add(
-            &format!("{what}: secret value"),
-            &introspection_secret(INTROSPECTOR, secret),
-        );
-    }
+    needles.introspection_secrets(auth, &secrets);
     needles.client_secret("token client's secret", READER, READER_SECRET);
     let token = async |idp: &OidcProvider, needles: &mut Needles| {
         let token = idp.token(READER, READER_SECRET, "read").await;
@@ -857,21 +863,10 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
     let label = "opaque, bearer";
     let mut runs = start_all(label, &env).await;
     let mut needles = Needles::default();
-    for (i, secret) in BEARER_SECRETS.iter().enumerate() {
-        let what = format!("bearer-mode client secret #{}", i + 1);
-        needles.client_secret(&what, INTROSPECTOR, secret);
-        needles.add(
-            &format!("{what}: secret value"),
-            &introspection_secret(INTROSPECTOR, secret),
-        );
-    }
+    needles.introspection_secrets("bearer-mode", &BEARER_SECRETS);
     let opaque = |who: &str, needles: &mut Needles| {
         let token = format!("opaque-{who}-Tz8Kq3Lm6Wp1");
-        issuer.add_opaque_token(
-            &token,
-            json!({"sub": who, "client_id": "pet-app", "scope": "read write",
-                   "exp": now() + 300, "aud": [AUDIENCE]}),
-        );
+        issuer.add_opaque_token(&token, opaque_claims(who));
         needles.add("opaque token (bearer mode)", &token);
         token
     };

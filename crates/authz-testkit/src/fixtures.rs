@@ -94,6 +94,24 @@ pub fn claims(issuer: &Issuer) -> Value {
            "scope": "read write", "email": "alice@example.com", "groups": ["pets", "admins"]})
 }
 
+/// The introspection answer's claims of an active opaque token of `sub` (for
+/// [`Issuer::add_opaque_token`]): client `pet-app`, scopes `read write`, [`AUDIENCE`], 5 minutes
+/// left.
+pub fn opaque_claims(sub: &str) -> Value {
+    json!({"sub": sub, "client_id": "pet-app", "scope": "read write", "exp": now() + 300,
+           "aud": [AUDIENCE]})
+}
+
+/// The status of `resp` and its body as JSON (a JSON string when the body is not JSON).
+pub async fn status_and_body(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 /// `claims` with some members replaced (a `null` removes the member).
 pub fn with(mut claims: Value, patch: Value) -> Value {
     for (k, v) in patch.as_object().cloned().unwrap_or_default() {

@@ -559,12 +559,7 @@ fn token(config: &mut Config, authorization: Option<&str>, form: &HashMap<String
         _ => false,
     };
     if !authenticated {
-        let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"authz-testkit\""),
-        );
-        return resp;
+        return invalid_client("Basic realm=\"authz-testkit\"");
     }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
@@ -601,12 +596,7 @@ fn introspect(
         .and_then(|token| config.access_tokens.get(token))
         .is_some_and(|exp| *exp > now);
     if !authorized {
-        let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        return resp;
+        return invalid_client("Bearer error=\"invalid_token\"");
     }
     let Some(token) = form.get("token") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
@@ -705,6 +695,16 @@ fn json_response(status: StatusCode, body: &Value) -> Resp {
 
 fn oauth_error(status: StatusCode, error: &str) -> Resp {
     json_response(status, &json!({ "error": error }))
+}
+
+/// 401 `invalid_client` with the `WWW-Authenticate` challenge `challenge`.
+fn invalid_client(challenge: &'static str) -> Resp {
+    let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    resp
 }
 
 #[cfg(test)]

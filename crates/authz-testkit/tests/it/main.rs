@@ -13,6 +13,7 @@ mod runtime;
 
 use std::time::Duration;
 
+use authz_testkit::fixtures::status_and_body;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 
@@ -48,13 +49,7 @@ async fn post(url: &str, authorization: Option<&str>, form: &[(&str, &str)]) -> 
     if let Some(value) = authorization {
         req = req.header("authorization", value);
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    status_and_body(req.send().await.unwrap()).await
 }
 
 /// Segment `index` (0 header, 1 claims) of a JWT, decoded as JSON.

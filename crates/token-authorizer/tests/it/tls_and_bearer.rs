@@ -10,7 +10,9 @@ use std::time::Duration;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestCa, TestKey,
     external::MotoServer,
-    fixtures::{AUDIENCE, claims, decisions, introspection_secret, start_authorizer, unauthorized},
+    fixtures::{
+        claims, decisions, introspection_secret, opaque_claims, start_authorizer, unauthorized,
+    },
     now,
 };
 use serde_json::json;
@@ -167,11 +169,7 @@ async fn bearer_function(
 /// Registers an active opaque token for `sub` at the issuer and returns it.
 fn opaque(issuer: &Issuer, name: &str) -> String {
     let token = format!("opaque-{name}-2YotnFZFEjr1zCsicMWpAA");
-    issuer.add_opaque_token(
-        &token,
-        json!({"sub": name, "client_id": "pet-app", "scope": "read write",
-               "exp": now() + 300, "aud": [AUDIENCE]}),
-    );
+    issuer.add_opaque_token(&token, opaque_claims(name));
     token
 }
 
