@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use authz_testkit::{IdpClient, MotoServer, OidcProvider, now};
+use authz_testkit::{IdpClient, MotoServer, OidcProvider, fixtures::introspection_secret, now};
 use serde_json::{Value, json};
 
 use super::{client, get_json, jwt_part, post};
@@ -282,7 +282,7 @@ async fn moto_creates_updates_and_reads_secrets() {
     let endpoint = moto.endpoint();
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
 
-    let v1 = json!({"client_id": "authorizer-post", "client_secret": "post-secret"}).to_string();
+    let v1 = introspection_secret("authorizer-post", "post-secret");
     let arn = moto.put_secret("authz/introspection", &v1).await;
     assert!(
         arn.starts_with(
@@ -290,7 +290,7 @@ async fn moto_creates_updates_and_reads_secrets() {
         ),
         "{arn}"
     );
-    let v2 = json!({"client_id": "authorizer-post", "client_secret": "post-secret-2"}).to_string();
+    let v2 = introspection_secret("authorizer-post", "post-secret-2");
     assert_eq!(moto.put_secret("authz/introspection", &v2).await, arn);
 
     for id in ["authz/introspection", arn.as_str()] {
