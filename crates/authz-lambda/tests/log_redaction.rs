@@ -29,13 +29,16 @@ use authz_core::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey, b64url,
     external::{IdpClient, MotoServer, OidcProvider},
-    fixtures::{AUDIENCE, claims, rest_statements, sample_event, with, workspace_bin},
-    now,
+    fixtures::{
+        AUDIENCE, STAGE_ARN, claims, introspection_secret, opaque_claims, rest_statements,
+        sample_event, with, workspace_bin,
+    },
+    issuer::{basic_auth, form_encode},
+    now, with_signature_of,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 
-const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
 /// `GET /pets` needs `read`, `GET /admin` needs `admin` (which no token has: the deny path).
 const ROUTES: &str =
     r#"[{"route":"GET /pets","scopes":["read"]},{"route":"GET /admin","scopes":["admin"]}]"#;
@@ -81,7 +84,7 @@ impl Bin {
     /// This binary's event for `GET {path}` with `authorization` as its credential (none when
     /// `None`).
     fn event(self, authorization: Option<&str>, path: &str) -> Value {
-        let arn = format!("{BASE}/GET{path}");
+        let arn = format!("{STAGE_ARN}/GET{path}");
         match self {
             Bin::Token => {
                 let mut e = json!({"type": "TOKEN", "methodArn": arn});
@@ -128,7 +131,7 @@ impl Bin {
 
     /// Valid JSON this binary's handler cannot take as its event, with `authorization` inside.
     fn unparsable_event(self, authorization: &str) -> Vec<u8> {
-        let arn = format!("{BASE}/GET/pets");
+        let arn = format!("{STAGE_ARN}/GET/pets");
         let event = match self {
             Bin::Token => {
                 json!({"type": "TOKEN", "authorizationToken": [authorization], "methodArn": arn})
@@ -160,7 +163,7 @@ impl Bin {
             Outcome::Response(r) => {
                 let statements =
                     rest_statements(out).unwrap_or_else(|| panic!("not a REST policy: {r}"));
-                if evaluate(&statements, &format!("{BASE}/GET{path}")) {
+                if evaluate(&statements, &format!("{STAGE_ARN}/GET{path}")) {
                     "allow"
                 } else {
                     "refuse"
@@ -463,22 +466,23 @@ impl Needles {
         if encoded != secret {
             self.add(&format!("{what}, form-encoded"), &encoded);
         }
-        let basic = STANDARD.encode(format!("{}:{encoded}", form_encode(client_id)));
-        self.add(&format!("{what}, HTTP Basic value"), &basic);
+        let basic = basic_auth(client_id, secret);
+        let basic = basic.strip_prefix("Basic ").unwrap();
+        self.add(&format!("{what}, HTTP Basic value"), basic);
     }
-}
 
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                char::from(b).to_string()
-            }
-            b' ' => "+".to_owned(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
+    /// The successive client secrets of the introspector (`mode` names them): each as a
+    /// [`client_secret`](Self::client_secret) and as the Secrets Manager value holding it.
+    fn introspection_secrets(&mut self, mode: &str, secrets: &[&str]) {
+        for (i, secret) in secrets.iter().enumerate() {
+            let what = format!("{mode} client secret #{}", i + 1);
+            self.client_secret(&what, INTROSPECTOR, secret);
+            self.add(
+                &format!("{what}: secret value"),
+                &introspection_secret(INTROSPECTOR, secret),
+            );
+        }
+    }
 }
 
 /// Every line of every run (and every `extra` text, e.g. an init error) is free of every needle,
@@ -568,10 +572,6 @@ fn aws_needles(needles: &mut Needles) {
     needles.add("AWS session token", AWS_SESSION_TOKEN);
 }
 
-fn secret_json(client_id: &str, secret: &str) -> String {
-    json!({"client_id": client_id, "client_secret": secret}).to_string()
-}
-
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -602,11 +602,7 @@ async fn jwt_paths() -> (Vec<Run>, Needles) {
     let expired = k1.sign(&with(c.clone(), json!({"exp": now() - 600})));
     let other = k1.sign(&with(c.clone(), json!({"sub": "mallory"})));
     // `other`'s header and payload under `good`'s signature.
-    let forged = format!(
-        "{}.{}",
-        other.rsplit_once('.').unwrap().0,
-        good.rsplit_once('.').unwrap().1
-    );
+    let forged = with_signature_of(&other, &good);
     let unknown_kid = TestKey::rsa("kid-not-in-jwks").sign(&c);
     let unknown_kid_while_down = TestKey::rsa("kid-while-down").sign(&c);
     let rotated = k2.sign(&c);
@@ -768,12 +764,8 @@ async fn introspection_paths_never_log_a_token_or_a_secret() {
 
 /// Client id and secret of the authorizer, and a client that gets tokens, at the OpenID provider.
 fn idp_clients(auth: &str, secret: &str) -> [IdpClient; 2] {
-    let introspector = IdpClient {
-        auth_method: auth.to_owned(),
-        ..IdpClient::basic(INTROSPECTOR, secret, "")
-    };
     [
-        introspector,
+        IdpClient::new(INTROSPECTOR, secret, auth, ""),
         IdpClient::basic(READER, READER_SECRET, "read write"),
     ]
 }
@@ -788,7 +780,7 @@ async fn oidc_paths(
 ) -> (Vec<Run>, Needles) {
     let name = format!("authz/{auth}");
     let arn = moto
-        .put_secret(&name, &secret_json(INTROSPECTOR, secrets[0]))
+        .put_secret(&name, &introspection_secret(INTROSPECTOR, secrets[0]))
         .await;
     let mut idp =
         OidcProvider::start(&idp_clients(auth, secrets[0]), "opaque", Some(AUDIENCE)).await;
@@ -803,14 +795,7 @@ async fn oidc_paths(
     let label = format!("opaque, {auth}");
     let mut runs = start_all(&label, &env).await;
     let mut needles = Needles::default();
-    for (i, secret) in secrets.iter().enumerate() {
-        let what = format!("{auth} client secret #{}", i + 1);
-        needles.client_secret(&what, INTROSPECTOR, secret);
-        needles.add(
-            &format!("{what}: secret value"),
-            &secret_json(INTROSPECTOR, secret),
-        );
-    }
+    needles.introspection_secrets(auth, &secrets);
     needles.client_secret("token client's secret", READER, READER_SECRET);
     let token = async |idp: &OidcProvider, needles: &mut Needles| {
         let token = idp.token(READER, READER_SECRET, "read").await;
@@ -830,7 +815,7 @@ async fn oidc_paths(
 
     // Rotation at the IdP and in Secrets Manager: `invalid_client`, the secret read again.
     idp.restart(&idp_clients(auth, secrets[1])).await;
-    moto.put_secret(&name, &secret_json(INTROSPECTOR, secrets[1]))
+    moto.put_secret(&name, &introspection_secret(INTROSPECTOR, secrets[1]))
         .await;
     tokio::time::sleep(COOL_DOWN).await;
     let second = token(&idp, &mut needles).await;
@@ -864,7 +849,7 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
     issuer.enable_bearer_introspection(INTROSPECTOR, BEARER_SECRETS[0]);
     let name = "authz/bearer";
     let arn = moto
-        .put_secret(name, &secret_json(INTROSPECTOR, BEARER_SECRETS[0]))
+        .put_secret(name, &introspection_secret(INTROSPECTOR, BEARER_SECRETS[0]))
         .await;
     let url = issuer.url();
     let iss = Some(url.as_str());
@@ -878,21 +863,10 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
     let label = "opaque, bearer";
     let mut runs = start_all(label, &env).await;
     let mut needles = Needles::default();
-    for (i, secret) in BEARER_SECRETS.iter().enumerate() {
-        let what = format!("bearer-mode client secret #{}", i + 1);
-        needles.client_secret(&what, INTROSPECTOR, secret);
-        needles.add(
-            &format!("{what}: secret value"),
-            &secret_json(INTROSPECTOR, secret),
-        );
-    }
+    needles.introspection_secrets("bearer-mode", &BEARER_SECRETS);
     let opaque = |who: &str, needles: &mut Needles| {
         let token = format!("opaque-{who}-Tz8Kq3Lm6Wp1");
-        issuer.add_opaque_token(
-            &token,
-            json!({"sub": who, "client_id": "pet-app", "scope": "read write",
-                   "exp": now() + 300, "aud": [AUDIENCE]}),
-        );
+        issuer.add_opaque_token(&token, opaque_claims(who));
         needles.add("opaque token (bearer mode)", &token);
         token
     };
@@ -912,7 +886,7 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
 
     // Rotation (the IdP drops the access tokens it issued): `invalid_client`, secret read again.
     issuer.set_client_secret(BEARER_SECRETS[1]);
-    moto.put_secret(name, &secret_json(INTROSPECTOR, BEARER_SECRETS[1]))
+    moto.put_secret(name, &introspection_secret(INTROSPECTOR, BEARER_SECRETS[1]))
         .await;
     tokio::time::sleep(COOL_DOWN).await;
     let bob = opaque("bob", &mut needles);
@@ -1034,7 +1008,7 @@ async fn a_bad_configuration_fails_the_cold_start_without_echoing_values() {
             owned(&[("AUTHZ_CONFIG", &doc)])
         }),
         ("AUTHZ_ROUTES", "config-Secret-Routes-Vn2Bc6", |s| {
-            flat("AUTHZ_ROUTES", &secret_json(INTROSPECTOR, s))
+            flat("AUTHZ_ROUTES", &introspection_secret(INTROSPECTOR, s))
         }),
         ("AUTHZ_LEEWAY_SECONDS", "flat-Secret-Number-Tg8Ks4", |s| {
             flat("AUTHZ_LEEWAY_SECONDS", s)

@@ -16,11 +16,11 @@ use std::sync::{
 };
 use std::time::Duration;
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
 use tokio::process::{Child, Command};
 
+use crate::issuer::basic_auth;
 use crate::server::lock;
 
 /// How long a component may take to become ready (moto imports a lot of Python on first start).
@@ -51,14 +51,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
         body.append_pair(k, v);
     }
     body.finish()
-}
-
-/// RFC 6749 §2.3.1 `client_secret_basic`: id and secret are form-urlencoded before base64
-/// (oidc-provider rejects a raw `+`, `%`, ... with `invalid_request`).
-fn basic_auth(client_id: &str, client_secret: &str) -> String {
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pair = format!("{}:{}", enc(client_id), enc(client_secret));
-    format!("Basic {}", STANDARD.encode(pair))
 }
 
 /// Captured stdout and stderr lines of a child (and of its successors after a restart).
@@ -125,22 +117,25 @@ pub struct IdpClient {
 }
 
 impl IdpClient {
-    /// A client authenticating with `client_secret_basic`.
-    pub fn basic(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
+    /// A client authenticating with `auth_method` (`client_secret_basic` or
+    /// `client_secret_post`).
+    pub fn new(client_id: &str, client_secret: &str, auth_method: &str, scope: &str) -> IdpClient {
         IdpClient {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
-            auth_method: "client_secret_basic".to_owned(),
+            auth_method: auth_method.to_owned(),
             scope: scope.to_owned(),
         }
     }
 
+    /// A client authenticating with `client_secret_basic`.
+    pub fn basic(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
+        IdpClient::new(client_id, client_secret, "client_secret_basic", scope)
+    }
+
     /// A client authenticating with `client_secret_post`.
     pub fn post(client_id: &str, client_secret: &str, scope: &str) -> IdpClient {
-        IdpClient {
-            auth_method: "client_secret_post".to_owned(),
-            ..IdpClient::basic(client_id, client_secret, scope)
-        }
+        IdpClient::new(client_id, client_secret, "client_secret_post", scope)
     }
 }
 

@@ -54,6 +54,16 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The stage of the sample events in `events/` (REST API `abcdef1234`, stage `dev`): a method
+/// ARN is `{STAGE_ARN}/{METHOD}{path}`.
+pub const STAGE_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
+
+/// The Secrets Manager secret value the authorizers read the introspection client from
+/// (`AUTHZ_INTROSPECTION_SECRET_ARN`): `{"client_id", "client_secret"}`.
+pub fn introspection_secret(client_id: &str, client_secret: &str) -> String {
+    json!({"client_id": client_id, "client_secret": client_secret}).to_string()
+}
+
 /// The audience [`start_authorizer`] configures and [`claims`] uses.
 pub const AUDIENCE: &str = "petstore";
 
@@ -82,6 +92,24 @@ pub async fn start_authorizer(
 pub fn claims(issuer: &Issuer) -> Value {
     json!({"iss": issuer.url(), "aud": AUDIENCE, "sub": "alice", "exp": now() + 300, "iat": now(),
            "scope": "read write", "email": "alice@example.com", "groups": ["pets", "admins"]})
+}
+
+/// The introspection answer's claims of an active opaque token of `sub` (for
+/// [`Issuer::add_opaque_token`]): client `pet-app`, scopes `read write`, [`AUDIENCE`], 5 minutes
+/// left.
+pub fn opaque_claims(sub: &str) -> Value {
+    json!({"sub": sub, "client_id": "pet-app", "scope": "read write", "exp": now() + 300,
+           "aud": [AUDIENCE]})
+}
+
+/// The status of `resp` and its body as JSON (a JSON string when the body is not JSON).
+pub async fn status_and_body(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// `claims` with some members replaced (a `null` removes the member).

@@ -559,12 +559,7 @@ fn token(config: &mut Config, authorization: Option<&str>, form: &HashMap<String
         _ => false,
     };
     if !authenticated {
-        let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"authz-testkit\""),
-        );
-        return resp;
+        return invalid_client("Basic realm=\"authz-testkit\"");
     }
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
@@ -601,12 +596,7 @@ fn introspect(
         .and_then(|token| config.access_tokens.get(token))
         .is_some_and(|exp| *exp > now);
     if !authorized {
-        let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        return resp;
+        return invalid_client("Bearer error=\"invalid_token\"");
     }
     let Some(token) = form.get("token") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
@@ -628,6 +618,20 @@ fn introspect(
         _ => json!({"active": false}),
     };
     json_response(StatusCode::OK, &answer)
+}
+
+/// The `Authorization` value of RFC 6749 §2.3.1 `client_secret_basic`: id and secret are
+/// form-urlencoded before base64 (oidc-provider rejects a raw `+`, `%`, ... with
+/// `invalid_request`). The inverse of [`basic_credentials`].
+pub fn basic_auth(client_id: &str, client_secret: &str) -> String {
+    let pair = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
+/// `application/x-www-form-urlencoded` encoding of one component (`+` for a space, `%XX` for a
+/// byte outside `A-Za-z0-9*-._`). The inverse of the decoding [`basic_credentials`] does.
+pub fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The client id and secret of an `Authorization: Basic` value, each form-decoded
@@ -691,6 +695,16 @@ fn json_response(status: StatusCode, body: &Value) -> Resp {
 
 fn oauth_error(status: StatusCode, error: &str) -> Resp {
     json_response(status, &json!({ "error": error }))
+}
+
+/// 401 `invalid_client` with the `WWW-Authenticate` challenge `challenge`.
+fn invalid_client(challenge: &'static str) -> Resp {
+    let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    resp
 }
 
 #[cfg(test)]

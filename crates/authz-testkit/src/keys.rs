@@ -154,6 +154,14 @@ pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
     format!("{}.{}", signing_input(header, claims), b64url(signature))
 }
 
+/// `token`'s header and payload under `donor`'s signature (a forgery: the signature of another
+/// token of the same key).
+pub fn with_signature_of(token: &str, donor: &str) -> String {
+    let (signed, _) = token.rsplit_once('.').unwrap_or((token, ""));
+    let (_, signature) = donor.rsplit_once('.').unwrap_or(("", donor));
+    format!("{signed}.{signature}")
+}
+
 /// `base64url(header).base64url(claims)`.
 fn signing_input(header: &Value, claims: &Value) -> String {
     let (h, c) = (header.to_string(), claims.to_string());

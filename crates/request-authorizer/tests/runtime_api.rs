@@ -7,14 +7,13 @@ use authz_core::evaluate;
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{
-        claims, fixture, last_reason, rest_statements, sample_event, start_authorizer,
+        STAGE_ARN, claims, fixture, last_reason, rest_statements, sample_event, start_authorizer,
         unauthorized, with,
     },
 };
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_request-authorizer");
-const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
 
 async fn setup(extra: &[(&str, &str)]) -> (Issuer, TestKey, LambdaProcess) {
     let issuer = Issuer::start().await;
@@ -27,7 +26,7 @@ async fn setup(extra: &[(&str, &str)]) -> (Issuer, TestKey, LambdaProcess) {
 /// A REQUEST event for `verb /path` with the given headers, query and stage variables.
 fn request(verb: &str, path: &str, headers: Value, query: Value, stage: Value) -> Value {
     let mut e = sample_event("request/header.json", "unused");
-    e["methodArn"] = json!(format!("{BASE}/{verb}{path}"));
+    e["methodArn"] = json!(format!("{STAGE_ARN}/{verb}{path}"));
     e["httpMethod"] = json!(verb);
     e["path"] = json!(path);
     e["resource"] = json!(path);
@@ -52,16 +51,19 @@ async fn token_from_header_or_query_never_both() {
     let (issuer, key, p) = setup(&[("AUTHZ_TOKEN_QUERY_PARAM", "access_token")]).await;
     let t = key.sign(&claims(&issuer));
     let out = p.invoke(&sample_event("request/header.json", &t)).await;
-    assert_eq!(effect(&out, &format!("{BASE}/GET/pets/42")), Some(true));
     assert_eq!(
-        effect(&out, &format!("{BASE}/DELETE/anything")),
+        effect(&out, &format!("{STAGE_ARN}/GET/pets/42")),
+        Some(true)
+    );
+    assert_eq!(
+        effect(&out, &format!("{STAGE_ARN}/DELETE/anything")),
         Some(true),
         "whole stage when no rules"
     );
     let out = p
         .invoke(&sample_event("request/query-token.json", &t))
         .await;
-    assert_eq!(effect(&out, &format!("{BASE}/GET/pets")), Some(true));
+    assert_eq!(effect(&out, &format!("{STAGE_ARN}/GET/pets")), Some(true));
     // Lower-case header name, `headers` only.
     let ev = request(
         "GET",
@@ -71,7 +73,7 @@ async fn token_from_header_or_query_never_both() {
         json!({}),
     );
     assert_eq!(
-        effect(&p.invoke(&ev).await, &format!("{BASE}/GET/pets")),
+        effect(&p.invoke(&ev).await, &format!("{STAGE_ARN}/GET/pets")),
         Some(true)
     );
     // Header and query at once, and two Authorization values: 401.
@@ -112,7 +114,7 @@ async fn stage_variables_choose_audience_scopes_and_rule_set() {
     let sets = r#"{"readers":[{"route":"GET /pets","scopes":["read"]}],"admins":[{"route":"GET /pets","scopes":["admin"]}]}"#;
     let (issuer, key, p) = setup(&[("AUTHZ_ROUTE_SETS", sets)]).await;
     let t = key.sign(&claims(&issuer));
-    let arn = format!("{BASE}/GET/pets");
+    let arn = format!("{STAGE_ARN}/GET/pets");
     let ev = |stage: Value, token: &str| request("GET", "/pets", bearer(token), json!({}), stage);
     // Audience chosen by the stage.
     assert_eq!(
@@ -176,7 +178,7 @@ async fn identity_binding_header_must_equal_claim() {
     ])
     .await;
     let t = key.sign(&with(claims(&issuer), json!({"tenant": "acme"})));
-    let arn = format!("{BASE}/GET/pets");
+    let arn = format!("{STAGE_ARN}/GET/pets");
     let ev = |tenant: Option<&str>| {
         let mut h = bearer(&t);
         if let Some(v) = tenant {
@@ -221,9 +223,12 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
         panic!("{out:?}")
     };
     assert_eq!(r["usageIdentifierKey"], "k-9");
-    assert_eq!(effect(&out, &format!("{BASE}/DELETE/pets/7")), Some(true));
     assert_eq!(
-        effect(&out, &format!("{BASE}/POST/pets")),
+        effect(&out, &format!("{STAGE_ARN}/DELETE/pets/7")),
+        Some(true)
+    );
+    assert_eq!(
+        effect(&out, &format!("{STAGE_ARN}/POST/pets")),
         Some(true),
         "cached policy covers POST for an mfa writer"
     );
@@ -236,14 +241,17 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
             json!({}),
         ))
         .await;
-    assert_eq!(effect(&out, &format!("{BASE}/DELETE/pets/7")), Some(false));
+    assert_eq!(
+        effect(&out, &format!("{STAGE_ARN}/DELETE/pets/7")),
+        Some(false)
+    );
     assert_eq!(last_reason(&p).await, "claim_mismatch");
     assert_eq!(
-        effect(&out, &format!("{BASE}/GET/pets")),
+        effect(&out, &format!("{STAGE_ARN}/GET/pets")),
         Some(true),
         "the same cached policy still allows GET /pets"
     );
-    assert_eq!(effect(&out, &format!("{BASE}/POST/pets")), Some(false));
+    assert_eq!(effect(&out, &format!("{STAGE_ARN}/POST/pets")), Some(false));
     let out = p
         .invoke(&request(
             "GET",
@@ -253,7 +261,10 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
             json!({}),
         ))
         .await;
-    assert_eq!(effect(&out, &format!("{BASE}/GET/owners")), Some(false));
+    assert_eq!(
+        effect(&out, &format!("{STAGE_ARN}/GET/owners")),
+        Some(false)
+    );
     assert_eq!(last_reason(&p).await, "route_not_allowed");
     // An invalid token is still 401, rules or not.
     let forged = TestKey::rsa2("k1").sign(&claims(&issuer));
@@ -297,7 +308,7 @@ async fn one_cached_policy_is_right_for_every_route_of_the_solar_system() {
                 rest_statements(&out).unwrap_or_else(|| panic!("{tier} {first}: {out:?}"));
             for (route, by_tier) in expect {
                 let (v, pth) = route.split_once(' ').unwrap();
-                let arn = format!("{BASE}/{v}{pth}");
+                let arn = format!("{STAGE_ARN}/{v}{pth}");
                 let want = by_tier[tier].as_bool().unwrap();
                 assert_eq!(
                     evaluate(&statements, &arn),

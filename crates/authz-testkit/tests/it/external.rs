@@ -1,24 +1,16 @@
 //! The real external components: oidc-provider (token, introspection, revocation, restarts,
 //! outages) and moto_server (Secrets Manager). Needs `scripts/test-tools.sh` to have run.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use authz_testkit::{IdpClient, MotoServer, OidcProvider, now};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use authz_testkit::{IdpClient, MotoServer, OidcProvider, fixtures::introspection_secret, now};
 use serde_json::{Value, json};
+
+use super::{client, get_json, jwt_part, post};
 
 const SCOPES: &str = "read write bronze silver gold";
 /// A secret that must be form-urlencoded inside `client_secret_basic`.
 const ODD_SECRET: &str = "s3cr3t+/=%&: ~x";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
 
 fn clients() -> Vec<IdpClient> {
     vec![
@@ -26,22 +18,6 @@ fn clients() -> Vec<IdpClient> {
         IdpClient::post("authorizer-post", "post-secret", SCOPES),
         IdpClient::basic("reader", "reader-secret", "read"),
     ]
-}
-
-async fn get_json(url: &str) -> Value {
-    let resp = client().get(url).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "{url}");
-    json_of(resp).await
-}
-
-/// The body as JSON (`reqwest` is built without its `json` feature).
-async fn json_of(resp: reqwest::Response) -> Value {
-    serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap()
-}
-
-fn jwt_part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,15 +105,14 @@ async fn without_an_audience_tokens_name_the_default_resource() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scope_outside_the_client_is_refused() {
     let idp = OidcProvider::start(&clients(), "opaque", None).await;
-    let resp = client()
-        .post(format!("{}/token", idp.issuer()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&scope=read+write&client_id=reader&client_secret=reader-secret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let body = json_of(resp).await;
+    let grant = [
+        ("grant_type", "client_credentials"),
+        ("scope", "read write"),
+        ("client_id", "reader"),
+        ("client_secret", "reader-secret"),
+    ];
+    let (status, body) = post(&format!("{}/token", idp.issuer()), None, &grant).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_scope", "{body}");
 }
 
@@ -156,15 +131,14 @@ async fn a_wrong_secret_is_invalid_client() {
         assert_eq!((status, &body), (401, &expected), "{id}");
     }
     // A wrong secret at the token endpoint: same answer (raw request, `token` would panic).
-    let resp = client()
-        .post(format!("{}/token", idp.issuer()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&client_id=authorizer-post&client_secret=nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    assert_eq!(json_of(resp).await, expected);
+    let grant = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "authorizer-post"),
+        ("client_secret", "nope"),
+    ];
+    let (status, body) = post(&format!("{}/token", idp.issuer()), None, &grant).await;
+    assert_eq!(status, 401);
+    assert_eq!(body, expected);
     let logs = idp.logs().join("\n");
     assert!(logs.contains("\"status\":401"), "{logs}");
 }
@@ -308,7 +282,7 @@ async fn moto_creates_updates_and_reads_secrets() {
     let endpoint = moto.endpoint();
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
 
-    let v1 = json!({"client_id": "authorizer-post", "client_secret": "post-secret"}).to_string();
+    let v1 = introspection_secret("authorizer-post", "post-secret");
     let arn = moto.put_secret("authz/introspection", &v1).await;
     assert!(
         arn.starts_with(
@@ -316,7 +290,7 @@ async fn moto_creates_updates_and_reads_secrets() {
         ),
         "{arn}"
     );
-    let v2 = json!({"client_id": "authorizer-post", "client_secret": "post-secret-2"}).to_string();
+    let v2 = introspection_secret("authorizer-post", "post-secret-2");
     assert_eq!(moto.put_secret("authz/introspection", &v2).await, arn);
 
     for id in ["authz/introspection", arn.as_str()] {

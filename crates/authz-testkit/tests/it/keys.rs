@@ -1,10 +1,11 @@
 //! Test keys: every JWK verifies its key's tokens; forged-token helpers build what they say.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use authz_testkit::{Algorithm, TestKey, b64url, now, raw_token};
+use authz_testkit::{Algorithm, TestKey, b64url, now, raw_token, with_signature_of};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use serde_json::{Value, json};
+
+use super::jwt_part;
 
 fn decoding_key(key: &TestKey) -> DecodingKey {
     let jwk: Jwk = serde_json::from_value(key.jwk()).unwrap();
@@ -18,9 +19,12 @@ fn verify(jwk_of: &TestKey, token: &str) -> jsonwebtoken::errors::Result<Value> 
     jsonwebtoken::decode::<Value>(token, &decoding_key(jwk_of), &validation).map(|t| t.claims)
 }
 
-fn segment(token: &str, i: usize) -> Value {
-    let part = token.split('.').nth(i).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+/// Whether `token`'s signature verifies with `key`'s public key and algorithm (whatever the
+/// token's header says).
+fn signature_verifies(key: &TestKey, token: &str) -> bool {
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    jsonwebtoken::crypto::verify(signature, message.as_bytes(), &decoding_key(key), key.alg())
+        .unwrap()
 }
 
 #[test]
@@ -54,7 +58,7 @@ fn every_key_type_signs_tokens_its_jwk_verifies() {
         assert_eq!(jwk.get("d"), None, "private part leaked: {jwk}");
         let token = key.sign(&claims);
         assert_eq!(
-            segment(&token, 0),
+            jwt_part(&token, 0),
             json!({"alg": alg, "typ": "JWT", "kid": key.kid()})
         );
         assert_eq!(verify(&key, &token).unwrap(), claims, "{alg}");
@@ -83,26 +87,12 @@ fn sign_with_header_keeps_every_field_and_signs_with_the_key_alg() {
     let header = json!({"alg": "ES256", "kid": "other", "typ": "at+jwt", "crit": ["exp"],
                         "jku": "http://127.0.0.1:1/jwks", "x-extra": [1, 2]});
     let token = key.sign_with_header(&header, &json!({"sub": "bob"}));
-    assert_eq!(segment(&token, 0), header);
-    assert_eq!(segment(&token, 1), json!({"sub": "bob"}));
-    let (message, signature) = token.rsplit_once('.').unwrap();
-    let ok = jsonwebtoken::crypto::verify(
-        signature,
-        message.as_bytes(),
-        &decoding_key(&key),
-        key.alg(),
-    );
-    assert!(ok.unwrap());
+    assert_eq!(jwt_part(&token, 0), header);
+    assert_eq!(jwt_part(&token, 1), json!({"sub": "bob"}));
+    assert!(signature_verifies(&key, &token));
     // A lying header does not change the signing algorithm.
     let lying = key.sign_with_header(&json!({"alg": "HS256"}), &json!({}));
-    let (message, signature) = lying.rsplit_once('.').unwrap();
-    let ok = jsonwebtoken::crypto::verify(
-        signature,
-        message.as_bytes(),
-        &decoding_key(&key),
-        key.alg(),
-    );
-    assert!(ok.unwrap());
+    assert!(signature_verifies(&key, &lying));
 }
 
 #[test]
@@ -150,4 +140,18 @@ fn raw_token_b64url_and_now() {
     assert_eq!(forged.rsplit('.').next(), Some(b64url(&[0; 64]).as_str()));
     let t = now();
     assert!(t > 1_700_000_000 && t < 4_000_000_000, "{t}");
+}
+
+#[test]
+fn with_signature_of_keeps_the_header_and_payload_and_takes_the_other_signature() {
+    let key = TestKey::rsa("r1");
+    let good = key.sign(&json!({"sub": "alice"}));
+    let other = key.sign(&json!({"sub": "mallory"}));
+    let forged = with_signature_of(&other, &good);
+    let (other_signed, _) = other.rsplit_once('.').unwrap();
+    let (_, good_signature) = good.rsplit_once('.').unwrap();
+    assert_eq!(forged, format!("{other_signed}.{good_signature}"));
+    assert_eq!(jwt_part(&forged, 1), json!({"sub": "mallory"}));
+    assert!(signature_verifies(&key, &good) && signature_verifies(&key, &other));
+    assert!(!signature_verifies(&key, &forged));
 }

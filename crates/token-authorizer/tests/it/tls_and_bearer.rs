@@ -4,53 +4,38 @@
 //! * as a Hydra-like IdP whose introspection endpoint takes `Authorization: Bearer` with a
 //!   client-credentials access token (`AUTHZ_INTROSPECTION_AUTH=bearer`), the client secret read
 //!   from a real Secrets Manager API (moto_server, installed by `scripts/test-tools.sh`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestCa, TestKey,
     external::MotoServer,
-    fixtures::{AUDIENCE, claims, decisions, rest_statements, start_authorizer, unauthorized},
+    fixtures::{
+        claims, decisions, introspection_secret, opaque_claims, start_authorizer, unauthorized,
+    },
     now,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
-const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
+use super::{BIN, allows, bearer_event};
+
 const CLIENT_ID: &str = "authz-introspector";
 /// Secrets with characters RFC 6749 §2.3.1 form-encoding changes in HTTP Basic.
 const FIRST_SECRET: &str = "first+secret/value%1=";
 const SECOND_SECRET: &str = "second secret:value&2";
-
-fn event(token: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"),
-           "methodArn": format!("{BASE}/GET/pets")})
-}
-
-/// Whether `outcome` is a policy allowing `GET /pets`.
-fn allows(outcome: &Outcome) -> bool {
-    rest_statements(outcome).is_some_and(|s| authz_core::evaluate(&s, &format!("{BASE}/GET/pets")))
-}
 
 /// Invokes `p` with `token` and returns the answer and the `reason` of the decision line this
 /// invocation wrote. The line is written before the answer, but the test reads the process's
 /// stdout in another task: wait for it rather than race it.
 async fn invoke(p: &LambdaProcess, token: &str) -> (Outcome, String) {
     let before = decisions(p).await.len();
-    let out = p.invoke(&event(token)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(line) = decisions(p).await.get(before) {
-            return (out, line["reason"].as_str().unwrap().to_owned());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no decision line for the invocation; logs: {:#?}",
-            p.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let out = p.invoke(&bearer_event(token, "/pets")).await;
+    // `decisions` waits (up to 5 s) for the line of every handled invocation.
+    let lines = decisions(p).await;
+    let line = lines
+        .get(before)
+        .unwrap_or_else(|| panic!("no decision line for the invocation; logs: {:#?}", p.logs()));
+    (out, line["reason"].as_str().unwrap().to_owned())
 }
 
 /// [`invoke`] that must answer the REST 401 (`Unauthorized`): the logged reason.
@@ -64,7 +49,7 @@ async fn refused(p: &LambdaProcess, token: &str) -> String {
 async fn allowed(p: &LambdaProcess, token: &str) -> Outcome {
     let (out, reason) = invoke(p, token).await;
     assert!(
-        allows(&out) && reason == "ok",
+        allows(&out, "/pets") == Some(true) && reason == "ok",
         "{reason}: {out:?}\n{:#?}",
         p.logs()
     );
@@ -138,7 +123,7 @@ struct Bearer {
 }
 
 fn secret_json(secret: &str) -> String {
-    json!({"client_id": CLIENT_ID, "client_secret": secret}).to_string()
+    introspection_secret(CLIENT_ID, secret)
 }
 
 /// The Hydra-like issuer (plain or HTTPS) with bearer introspection, moto holding the client
@@ -184,11 +169,7 @@ async fn bearer_function(
 /// Registers an active opaque token for `sub` at the issuer and returns it.
 fn opaque(issuer: &Issuer, name: &str) -> String {
     let token = format!("opaque-{name}-2YotnFZFEjr1zCsicMWpAA");
-    issuer.add_opaque_token(
-        &token,
-        json!({"sub": name, "client_id": "pet-app", "scope": "read write",
-               "exp": now() + 300, "aud": [AUDIENCE]}),
-    );
+    issuer.add_opaque_token(&token, opaque_claims(name));
     token
 }
 

@@ -1,30 +1,17 @@
 //! The loopback OIDC issuer: documents, counters, headers and every fault.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
-use authz_testkit::{Fault, Issuer, TestCa, TestKey, now};
+use authz_testkit::{Fault, Issuer, TestCa, TestKey, issuer::basic_auth, now};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
+use super::{client, get_json, post};
 
 async fn get(url: &str) -> Result<(u16, reqwest::header::HeaderMap, String), reqwest::Error> {
     let resp = client().get(url).send().await?;
     let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
     Ok((status, headers, resp.text().await?))
-}
-
-async fn get_json(url: &str) -> Value {
-    let (status, _, body) = get(url).await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,40 +260,11 @@ const CLIENT_ID: &str = "authz introspector";
 /// Characters that RFC 6749 §2.3.1 form-encoding changes (`+`, `%`, `:`, `/`, `=`, space).
 const SECRET: &str = "s3cr+t/%:= x";
 
-fn basic(id: &str, secret: &str) -> String {
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
-
-async fn post(url: &str, authorization: Option<&str>, form: &[(&str, &str)]) -> (u16, Value) {
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form {
-        body.append_pair(k, v);
-    }
-    let mut req = client()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.finish());
-    if let Some(value) = authorization {
-        req = req.header("authorization", value);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 /// Client-credentials grant at `issuer` with `secret`: the access token.
 async fn access_token(issuer: &Issuer, secret: &str) -> String {
     let (status, body) = post(
         &issuer.token_endpoint(),
-        Some(&basic(CLIENT_ID, secret)),
+        Some(&basic_auth(CLIENT_ID, secret)),
         &[("grant_type", "client_credentials")],
     )
     .await;
@@ -361,7 +319,7 @@ async fn token_endpoint_authenticates_the_client_with_form_encoded_basic() {
     let url = issuer.token_endpoint();
     let grant = [("grant_type", "client_credentials")];
 
-    let (status, body) = post(&url, Some(&basic(CLIENT_ID, SECRET)), &grant).await;
+    let (status, body) = post(&url, Some(&basic_auth(CLIENT_ID, SECRET)), &grant).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
@@ -374,7 +332,7 @@ async fn token_endpoint_authenticates_the_client_with_form_encoded_basic() {
         ("grant_type", "client_credentials"),
         ("scope", "introspect"),
     ];
-    let (status, body) = post(&url, Some(&basic(CLIENT_ID, SECRET)), &with_scope).await;
+    let (status, body) = post(&url, Some(&basic_auth(CLIENT_ID, SECRET)), &with_scope).await;
     assert_eq!((status, &body["scope"]), (200, &json!("introspect")));
     assert_ne!(body["access_token"], token, "a new token per grant");
 
@@ -383,8 +341,8 @@ async fn token_endpoint_authenticates_the_client_with_form_encoded_basic() {
     let refused = [
         None,
         Some(raw),
-        Some(basic(CLIENT_ID, "wrong")),
-        Some(basic("someone-else", SECRET)),
+        Some(basic_auth(CLIENT_ID, "wrong")),
+        Some(basic_auth("someone-else", SECRET)),
         Some(format!("Bearer {token}")),
         Some("Basic %%%".to_owned()),
     ];
@@ -412,7 +370,7 @@ async fn token_endpoint_authenticates_the_client_with_form_encoded_basic() {
     }
     let (status, body) = post(
         &url,
-        Some(&basic(CLIENT_ID, SECRET)),
+        Some(&basic_auth(CLIENT_ID, SECRET)),
         &[("grant_type", "password")],
     )
     .await;
@@ -424,7 +382,7 @@ async fn token_endpoint_authenticates_the_client_with_form_encoded_basic() {
     assert_eq!(issuer.access_tokens().len(), 2);
 
     issuer.set_access_token_lifetime(60);
-    let (_, body) = post(&url, Some(&basic(CLIENT_ID, SECRET)), &grant).await;
+    let (_, body) = post(&url, Some(&basic_auth(CLIENT_ID, SECRET)), &grant).await;
     assert_eq!(body["expires_in"], 60);
 }
 
@@ -473,7 +431,7 @@ async fn introspection_requires_an_issued_access_token_and_answers_registered_to
     for authorization in [
         None,
         Some("Bearer not-issued".to_owned()),
-        Some(basic(CLIENT_ID, SECRET)),
+        Some(basic_auth(CLIENT_ID, SECRET)),
         Some(format!("Basic {at}")),
     ] {
         assert_eq!(
@@ -515,7 +473,7 @@ async fn rotation_and_revocation_invalidate_access_tokens() {
     let grant = [("grant_type", "client_credentials")];
     let old = post(
         &issuer.token_endpoint(),
-        Some(&basic(CLIENT_ID, SECRET)),
+        Some(&basic_auth(CLIENT_ID, SECRET)),
         &grant,
     )
     .await;
@@ -547,7 +505,7 @@ async fn oauth_endpoints_take_faults_and_go_down() {
     issuer.set_introspection_fault(Fault::None);
     issuer.set_token_fault(Fault::Status(500));
     let grant = [("grant_type", "client_credentials")];
-    let auth = basic(CLIENT_ID, SECRET);
+    let auth = basic_auth(CLIENT_ID, SECRET);
     assert_eq!(
         post(&issuer.token_endpoint(), Some(&auth), &grant).await.0,
         500

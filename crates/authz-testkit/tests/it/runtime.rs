@@ -1,5 +1,4 @@
 //! The Runtime API emulator, driven by hand and by real processes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,12 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use authz_testkit::{LambdaProcess, Outcome, RuntimeApi};
 use serde_json::json;
 
+use super::client;
+
 const ECHO: &str = env!("CARGO_BIN_EXE_authz-testkit-echo");
 const SEC: Duration = Duration::from_secs(1);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 fn url(api: &RuntimeApi, path: &str) -> String {
     format!("http://{}/2018-06-01/runtime/{path}", api.endpoint())

@@ -2,7 +2,6 @@
 //! the IdP in one way while keys must be refreshed, and checks that cached keys keep serving
 //! inside the stale bound, that no invocation blocks past the HTTP timeout, and that everything
 //! recovers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
@@ -10,14 +9,9 @@ use authz_testkit::{
     Fault, Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{claims, decisions, start_authorizer, unauthorized},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
-const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/pets";
-
-fn event(token: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": ARN})
-}
+use super::{BIN, bearer_event, event};
 
 fn allowed(out: &Outcome) -> bool {
     matches!(out, Outcome::Response(r) if r["policyDocument"]["Statement"][0]["Effect"] == "Allow")
@@ -53,7 +47,7 @@ async fn jwks_faults_during_refresh_serve_cached_keys_then_fail_closed_then_reco
             let key = TestKey::rsa("k1");
             issuer.set_keys(vec![key.jwk()]);
             let p = start(&issuer).await;
-            let ev = event(&key.sign(&claims(&issuer)));
+            let ev = bearer_event(&key.sign(&claims(&issuer)), "/pets");
             assert!(allowed(&p.invoke(&ev).await), "{fault:?}: warm");
             issuer.set_jwks_fault(fault.clone());
             tokio::time::sleep(Duration::from_millis(500)).await; // keys expired, stale window
@@ -114,7 +108,8 @@ async fn ten_thousand_random_kids_cost_at_most_one_fetch_per_cool_down() {
                 .as_bytes(),
         );
         assert_eq!(
-            p.invoke(&event(&format!("{header}.{rest}"))).await,
+            p.invoke(&bearer_event(&format!("{header}.{rest}"), "/pets"))
+                .await,
             unauthorized()
         );
     }
@@ -124,7 +119,7 @@ async fn ten_thousand_random_kids_cost_at_most_one_fetch_per_cool_down() {
         refetches <= windows,
         "{refetches} refetches in {windows} cool-down windows"
     );
-    assert!(allowed(&p.invoke(&event(&good)).await));
+    assert!(allowed(&p.invoke(&bearer_event(&good, "/pets")).await));
 }
 
 #[tokio::test]
@@ -135,7 +130,8 @@ async fn discovery_naming_another_issuer_is_refused_by_the_binary() {
     issuer.set_discovery_issuer(Some("https://evil.example.com"));
     let p = start_authorizer(BIN, &issuer, &[]).await;
     assert_eq!(
-        p.invoke(&event(&key.sign(&claims(&issuer)))).await,
+        p.invoke(&bearer_event(&key.sign(&claims(&issuer)), "/pets"))
+            .await,
         unauthorized()
     );
     assert_eq!(issuer.jwks_fetches(), 0);
@@ -152,12 +148,10 @@ async fn oversized_and_malformed_events_never_stop_the_process() {
     let key = TestKey::rsa("k1");
     issuer.set_keys(vec![key.jwk()]);
     let p = start_authorizer(BIN, &issuer, &[]).await;
-    let good = event(&key.sign(&claims(&issuer)));
+    let good = bearer_event(&key.sign(&claims(&issuer)), "/pets");
     let huge_token = format!("Bearer {}", "A".repeat(6 * 1024 * 1024));
     let bad: Vec<Vec<u8>> = vec![
-        json!({"type": "TOKEN", "authorizationToken": huge_token, "methodArn": ARN})
-            .to_string()
-            .into_bytes(),
+        event(&huge_token, "/pets").to_string().into_bytes(),
         vec![b'['; 100_000],
         "{\"authorizationToken\": \"\u{0}\"}".as_bytes().to_vec(),
         b"\xff\xfe\xfd".to_vec(),

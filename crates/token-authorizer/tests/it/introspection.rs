@@ -2,47 +2,34 @@
 //! OpenID provider (npm oidc-provider) on loopback, with the client credentials read from a real
 //! Secrets Manager API (moto_server). Both are started by the test (install them with
 //! `scripts/test-tools.sh`, which `scripts/test.sh` runs).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::Path, time::Duration};
 
 use authz_testkit::{
     LambdaProcess, Outcome, TestKey,
     external::{IdpClient, MotoServer, OidcProvider},
-    fixtures::{decisions, last_reason, rest_statements, unauthorized},
+    fixtures::{decisions, introspection_secret, last_reason, unauthorized},
     now,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
-const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev";
+use super::{BIN, bearer_event};
+
 const ROUTES: &str =
     r#"[{"route":"GET /pets","scopes":["read"]},{"route":"GET /admin","scopes":["admin"]}]"#;
 
-fn client(id: &str, secret: &str, auth: &str, scope: &str) -> IdpClient {
-    IdpClient {
-        client_id: id.into(),
-        client_secret: secret.into(),
-        auth_method: auth.into(),
-        scope: scope.into(),
-    }
-}
-
+/// The introspection client, authenticating with `auth` (`client_secret_basic` or
+/// `client_secret_post`).
 fn introspector(secret: &str, auth: &str) -> IdpClient {
-    client("authz-introspector", secret, auth, "")
+    IdpClient::new("authz-introspector", secret, auth, "")
 }
 
 fn reader() -> IdpClient {
-    client(
-        "pet-reader",
-        "reader-secret",
-        "client_secret_basic",
-        "read write",
-    )
+    IdpClient::basic("pet-reader", "reader-secret", "read write")
 }
 
 fn secret_json(secret: &str) -> String {
-    json!({"client_id": "authz-introspector", "client_secret": secret}).to_string()
+    introspection_secret("authz-introspector", secret)
 }
 
 struct Setup {
@@ -89,14 +76,10 @@ async fn setup(auth: &str, extra: &[(&str, &str)]) -> Setup {
     }
 }
 
-fn event(token: &str, path: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": format!("{BASE}/GET{path}")})
-}
-
 /// Whether the policy answered for `token` on `/pets` allows `path`.
 async fn allows(f: &LambdaProcess, token: &str, path: &str) -> Option<bool> {
-    let out = f.invoke(&event(token, "/pets")).await;
-    rest_statements(&out).map(|s| authz_core::evaluate(&s, &format!("{BASE}/GET{path}")))
+    let out = f.invoke(&bearer_event(token, "/pets")).await;
+    super::allows(&out, path)
 }
 
 #[tokio::test]
@@ -118,7 +101,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
     // Unknown opaque token: inactive.
     assert_eq!(
         s.function
-            .invoke(&event("2YotnFZFEjr1zCsicMWpAA", "/pets"))
+            .invoke(&bearer_event("2YotnFZFEjr1zCsicMWpAA", "/pets"))
             .await,
         unauthorized()
     );
@@ -132,7 +115,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
-        s.function.invoke(&event(&token, "/pets")).await,
+        s.function.invoke(&bearer_event(&token, "/pets")).await,
         unauthorized()
     );
     assert_eq!(last_reason(&s.function).await, "inactive_token");
@@ -140,7 +123,7 @@ async fn active_tokens_allowed_with_scopes_inactive_refused_revocation_seen_afte
     let forged = TestKey::rsa("k")
         .sign(&json!({"iss": s.idp.issuer(), "aud": "petstore", "sub": "x", "exp": now() + 60}));
     assert_eq!(
-        s.function.invoke(&event(&forged, "/pets")).await,
+        s.function.invoke(&bearer_event(&forged, "/pets")).await,
         unauthorized()
     );
     assert_ne!(last_reason(&s.function).await, "inactive_token");
@@ -196,7 +179,7 @@ async fn an_idp_that_is_down_fails_closed_and_recovers() {
     let token = s.idp.token("pet-reader", "reader-secret", "read").await;
     s.idp.stop().await;
     assert_eq!(
-        s.function.invoke(&event(&token, "/pets")).await,
+        s.function.invoke(&bearer_event(&token, "/pets")).await,
         unauthorized()
     );
     assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
@@ -218,13 +201,13 @@ async fn an_unreadable_secret_fails_closed_without_crashing() {
     .await;
     let token = s.idp.token("pet-reader", "reader-secret", "read").await;
     assert_eq!(
-        s.function.invoke(&event(&token, "/pets")).await,
+        s.function.invoke(&bearer_event(&token, "/pets")).await,
         unauthorized()
     );
     assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
     assert!(
         matches!(
-            s.function.invoke(&event(&token, "/pets")).await,
+            s.function.invoke(&bearer_event(&token, "/pets")).await,
             Outcome::Error { .. }
         ),
         "still serving"

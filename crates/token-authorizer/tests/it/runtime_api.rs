@@ -1,18 +1,16 @@
 //! The real `token-authorizer` binary driven through the Lambda Runtime API emulator, with a
 //! loopback OIDC issuer serving discovery and JWKS.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::Path, time::Duration};
 
 use authz_testkit::{
     Fault, Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{claims, decisions, sample_event, start_authorizer, unauthorized},
-    now,
+    now, with_signature_of,
 };
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_token-authorizer");
-const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/pets";
+use super::{BIN, arn, bearer_event};
 
 async fn start(issuer: &Issuer, extra: &[(&str, &str)]) -> LambdaProcess {
     start_authorizer(BIN, issuer, extra).await
@@ -20,10 +18,6 @@ async fn start(issuer: &Issuer, extra: &[(&str, &str)]) -> LambdaProcess {
 
 fn sample(name: &str, token: &str) -> Value {
     sample_event(&format!("token/{name}"), token)
-}
-
-fn event(authorization: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": ARN})
 }
 
 #[tokio::test]
@@ -78,26 +72,24 @@ async fn every_bad_token_is_401_with_a_logged_reason() {
     let forged_same_kid = {
         let t = TestKey::ec_p256("k1");
         let good = key.sign(&c);
-        let bad = t.sign(&wrong_aud);
-        format!(
-            "{}.{}",
-            good.rsplit_once('.').unwrap().0,
-            bad.rsplit_once('.').unwrap().1
-        )
+        with_signature_of(&good, &t.sign(&wrong_aud))
     };
     let cases = [
         (sample("missing-token.json", ""), "missing_token"),
         (sample("bad-scheme.json", ""), "bad_scheme"),
         (sample("malformed-jwt.json", ""), "malformed"),
         (sample("console-test.json", &key.sign(&c)), "bad_scheme"),
-        (event(&format!("Bearer {}", key.sign(&expired))), "expired"),
+        (bearer_event(&key.sign(&expired), "/pets"), "expired"),
         (
-            event(&format!("Bearer {}", key.sign(&wrong_aud))),
+            bearer_event(&key.sign(&wrong_aud), "/pets"),
             "wrong_audience",
         ),
-        (event(&format!("Bearer {forged}")), "unknown_kid"),
-        (event(&format!("Bearer {forged_same_kid}")), "bad_signature"),
-        (json!({"type": "TOKEN", "methodArn": ARN}), "missing_token"),
+        (bearer_event(&forged, "/pets"), "unknown_kid"),
+        (bearer_event(&forged_same_kid, "/pets"), "bad_signature"),
+        (
+            json!({"type": "TOKEN", "methodArn": arn("/pets")}),
+            "missing_token",
+        ),
     ];
     for (ev, reason) in &cases {
         assert_eq!(p.invoke(ev).await, unauthorized(), "{reason}");
@@ -151,7 +143,7 @@ async fn bare_token_only_when_opted_in_and_api_allow_list() {
     assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny");
     assert_eq!(
         r["policyDocument"]["Statement"][0]["Resource"],
-        json!([ARN])
+        json!([arn("/pets")])
     );
     assert_eq!(
         decisions(&p).await.last().unwrap()["reason"],
@@ -168,19 +160,19 @@ async fn key_rotation_through_the_binary() {
     let p = start(&issuer, &[("AUTHZ_JWKS_MIN_TTL_SECONDS", "0")]).await;
     let c = claims(&issuer);
     assert!(matches!(
-        p.invoke(&event(&format!("Bearer {}", old.sign(&c)))).await,
+        p.invoke(&bearer_event(&old.sign(&c), "/pets")).await,
         Outcome::Response(_)
     ));
     issuer.set_keys(vec![new.jwk()]);
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(matches!(
-        p.invoke(&event(&format!("Bearer {}", new.sign(&c)))).await,
+        p.invoke(&bearer_event(&new.sign(&c), "/pets")).await,
         Outcome::Response(_)
     ));
     assert_eq!(issuer.jwks_fetches(), 2, "one refetch for the new kid");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        p.invoke(&event(&format!("Bearer {}", old.sign(&c)))).await,
+        p.invoke(&bearer_event(&old.sign(&c), "/pets")).await,
         unauthorized(),
         "removed key"
     );
@@ -193,7 +185,7 @@ async fn idp_down_at_cold_start_then_back() {
     issuer.set_keys(vec![key.jwk()]);
     issuer.set_down(true);
     let p = start(&issuer, &[]).await;
-    let ev = event(&format!("Bearer {}", key.sign(&claims(&issuer))));
+    let ev = bearer_event(&key.sign(&claims(&issuer)), "/pets");
     assert_eq!(p.invoke(&ev).await, unauthorized());
     assert_eq!(
         decisions(&p).await.last().unwrap()["reason"],
@@ -216,10 +208,7 @@ async fn unknown_kid_flood_costs_at_most_one_fetch_per_cool_down() {
     let c = claims(&issuer);
     for i in 0..200 {
         let t = TestKey::rsa(&format!("kid-{i}")).sign(&c);
-        assert_eq!(
-            p.invoke(&event(&format!("Bearer {t}"))).await,
-            unauthorized()
-        );
+        assert_eq!(p.invoke(&bearer_event(&t, "/pets")).await, unauthorized());
     }
     assert_eq!(
         issuer.jwks_fetches(),
@@ -227,7 +216,7 @@ async fn unknown_kid_flood_costs_at_most_one_fetch_per_cool_down() {
         "cold start fetch only: the flood falls inside one cool-down"
     );
     assert!(matches!(
-        p.invoke(&event(&format!("Bearer {}", key.sign(&c)))).await,
+        p.invoke(&bearer_event(&key.sign(&c), "/pets")).await,
         Outcome::Response(_)
     ));
 }
@@ -239,7 +228,7 @@ async fn malformed_events_get_an_error_and_the_next_invocation_is_served() {
     issuer.set_keys(vec![key.jwk()]);
     issuer.set_jwks_fault(Fault::None);
     let p = start(&issuer, &[]).await;
-    let good = event(&format!("Bearer {}", key.sign(&claims(&issuer))));
+    let good = bearer_event(&key.sign(&claims(&issuer)), "/pets");
     let bad_events: Vec<Vec<u8>> = vec![
         b"{not json".to_vec(),
         b"[]".to_vec(),
@@ -249,8 +238,9 @@ async fn malformed_events_get_an_error_and_the_next_invocation_is_served() {
         br#"{"type":"TOKEN","authorizationToken":"Bearer x","methodArn":"arn:aws:s3:::bucket"}"#
             .to_vec(),
         format!(
-            r#"{{"type":"TOKEN","authorizationToken":"Bearer {}","methodArn":"{ARN}"}}"#,
-            "a".repeat(1 << 20)
+            r#"{{"type":"TOKEN","authorizationToken":"Bearer {}","methodArn":"{}"}}"#,
+            "a".repeat(1 << 20),
+            arn("/pets")
         )
         .into_bytes(),
     ];
@@ -323,7 +313,7 @@ async fn logs_never_contain_the_token_even_at_trace_level() {
         TestKey::rsa("zz").sign(&c),
     ];
     for t in &tokens {
-        p.invoke(&event(&format!("Bearer {t}"))).await;
+        p.invoke(&bearer_event(t, "/pets")).await;
     }
     p.invoke_raw(
         format!(r#"{{"authorizationToken":["{}"]}}"#, tokens[0]).into_bytes(),
