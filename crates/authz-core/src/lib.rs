@@ -24,9 +24,132 @@ use aws_lambda_events::apigw::{
 pub use config::{Config, ConfigError};
 pub use error::{AuthzError, Outcome};
 use jwks::{Fetch, HttpFetch};
-use policy::{MethodArn, Rules};
+use policy::MethodArn;
 use token::Credential;
-use verify::{Claims, Trace, Verifier};
+use verify::{Trace, Verifier};
+
+// TEMP stubs (integrator replaces): CONFIG's settings table, CORE's DECISIONS and root names.
+pub use policy::{Rule, Rules};
+pub use verify::Claims;
+
+/// TEMP stub of one settings-table row (CONFIG provides the real table).
+#[derive(Debug)]
+pub struct Setting {
+    /// The flat environment variable.
+    pub variable: &'static str,
+}
+
+/// TEMP stub: every variable `config` reads today.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        variable: "AUTHZ_ISSUER",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_URI",
+    },
+    Setting {
+        variable: "AUTHZ_CONFIG",
+    },
+    Setting {
+        variable: "AUTHZ_CONFIG_FILE",
+    },
+    Setting {
+        variable: "AUTHZ_AUDIENCE",
+    },
+    Setting {
+        variable: "AUTHZ_ALGORITHMS",
+    },
+    Setting {
+        variable: "AUTHZ_LEEWAY_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_REQUIRED_TYP",
+    },
+    Setting {
+        variable: "AUTHZ_CONTEXT_CLAIMS",
+    },
+    Setting {
+        variable: "AUTHZ_ALLOWED_API_ARNS",
+    },
+    Setting {
+        variable: "AUTHZ_ACCEPT_BARE_TOKEN",
+    },
+    Setting {
+        variable: "AUTHZ_MAX_TOKEN_BYTES",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_MIN_TTL_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_MAX_TTL_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_DEFAULT_TTL_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_STALE_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_COOLDOWN_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_JWKS_MAX_BYTES",
+    },
+    Setting {
+        variable: "AUTHZ_HTTP_CONNECT_TIMEOUT_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_HTTP_TIMEOUT_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_CA_BUNDLE",
+    },
+    Setting {
+        variable: "AUTHZ_ROUTES",
+    },
+    Setting {
+        variable: "AUTHZ_ROUTE_SETS",
+    },
+    Setting {
+        variable: "AUTHZ_TOKEN_HEADER",
+    },
+    Setting {
+        variable: "AUTHZ_TOKEN_QUERY_PARAM",
+    },
+    Setting {
+        variable: "AUTHZ_BIND_HEADER",
+    },
+    Setting {
+        variable: "AUTHZ_BIND_CLAIM",
+    },
+    Setting {
+        variable: "AUTHZ_USAGE_IDENTIFIER_CLAIM",
+    },
+    Setting {
+        variable: "AUTHZ_TOKEN_FORMAT",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_SECRET_ARN",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_ENDPOINT",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_AUTH",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_TOKEN_ENDPOINT",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_CACHE_SECONDS",
+    },
+    Setting {
+        variable: "AUTHZ_INTROSPECTION_NEGATIVE_CACHE_SECONDS",
+    },
+];
+
+/// TEMP stub: the `decision` values of the decision log line.
+pub const DECISIONS: [&str; 4] = ["allow", "deny", "unauthorized", "error"];
 
 /// A configured authorizer: one per process, shared by every invocation.
 #[derive(Debug)]
