@@ -21,7 +21,6 @@ use std::path::Path;
 
 // Everything this crate takes from authz-core for the route table.
 use authz_core::{Claims, Rule, Rules};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use json::Json;
@@ -30,8 +29,7 @@ use json::Json;
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 300;
 
 /// REST or HTTP API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKind {
     /// API Gateway REST API (authorizers none, token, request).
     Rest,
@@ -39,9 +37,18 @@ pub enum ApiKind {
     Http,
 }
 
+impl ApiKind {
+    /// The name used in routes.json (`type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiKind::Rest => "rest",
+            ApiKind::Http => "http",
+        }
+    }
+}
+
 /// Which authorizer guards a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuthorizerKind {
     /// Public.
     None,
@@ -64,6 +71,19 @@ impl AuthorizerKind {
             AuthorizerKind::Http => Some("http-authorizer"),
             AuthorizerKind::None | AuthorizerKind::Jwt => None,
         }
+    }
+
+    /// The type named so in routes.json.
+    fn from_name(name: &str) -> Option<AuthorizerKind> {
+        [
+            AuthorizerKind::None,
+            AuthorizerKind::Token,
+            AuthorizerKind::Request,
+            AuthorizerKind::Http,
+            AuthorizerKind::Jwt,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 
     /// The name used in routes.json.
@@ -120,20 +140,6 @@ impl std::error::Error for RouteTableError {}
 impl From<RouteTableError> for String {
     fn from(e: RouteTableError) -> String {
         e.to_string()
-    }
-}
-
-impl AuthorizerKind {
-    fn from_name(name: &str) -> Option<AuthorizerKind> {
-        [
-            AuthorizerKind::None,
-            AuthorizerKind::Token,
-            AuthorizerKind::Request,
-            AuthorizerKind::Http,
-            AuthorizerKind::Jwt,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
     }
 }
 
@@ -317,35 +323,11 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             if !seen.insert(route.clone()) {
                 problems.push(format!("{at}: route listed twice"));
             }
-            if route == "$default" && kind == ApiKind::Rest {
-                problems.push(format!(
-                    "{at}: $default exists only on HTTP APIs; a REST API uses ANY /{{proxy+}}"
-                ));
-            }
-            if route.find("+}").is_some_and(|g| g + 2 != route.len()) {
-                problems.push(format!(
-                    "{at}: a greedy {{param+}} must be the last path segment"
-                ));
-            }
-            let params = template_names(&route);
-            if params.iter().collect::<HashSet<_>>().len() != params.len() {
-                problems.push(format!("{at}: a path parameter name is used twice"));
-            }
-            if authorizer == AuthorizerKind::None && (!scopes.is_empty() || !claims.is_empty()) {
-                problems.push(format!(
-                    "{at}: authorizer \"none\" cannot have scopes or claims (nothing would check them)"
-                ));
-            }
-            if authorizer == AuthorizerKind::Jwt && !claims.is_empty() {
-                problems.push(format!(
-                    "{at}: the native JWT authorizer checks scopes only, not claims; use authorizer \"http\" for claim rules"
-                ));
-            }
-            if authorizer == AuthorizerKind::Jwt && scopes.len() > JWT_MAX_SCOPES_PER_ROUTE {
-                problems.push(format!(
-                    "{at}: the native JWT authorizer allows at most {JWT_MAX_SCOPES_PER_ROUTE} scopes per route"
-                ));
-            }
+            problems.extend(
+                route_problems(kind, &route, authorizer, &scopes, &claims)
+                    .into_iter()
+                    .map(|p| format!("{at}: {p}")),
+            );
             // What the checks above admit, authz-core must accept (it parses AUTHZ_ROUTES).
             match Rule::new(&route, scopes.clone(), claims.clone()) {
                 Ok(rule) => routes.push(RouteSpec {
@@ -362,25 +344,7 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             }
         }
         if kind == ApiKind::Rest {
-            // API Gateway REST resources: one template name per position among siblings.
-            let mut by_parent: HashMap<String, String> = HashMap::new();
-            for r in &routes {
-                let segs: Vec<&str> = r.path().split('/').filter(|s| !s.is_empty()).collect();
-                for (i, seg) in segs.iter().enumerate() {
-                    if !seg.starts_with('{') {
-                        continue;
-                    }
-                    let parent = format!("/{}", segs[..i].join("/"));
-                    if let Some(other) = by_parent.get(&parent)
-                        && other != seg
-                    {
-                        problems.push(format!(
-                            "apis.{name}: REST resources under \"{parent}\" use two different path parameters ({other}, {seg}); API Gateway allows one"
-                        ));
-                    }
-                    by_parent.insert(parent, (*seg).to_owned());
-                }
-            }
+            problems.extend(rest_resource_problems(name, &routes));
         }
         let tiers = api
             .get("tiers")
@@ -420,6 +384,71 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
         return Err(RouteTableError::new(source, problems));
     }
     Ok(apis)
+}
+
+/// What is wrong with one route beyond the schema (route-table.ts's wording).
+fn route_problems(
+    kind: ApiKind,
+    route: &str,
+    authorizer: AuthorizerKind,
+    scopes: &[String],
+    claims: &[(String, Value)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if route == "$default" && kind == ApiKind::Rest {
+        out.push("$default exists only on HTTP APIs; a REST API uses ANY /{proxy+}".to_owned());
+    }
+    if route.find("+}").is_some_and(|g| g + 2 != route.len()) {
+        out.push("a greedy {param+} must be the last path segment".to_owned());
+    }
+    let params = template_names(route);
+    if params.iter().collect::<HashSet<_>>().len() != params.len() {
+        out.push("a path parameter name is used twice".to_owned());
+    }
+    if authorizer == AuthorizerKind::None && (!scopes.is_empty() || !claims.is_empty()) {
+        out.push(
+            "authorizer \"none\" cannot have scopes or claims (nothing would check them)"
+                .to_owned(),
+        );
+    }
+    if authorizer == AuthorizerKind::Jwt && !claims.is_empty() {
+        out.push(
+            "the native JWT authorizer checks scopes only, not claims; use authorizer \"http\" \
+             for claim rules"
+                .to_owned(),
+        );
+    }
+    if authorizer == AuthorizerKind::Jwt && scopes.len() > JWT_MAX_SCOPES_PER_ROUTE {
+        out.push(format!(
+            "the native JWT authorizer allows at most {JWT_MAX_SCOPES_PER_ROUTE} scopes per route"
+        ));
+    }
+    out
+}
+
+/// API Gateway REST resources: one template name per position among siblings.
+fn rest_resource_problems(api: &str, routes: &[RouteSpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut by_parent: HashMap<String, String> = HashMap::new();
+    for r in routes {
+        let segs: Vec<&str> = r.path().split('/').filter(|s| !s.is_empty()).collect();
+        for (i, seg) in segs.iter().enumerate() {
+            if !seg.starts_with('{') {
+                continue;
+            }
+            let parent = format!("/{}", segs[..i].join("/"));
+            if let Some(other) = by_parent.get(&parent)
+                && other != seg
+            {
+                out.push(format!(
+                    "apis.{api}: REST resources under \"{parent}\" use two different path \
+                     parameters ({other}, {seg}); API Gateway allows one"
+                ));
+            }
+            by_parent.insert(parent, (*seg).to_owned());
+        }
+    }
+    out
 }
 
 /// The names of a route's `{name}` / `{name+}` templates, in order.

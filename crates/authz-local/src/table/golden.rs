@@ -125,7 +125,7 @@ fn api_semantics(api: &ApiSpec) -> Value {
         .collect();
     json!({
         "name": api.name,
-        "type": match api.kind { super::ApiKind::Rest => "rest", super::ApiKind::Http => "http" },
+        "type": api.kind.name(),
         "cacheTtlSeconds": api.cache_ttl_seconds,
         "lambdaAuthorizers": lambda,
         "httpRouteKeyInIdentity": api.http_route_key_in_identity(),
