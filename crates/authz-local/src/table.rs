@@ -639,6 +639,22 @@ mod tests {
     const TABLE: &str = include_str!("../../../infra/routes.json");
 
     #[test]
+    fn the_default_ttl_is_the_schema_s() {
+        let schema = Json::parse(include_str!("../../../infra/routes.schema.json")).unwrap();
+        let ttl = [
+            "definitions",
+            "api",
+            "properties",
+            "cacheTtlSeconds",
+            "default",
+        ]
+        .iter()
+        .try_fold(&schema, |node, key| node.get(key))
+        .unwrap();
+        assert_eq!(ttl.to_value(), json!(DEFAULT_CACHE_TTL_SECONDS));
+    }
+
+    #[test]
     fn authz_routes_like_infra() {
         let apis = parse(TABLE).unwrap();
         let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
