@@ -25,7 +25,10 @@ export function cargoLambdaFlags(introspection: boolean): string[] {
   return [...CARGO_LAMBDA_FLAGS, ...(introspection ? [] : ['--no-default-features'])];
 }
 
-/** Decision values the authorizers log (`decision` key of each decision line). */
+/**
+ * Decision values the authorizers log (`decision` key of each decision line): exactly
+ * `authz_core::DECISIONS`, checked by test/golden.test.ts against tests/golden/route-semantics.json.
+ */
 export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
 
 /** Properties of {@link AuthorizerFunction}. */

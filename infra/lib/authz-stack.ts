@@ -25,7 +25,11 @@ export interface AuthzStackProps extends StackProps {
 /** Application names: PascalCase, short enough for every derived resource name. */
 export const APP_NAME_PATTERN = /^[A-Z][A-Za-z0-9]{0,11}$/;
 
-/** Variables the stack generates; `extraEnvironment` may not set them. */
+/**
+ * Variables the stack generates; `extraEnvironment` may not set them. Each must be a variable of
+ * the Rust settings table (`authz_core::SETTINGS`): test/golden.test.ts checks it against
+ * tests/golden/route-semantics.json, which the Rust side generates.
+ */
 export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_ISSUER',
   'AUTHZ_AUDIENCE',

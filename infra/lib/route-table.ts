@@ -198,33 +198,48 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
   return { apis };
 }
 
+/** Every authorizer type (the route schema's enum). */
+const ALL_AUTHORIZERS: readonly string[] = ['none', 'token', 'request', 'http', 'jwt'];
+
+/**
+ * ajv's errors → one line each, naming the place. authz-local's Rust loader
+ * (`crates/authz-local/src/table/schema.rs`) formats the same way; `tests/golden/` holds cases both
+ * sides assert.
+ */
 function formatSchemaErrors(doc: unknown, errors: readonly ErrorObject[]): string[] {
   const out: string[] = [];
   for (const e of errors) {
     // `if` only says "must match then"; the error inside `then` says what is wrong.
     if (e.keyword === 'if') continue;
+    // An error inside `propertyNames`: the `propertyNames` error below names the property.
+    if ((e as { propertyName?: string }).propertyName !== undefined) continue;
+    const where = pointerToPath(e.instancePath) || '(top level)';
+    let msg = e.message ?? e.keyword;
     const route = /^\/apis\/([^/]+)\/routes\/(\d+)\/authorizer$/.exec(e.instancePath);
     if (route && e.keyword === 'enum') {
       const [, api, index] = route;
-      const apiDoc = (doc as { apis: Record<string, { type?: string; routes: { route?: string; authorizer?: string }[] }> }).apis[
+      const apiDoc = (doc as { apis: Record<string, { type?: string; routes: { route?: unknown; authorizer?: unknown }[] }> }).apis[
         decodePointer(api)
       ];
       const r = apiDoc.routes[Number(index)];
       const allowed = (e.params as { allowedValues: string[] }).allowedValues;
-      const kind = apiDoc.type === 'rest' || apiDoc.type === 'http' ? `a ${apiDoc.type} API` : 'any API';
-      out.push(
-        `apis.${decodePointer(api)}.routes[${index}] ("${r.route}"): authorizer "${r.authorizer}" does not fit ${kind}; use one of ${allowed.join(', ')}`,
-      );
-      continue;
+      if (typeof r.authorizer === 'string' && ALL_AUTHORIZERS.includes(r.authorizer)) {
+        // A real authorizer type that the API type does not take (the `then` enum).
+        const kind = apiDoc.type === 'rest' || apiDoc.type === 'http' ? `a ${apiDoc.type} API` : 'any API';
+        out.push(
+          `apis.${decodePointer(api)}.routes[${index}] ("${String(r.route)}"): authorizer "${r.authorizer}" does not fit ${kind}; use one of ${allowed.join(', ')}`,
+        );
+        continue;
+      }
+      // Not an authorizer type at all: the route schema's enum says so; the API type's is noise.
+      if (allowed.length !== ALL_AUTHORIZERS.length) continue;
     }
-    const where = pointerToPath(e.instancePath) || '(top level)';
-    let msg = e.message ?? e.keyword;
     if (e.keyword === 'additionalProperties') {
       msg = `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
     } else if (e.keyword === 'enum') {
       msg = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
     } else if (e.keyword === 'propertyNames') {
-      msg = `name "${(e.params as { propertyName: string }).propertyName}" is not lower-case words joined by "-" (at most 20 characters)`;
+      msg = propertyNameMessage(e, errors);
     } else if (e.keyword === 'pattern' && e.instancePath.endsWith('/route')) {
       msg = 'must be "METHOD /path" (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY; {param} and a final {param+} templates) or "$default"';
     }
@@ -232,6 +247,18 @@ function formatSchemaErrors(doc: unknown, errors: readonly ErrorObject[]): strin
     if (!out.includes(line)) out.push(line);
   }
   return out;
+}
+
+/** What is wrong with a property name: API and tier names in words, others by the inner errors. */
+function propertyNameMessage(e: ErrorObject, errors: readonly ErrorObject[]): string {
+  const name = (e.params as { propertyName: string }).propertyName;
+  const place = e.instancePath.slice(e.instancePath.lastIndexOf('/') + 1);
+  if (place === 'apis') return `name "${name}" is not lower-case words joined by "-" (at most 20 characters)`;
+  if (place === 'tiers') return `name "${name}" is not lower-case words joined by "-"`;
+  const inner = errors
+    .filter((x) => (x as { propertyName?: string }).propertyName === name && x.instancePath === e.instancePath)
+    .map((x) => x.message ?? x.keyword);
+  return `name "${name}": ${[...new Set(inner)].join('; ')}`;
 }
 
 function decodePointer(seg: string): string {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -135,6 +137,25 @@ describe('scripts/smoke.sh', () => {
       assert.match(e.stdout, /^39 passed, 1 failed, 0 skipped$/m);
       return true;
     });
+  });
+
+  it('refuses a route table that synth refuses, with the same message, and exits 2', async () => {
+    // The golden case the local mode and the load test refuse too (tests/golden/).
+    const golden = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'tests', 'golden', 'invalid-route-tables.json'), 'utf8')) as {
+      cases: { table: unknown; problems: string[] }[];
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'smoke-routes-'));
+    const file = path.join(dir, 'routes.json');
+    writeFileSync(file, JSON.stringify(golden.cases[0].table));
+    try {
+      await assert.rejects(exec(script, ['--routes', file, '--dry-run']), (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2);
+        assert.equal(e.stderr, `smoke: routes.json is not a valid route table:\n  - ${golden.cases[0].problems.join('\n  - ')}\n`);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('with no URL at all, says so and exits 2', async () => {

@@ -2,19 +2,34 @@
 //! as `infra/lib/route-table.ts`: each Lambda authorizer's `AUTHZ_ROUTES`, whether its rules
 //! differ per route (then HTTP API identity sources add `$context.routeKey`), and the status
 //! API Gateway answers for a caller.
+//!
+//! Loading validates exactly as `cdk synth` does, with the same messages: the JSON Schema
+//! `infra/routes.schema.json` applied as ajv applies it ([`schema`]), then the rules a schema
+//! cannot say. Whether a token satisfies a route is authz-core's own rule check
+//! ([`authz_core::Rule`]). `tests/golden/` holds what both languages assert: invalid tables with
+//! their problems, and the semantics generated here (`golden`).
 
-use std::collections::BTreeMap;
+mod json;
+mod schema;
+
+#[cfg(test)]
+mod golden;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
+// Everything this crate takes from authz-core for the route table.
+use authz_core::{Claims, Rule, Rules};
 use serde_json::{Map, Value, json};
+
+use json::Json;
 
 /// API Gateway's default authorizer cache TTL.
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 300;
 
 /// REST or HTTP API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKind {
     /// API Gateway REST API (authorizers none, token, request).
     Rest,
@@ -22,9 +37,18 @@ pub enum ApiKind {
     Http,
 }
 
+impl ApiKind {
+    /// The name used in routes.json (`type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiKind::Rest => "rest",
+            ApiKind::Http => "http",
+        }
+    }
+}
+
 /// Which authorizer guards a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuthorizerKind {
     /// Public.
     None,
@@ -49,6 +73,19 @@ impl AuthorizerKind {
         }
     }
 
+    /// The type named so in routes.json.
+    fn from_name(name: &str) -> Option<AuthorizerKind> {
+        [
+            AuthorizerKind::None,
+            AuthorizerKind::Token,
+            AuthorizerKind::Request,
+            AuthorizerKind::Http,
+            AuthorizerKind::Jwt,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
     /// The name used in routes.json.
     pub fn name(self) -> &'static str {
         match self {
@@ -61,22 +98,65 @@ impl AuthorizerKind {
     }
 }
 
+/// Native JWT authorizer quota: scopes per route (`JWT_MAX_SCOPES_PER_ROUTE` in route-table.ts).
+pub const JWT_MAX_SCOPES_PER_ROUTE: usize = 10;
+
+/// The name route-table.ts's `parseRouteTable` gives a table without a file.
+const DEFAULT_SOURCE: &str = "routes.json";
+
+/// A route table that does not fit: every problem, each naming its place; displayed exactly as
+/// route-table.ts's `RouteTableError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteTableError {
+    /// The file (its name, or its path when it could not be read as JSON).
+    pub source: String,
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+impl RouteTableError {
+    fn new(source: &str, problems: Vec<String>) -> RouteTableError {
+        RouteTableError {
+            source: source.to_owned(),
+            problems,
+        }
+    }
+}
+
+impl fmt::Display for RouteTableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not a valid route table:\n  - {}",
+            self.source,
+            self.problems.join("\n  - ")
+        )
+    }
+}
+
+impl std::error::Error for RouteTableError {}
+
+impl From<RouteTableError> for String {
+    fn from(e: RouteTableError) -> String {
+        e.to_string()
+    }
+}
+
 /// One route of an API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct RouteSpec {
     /// `METHOD /path` (API Gateway templates) or `$default`.
     pub route: String,
     /// Its authorizer.
     pub authorizer: AuthorizerKind,
     /// Any one of these is enough; empty: any valid token.
-    #[serde(default)]
     pub scopes: Vec<String>,
-    /// Every claim must match.
-    #[serde(default)]
-    pub claims: Map<String, Value>,
+    /// Every claim must match (in table order, as `AUTHZ_ROUTES` lists them).
+    pub claims: Vec<(String, Value)>,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
+    rule: Rule,
 }
 
 impl RouteSpec {
@@ -97,100 +177,297 @@ impl RouteSpec {
             self.route.split_once(' ').map_or("/", |(_, p)| p)
         }
     }
+
+    /// The route's rule as the authorizers enforce it (authz-core's own type).
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
 }
 
 /// A test caller of an API: what its token carries.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct TierSpec {
     /// `scope`.
-    #[serde(default)]
     pub scopes: Vec<String>,
     /// Extra claims.
-    #[serde(default)]
     pub claims: Map<String, Value>,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
 }
 
+impl TierSpec {
+    /// The verified claims of this tier's token, as authz-core sees them.
+    pub fn verified_claims(&self) -> Claims {
+        Claims {
+            iss: String::new(),
+            sub: None,
+            client_id: None,
+            scopes: self.scopes.clone(),
+            all: self.claims.clone(),
+        }
+    }
+}
+
 /// One API of the table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct ApiSpec {
     /// The key in `apis`.
-    #[serde(skip)]
     pub name: String,
     /// REST or HTTP.
-    #[serde(rename = "type")]
     pub kind: ApiKind,
     /// Free text.
-    #[serde(default)]
     pub description: Option<String>,
     /// `aud` of its tokens.
     pub audience: String,
     /// Authorizer result cache TTL (0: off).
-    #[serde(default = "default_ttl")]
     pub cache_ttl_seconds: u64,
     /// Test callers.
-    #[serde(default)]
     pub tiers: BTreeMap<String, TierSpec>,
     /// Routes.
     pub routes: Vec<RouteSpec>,
 }
 
-fn default_ttl() -> u64 {
-    DEFAULT_CACHE_TTL_SECONDS
+/// Reads and validates a route table file (route-table.ts `loadRouteTable`).
+pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
+    let unreadable = |e: String| {
+        RouteTableError::new(
+            &file.display().to_string(),
+            vec![format!("cannot read it as JSON: {e}")],
+        )
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
+    let doc = Json::parse(&text).map_err(|e| unreadable(e.to_string()))?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    validate(&doc, &name)
 }
 
-#[derive(Deserialize)]
-struct Doc {
-    apis: BTreeMap<String, Value>,
+/// Parses and validates a route table document (route-table.ts `parseRouteTable`).
+pub fn parse(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+    let doc = Json::parse(text).map_err(|e| {
+        RouteTableError::new(DEFAULT_SOURCE, vec![format!("cannot read it as JSON: {e}")])
+    })?;
+    validate(&doc, DEFAULT_SOURCE)
 }
 
-/// Reads a route table file. The JSON Schema is infra's job; this checks what the local mode
-/// relies on (authorizer types fit the API type, routes parse as authz-core rules).
-pub fn load(file: &Path) -> Result<Vec<ApiSpec>, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read the route table {}: {e}", file.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", file.display()))
-}
-
-/// Parses a route table document.
-pub fn parse(text: &str) -> Result<Vec<ApiSpec>, String> {
-    let doc: Doc = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut apis = Vec::new();
-    for (name, value) in doc.apis {
-        let mut api: ApiSpec =
-            serde_json::from_value(value).map_err(|e| format!("apis.{name}: {e}"))?;
-        api.name = name;
-        for r in &api.routes {
-            let fits = match api.kind {
-                ApiKind::Rest => matches!(
-                    r.authorizer,
-                    AuthorizerKind::None | AuthorizerKind::Token | AuthorizerKind::Request
-                ),
-                ApiKind::Http => matches!(
-                    r.authorizer,
-                    AuthorizerKind::None | AuthorizerKind::Http | AuthorizerKind::Jwt
-                ),
-            };
-            if !fits {
-                return Err(format!(
-                    "apis.{}: route \"{}\": authorizer \"{}\" does not fit this API type",
-                    api.name,
-                    r.route,
-                    r.authorizer.name()
-                ));
-            }
-            authz_core::Rule::new(&r.route, Vec::new(), Vec::new())
-                .map_err(|e| format!("apis.{}: route \"{}\": {e}", api.name, r.route))?;
-        }
-        apis.push(api);
+/// The JSON Schema first, then the rules a schema cannot say (the order and wording of
+/// route-table.ts).
+fn validate(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+    let schema = schema::routes_schema().map_err(|e| RouteTableError::new(source, vec![e]))?;
+    let errors = schema.validate(doc);
+    if !errors.is_empty() {
+        return Err(RouteTableError::new(
+            source,
+            schema::format_errors(doc, &errors),
+        ));
     }
-    if apis.is_empty() {
-        return Err("no APIs".into());
+    build(doc, source)
+}
+
+/// A table that skips the JSON Schema, for tests of what a hostile value would do downstream
+/// (the demo page's escaping).
+#[cfg(test)]
+pub(crate) fn parse_unvalidated(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+    let doc =
+        Json::parse(text).map_err(|e| RouteTableError::new(DEFAULT_SOURCE, vec![e.to_string()]))?;
+    build(&doc, DEFAULT_SOURCE)
+}
+
+/// The typed table from a document the schema admits, with the rules a schema cannot say.
+fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+    let mut problems = Vec::new();
+    let mut apis = Vec::new();
+    let no_entries: &[(String, Json)] = &[];
+    for (name, api) in doc
+        .get("apis")
+        .and_then(Json::as_object)
+        .unwrap_or(no_entries)
+    {
+        let kind = match api.get("type").and_then(Json::as_str) {
+            Some("http") => ApiKind::Http,
+            _ => ApiKind::Rest,
+        };
+        let text = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_owned);
+        let strings = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        };
+        let mut seen = HashSet::new();
+        let mut routes = Vec::new();
+        for (i, r) in api
+            .get("routes")
+            .and_then(Json::as_array)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let route = text(r.get("route")).unwrap_or_default();
+            let authorizer = text(r.get("authorizer"))
+                .and_then(|a| AuthorizerKind::from_name(&a))
+                .unwrap_or(AuthorizerKind::None);
+            let scopes = strings(r.get("scopes"));
+            let claims: Vec<(String, Value)> = r
+                .get("claims")
+                .and_then(Json::as_object)
+                .unwrap_or(no_entries)
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect();
+            let at = format!("apis.{name}.routes[{i}] (\"{route}\")");
+            let known_problems = problems.len();
+            if !seen.insert(route.clone()) {
+                problems.push(format!("{at}: route listed twice"));
+            }
+            problems.extend(
+                route_problems(kind, &route, authorizer, &scopes, &claims)
+                    .into_iter()
+                    .map(|p| format!("{at}: {p}")),
+            );
+            // What the checks above admit, authz-core must accept (it parses AUTHZ_ROUTES).
+            match Rule::new(&route, scopes.clone(), claims.clone()) {
+                Ok(rule) => routes.push(RouteSpec {
+                    route,
+                    authorizer,
+                    scopes,
+                    claims,
+                    description: text(r.get("description")),
+                    rule,
+                }),
+                // Said above in route-table.ts's words (a greedy segment not last).
+                Err(_) if problems.len() > known_problems => {}
+                Err(e) => problems.push(format!("{at}: authz-core refuses this route: {e}")),
+            }
+        }
+        if kind == ApiKind::Rest {
+            problems.extend(rest_resource_problems(name, &routes));
+        }
+        let tiers = api
+            .get("tiers")
+            .and_then(Json::as_object)
+            .unwrap_or(no_entries)
+            .iter()
+            .map(|(tier, t)| {
+                let claims = match t.get("claims").map(Json::to_value) {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                let spec = TierSpec {
+                    scopes: strings(t.get("scopes")),
+                    claims,
+                    description: text(t.get("description")),
+                };
+                (tier.clone(), spec)
+            })
+            .collect();
+        let cache_ttl_seconds = match api.get("cacheTtlSeconds") {
+            // The schema admits integers 0..=3600 only.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Some(Json::Number(n)) => *n as u64,
+            _ => DEFAULT_CACHE_TTL_SECONDS,
+        };
+        apis.push(ApiSpec {
+            name: name.clone(),
+            kind,
+            description: text(api.get("description")),
+            audience: text(api.get("audience")).unwrap_or_default(),
+            cache_ttl_seconds,
+            tiers,
+            routes,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(RouteTableError::new(source, problems));
     }
     Ok(apis)
+}
+
+/// What is wrong with one route beyond the schema (route-table.ts's wording).
+fn route_problems(
+    kind: ApiKind,
+    route: &str,
+    authorizer: AuthorizerKind,
+    scopes: &[String],
+    claims: &[(String, Value)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if route == "$default" && kind == ApiKind::Rest {
+        out.push("$default exists only on HTTP APIs; a REST API uses ANY /{proxy+}".to_owned());
+    }
+    if route.find("+}").is_some_and(|g| g + 2 != route.len()) {
+        out.push("a greedy {param+} must be the last path segment".to_owned());
+    }
+    let params = template_names(route);
+    if params.iter().collect::<HashSet<_>>().len() != params.len() {
+        out.push("a path parameter name is used twice".to_owned());
+    }
+    if authorizer == AuthorizerKind::None && (!scopes.is_empty() || !claims.is_empty()) {
+        out.push(
+            "authorizer \"none\" cannot have scopes or claims (nothing would check them)"
+                .to_owned(),
+        );
+    }
+    if authorizer == AuthorizerKind::Jwt && !claims.is_empty() {
+        out.push(
+            "the native JWT authorizer checks scopes only, not claims; use authorizer \"http\" \
+             for claim rules"
+                .to_owned(),
+        );
+    }
+    if authorizer == AuthorizerKind::Jwt && scopes.len() > JWT_MAX_SCOPES_PER_ROUTE {
+        out.push(format!(
+            "the native JWT authorizer allows at most {JWT_MAX_SCOPES_PER_ROUTE} scopes per route"
+        ));
+    }
+    out
+}
+
+/// API Gateway REST resources: one template name per position among siblings.
+fn rest_resource_problems(api: &str, routes: &[RouteSpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut by_parent: HashMap<String, String> = HashMap::new();
+    for r in routes {
+        let segs: Vec<&str> = r.path().split('/').filter(|s| !s.is_empty()).collect();
+        for (i, seg) in segs.iter().enumerate() {
+            if !seg.starts_with('{') {
+                continue;
+            }
+            let parent = format!("/{}", segs[..i].join("/"));
+            if let Some(other) = by_parent.get(&parent)
+                && other != seg
+            {
+                out.push(format!(
+                    "apis.{api}: REST resources under \"{parent}\" use two different path \
+                     parameters ({other}, {seg}); API Gateway allows one"
+                ));
+            }
+            by_parent.insert(parent, (*seg).to_owned());
+        }
+    }
+    out
+}
+
+/// The names of a route's `{name}` / `{name+}` templates, in order.
+fn template_names(route: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = route;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let name_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let after = &rest[name_len..];
+        let close = after.strip_prefix('+').unwrap_or(after);
+        if name_len > 0 && close.starts_with('}') {
+            out.push(&rest[..name_len]);
+        }
+    }
+    out
 }
 
 impl ApiSpec {
@@ -211,34 +488,52 @@ impl ApiSpec {
         .collect()
     }
 
-    /// `AUTHZ_ROUTES` for the Lambda authorizer of `kind`: exactly the routes it guards
-    /// (`infra/lib/route-table.ts` `authzRoutesFor`).
+    /// `AUTHZ_ROUTES` for the Lambda authorizer of `kind`: exactly the routes it guards, byte for
+    /// byte what `infra/lib/route-table.ts` `authzRoutesFor` writes (`JSON.stringify`: keys
+    /// `route`, `scopes`, `claims` in this order, empty ones left out, claims in table order).
     pub fn authz_routes_for(&self, kind: AuthorizerKind) -> String {
-        let rules: Vec<Value> = self
+        let text = |s: &str| Value::from(s).to_string();
+        let rules: Vec<String> = self
             .routes_guarded_by(kind)
             .map(|r| {
-                let mut rule = Map::new();
-                rule.insert("route".into(), json!(r.route));
+                let mut rule = format!("{{\"route\":{}", text(&r.route));
                 if !r.scopes.is_empty() {
-                    rule.insert("scopes".into(), json!(r.scopes));
+                    rule.push_str(&format!(",\"scopes\":{}", json!(r.scopes)));
                 }
                 if !r.claims.is_empty() {
-                    rule.insert("claims".into(), Value::Object(r.claims.clone()));
+                    let claims: Vec<String> = r
+                        .claims
+                        .iter()
+                        .map(|(k, v)| format!("{}:{v}", text(k)))
+                        .collect();
+                    rule.push_str(&format!(",\"claims\":{{{}}}", claims.join(",")));
                 }
-                Value::Object(rule)
+                rule.push('}');
+                rule
             })
             .collect();
-        Value::Array(rules).to_string()
+        format!("[{}]", rules.join(","))
+    }
+
+    /// The rules of the Lambda authorizer of `kind`, as authz-core holds them.
+    pub fn rules_for(&self, kind: AuthorizerKind) -> Rules {
+        Rules(
+            self.routes_guarded_by(kind)
+                .map(|r| r.rule.clone())
+                .collect(),
+        )
     }
 
     /// Whether the routes guarded by `kind` carry different rules (`rulesDifferPerRoute`).
     pub fn rules_differ_per_route(&self, kind: AuthorizerKind) -> bool {
-        let keys: std::collections::BTreeSet<String> = self
+        let keys: BTreeSet<String> = self
             .routes_guarded_by(kind)
             .map(|r| {
                 let mut scopes = r.scopes.clone();
                 scopes.sort();
-                json!([scopes, r.claims]).to_string()
+                let mut claims = r.claims.clone();
+                claims.sort_by(|a, b| a.0.cmp(&b.0));
+                json!([scopes, claims]).to_string()
             })
             .collect();
         keys.len() > 1
@@ -267,22 +562,16 @@ pub enum Caller {
     Tier(String),
 }
 
-/// Whether a tier's token satisfies a route (scopes any-of, claims all-of).
+/// Whether a tier's token satisfies a route: authz-core's own rule check (scopes any-of,
+/// claims all-of).
 pub fn tier_satisfies(tier: &TierSpec, route: &RouteSpec) -> bool {
-    if !route.scopes.is_empty() && !route.scopes.iter().any(|s| tier.scopes.contains(s)) {
-        return false;
-    }
-    route
-        .claims
-        .iter()
-        .all(|(name, want)| match tier.claims.get(name) {
-            Some(Value::Array(items)) => items.contains(want),
-            Some(v) => v == want,
-            None => false,
-        })
+    route.rule.check(&tier.verified_claims()).is_ok()
 }
 
-/// The status API Gateway answers (`infra/lib/route-table.ts` `expectedStatus`).
+/// The status API Gateway answers (`infra/lib/route-table.ts` `expectedStatus`): public routes
+/// 200; no token 401; a bad token 401, but 403 from the HTTP Lambda authorizer (simple
+/// responses); a tier's valid token 200 when the rule authz-core picks for the route (among
+/// those of the route's authorizer) accepts it, else 403.
 pub fn expected_status(api: &ApiSpec, route: &RouteSpec, caller: &Caller) -> Result<u16, String> {
     if route.authorizer == AuthorizerKind::None {
         return Ok(200);
@@ -296,11 +585,11 @@ pub fn expected_status(api: &ApiSpec, route: &RouteSpec, caller: &Caller) -> Res
                 .tiers
                 .get(t)
                 .ok_or_else(|| format!("no tier \"{t}\" in API \"{}\"", api.name))?;
-            Ok(if tier_satisfies(tier, route) {
-                200
-            } else {
-                403
-            })
+            let rules = api.rules_for(route.authorizer);
+            let allowed = rules
+                .for_route_key(&route.route)
+                .is_some_and(|rule| rule.check(&tier.verified_claims()).is_ok());
+            Ok(if allowed { 200 } else { 403 })
         }
     }
 }
@@ -348,6 +637,22 @@ mod tests {
     use super::*;
 
     const TABLE: &str = include_str!("../../../infra/routes.json");
+
+    #[test]
+    fn the_default_ttl_is_the_schema_s() {
+        let schema = Json::parse(include_str!("../../../infra/routes.schema.json")).unwrap();
+        let ttl = [
+            "definitions",
+            "api",
+            "properties",
+            "cacheTtlSeconds",
+            "default",
+        ]
+        .iter()
+        .try_fold(&schema, |node, key| node.get(key))
+        .unwrap();
+        assert_eq!(ttl.to_value(), json!(DEFAULT_CACHE_TTL_SECONDS));
+    }
 
     #[test]
     fn authz_routes_like_infra() {

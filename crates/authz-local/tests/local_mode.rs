@@ -646,3 +646,51 @@ async fn an_external_oidc_provider_s_opaque_tokens_are_introspected() {
     .await;
     assert!(checked >= 15, "only {checked} checks");
 }
+
+/// The golden case the issue found: `"scope"` for `"scopes"` on `GET /planets`.
+fn table_with_the_scope_typo() -> String {
+    let mut table: Value =
+        serde_json::from_str(&std::fs::read_to_string(routes_file()).expect("infra/routes.json"))
+            .unwrap();
+    let planets = table["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["route"] == "GET /planets")
+        .unwrap();
+    let scopes = planets.as_object_mut().unwrap().remove("scopes").unwrap();
+    planets["scope"] = scopes;
+    table.to_string()
+}
+
+#[test]
+fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
+    let dir = std::env::temp_dir().join(format!("authz-local-bad-table-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.json");
+    std::fs::write(&file, table_with_the_scope_typo()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))
+        .arg("--routes")
+        .arg(&file)
+        .args([
+            "--no-opaque",
+            "--rest-port",
+            "0",
+            "--http-port",
+            "0",
+            "--token-port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started on a bad table: {stderr}");
+    // Word for word what `cdk synth` (route-table.ts) says; tests/golden/ holds the case.
+    assert_eq!(
+        stderr.trim_end(),
+        "authz-local: routes.json is not a valid route table:\n  - apis.solar-system.routes[2]: \
+         unknown property \"scope\""
+    );
+    assert!(out.stdout.is_empty(), "no banner: nothing started");
+}
