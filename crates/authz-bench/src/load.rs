@@ -590,6 +590,8 @@ struct Tally {
     wrong_lines: BTreeMap<(usize, u16), u64>,
     socket_errors: u64,
     timeouts: u64,
+    /// When the last connection's last answer came.
+    finished: Option<tokio::time::Instant>,
 }
 
 impl Tally {
@@ -616,6 +618,7 @@ impl Tally {
         }
         self.socket_errors += other.socket_errors;
         self.timeouts += other.timeouts;
+        self.finished = self.finished.max(other.finished);
     }
 
     fn total(&self) -> u64 {
@@ -631,7 +634,6 @@ impl Tally {
 #[derive(Debug)]
 struct ApiRun {
     plan: Arc<Plan>,
-    connections: usize,
     tally: Tally,
     /// Per category.
     latency: Vec<Histogram>,
@@ -1158,7 +1160,7 @@ async fn connection(
         pos = (pos + 1) % plan.lines.len();
         let line = &plan.lines[index];
         let Ok(req) = plan_request(line, &host) else {
-            // Built once in the pre-check already: cannot fail here.
+            // The pre-check built it already; were it to fail, it counts as lost.
             tally.socket_errors += 1;
             continue;
         };
@@ -1179,6 +1181,7 @@ async fn connection(
             }
         }
     }
+    tally.finished = Some(tokio::time::Instant::now());
     tally
 }
 
@@ -1208,10 +1211,10 @@ async fn run_all(
                 ))
             })
             .collect();
-        per_api.push((plan.clone(), *connections, latency, tasks));
+        per_api.push((plan.clone(), latency, tasks));
     }
     let mut runs = Vec::new();
-    for (plan, connections, latency, tasks) in per_api {
+    for (plan, latency, tasks) in per_api {
         let mut tally = Tally::default();
         for t in tasks {
             tally.add(
@@ -1219,7 +1222,7 @@ async fn run_all(
                     .map_err(|e| format!("a connection task failed: {e}"))?,
             );
         }
-        let wall = start.elapsed();
+        let wall = tally.finished.map_or(Duration::ZERO, |t| t - start);
         let latency = Arc::try_unwrap(latency).unwrap_or_else(|shared| {
             shared
                 .iter()
@@ -1232,7 +1235,6 @@ async fn run_all(
         });
         runs.push(ApiRun {
             plan,
-            connections,
             tally,
             latency,
             wall,
@@ -1370,7 +1372,6 @@ async fn with_local(
                 run.plan.api, run.tally.socket_errors, run.tally.timeouts
             ));
         }
-        let _ = run.connections;
         for ((index, got), k) in &run.tally.wrong_lines {
             let l = &run.plan.lines[*index];
             examples.push(format!(
