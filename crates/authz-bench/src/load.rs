@@ -856,8 +856,10 @@ fn render_cpu(before: &CpuSample, after: &CpuSample, rss: (&str, &str)) -> Strin
     }
     let busy = after.machine.saturating_sub(before.machine) as f64 / tck;
     let ours: f64 = per_name.iter().map(|(_, s)| s).sum();
+    // (Processes that had nothing to do, e.g. another API's authorizers, are left out.)
     let parts: Vec<String> = per_name
         .iter()
+        .filter(|(_, s)| *s >= 0.05)
         .map(|(n, s)| format!("{n} {s:.1} s ({:.0}% of a core)", 100.0 * s / wall))
         .collect();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
