@@ -1694,6 +1694,43 @@ mod tests {
     }
 
     #[test]
+    fn the_figures_count_every_answer_and_each_wrong_one() {
+        let table = table();
+        let plan = Arc::new(plan_of(&table, "pet-store", false));
+        let latency: Vec<Histogram> = CATEGORIES.iter().map(|_| Histogram::new()).collect();
+        let mut tally = Tally::default();
+        for (i, line) in plan.lines.iter().enumerate().take(40) {
+            // Every fifth answer is a 500 where the plan expects another status.
+            let status = if i % 5 == 0 { 500 } else { line.expected };
+            tally.answered(i, line, status);
+            latency[line.category.index()].record(1000 + i as u64);
+        }
+        let mut other = Tally {
+            socket_errors: 1,
+            ..Tally::default()
+        };
+        other.answered(0, &plan.lines[0], 500);
+        tally.add(other);
+        assert_eq!((tally.total(), tally.total_wrong()), (41, 9));
+        assert_eq!(tally.wrong_lines.get(&(0, 500)), Some(&2));
+        let run = ApiRun {
+            plan: plan.clone(),
+            tally,
+            latency,
+            wall: Duration::from_secs(2),
+        };
+        let text = render(std::slice::from_ref(&run));
+        let row = text.lines().nth(1).unwrap();
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        // api, requests, req/s, p50, p90, p99, max (ms), wrong, socket errors, timeouts.
+        assert_eq!(cols[..3], ["pet-store", "41", "20.5"], "{text}");
+        assert_eq!(cols[6..], ["1.04", "9", "1", "0"], "{text}");
+        // The 20th of 1000..=1039 µs is 1019, in the 2 µs bucket 1018..=1019.
+        assert_eq!(run.latency_all().percentile(50.0), Some(1018));
+        assert!(text.contains("no-token"), "{text}");
+    }
+
+    #[test]
     fn proc_stat_of_this_process_counts_cpu() {
         let spin = Instant::now();
         let mut x = 0u64;
