@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +59,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// From closing authz-local's stdin to SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// After authz-local has stopped, how long its last stderr lines may take to arrive.
+const LOG_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Pause after a failed connect before the next try.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
 /// How long ago the expired tokens expired.
@@ -983,8 +986,10 @@ async fn mint_from(endpoint: &str, m: &Mint) -> Result<String, String> {
 struct Local {
     child: tokio::process::Child,
     stdin: Option<tokio::process::ChildStdin>,
-    ready: Readiness,
+    /// The last lines of its stderr.
     log: Arc<Mutex<std::collections::VecDeque<String>>>,
+    /// The task reading them.
+    log_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn log_tail(log: &Mutex<std::collections::VecDeque<String>>) -> String {
@@ -995,7 +1000,8 @@ fn log_tail(log: &Mutex<std::collections::VecDeque<String>>) -> String {
 }
 
 impl Local {
-    async fn start(opts: &LoadOptions, ttl: u64) -> Result<Local, String> {
+    /// Starts it and reads its readiness line.
+    async fn start(opts: &LoadOptions, ttl: u64) -> Result<(Local, Readiness), String> {
         if !opts.authz_local.is_file() {
             return Err(format!(
                 "{} not found: build it (cargo build --release -p authz-local) or pass --authz-local",
@@ -1032,7 +1038,7 @@ impl Local {
             .spawn()
             .map_err(|e| format!("{}: {e}", opts.authz_local.display()))?;
         let log = Arc::new(Mutex::new(std::collections::VecDeque::new()));
-        if let Some(stderr) = child.stderr.take() {
+        let log_task = child.stderr.take().map(|stderr| {
             let log = log.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
@@ -1045,8 +1051,8 @@ impl Local {
                     }
                     l.push_back(line);
                 }
-            });
-        }
+            })
+        });
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or("authz-local: no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -1054,16 +1060,8 @@ impl Local {
         let mut local = Local {
             child,
             stdin,
-            ready: Readiness {
-                pid: 0,
-                issuer: String::new(),
-                dev_issuer: false,
-                token_endpoint: None,
-                demo_token_endpoint: None,
-                moto: None,
-                apis: Vec::new(),
-            },
             log,
+            log_task,
         };
         let parsed = match first {
             Err(_) => Err(format!(
@@ -1076,10 +1074,9 @@ impl Local {
         };
         match parsed {
             Ok(ready) => {
-                local.ready = ready;
                 // Its stdout stays drained (nothing more is expected there).
                 tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                Ok(local)
+                Ok((local, ready))
             }
             Err(e) => {
                 local.stop().await;
@@ -1098,6 +1095,10 @@ impl Local {
         {
             eprintln!("authz-local did not stop within {STOP_TIMEOUT:?}: killing it");
             let _ = self.child.kill().await;
+        }
+        // Its last stderr lines, for an error message.
+        if let Some(task) = self.log_task.take() {
+            let _ = tokio::time::timeout(LOG_DRAIN_TIMEOUT, task).await;
         }
     }
 }
@@ -1253,8 +1254,8 @@ async fn one_run(
     names: &[String],
     ttl: u64,
 ) -> Result<bool, String> {
-    let mut local = Local::start(opts, ttl).await?;
-    let result = with_local(opts, table, names, ttl, &local).await;
+    let (mut local, ready) = Local::start(opts, ttl).await?;
+    let result = with_local(opts, table, names, ttl, &ready).await;
     local.stop().await;
     result.map_err(|e| format!("{e}\n{}", log_tail(&local.log)))
 }
@@ -1264,9 +1265,8 @@ async fn with_local(
     table: &[ApiSpec],
     names: &[String],
     ttl: u64,
-    local: &Local,
+    ready: &Readiness,
 ) -> Result<bool, String> {
-    let ready = &local.ready;
     let demo = ready
         .demo_token_endpoint
         .clone()
@@ -1395,7 +1395,8 @@ async fn with_local(
     if !failures.is_empty() {
         let _ = writeln!(out, "FAILED: {}", failures.join("; "));
     }
-    println!("{out}");
+    // (A closed stdout is no reason to stop before authz-local is stopped.)
+    let _ = writeln!(std::io::stdout().lock(), "{out}");
     Ok(failures.is_empty())
 }
 
