@@ -24,7 +24,12 @@
 //! or `isAuthorized: true`, for the right principal; the echo of the event for the no-ops); wrong
 //! answers are counted and reported, and must be 0. It also prints the file size of each
 //! authorizer binary, with and without the `introspection` feature.
+//!
+//! `authz-bench load …` is another tool: the load test of the local mode ([`load`];
+//! `scripts/load.sh` runs it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod load;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -321,6 +326,7 @@ struct Options {
 const USAGE: &str = "\
 authz-bench: CPU per invocation, cold start and peak RSS of Lambda authorizers through the
 Lambda Runtime API emulator. Run it through scripts/bench.sh (builds, installs, pins to CPU 0).
+`authz-bench load --help`: the load test of the local mode instead (scripts/load.sh).
 
 Options (environment variable in brackets):
   -n, --invocations N   measured invocations per function   [AUTHZ_BENCH_N, default 20000]
@@ -347,8 +353,14 @@ fn usage() -> String {
     format!("{USAGE} {}\n", ids.join(" "))
 }
 
-fn parse_options() -> Result<Options, String> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The workspace root (`AUTHZ_BENCH_ROOT`, else this crate's `../..`) and the target dir
+/// (`CARGO_TARGET_DIR`, else `<root>/target`).
+fn root_and_target() -> Result<(PathBuf, PathBuf), String> {
     let root = match env("AUTHZ_BENCH_ROOT") {
         Some(root) => PathBuf::from(root),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
@@ -357,6 +369,11 @@ fn parse_options() -> Result<Options, String> {
         .canonicalize()
         .map_err(|e| format!("workspace root {}: {e}", root.display()))?;
     let target = env("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok((root, target))
+}
+
+fn parse_options() -> Result<Options, String> {
+    let (root, target) = root_and_target()?;
     let mut n = env("AUTHZ_BENCH_N");
     let mut warmup = env("AUTHZ_BENCH_WARMUP");
     let mut pool = env("AUTHZ_BENCH_POOL");
@@ -978,8 +995,24 @@ fn preflight(specs: &[&Spec], opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
+fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("load") {
+        args.next();
+        let status = match root_and_target() {
+            Ok((root, target)) => load::main(args, &root, &target),
+            Err(e) => {
+                eprintln!("authz-bench load: {e}");
+                2
+            }
+        };
+        std::process::exit(status);
+    }
+    bench();
+}
+
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
+async fn bench() {
     let opts = match parse_options() {
         Ok(opts) => opts,
         Err(e) => {

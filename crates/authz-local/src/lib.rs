@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authz_testkit::{Issuer, MotoServer, TestKey};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -104,6 +105,55 @@ pub struct Shared {
 
 /// Name of the Secrets Manager secret holding the introspection client.
 pub const INTROSPECTION_SECRET_NAME: &str = "authz-local/introspection-client";
+
+/// What `authz-local --ready-json` prints, as one line of JSON, once every server is up: what a
+/// program driving the local mode (the load test) needs, so it never scrapes the banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    /// The process id of `authz-local`.
+    pub pid: u32,
+    /// The issuer URL every authorizer trusts.
+    pub issuer: String,
+    /// Whether that issuer is the dev issuer (`false`: `--issuer`, an external one).
+    pub dev_issuer: bool,
+    /// The dev issuer's client-credentials endpoint (`None` with an external issuer).
+    pub token_endpoint: Option<String>,
+    /// The demo-token endpoint, `GET …/token?api=A&tier=T` (`None` with an external issuer).
+    pub demo_token_endpoint: Option<String>,
+    /// Secrets Manager (moto) endpoint, when opaque tokens are on; `None`: JWTs only.
+    pub moto: Option<String>,
+    /// One entry per API, in table order.
+    pub apis: Vec<ReadyApi>,
+}
+
+/// One API in [`Readiness`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyApi {
+    /// Its name in the route table.
+    pub name: String,
+    /// `rest` or `http`.
+    pub kind: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The authorizer cache TTL in effect (after `--cache-ttl`).
+    pub cache_ttl_seconds: u64,
+    /// Its Lambda authorizer functions.
+    pub authorizers: Vec<ReadyAuthorizer>,
+}
+
+/// One Lambda authorizer function of an API in [`Readiness`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyAuthorizer {
+    /// The route table's authorizer type (`token`, `request`, `http`).
+    pub kind: String,
+    /// The binary.
+    pub binary: String,
+    /// The pids of its process pool.
+    pub pids: Vec<u32>,
+}
 
 /// The running local mode; everything stops (servers, authorizer processes, moto) when
 /// dropped.
@@ -265,6 +315,46 @@ impl LocalMode {
             servers,
             _issuer: issuer,
         })
+    }
+
+    /// What `--ready-json` prints.
+    pub fn readiness(&self) -> Readiness {
+        let dev = self.tokens.is_some();
+        let apis = self
+            .gateways
+            .iter()
+            .map(|gw| ReadyApi {
+                name: gw.api.name.clone(),
+                kind: match gw.api.kind {
+                    ApiKind::Rest => "rest",
+                    ApiKind::Http => "http",
+                }
+                .to_owned(),
+                url: gw.url(),
+                cache_ttl_seconds: gw.api.cache_ttl_seconds,
+                authorizers: gw
+                    .api
+                    .lambda_authorizers()
+                    .into_iter()
+                    .filter_map(|kind| {
+                        Some(ReadyAuthorizer {
+                            kind: kind.name().to_owned(),
+                            binary: kind.binary()?.to_owned(),
+                            pids: gw.pool(kind)?.pids(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        Readiness {
+            pid: std::process::id(),
+            issuer: self.issuer_url.clone(),
+            dev_issuer: dev,
+            token_endpoint: dev.then(|| format!("{}/token", self.issuer_url)),
+            demo_token_endpoint: dev.then(|| format!("http://{}/token", self.token_addr)),
+            moto: self.moto.as_ref().map(MotoServer::endpoint),
+            apis,
+        }
     }
 
     /// The gateway of the API with this name.

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] [--http-port N]
-//!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque]
+//!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--ready-json]
 //!             [--issuer URL [--introspection-client-id ID]]
 //! authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]
 //! ```
@@ -16,17 +16,24 @@
 //! are introspected with that client, whose secret is read from
 //! `AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET` (never from the command line).
 //! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
+//!
+//! `--ready-json` is for programs that drive the local mode (`authz-bench load`): instead of the
+//! banner, it prints one line of JSON once every server is up ([`authz_local::Readiness`]: each
+//! API's name, kind and URL, the issuer, the token endpoints, the authorizer pids, moto), and it
+//! also stops when its standard input reaches end of file, so it never outlives the program that
+//! started it (pass `</dev/null` only if you want it to stop at once).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod demo;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use authz_local::table::{ApiKind, AuthorizerKind, sample_path};
 use authz_local::{ExternalIssuer, LocalMode, Options};
 
 const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] \
-[--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque]\n                   \
+[--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--ready-json]\n                   \
 [--issuer URL [--introspection-client-id ID]]\n       \
 authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]";
 
@@ -65,6 +72,7 @@ async fn main() {
     opts.http_port = env_port("AUTHZ_LOCAL_HTTP_PORT", 3001);
     opts.token_port = env_port("AUTHZ_LOCAL_TOKEN_PORT", 3002);
     let mut introspection_client_id = None;
+    let mut ready_json = false;
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-h" | "--help" => {
@@ -73,6 +81,10 @@ async fn main() {
             }
             "--no-opaque" => {
                 opts.opaque = false;
+                continue;
+            }
+            "--ready-json" => {
+                ready_json = true;
                 continue;
             }
             _ => {}
@@ -126,11 +138,33 @@ async fn main() {
             });
         external.introspection_client = Some((id, secret));
     }
+    // Before the start: a parent that is gone during it stops us right after.
+    let stdin_closed = ready_json.then(stdin_closed);
     let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
-    print_banner(&mode);
-    wait_for_shutdown().await;
-    println!("\nstopping: killing the authorizer processes");
+    if ready_json {
+        let line = serde_json::to_string(&mode.readiness())
+            .unwrap_or_else(|e| fail(&format!("readiness JSON: {e}")));
+        let mut out = std::io::stdout().lock();
+        // A parent that stopped reading is gone: stdin's end of file stops us then.
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    } else {
+        print_banner(&mode);
+    }
+    wait_for_shutdown(stdin_closed).await;
+    if !ready_json {
+        println!("\nstopping: killing the authorizer processes");
+    }
     drop(mode);
+}
+
+/// Resolves when standard input reaches end of file (or fails).
+fn stdin_closed() -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = tx.send(());
+    });
+    rx
 }
 
 fn print_banner(mode: &LocalMode) {
@@ -273,7 +307,16 @@ fn print_banner(mode: &LocalMode) {
     }
 }
 
-async fn wait_for_shutdown() {
+/// Ctrl-C, SIGTERM, or (with `--ready-json`) the end of standard input.
+async fn wait_for_shutdown(stdin_closed: Option<tokio::sync::oneshot::Receiver<()>>) {
+    let stdin_closed = async {
+        match stdin_closed {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -281,10 +324,14 @@ async fn wait_for_shutdown() {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            () = stdin_closed => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = stdin_closed => {}
+        }
     }
 }

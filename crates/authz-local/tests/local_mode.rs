@@ -694,3 +694,131 @@ fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
     );
     assert!(out.stdout.is_empty(), "no banner: nothing started");
 }
+
+/// State letter of a process (`/proc/<pid>/stat` third field), `None` once it is gone.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_json_describes_the_running_local_mode_and_stdin_eof_stops_it() {
+    use tokio::io::AsyncBufReadExt;
+
+    let bins = bin_dir();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))
+        .args(["--routes", routes_file().to_str().unwrap()])
+        .args(["--bin-dir", bins.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .args([
+            "--pool",
+            "2",
+            "--cache-ttl",
+            "0",
+            "--no-opaque",
+            "--ready-json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("authz-local ready within 60 s")
+        .unwrap()
+        .expect("a readiness line");
+    let ready: authz_local::Readiness = serde_json::from_str(&line).unwrap();
+
+    assert_eq!(Some(ready.pid), child.id());
+    assert!(ready.dev_issuer);
+    assert_eq!(ready.moto, None, "--no-opaque: no moto");
+    assert!(
+        ready.issuer.starts_with("http://127.0.0.1:"),
+        "{}",
+        ready.issuer
+    );
+    assert_eq!(
+        ready.token_endpoint.as_deref(),
+        Some(format!("{}/token", ready.issuer).as_str())
+    );
+    let demo = ready.demo_token_endpoint.clone().unwrap();
+    let names: Vec<(&str, &str)> = ready
+        .apis
+        .iter()
+        .map(|a| (a.name.as_str(), a.kind.as_str()))
+        .collect();
+    assert_eq!(names, [("pet-store", "rest"), ("solar-system", "http")]);
+
+    // Every URL is live: a token from the demo endpoint passes a guarded route of each API, as
+    // the route table predicts; the pools are the authorizer binaries, `--pool` processes each.
+    let table = authz_local::table::load(&routes_file()).unwrap();
+    let client = reqwest::Client::new();
+    let mut pids = Vec::new();
+    for api in &ready.apis {
+        assert_eq!(api.cache_ttl_seconds, 0, "--cache-ttl 0");
+        let spec = table.iter().find(|s| s.name == api.name).unwrap();
+        let want: Vec<&str> = spec
+            .lambda_authorizers()
+            .into_iter()
+            .map(|k| k.name())
+            .collect();
+        let got: Vec<&str> = api.authorizers.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(got, want, "{}", api.name);
+        for a in &api.authorizers {
+            assert_eq!(a.pids.len(), 2, "{} {}", api.name, a.binary);
+            for pid in &a.pids {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+                assert!(
+                    String::from_utf8_lossy(&cmdline).contains(&a.binary),
+                    "pid {pid} is not {}",
+                    a.binary
+                );
+                pids.push(*pid);
+            }
+        }
+        let route = spec
+            .routes
+            .iter()
+            .find(|r| r.authorizer != AuthorizerKind::None)
+            .unwrap();
+        let tier = spec
+            .tiers
+            .keys()
+            .find(|t| expected_status(spec, route, &Caller::Tier((*t).clone())).unwrap() == 200)
+            .unwrap();
+        let resp = client
+            .get(format!("{demo}?api={}&tier={tier}", api.name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let token = resp.text().await.unwrap();
+        let url = format!("{}{}", api.url, sample_path(route));
+        let (status, body) = call(&client, route.method(), &url, Some(token.trim())).await;
+        assert_eq!(status, 200, "{} {}: {body}", api.name, route.route);
+        let (status, _) = call(&client, route.method(), &url, None).await;
+        assert_eq!(status, 401, "{} {} without a token", api.name, route.route);
+    }
+    assert_eq!(pids.len(), 6);
+
+    // The end of its stdin stops it, with its authorizer processes.
+    drop(child.stdin.take());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("authz-local stops within 20 s of stdin's end")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    for pid in pids {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process_state(pid).is_some_and(|s| s != 'Z') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "authorizer {pid} still runs"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
