@@ -251,6 +251,7 @@ mod tests {
         );
     }
 
+    #[allow(clippy::unwrap_used)]
     /// Today's rule, pinned (issue 13 hardens it).
     #[test]
     fn https_anywhere_http_only_to_loopback_and_always_a_host() {
