@@ -45,6 +45,15 @@ export function outputName(api: string): string {
   return `${pascalCase(api)}Url`;
 }
 
+/** Stack outputs when the stack made its own Cognito user pool (no `-c issuer`). */
+export const USER_POOL_ID_OUTPUT = 'UserPoolId';
+export const TOKEN_ENDPOINT_OUTPUT = 'TokenEndpoint';
+
+/** The stack output holding a tier's app client id (stack's own user pool). */
+export function clientIdOutputName(api: string, tier: string): string {
+  return `${pascalCase(api)}${pascalCase(tier)}ClientId`;
+}
+
 /** One request and the status it must get. */
 export interface Check {
   readonly api: string;
