@@ -41,7 +41,8 @@ step "real cdk synth of $STACK: architecture $ARCH, because $ARCH_WHY; $BUILD"
 START=$(date +%s)
 rm -rf "$OUT"
 (cd "$INFRA" && npx --no-install cdk synth "$STACK" --quiet --output "$OUT" \
-    -c stage="$STAGE" -c issuer=https://idp.example.com -c architecture="$ARCH")
+    -c stage="$STAGE" -c issuer=https://idp.example.com -c architecture="$ARCH" \
+    -c caBundle=test/fixtures/ca-bundle.pem)
 END=$(date +%s)
 
 step "bundled assets"

@@ -3,7 +3,8 @@
  * Checks a synthesized cloud assembly (`cdk synth` output) for real authorizer bundles:
  * every `provided.al2023` function's asset directory holds an executable ELF `bootstrap` for
  * the function's architecture, with the AWS SDK (the `introspection` cargo feature) linked in
- * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`).
+ * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`), and
+ * the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it names one.
  * `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
  * Used by scripts/test-infra.sh after the one real synth.
  */
@@ -64,9 +65,26 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       fail(`${bootstrap} ${sdk ? 'links' : 'lacks'} the AWS SDK, but the function ${introspects ? 'introspects' : 'does not introspect'} opaque tokens`);
       continue;
     }
+    // -c caBundle: the file AUTHZ_CA_BUNDLE names must be in the asset (Lambda's /var/task).
+    const ca = env.AUTHZ_CA_BUNDLE;
+    let caNote = '';
+    if (ca !== undefined) {
+      const inAsset = typeof ca === 'string' && ca.startsWith('/var/task/') ? path.join(outDir, assetPath, ca.slice('/var/task/'.length)) : undefined;
+      let pem = '';
+      try {
+        pem = inAsset ? readFileSync(inAsset, 'utf8') : '';
+      } catch {
+        // reported below
+      }
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        fail(`AUTHZ_CA_BUNDLE=${String(ca)}, but the asset holds no PEM certificate there`);
+        continue;
+      }
+      caNote = `, CA bundle ${ca}`;
+    }
     const mb = (statSync(bootstrap).size / 1e6).toFixed(1);
     const what = sdk ? 'with the AWS SDK (introspection)' : 'without the AWS SDK';
-    results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap ${what} in ${assetPath}` });
+    results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap ${what}${caNote} in ${assetPath}` });
   }
   return results;
 }

@@ -6,6 +6,7 @@
  * Values from the command line are strings; from JSON files they may be numbers, booleans,
  * arrays or objects. Both are accepted.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
@@ -19,6 +20,7 @@ export const CONTEXT_KEYS = [
   'stage',
   'appName',
   'issuer',
+  'caBundle',
   'audiences',
   'algorithms',
   'contextClaims',
@@ -118,6 +120,24 @@ function map(get: ContextLookup, key: ContextKey): Record<string, string> | unde
   return out;
 }
 
+/**
+ * `-c caBundle=FILE`: the absolute path of a readable PEM file holding at least one certificate
+ * (the file is copied into every authorizer's asset; a wrong path fails here, not at cold start).
+ */
+function checkedCaBundle(file: string): string {
+  const abs = path.resolve(file);
+  let pem: string;
+  try {
+    pem = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ContextError(`context caBundle "${file}": cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) {
+    throw new ContextError(`context caBundle "${file}": no PEM certificate (-----BEGIN CERTIFICATE-----) in it`);
+  }
+  return abs;
+}
+
 /** Everything `bin/app.ts` needs besides the route table. */
 export interface AppSettings {
   readonly config: AuthzStackConfig;
@@ -140,10 +160,10 @@ export function configFromContext(
         '(npx tsx bin/stage-name.ts <branch>)',
     );
   }
+  // No issuer: the stack brings its own Cognito user pool (infra/README.md, "Deploying without an IdP").
   const issuer = str(get, 'issuer');
-  if (!issuer) {
-    throw new ContextError('context issuer is required: the IdP issuer URL, e.g. -c issuer=https://cognito-idp.REGION.amazonaws.com/POOL_ID');
-  }
+  const caBundleFile = str(get, 'caBundle');
+  const caBundle = caBundleFile === undefined ? undefined : checkedCaBundle(caBundleFile);
   const architecture = (str(get, 'architecture') ?? DEFAULTS.architecture) as ArchitectureName;
   if (architecture !== 'arm64' && architecture !== 'x86_64') {
     throw new ContextError(`context architecture "${architecture}": arm64 or x86_64`);
@@ -171,6 +191,7 @@ export function configFromContext(
     workspaceRoot: opts.workspaceRoot,
     authorizers: {
       issuer,
+      caBundle,
       audienceOverrides: map(get, 'audiences'),
       algorithms: list(get, 'algorithms'),
       contextClaims: list(get, 'contextClaims'),

@@ -3,12 +3,16 @@
  * Smoke test of deployed (or locally emulated) APIs against routes.json: see `--help`.
  * scripts/smoke.sh is the entry point; this file reads the environment and the command line.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import {
   type Check,
+  type PoolOutputs,
   clientVariables,
+  fetchClientCredentialsToken,
+  poolFromOutputs,
   describeCaller,
   outputName,
   planChecks,
@@ -45,6 +49,12 @@ environment (API and tier names upper-cased, non-alphanumerics as _):
   SMOKE_CLIENT_ID_<API>_<TIER>, SMOKE_CLIENT_SECRET_<API>_<TIER>
   SMOKE_SCOPE_<API>_<TIER>    scope to request (default: the tier's scopes in routes.json)
   SMOKE_TOKEN_PARAMS          extra form parameters for the token request (e.g. audience=petstore)
+
+stack with its own Cognito user pool (deployed without -c issuer): with --outputs, each tier
+without SMOKE_TOKEN_<API>_<TIER> gets its token from the TokenEndpoint output with the tier's app
+client (<Api><Tier>ClientId output); its secret is SMOKE_CLIENT_SECRET_<API>_<TIER> if set, else
+read with your AWS credentials (aws cognito-idp describe-user-pool-client; never printed). A
+failed token request is an error (exit 2), not a skip.
 
 A tier with neither is skipped (and said so). Exit status: 0 all checks passed, 1 a check failed,
 2 usage error or nothing to check.
@@ -83,10 +93,15 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
 
 class UsageError extends Error {}
 
-function urlsFrom(table: RouteTable, outputsFile: string | undefined): Record<string, string> {
+type OutputsDoc = Record<string, Record<string, string>>;
+
+function readOutputs(outputsFile: string | undefined): OutputsDoc {
+  return outputsFile ? (JSON.parse(readFileSync(outputsFile, 'utf8')) as OutputsDoc) : {};
+}
+
+function urlsFrom(table: RouteTable, doc: OutputsDoc): Record<string, string> {
   const urls: Record<string, string> = {};
-  if (outputsFile) {
-    const doc = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
+  {
     for (const outputs of Object.values(doc)) {
       for (const api of table.apis) {
         const v = outputs[outputName(api.name)];
@@ -101,38 +116,60 @@ function urlsFrom(table: RouteTable, outputsFile: string | undefined): Record<st
   return urls;
 }
 
+/** A tier's token from client credentials in the environment (SMOKE_TOKEN_URL and the tier's id and secret). */
 async function fetchToken(api: RouteTable['apis'][number], tier: string, timeoutMs: number): Promise<string | undefined> {
   const vars = clientVariables(api.name, tier);
-  const id = process.env[vars.id];
-  const secret = process.env[vars.secret];
+  const clientId = process.env[vars.id];
+  const clientSecret = process.env[vars.secret];
   const tokenUrl = process.env.SMOKE_TOKEN_URL;
-  if (!id || !secret || !tokenUrl) return undefined;
-  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (!clientId || !clientSecret || !tokenUrl) return undefined;
   const scope = process.env[vars.scope] ?? api.tiers[tier].scopes.join(' ');
-  if (scope) form.set('scope', scope);
-  for (const [k, v] of new URLSearchParams(process.env.SMOKE_TOKEN_PARAMS ?? '')) form.set(k, v);
-  const res = await fetch(tokenUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
-    },
-    body: form,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string };
-  if (!res.ok || !body.access_token) {
-    throw new Error(`token request for ${api.name}/${tier} failed: HTTP ${res.status} ${body.error ?? ''}`.trim());
+  const extraParams = new URLSearchParams(process.env.SMOKE_TOKEN_PARAMS ?? '');
+  try {
+    return await fetchClientCredentialsToken({ tokenUrl, clientId, clientSecret, scope, extraParams, timeoutMs });
+  } catch (e) {
+    throw new Error(`token request for ${api.name}/${tier}: ${(e as Error).message}`);
   }
-  return body.access_token;
 }
 
-async function tokensFrom(table: RouteTable, timeoutMs: number): Promise<Record<string, Record<string, string>>> {
+/**
+ * An app client's secret, read with the caller's AWS credentials through the AWS CLI. The
+ * secret stays in this process (stdout captured, never printed); errors show the CLI's stderr.
+ */
+export function readClientSecret(pool: PoolOutputs, clientId: string, timeoutMs: number): Promise<string> {
+  const args = ['cognito-idp', 'describe-user-pool-client', '--user-pool-id', pool.userPoolId, '--client-id', clientId,
+    '--region', pool.region, '--query', 'UserPoolClient.ClientSecret', '--output', 'text'];
+  return new Promise((resolve, reject) => {
+    execFile('aws', args, { timeout: Math.max(timeoutMs, 30_000), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const secret = String(stdout).trim();
+      if (err) reject(new Error(`aws cognito-idp describe-user-pool-client --client-id ${clientId} failed: ${String(stderr).trim() || err.message}`));
+      else if (!secret || secret === 'None') reject(new Error(`app client ${clientId} has no secret`));
+      else resolve(secret);
+    });
+  });
+}
+
+/** A tier's token from the stack's own user pool: its client id output, its secret (env or AWS). */
+async function poolToken(pool: PoolOutputs, api: string, tier: string, timeoutMs: number): Promise<string> {
+  const clientId = pool.clients[api][tier];
+  try {
+    const clientSecret = process.env[clientVariables(api, tier).secret] || (await readClientSecret(pool, clientId, timeoutMs));
+    // No scope parameter: Cognito grants the client every scope it may have, the tier's.
+    return await fetchClientCredentialsToken({ tokenUrl: pool.tokenEndpoint, clientId, clientSecret, timeoutMs });
+  } catch (e) {
+    throw new Error(`token for ${api}/${tier} from the stack's user pool (client ${clientId}): ${(e as Error).message}`);
+  }
+}
+
+async function tokensFrom(table: RouteTable, pool: PoolOutputs | undefined, timeoutMs: number): Promise<Record<string, Record<string, string>>> {
   const tokens: Record<string, Record<string, string>> = {};
   for (const api of table.apis) {
     tokens[api.name] = {};
     for (const tier of Object.keys(api.tiers)) {
-      const t = process.env[tokenVariable(api.name, tier)] || (await fetchToken(api, tier, timeoutMs));
+      const t =
+        process.env[tokenVariable(api.name, tier)] ||
+        (await fetchToken(api, tier, timeoutMs)) ||
+        (pool ? await poolToken(pool, api.name, tier, timeoutMs) : undefined);
       if (t) tokens[api.name][tier] = t;
     }
   }
@@ -178,7 +215,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
   }
-  const urls = urlsFrom(table, opts.outputs);
+  const outputs = readOutputs(opts.outputs);
+  const urls = urlsFrom(table, outputs);
   if (opts.dryRun) {
     const fakeUrls = Object.fromEntries(table.apis.map((a) => [a.name, urls[a.name] ?? `$${urlVariable(a.name)}`]));
     const fakeTokens = Object.fromEntries(
@@ -196,7 +234,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   }
-  const tokens = await tokensFrom(table, opts.timeoutMs);
+  const pool = poolFromOutputs(table, outputs);
+  if (pool) process.stdout.write(`tokens: the user pool ${pool.userPoolId} of ${pool.stack} (${pool.tokenEndpoint})\n`);
+  const tokens = await tokensFrom(table, pool, opts.timeoutMs);
   const plan = planChecks(table, urls, tokens, opts.apis);
   if (plan.checks.length === 0) {
     for (const s of plan.skips) process.stdout.write(`skip  ${s.api}: ${s.what}: ${s.why}\n`);
@@ -221,12 +261,14 @@ async function main(argv: readonly string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`smoke: ${(e as Error).message}\n`);
-    process.exitCode = 2;
-  },
-);
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`smoke: ${(e as Error).message}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

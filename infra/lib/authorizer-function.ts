@@ -31,6 +31,22 @@ export function cargoLambdaFlags(introspection: boolean): string[] {
  */
 export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
 
+/** Where a CA bundle given to the app lands in the function (`/var/task` is Lambda's task root). */
+export const CA_BUNDLE_FILE_NAME = 'ca-bundle.pem';
+export const CA_BUNDLE_PATH = `/var/task/${CA_BUNDLE_FILE_NAME}`;
+
+/**
+ * cargo-lambda-cdk bundling hook copying the CA bundle next to `bootstrap` (bash, host side:
+ * the app bundles locally). The copy is part of the asset, so its hash changes with the file.
+ */
+export function caBundleHook(caBundleFile: string): { beforeBundling(i: string, o: string): string[]; afterBundling(i: string, o: string): string[] } {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return {
+    beforeBundling: () => [],
+    afterBundling: (_input: string, output: string) => [`cp -- ${q(caBundleFile)} ${q(path.join(output, CA_BUNDLE_FILE_NAME))}`],
+  };
+}
+
 /** Properties of {@link AuthorizerFunction}. */
 export interface AuthorizerFunctionProps {
   /** Cargo package and binary name under `crates/` (e.g. `token-authorizer`). */
@@ -52,6 +68,8 @@ export interface AuthorizerFunctionProps {
   readonly introspectionSecretArn?: string;
   /** VPC placement, for IdPs reachable only inside a VPC. */
   readonly vpc?: VpcPlacement;
+  /** PEM file of extra trusted CAs: shipped as {@link CA_BUNDLE_PATH}, named by `AUTHZ_CA_BUNDLE`. */
+  readonly caBundleFile?: string;
   /** CloudWatch namespace of the decision metrics. */
   readonly metricNamespace: string;
   /** Prefix of this function's metric names and of its alarm name (PascalCase). */
@@ -132,6 +150,7 @@ export class AuthorizerFunction extends Construct {
         // (a panic would kill the process and every request it holds) and a target-cpu flag.
         // Without an introspection secret, the AWS SDK is left out (see cargoLambdaFlags).
         cargoLambdaFlags: cargoLambdaFlags(Boolean(props.introspectionSecretArn)),
+        ...(props.caBundleFile ? { commandHooks: caBundleHook(props.caBundleFile) } : {}),
       },
       architecture: props.architecture,
       functionName: props.functionName,
@@ -143,7 +162,7 @@ export class AuthorizerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      environment: { ...props.environment },
+      environment: { ...props.environment, ...(props.caBundleFile ? { AUTHZ_CA_BUNDLE: CA_BUNDLE_PATH } : {}) },
       ...vpcProps,
     });
 

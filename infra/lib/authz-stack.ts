@@ -16,6 +16,7 @@ import {
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
+import { StageUserPool, withCognitoScopes } from './user-pool';
 
 /** Properties of {@link AuthzStack}. */
 export interface AuthzStackProps extends StackProps {
@@ -40,7 +41,19 @@ export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_ALLOWED_API_ARNS',
   'AUTHZ_INTROSPECTION_SECRET_ARN',
   'AUTHZ_TOKEN_QUERY_PARAM',
+  'AUTHZ_CA_BUNDLE',
 ];
+
+/**
+ * Generated only when the stack makes its own user pool (no issuer); with an external issuer
+ * `extraEnvironment` may set them (e.g. AUTHZ_CLIENT_ID for an existing Cognito pool).
+ */
+export const USER_POOL_VARIABLES: readonly string[] = ['AUTHZ_CLIENT_ID'];
+
+/** Who issues the tokens one API's authorizers accept. */
+type TokenIdentity =
+  | { readonly kind: 'external'; readonly issuer: string; readonly audience: string }
+  | { readonly kind: 'pool'; readonly issuer: string; readonly clientIds: readonly string[] };
 
 /** Lambda's limit on the total size of a function's environment variables. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
@@ -62,13 +75,22 @@ function checkConfig(c: AuthzStackConfig): void {
   };
   if (!APP_NAME_PATTERN.test(c.appName)) fail(`appName "${c.appName}": PascalCase letters and digits, at most 12`);
   if (!isValidStageName(c.stage)) fail(`stage "${c.stage}": ${stageNameProblem(c.stage)}`);
-  let issuer: URL | undefined;
-  try {
-    issuer = new URL(a.issuer);
-  } catch {
-    fail(`issuer "${a.issuer}" is not a URL`);
+  if (a.issuer !== undefined) {
+    let issuer: URL | undefined;
+    try {
+      issuer = new URL(a.issuer);
+    } catch {
+      fail(`issuer "${a.issuer}" is not a URL`);
+    }
+    if (issuer && issuer.protocol !== 'https:') fail(`issuer "${a.issuer}" must be https:// (API Gateway and Lambda reach it over the internet or the VPC)`);
+  } else {
+    // The stack's own Cognito pool: its tokens carry no `aud` and its keys come from discovery.
+    if (a.audienceOverrides !== undefined) fail('audiences need an issuer: the stack\'s own Cognito pool issues tokens without aud (the authorizers match client_id)');
+    if (a.jwksUri !== undefined) fail('jwksUri needs an issuer: the stack\'s own Cognito pool is found by discovery');
+    for (const key of Object.keys(a.extraEnvironment ?? {})) {
+      if (USER_POOL_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the stack's own user pool (no issuer given)`);
+    }
   }
-  if (issuer && issuer.protocol !== 'https:') fail(`issuer "${a.issuer}" must be https:// (API Gateway and Lambda reach it over the internet or the VPC)`);
   if (!Number.isInteger(a.memorySizeMb) || a.memorySizeMb < 128 || a.memorySizeMb > 10240) {
     fail(`memorySizeMb ${a.memorySizeMb}: an integer from 128 to 10240`);
   }
@@ -121,18 +143,28 @@ export class AuthzStack extends Stack {
     const logRetention = a.logRetentionDays as logs.RetentionDays;
     const metricNamespace = `${c.appName}/${c.stage}`;
 
+    // No issuer given: the stage brings its own IdP, removed with the stack unless it is kept.
+    const pool =
+      a.issuer === undefined
+        ? new StageUserPool(this, 'UserPool', { apis: c.routeTable.apis, namePrefix: prefix, removalPolicy: logRemovalPolicy })
+        : undefined;
+
     const allAuthorizers: Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>> = {};
     const urls: Record<string, string> = {};
     const dashboardWidgets: cloudwatch.IWidget[] = [];
     let createdCloudWatchRole = false;
 
-    for (const api of c.routeTable.apis) {
+    for (const tableApi of c.routeTable.apis) {
+      // With the stack's pool, scopes are Cognito's `<api>/<scope>` names, derived from the table.
+      const api = pool ? withCognitoScopes(tableApi) : tableApi;
       const Id = pascalCase(api.name);
       const apiPrefix = `${prefix}-${api.name}`;
-      const audience = a.audienceOverrides?.[api.name] ?? api.audience;
+      const identity: TokenIdentity = pool
+        ? { kind: 'pool', issuer: pool.issuer, clientIds: pool.clientIdsOf(api.name) }
+        : { kind: 'external', issuer: a.issuer as string, audience: a.audienceOverrides?.[api.name] ?? api.audience };
       const fns: Partial<Record<LambdaAuthorizerType, AuthorizerFunction>> = {};
       for (const type of lambdaAuthorizersOf(api)) {
-        const environment = this.environmentFor(c, api, type, audience);
+        const environment = this.environmentFor(c, api, type, identity);
         const TypeId = pascalCase(type);
         fns[type] = new AuthorizerFunction(this, `${Id}${TypeId}Authorizer`, {
           binary: BINARY_BY_AUTHORIZER[type],
@@ -146,6 +178,7 @@ export class AuthzStack extends Stack {
           logRetention,
           logRemovalPolicy,
           introspectionSecretArn: a.introspectionSecretArn,
+          caBundleFile: a.caBundle,
           vpc: a.vpc,
           metricNamespace,
           metricPrefix: `${Id}${TypeId}`,
@@ -180,8 +213,9 @@ export class AuthzStack extends Stack {
           httpApiName: apiPrefix,
           stageName: c.stage,
           httpAuthorizerFunction: fns.http?.function,
-          jwtIssuer: a.issuer,
-          jwtAudience: audience,
+          jwtIssuer: identity.issuer,
+          // API Gateway matches `aud`, else `client_id` (Cognito access tokens), against these.
+          jwtAudience: identity.kind === 'pool' ? identity.clientIds : [identity.audience],
           architecture,
           logRetention,
           logRemovalPolicy,
@@ -211,21 +245,25 @@ export class AuthzStack extends Stack {
     this.urls = urls;
   }
 
-  private environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, audience: string): Record<string, string> {
+  private environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, identity: TokenIdentity): Record<string, string> {
     const a = c.authorizers;
     const env: Record<string, string> = {
       ...(a.extraEnvironment ?? {}),
-      AUTHZ_ISSUER: a.issuer,
-      AUTHZ_AUDIENCE: audience,
+      AUTHZ_ISSUER: identity.issuer,
       AUTHZ_ROUTES: authzRoutesFor(api, type),
     };
+    // Cognito access tokens have no `aud`: the app clients are matched against `client_id`.
+    if (identity.kind === 'pool') env.AUTHZ_CLIENT_ID = identity.clientIds.join(',');
+    else env.AUTHZ_AUDIENCE = identity.audience;
     if (a.algorithms?.length) env.AUTHZ_ALGORITHMS = a.algorithms.join(',');
     if (a.contextClaims?.length) env.AUTHZ_CONTEXT_CLAIMS = a.contextClaims.join(',');
     if (a.jwksUri) env.AUTHZ_JWKS_URI = a.jwksUri;
     if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
     if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
-    // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes.
-    const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) + 160;
+    // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the
+    // CA bundle path ~45; the pool's issuer and client ids are tokens here (~80 and ~27 each).
+    const later = 160 + (a.caBundle ? 45 : 0) + (identity.kind === 'pool' ? 80 + 27 * identity.clientIds.length : 0);
+    const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) + later;
     if (size > LAMBDA_ENV_LIMIT_BYTES) {
       throw new ConfigError(
         `${api.name} ${type} authorizer: its environment (AUTHZ_ROUTES from routes.json and the settings) is about ${size} bytes; Lambda allows ${LAMBDA_ENV_LIMIT_BYTES}`,

@@ -19,8 +19,13 @@ export interface VpcPlacement {
 
 /** Settings shared by every Lambda authorizer. */
 export interface AuthorizerSettings {
-  /** Expected `iss` (and OIDC discovery base): `AUTHZ_ISSUER`; also the native JWT authorizer's issuer. */
-  readonly issuer: string;
+  /**
+   * Expected `iss` (and OIDC discovery base): `AUTHZ_ISSUER`; also the native JWT authorizer's
+   * issuer. Unset: the stack creates its own Cognito user pool (lib/user-pool.ts) and uses it.
+   */
+  readonly issuer?: string;
+  /** Absolute path of a PEM file of extra trusted CAs, shipped in every authorizer's asset: `AUTHZ_CA_BUNDLE`. */
+  readonly caBundle?: string;
   /** Per-API audience replacing the route table's (`AUTHZ_AUDIENCE`, JWT authorizer audience). */
   readonly audienceOverrides?: Readonly<Record<string, string>>;
   /** `AUTHZ_ALGORITHMS` allow-list; unset: every asymmetric algorithm. */

@@ -18,9 +18,9 @@ export interface HttpApiFromTableProps {
   readonly stageName: string;
   /** The `http` Lambda authorizer's function, when routes use it. */
   readonly httpAuthorizerFunction?: lambda.IFunction;
-  /** Native JWT authorizer: the same issuer and audience the Lambda authorizers check. */
+  /** Native JWT authorizer: the same issuer and audience (or app client ids) the Lambda authorizers check. */
   readonly jwtIssuer: string;
-  readonly jwtAudience: string;
+  readonly jwtAudience: readonly string[];
   readonly architecture: lambda.Architecture;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
@@ -139,7 +139,7 @@ export class HttpApiFromTable extends Construct {
     if (api.routes.some((r) => r.authorizer === 'jwt')) {
       this.jwtAuthorizer = new authorizers.HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
         authorizerName: `${props.httpApiName}-jwt`,
-        jwtAudience: [props.jwtAudience],
+        jwtAudience: [...props.jwtAudience],
         identitySource: ['$request.header.Authorization'],
       });
     }

@@ -45,6 +45,103 @@ export function outputName(api: string): string {
   return `${pascalCase(api)}Url`;
 }
 
+/** Stack outputs when the stack made its own Cognito user pool (no `-c issuer`). */
+export const USER_POOL_ID_OUTPUT = 'UserPoolId';
+export const TOKEN_ENDPOINT_OUTPUT = 'TokenEndpoint';
+
+/** The stack output holding a tier's app client id (stack's own user pool). */
+export function clientIdOutputName(api: string, tier: string): string {
+  return `${pascalCase(api)}${pascalCase(tier)}ClientId`;
+}
+
+/** What the smoke test needs of a stack that made its own Cognito user pool. */
+export interface PoolOutputs {
+  readonly stack: string;
+  readonly userPoolId: string;
+  /** The region of the pool (the part of its id before `_`). */
+  readonly region: string;
+  readonly tokenEndpoint: string;
+  /** App client ids by API and tier. */
+  readonly clients: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** `eu-west-1_AbCdEf` → `eu-west-1`; anything else is not a user pool id. */
+export function userPoolRegion(userPoolId: string): string {
+  const m = /^([a-z]{2}(?:-[a-z]+)+-\d+)_[A-Za-z0-9]+$/.exec(userPoolId);
+  if (!m) throw new Error(`"${userPoolId}" is not a Cognito user pool id (REGION_ID)`);
+  return m[1];
+}
+
+/**
+ * The user pool outputs of a `cdk deploy --outputs-file` document (stack name → outputs), or
+ * undefined when no stack made a pool (an external issuer). Every tier of the table must have
+ * its client id output: a missing one means the outputs are not this table's stack.
+ */
+export function poolFromOutputs(table: RouteTable, doc: Readonly<Record<string, Readonly<Record<string, string>>>>): PoolOutputs | undefined {
+  const withPool = Object.entries(doc).filter(([, o]) => o[USER_POOL_ID_OUTPUT] !== undefined || o[TOKEN_ENDPOINT_OUTPUT] !== undefined);
+  if (withPool.length === 0) return undefined;
+  if (withPool.length > 1) throw new Error(`the outputs hold several stacks with a user pool (${withPool.map(([n]) => n).join(', ')}); give one stack's`);
+  const [stack, o] = withPool[0];
+  const need = (key: string): string => {
+    const v = o[key];
+    if (!v) throw new Error(`stack ${stack}: output ${key} missing`);
+    return v;
+  };
+  const userPoolId = need(USER_POOL_ID_OUTPUT);
+  const clients: Record<string, Record<string, string>> = {};
+  for (const api of table.apis) {
+    clients[api.name] = {};
+    for (const tier of Object.keys(api.tiers)) clients[api.name][tier] = need(clientIdOutputName(api.name, tier));
+  }
+  return { stack, userPoolId, region: userPoolRegion(userPoolId), tokenEndpoint: need(TOKEN_ENDPOINT_OUTPUT), clients };
+}
+
+/** One OAuth 2.0 client-credentials token request (RFC 6749 §4.4, client_secret_basic). */
+export interface ClientCredentialsRequest {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Space-separated; unset: the IdP's default for the client (Cognito: every scope it is allowed). */
+  readonly scope?: string;
+  /** Further form parameters (e.g. `audience`). */
+  readonly extraParams?: Iterable<[string, string]>;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Fetches an access token. Errors name the HTTP status and the IdP's `error` code, never the
+ * secret or a token.
+ */
+export async function fetchClientCredentialsToken(r: ClientCredentialsRequest): Promise<string> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (r.scope) form.set('scope', r.scope);
+  for (const [k, v] of r.extraParams ?? []) form.set(k, v);
+  // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+  const basic = Buffer.from(`${encodeURIComponent(r.clientId)}:${encodeURIComponent(r.clientSecret)}`).toString('base64');
+  let res: Response;
+  try {
+    res = await fetch(r.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${basic}` },
+      body: form,
+      redirect: 'error',
+      signal: AbortSignal.timeout(r.timeoutMs),
+    });
+  } catch (e) {
+    throw new Error(`token endpoint ${r.tokenUrl} unreachable: ${(e as Error).message}`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; token_type?: unknown; error?: unknown };
+  if (!res.ok) {
+    const code = typeof body.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(body.error) ? ` ${body.error}` : '';
+    throw new Error(`token endpoint answered HTTP ${res.status}${code}`);
+  }
+  if (typeof body.access_token !== 'string' || body.access_token === '') throw new Error('token endpoint answered without an access_token');
+  if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {
+    throw new Error(`token endpoint issued a ${body.token_type.slice(0, 20)} token, not a Bearer token`);
+  }
+  return body.access_token;
+}
+
 /** One request and the status it must get. */
 export interface Check {
   readonly api: string;

@@ -47,7 +47,6 @@ describe('context → typed configuration', () => {
   });
 
   it('says what is wrong, naming the key', () => {
-    assert.throws(() => config({}), /context issuer is required/);
     assert.throws(() => config({ issuer: 'https://i', stage: 'Feature_1' }), /context stage "Feature_1".*feature-1/);
     assert.throws(() => config({ issuer: 'https://i', architecture: 'arm' }), /architecture "arm": arm64 or x86_64/);
     assert.throws(() => config({ issuer: 'https://i', memorySizeMb: 'lots' }), /memorySizeMb: "lots" is not a whole number/);

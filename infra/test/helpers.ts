@@ -31,6 +31,14 @@ export function table(doc: unknown): RouteTable {
   return parseRouteTable(doc, 'test-table');
 }
 
+/** Like {@link synth}, with no issuer in the context: the stack makes its own Cognito user pool. */
+export function synthWithoutIssuer(context: Record<string, unknown> = {}, routeTable?: RouteTable): Synth {
+  const { issuer: _external, ...base } = BASE_CONTEXT;
+  const app = new App({ context: { ...base, ...context } });
+  const stack = defineApp(app, { routeTable });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
 /** The resources of a type, by logical id. */
 export function resources(template: Template, type: string): Record<string, { Properties: Record<string, any> }> {
   return template.findResources(type) as Record<string, { Properties: Record<string, any> }>;

@@ -1,0 +1,256 @@
+/**
+ * The smoke test's token fetching (client credentials) against a real loopback token endpoint,
+ * and its use of the stack's own user pool outputs: names taken from the synthesized stack,
+ * every tier's token fetched and sent, secrets never printed.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadRouteTable, samplePath } from '../lib/route-table';
+import { clientVariables, fetchClientCredentialsToken, poolFromOutputs, urlVariable, userPoolRegion } from '../lib/smoke';
+import { synthWithoutIssuer } from './helpers';
+
+const TABLE = loadRouteTable();
+
+/** A minimal RFC 6749 §4.4 token endpoint: client_secret_basic, known clients, Bearer tokens. */
+class TokenEndpoint {
+  readonly requests: { clientId?: string; form: URLSearchParams }[] = [];
+  private server!: Server;
+  url = '';
+  /** id → secret; an answer to send instead of a token, per client id. */
+  constructor(
+    private readonly clients: Record<string, string>,
+    private readonly override: Record<string, (res: ServerResponse) => void> = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/oauth2/token`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const json = (status: number, doc: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(doc));
+    };
+    const form = new URLSearchParams(body);
+    const auth = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    const [id, secret] = auth ? Buffer.from(auth[1], 'base64').toString().split(':').map(decodeURIComponent) : [];
+    this.requests.push({ clientId: id, form });
+    if (req.method !== 'POST' || req.url !== '/oauth2/token') return json(404, { error: 'not_found' });
+    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return json(400, { error: 'invalid_request' });
+    if (form.get('grant_type') !== 'client_credentials') return json(400, { error: 'unsupported_grant_type' });
+    if (id === undefined || this.clients[id] === undefined || this.clients[id] !== secret) return json(401, { error: 'invalid_client' });
+    if (this.override[id]) return this.override[id](res);
+    json(200, { access_token: `token-of-${id}`, token_type: 'Bearer', expires_in: 3600 });
+  }
+}
+
+describe('fetchClientCredentialsToken against a loopback token endpoint', () => {
+  const idp = new TokenEndpoint(
+    { plain: 's3cret', 'we:ird%id': 'p@ss:w%rd', mac: 'x', empty: 'x' },
+    {
+      mac: (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'm', token_type: 'MAC' }));
+      },
+      empty: (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      },
+    },
+  );
+  before(() => idp.start());
+  after(() => idp.stop());
+  const get = (clientId: string, clientSecret: string, extra: Partial<Parameters<typeof fetchClientCredentialsToken>[0]> = {}) =>
+    fetchClientCredentialsToken({ tokenUrl: idp.url, clientId, clientSecret, timeoutMs: 5000, ...extra });
+
+  it('gets a token; sends scope and extra parameters only when given', async () => {
+    assert.equal(await get('plain', 's3cret'), 'token-of-plain');
+    assert.equal(idp.requests.at(-1)?.form.has('scope'), false);
+    assert.equal(await get('plain', 's3cret', { scope: 'pet-store/read pet-store/write', extraParams: [['audience', 'petstore']] }), 'token-of-plain');
+    const form = idp.requests.at(-1)?.form;
+    assert.equal(form?.get('scope'), 'pet-store/read pet-store/write');
+    assert.equal(form?.get('audience'), 'petstore');
+  });
+
+  it('form-encodes id and secret before Basic encoding (RFC 6749 §2.3.1)', async () => {
+    assert.equal(await get('we:ird%id', 'p@ss:w%rd'), 'token-of-we:ird%id');
+  });
+
+  it('a refused client: the status and error code, never the secret', async () => {
+    await assert.rejects(get('plain', 'wrong-secret-value'), (e: Error) => {
+      assert.equal(e.message, 'token endpoint answered HTTP 401 invalid_client');
+      assert.ok(!e.message.includes('wrong-secret-value'));
+      return true;
+    });
+  });
+
+  it('refuses an answer without a token or with a non-Bearer token', async () => {
+    await assert.rejects(get('empty', 'x'), /without an access_token/);
+    await assert.rejects(get('mac', 'x'), /a MAC token, not a Bearer token/);
+  });
+
+  it('an endpoint that is not there, or does not answer in time', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    await assert.rejects(get('plain', 's3cret', { tokenUrl: `http://127.0.0.1:${port}/oauth2/token` }), /unreachable/);
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/oauth2/token`;
+    await assert.rejects(get('plain', 's3cret', { tokenUrl: url, timeoutMs: 300 }), /unreachable/);
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+  });
+});
+
+/** A `cdk deploy --outputs-file` document for the stack synthesized without issuer, values filled in. */
+function outputsOfSynthesizedStack(values: (key: string) => string): Record<string, Record<string, string>> {
+  const { stack, template } = synthWithoutIssuer();
+  const outputs = template.toJSON().Outputs as Record<string, unknown>;
+  return { [stack.stackName]: Object.fromEntries(Object.keys(outputs).map((k) => [k, values(k)])) };
+}
+
+describe('the stack\'s user pool outputs', () => {
+  it('userPoolRegion', () => {
+    assert.equal(userPoolRegion('eu-west-1_AbCdEf123'), 'eu-west-1');
+    assert.equal(userPoolRegion('us-gov-west-1_x'), 'us-gov-west-1');
+    assert.throws(() => userPoolRegion('AbCdEf'), /not a Cognito user pool id/);
+  });
+
+  it('every tier\'s client id is found under the names the stack outputs', () => {
+    const doc = outputsOfSynthesizedStack((k) => (k === 'UserPoolId' ? 'eu-west-1_Pool1' : k === 'TokenEndpoint' ? 'https://t/oauth2/token' : `id-${k}`));
+    const pool = poolFromOutputs(TABLE, doc);
+    assert.ok(pool);
+    assert.equal(pool.stack, 'ApiAuthz-dev');
+    assert.equal(pool.region, 'eu-west-1');
+    assert.equal(pool.tokenEndpoint, 'https://t/oauth2/token');
+    for (const api of TABLE.apis) {
+      assert.deepEqual(Object.keys(pool.clients[api.name]), Object.keys(api.tiers));
+      for (const id of Object.values(pool.clients[api.name])) assert.match(id, /^id-[A-Za-z]+ClientId$/);
+    }
+  });
+
+  it('no pool outputs (external issuer): undefined; a missing client id or two pool stacks: an error', () => {
+    assert.equal(poolFromOutputs(TABLE, { 'ApiAuthz-dev': { PetStoreUrl: 'https://x/' } }), undefined);
+    assert.throws(
+      () => poolFromOutputs(TABLE, { 'ApiAuthz-dev': { UserPoolId: 'eu-west-1_P', TokenEndpoint: 'https://t' } }),
+      /stack ApiAuthz-dev: output PetStoreReaderClientId missing/,
+    );
+    assert.throws(
+      () => poolFromOutputs(TABLE, { A: { UserPoolId: 'eu-west-1_P' }, B: { UserPoolId: 'eu-west-1_Q' } }),
+      /several stacks with a user pool \(A, B\)/,
+    );
+  });
+});
+
+describe('scripts/smoke.sh with the stack\'s own pool (bin/smoke.ts, real process)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'smoke-pool-test-'));
+  const tiers = TABLE.apis.flatMap((a) => Object.keys(a.tiers).map((t) => ({ api: a.name, tier: t })));
+  const idOf = (api: string, tier: string) => `client-${api}-${tier}`;
+  const secretOf = (api: string, tier: string) => `secret-${api}-${tier}-do-not-print`;
+  const idp = new TokenEndpoint(Object.fromEntries(tiers.map(({ api, tier }) => [idOf(api, tier), secretOf(api, tier)])));
+  /** Loopback stand-in for the deployed APIs: records which bearer token reached which path. */
+  const seen: { path: string; auth?: string }[] = [];
+  const apis = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', auth: req.headers.authorization });
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  let apiBase = '';
+  let outputsFile = '';
+  before(async () => {
+    await idp.start();
+    await new Promise<void>((r) => apis.listen(0, '127.0.0.1', r));
+    apiBase = `http://127.0.0.1:${(apis.address() as AddressInfo).port}`;
+    const doc = outputsOfSynthesizedStack((k) => {
+      if (k === 'UserPoolId') return 'eu-west-1_SmokePool';
+      if (k === 'TokenEndpoint') return idp.url;
+      const api = TABLE.apis.find((a) => k === `${a.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Url`);
+      if (api) return `${apiBase}/${api.name}/`;
+      const t = tiers.find(({ api, tier }) => k.toLowerCase() === `${api.replace(/-/g, '')}${tier}clientid`);
+      assert.ok(t, `an output the test does not know: ${k}`);
+      return idOf(t.api, t.tier);
+    });
+    outputsFile = path.join(dir, 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify(doc));
+  });
+  after(async () => {
+    await idp.stop();
+    apis.closeAllConnections();
+    await new Promise((r) => apis.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs bin/smoke.ts like scripts/smoke.sh does, with only the given SMOKE_* variables. */
+  function smoke(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMOKE_')));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'bin', 'smoke.ts'), '--outputs', outputsFile], {
+      env: { ...clean, ...env },
+      cwd: path.join(__dirname, '..'),
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    return new Promise((r) => child.on('close', (code) => r({ code, out })));
+  }
+
+  it('fetches one token per tier from the TokenEndpoint output and sends it on every route', async () => {
+    const secrets = Object.fromEntries(tiers.map(({ api, tier }) => [clientVariables(api, tier).secret, secretOf(api, tier)]));
+    idp.requests.length = 0;
+    seen.length = 0;
+    const { out } = await smoke(secrets);
+    assert.match(out, /tokens: the user pool eu-west-1_SmokePool of ApiAuthz-dev/);
+    // One token request per tier, by its own client, asking for no scope (Cognito grants the client's).
+    assert.deepEqual(idp.requests.map((r) => r.clientId).sort(), tiers.map(({ api, tier }) => idOf(api, tier)).sort());
+    for (const r of idp.requests) assert.equal(r.form.has('scope'), false);
+    for (const api of TABLE.apis) {
+      for (const route of api.routes) {
+        for (const tier of Object.keys(api.tiers)) {
+          const auth = `Bearer token-of-${idOf(api.name, tier)}`;
+          assert.ok(
+            seen.some((s) => s.path === `/${api.name}${samplePath(route.route)}` && s.auth === auth),
+            `${api.name} ${route.route}: the ${tier} token was sent`,
+          );
+        }
+      }
+    }
+    assert.ok(!out.includes('do-not-print'), 'no secret in the output');
+    assert.ok(!out.includes('token-of-'), 'no token in the output');
+  });
+
+  it('a tier whose token cannot be had fails the run (exit 2), naming it, printing no secret', async () => {
+    const secrets = Object.fromEntries(tiers.map(({ api, tier }) => [clientVariables(api, tier).secret, secretOf(api, tier)]));
+    secrets[clientVariables('solar-system', 'gold').secret] = 'wrong-do-not-print';
+    const { code, out } = await smoke(secrets);
+    assert.equal(code, 2);
+    assert.match(out, /token for solar-system\/gold from the stack's user pool \(client client-solar-system-gold\): token endpoint answered HTTP 401 invalid_client/);
+    assert.ok(!out.includes('do-not-print'));
+  });
+
+  it('an explicit SMOKE_TOKEN_<API>_<TIER> wins over the pool', async () => {
+    const env: Record<string, string> = Object.fromEntries(tiers.map(({ api, tier }) => [clientVariables(api, tier).secret, secretOf(api, tier)]));
+    env.SMOKE_TOKEN_PET_STORE_READER = 'given-token';
+    env[urlVariable('pet-store')] = `${apiBase}/pet-store/`;
+    idp.requests.length = 0;
+    seen.length = 0;
+    await smoke(env);
+    assert.ok(!idp.requests.some((r) => r.clientId === idOf('pet-store', 'reader')));
+    assert.ok(seen.some((s) => s.auth === 'Bearer given-token'));
+  });
+});
