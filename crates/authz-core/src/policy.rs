@@ -382,7 +382,8 @@ impl Rules {
 /// * Deny every deeper path a satisfied rule's `*` also matches (IAM's `*` matches across
 ///   `/`, a `{param}` is one segment): `…/GET/pets/*/*` beside `…/GET/pets/*`;
 /// * Deny each unsatisfied literal rule (an exact resource);
-/// * Deny every path with an empty segment (`…//…`, a trailing `/`), which no rule matches;
+/// * Deny every path with an empty segment (`…//…`, a trailing `/`), which no rule matches,
+///   and the root `…/VERB/` when a `*` matches it but no satisfied rule does;
 /// * Deny `arn` itself when a fresh decision denies it.
 pub fn rest_statements(
     rules: &Rules,
@@ -392,34 +393,45 @@ pub fn rest_statements(
 ) -> Vec<Statement> {
     let base = format!("{}:{}/{}", arn.prefix, arn.api_id, arn.stage);
     let mut out: Vec<Statement> = Vec::with_capacity(rules.0.len() + 4);
-    let mut push = |statement: Statement| {
+    fn push(out: &mut Vec<Statement>, statement: Statement) {
         if !out.contains(&statement) {
             out.push(statement);
         }
-    };
+    }
     for rule in &rules.0 {
         let satisfied = rule.check(claims).is_ok();
         for verb in rules.methods_of(rule) {
             let pattern = rule.pattern();
             if satisfied {
-                push(Statement::allow(glob_text(&base, verb, &pattern)));
+                push(&mut out, Statement::allow(glob_text(&base, verb, &pattern)));
                 for deeper in rule.deeper() {
-                    push(Statement::deny(glob_text(&base, verb, &deeper)));
+                    push(&mut out, Statement::deny(glob_text(&base, verb, &deeper)));
                 }
             } else if rule.literal_only() {
-                push(Statement::deny(glob_text(&base, verb, &pattern)));
+                push(&mut out, Statement::deny(glob_text(&base, verb, &pattern)));
             }
         }
     }
     if !rules.0.is_empty() {
-        push(Statement::deny(format!("{base}/*//*")));
-        push(Statement::deny(format!("{base}/*/*/")));
+        push(&mut out, Statement::deny(format!("{base}/*//*")));
+        push(&mut out, Statement::deny(format!("{base}/*/*/")));
+    }
+    // A `*` right after the method also matches the empty path: the root `…/VERB/` is decided
+    // exactly, like a literal route.
+    for verb in METHODS {
+        let root = format!("{base}/{verb}/");
+        let allowed = rules
+            .for_path(verb, "")
+            .is_some_and(|rule| rule.check(claims).is_ok());
+        if !allowed && evaluate(&out, &root) {
+            push(&mut out, Statement::deny(root));
+        }
     }
     let fresh = rules
         .for_path(arn.verb, arn.resource)
         .is_some_and(|rule| rule.check(claims).is_ok());
     if !fresh {
-        push(Statement::deny(arn_text));
+        push(&mut out, Statement::deny(arn_text));
     }
     out
 }
