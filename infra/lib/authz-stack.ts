@@ -12,6 +12,7 @@ import {
   BINARY_BY_AUTHORIZER,
   type LambdaAuthorizerType,
   authzRoutesFor,
+  identityHeadersFrom,
   lambdaAuthorizersOf,
   pascalCase,
 } from './route-table';
@@ -169,6 +170,7 @@ export class AuthzStack extends Stack {
           logRemovalPolicy,
           createCloudWatchRole,
           webAclArn: c.webAclArn,
+          identityHeaders: identityHeadersFrom(a.extraEnvironment),
         });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
@@ -185,6 +187,7 @@ export class AuthzStack extends Stack {
           architecture,
           logRetention,
           logRemovalPolicy,
+          identityHeaders: identityHeadersFrom(a.extraEnvironment),
         });
         urls[api.name] = http.url;
       }
