@@ -657,6 +657,13 @@ fn regression_uncachable_rules_are_refused_naming_the_setting() {
         e.contains("AUTHZ_ROUTES") && e.contains("GET /pets/{petId}/photos"),
         "{e}"
     );
+    // The README's route-rule section shows exactly this message.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    assert!(
+        readme.contains(&e),
+        "README must show the message a user sees: {e}"
+    );
     let mut sets = setup_of(&[("GET /pets", &[])]);
     sets.route_set = Some(vec![
         ("ANY /{proxy+}".into(), vec![], None),
