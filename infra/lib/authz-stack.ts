@@ -14,6 +14,7 @@ import {
   authzRoutesFor,
   identityHeadersFrom,
   lambdaAuthorizersOf,
+  routeSetsFrom,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
@@ -171,6 +172,7 @@ export class AuthzStack extends Stack {
           createCloudWatchRole,
           webAclArn: c.webAclArn,
           identityHeaders: identityHeadersFrom(a.extraEnvironment),
+          routeSets: routeSetsFrom(a.extraEnvironment),
         });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });

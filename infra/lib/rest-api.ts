@@ -45,6 +45,8 @@ export interface RestApiFromTableProps {
   readonly webAclArn?: string;
   /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
   readonly identityHeaders?: IdentityHeaders;
+  /** The rule sets of `AUTHZ_ROUTE_SETS` (name → routes), checked like routes.json's. */
+  readonly routeSets?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it
@@ -80,7 +82,17 @@ export function requestIdentitySources(props: {
  * authorizer refuses the same at cold start (authz-core `Authorizer::check_rest_caching`), so
  * `cdk synth` fails first, naming the setting.
  */
-export function checkRestCaching(api: ApiSpec, identityHeaders?: IdentityHeaders): void {
+export function checkRestCaching(
+  api: ApiSpec,
+  identityHeaders?: IdentityHeaders,
+  routeSets: Readonly<Record<string, readonly string[]>> = {},
+): void {
+  if (api.routes.some((r) => r.authorizer === 'token' || r.authorizer === 'request')) {
+    for (const name of Object.keys(routeSets).sort()) {
+      const why = restCacheConflict(routeSets[name]);
+      if (why) throw new Error(`${api.name}: AUTHZ_ROUTE_SETS: rule set \`${name}\`: ${why}`);
+    }
+  }
   for (const type of ['token', 'request'] as const) {
     const routes = routesGuardedBy(api, type).map((r) => r.route);
     if (routes.length === 0) continue;
@@ -112,7 +124,7 @@ export class RestApiFromTable extends Construct {
     super(scope, id);
     const { api } = props;
     const ttl = Duration.seconds(api.cacheTtlSeconds);
-    checkRestCaching(api, props.identityHeaders);
+    checkRestCaching(api, props.identityHeaders, props.routeSets);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: `/aws/apigateway/${props.restApiName}/access`,

@@ -503,3 +503,27 @@ export function restCacheConflict(routes: readonly string[]): string | undefined
   }
   return undefined;
 }
+
+/**
+ * The route sets of `AUTHZ_ROUTE_SETS` in the authorizers' environment (`extraEnvironment`):
+ * rule set name → its routes. An unreadable value is left to the authorizer's cold start, which
+ * refuses it naming the variable.
+ */
+export function routeSetsFrom(env: Readonly<Record<string, string>> | undefined): Record<string, string[]> {
+  const raw = env?.AUTHZ_ROUTE_SETS;
+  if (!raw) return {};
+  try {
+    const doc = JSON.parse(raw) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return {};
+    const out: Record<string, string[]> = {};
+    for (const [name, rules] of Object.entries(doc as Record<string, unknown>)) {
+      if (!Array.isArray(rules)) continue;
+      out[name] = rules
+        .map((r) => (typeof r === 'object' && r !== null ? (r as { route?: unknown }).route : undefined))
+        .filter((r): r is string => typeof r === 'string');
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}

@@ -4,6 +4,8 @@
  * state exactly fails `cdk synth` (as it fails the authorizer's cold start).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { httpIdentitySources } from '../lib/http-api';
 import { requestIdentitySources } from '../lib/rest-api';
@@ -90,6 +92,14 @@ describe('REST rule sets one cached policy cannot state exactly', () => {
     assert.match(restCacheConflict(['GET /pets', 'GET /pets']) ?? '', /listed twice/);
   });
 
+  it('give the golden verdicts and messages, as authz-core does (tests/golden/rest-cache-conflicts.json)', () => {
+    const golden = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'tests', 'golden', 'rest-cache-conflicts.json'), 'utf8')) as {
+      cases: { routes: string[]; conflict: string | null }[];
+    };
+    assert.ok(golden.cases.length >= 8);
+    for (const c of golden.cases) assert.equal(restCacheConflict(c.routes) ?? null, c.conflict, c.routes.join(' + '));
+  });
+
   it('fail cdk synth naming the setting and the rules, whatever the TTL (the authorizer cannot know it)', () => {
     for (const ttl of [300, 0]) {
       assert.throws(
@@ -105,6 +115,17 @@ describe('REST rule sets one cached policy cannot state exactly', () => {
     synth({}, rest([
       { route: 'GET /pets/{petId}', authorizer: 'token', scopes: ['read'] },
       { route: 'GET /pets/{petId}/photos', authorizer: 'request', scopes: ['admin'] },
+    ]));
+  });
+
+  it('in AUTHZ_ROUTE_SETS fail cdk synth naming the setting and the rule set', () => {
+    const sets = JSON.stringify({ v2: [{ route: 'ANY /{proxy+}' }, { route: 'GET /a/{id}' }] });
+    assert.throws(
+      () => synth({ authzEnvironment: { AUTHZ_ROUTE_SETS: sets } }, rest([{ route: 'GET /items', authorizer: 'request' }])),
+      /shop: AUTHZ_ROUTE_SETS: rule set `v2`: rules `ANY \/\{proxy\+\}` and `GET \/a\/\{id\}` cannot share one cached REST policy/,
+    );
+    synth({ authzEnvironment: { AUTHZ_ROUTE_SETS: JSON.stringify({ v2: [{ route: 'GET /a/{id}' }] }) } }, rest([
+      { route: 'GET /items', authorizer: 'request' },
     ]));
   });
 });

@@ -675,3 +675,32 @@ fn regression_uncachable_rules_are_refused_naming_the_setting() {
         "{e}"
     );
 }
+
+/// The cachable/refused REST rule sets both languages check (`tests/golden/`): same verdict and
+/// message as infra's `restCacheConflict`.
+#[test]
+fn rest_cache_conflicts_match_the_golden_cases() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/rest-cache-conflicts.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 8);
+    for case in cases {
+        let rules = authz_core::Rules(
+            case["routes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| authz_core::Rule::new(r.as_str().unwrap(), vec![], vec![]).unwrap())
+                .collect(),
+        );
+        assert_eq!(
+            rules.rest_cache_conflict().as_deref(),
+            case["conflict"].as_str(),
+            "{}",
+            case["routes"]
+        );
+    }
+}
