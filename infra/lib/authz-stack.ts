@@ -12,7 +12,9 @@ import {
   BINARY_BY_AUTHORIZER,
   type LambdaAuthorizerType,
   authzRoutesFor,
+  identityHeadersFrom,
   lambdaAuthorizersOf,
+  routeSetsFrom,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
@@ -202,6 +204,8 @@ export class AuthzStack extends Stack {
           logRemovalPolicy,
           createCloudWatchRole,
           webAclArn: c.webAclArn,
+          identityHeaders: identityHeadersFrom(a.extraEnvironment),
+          routeSets: routeSetsFrom(a.extraEnvironment),
         });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
@@ -219,6 +223,7 @@ export class AuthzStack extends Stack {
           architecture,
           logRetention,
           logRemovalPolicy,
+          identityHeaders: identityHeadersFrom(a.extraEnvironment),
         });
         urls[api.name] = http.url;
       }

@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type ApiSpec, methodOf, pascalCase, pathOf, rulesDifferPerRoute } from './route-table';
+import { type ApiSpec, DEFAULT_TOKEN_HEADER, type IdentityHeaders, methodOf, pascalCase, pathOf } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
 export interface HttpApiFromTableProps {
@@ -24,16 +24,20 @@ export interface HttpApiFromTableProps {
   readonly architecture: lambda.Architecture;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
+  readonly identityHeaders?: IdentityHeaders;
 }
 
 /**
- * The HTTP Lambda authorizer's identity sources: the header, plus `$context.routeKey` when the
- * routes it guards have different rules and results are cached (otherwise an answer cached
- * for `GET /asteroids` would be reused for `GET /planets`).
+ * The HTTP Lambda authorizer's identity sources: the token header and the identity-binding
+ * header the authorizer reads, plus `$context.routeKey` whenever results are cached (the
+ * authorizer decides per route: a rule of its own, or denied when no rule lists the route, so
+ * an answer cached for `GET /asteroids` must not be reused for `GET /planets`).
  */
-export function httpIdentitySources(api: ApiSpec): string[] {
-  const sources = ['$request.header.Authorization'];
-  if (api.cacheTtlSeconds > 0 && rulesDifferPerRoute(api, 'http')) sources.push('$context.routeKey');
+export function httpIdentitySources(api: ApiSpec, headers?: IdentityHeaders): string[] {
+  const sources = [`$request.header.${headers?.token ?? DEFAULT_TOKEN_HEADER}`];
+  if (headers?.bind) sources.push(`$request.header.${headers.bind}`);
+  if (api.cacheTtlSeconds > 0) sources.push('$context.routeKey');
   return sources;
 }
 
@@ -132,7 +136,7 @@ export class HttpApiFromTable extends Construct {
       this.lambdaAuthorizer = new authorizers.HttpLambdaAuthorizer('HttpAuthorizer', props.httpAuthorizerFunction, {
         authorizerName: `${props.httpApiName}-http`,
         responseTypes: [authorizers.HttpLambdaResponseType.SIMPLE],
-        identitySource: httpIdentitySources(api),
+        identitySource: httpIdentitySources(api, props.identityHeaders),
         resultsCacheTtl: Duration.seconds(api.cacheTtlSeconds),
       });
     }

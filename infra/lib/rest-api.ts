@@ -4,7 +4,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { type ApiSpec, methodOf, pathOf } from './route-table';
+import {
+  type ApiSpec,
+  DEFAULT_TOKEN_HEADER,
+  type IdentityHeaders,
+  methodOf,
+  pathOf,
+  restCacheConflict,
+  routesGuardedBy,
+} from './route-table';
 
 /** RFC 6750 §3: what a client is told on 401 and 403. */
 export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope'): string {
@@ -35,13 +43,19 @@ export interface RestApiFromTableProps {
   readonly createCloudWatchRole: boolean;
   /** AWS WAFv2 web ACL (regional) to associate with the stage. */
   readonly webAclArn?: string;
+  /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
+  readonly identityHeaders?: IdentityHeaders;
+  /** The rule sets of `AUTHZ_ROUTE_SETS` (name → routes), checked like routes.json's. */
+  readonly routeSets?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it. */
+/** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it
+ *  (the token header, the identity-binding header, the `authz*` stage variables). */
 export function requestIdentitySources(props: {
   readonly cacheTtlSeconds: number;
   readonly tokenQueryParam?: string;
   readonly stageVariables?: Readonly<Record<string, string>>;
+  readonly identityHeaders?: IdentityHeaders;
 }): string[] {
   const stageVars = Object.keys(props.stageVariables ?? {})
     .filter((k) => k.startsWith('authz'))
@@ -58,7 +72,39 @@ export function requestIdentitySources(props: {
     // Caching off: API Gateway invokes the authorizer whatever is present; it answers 401 itself.
     return [];
   }
-  return [apigw.IdentitySource.header('Authorization'), ...stageVars];
+  const headers = props.identityHeaders ?? { token: DEFAULT_TOKEN_HEADER };
+  const bind = headers.bind ? [apigw.IdentitySource.header(headers.bind)] : [];
+  return [apigw.IdentitySource.header(headers.token), ...bind, ...stageVars];
+}
+
+/**
+ * The REST checks of a configuration that one cached policy could not answer right: the
+ * authorizer refuses the same at cold start (authz-core `Authorizer::check_rest_caching`), so
+ * `cdk synth` fails first, naming the setting.
+ */
+export function checkRestCaching(
+  api: ApiSpec,
+  identityHeaders?: IdentityHeaders,
+  routeSets: Readonly<Record<string, readonly string[]>> = {},
+): void {
+  if (api.routes.some((r) => r.authorizer === 'token' || r.authorizer === 'request')) {
+    for (const name of Object.keys(routeSets).sort()) {
+      const why = restCacheConflict(routeSets[name]);
+      if (why) throw new Error(`${api.name}: AUTHZ_ROUTE_SETS: rule set \`${name}\`: ${why}`);
+    }
+  }
+  for (const type of ['token', 'request'] as const) {
+    const routes = routesGuardedBy(api, type).map((r) => r.route);
+    if (routes.length === 0) continue;
+    const why = restCacheConflict(routes);
+    if (why) throw new Error(`${api.name}: the ${type} authorizer's AUTHZ_ROUTES (from routes.json): ${why}`);
+    if (type === 'token' && identityHeaders?.bind) {
+      throw new Error(
+        `${api.name}: AUTHZ_BIND_HEADER "${identityHeaders.bind}" needs the request authorizer: a TOKEN authorizer sees no other header, ` +
+          'and its cache is keyed on the token alone; use authorizer "request" for these routes',
+      );
+    }
+  }
 }
 
 /**
@@ -78,6 +124,7 @@ export class RestApiFromTable extends Construct {
     super(scope, id);
     const { api } = props;
     const ttl = Duration.seconds(api.cacheTtlSeconds);
+    checkRestCaching(api, props.identityHeaders, props.routeSets);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: `/aws/apigateway/${props.restApiName}/access`,
@@ -175,7 +222,8 @@ export class RestApiFromTable extends Construct {
       this.tokenAuthorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
         handler: tokenFn,
         authorizerName: `${props.restApiName}-token`,
-        identitySource: apigw.IdentitySource.header('Authorization'),
+        // The cache key is the token alone: the header the authorizer reads it from.
+        identitySource: apigw.IdentitySource.header(props.identityHeaders?.token ?? DEFAULT_TOKEN_HEADER),
         resultsCacheTtl: ttl,
       });
     }
@@ -189,6 +237,7 @@ export class RestApiFromTable extends Construct {
           cacheTtlSeconds: api.cacheTtlSeconds,
           tokenQueryParam: props.tokenQueryParam,
           stageVariables: props.stageVariables,
+          identityHeaders: props.identityHeaders,
         }),
         resultsCacheTtl: ttl,
       });

@@ -370,3 +370,160 @@ export function pascalCase(name: string): string {
     .map((w) => w[0].toUpperCase() + w.slice(1))
     .join('');
 }
+
+/**
+ * The request headers an authorizer reads, from the same settings the authorizer reads them
+ * from (`AUTHZ_TOKEN_HEADER`, default `authorization`; `AUTHZ_BIND_HEADER`): each must be an
+ * identity source, or API Gateway would answer a request from a cache entry made for a request
+ * with other values (another tenant's binding header), or answer 401 without calling the
+ * authorizer (a custom token header while the identity source is `Authorization`).
+ */
+export interface IdentityHeaders {
+  /** The token header (`AUTHZ_TOKEN_HEADER`), as configured. */
+  readonly token: string;
+  /** The identity-binding header (`AUTHZ_BIND_HEADER`), if binding is on. */
+  readonly bind?: string;
+}
+
+/** The default token header (authz-core `DEFAULT_TOKEN_HEADER`), as API Gateway spells it. */
+export const DEFAULT_TOKEN_HEADER = 'Authorization';
+
+/** The identity headers from the authorizers' `AUTHZ_*` environment (`extraEnvironment`). */
+export function identityHeadersFrom(env: Readonly<Record<string, string>> | undefined): IdentityHeaders {
+  const token = env?.AUTHZ_TOKEN_HEADER?.trim();
+  const bind = env?.AUTHZ_BIND_HEADER?.trim();
+  return {
+    token: token ? token : DEFAULT_TOKEN_HEADER,
+    bind: bind ? bind : undefined,
+  };
+}
+
+/** A REST rule set that API Gateway's cache would reuse wrongly: the reason, naming the rules. */
+type Tok = { readonly lit: string } | 'one' | 'many';
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+function segmentsOf(route: string): string[] {
+  return pathOf(route).split('/').filter(Boolean);
+}
+
+function isTemplate(seg: string): boolean {
+  return seg.startsWith('{');
+}
+
+function literalOnly(route: string): boolean {
+  return route !== '$default' && !segmentsOf(route).some(isTemplate);
+}
+
+/** The IAM resource of a rule as a path language (`{param}` and `{proxy+}` as `*`: one or more segments). */
+function patternOf(route: string): Tok[] {
+  if (route === '$default') return ['many'];
+  return segmentsOf(route).flatMap((s): Tok[] => (isTemplate(s) ? ['one', 'many'] : [{ lit: s }]));
+}
+
+/** The paths a rule matches (`{param}` exactly one segment). */
+function structureOf(route: string): Tok[] {
+  if (route === '$default') return ['many'];
+  return segmentsOf(route).flatMap((s): Tok[] => (s.endsWith('+}') ? ['one', 'many'] : isTemplate(s) ? ['one'] : [{ lit: s }]));
+}
+
+/** The rule's resource with one `{param}`'s `*` spanning two segments or more, per `{param}`. */
+function deeperOf(route: string): Tok[][] {
+  if (route === '$default') return [];
+  const segs = segmentsOf(route);
+  const out: Tok[][] = [];
+  segs.forEach((seg, k) => {
+    if (!isTemplate(seg) || seg.endsWith('+}')) return;
+    out.push(segs.flatMap((s, i): Tok[] => (i === k ? ['one', 'one', 'many'] : isTemplate(s) ? ['one', 'many'] : [{ lit: s }])));
+  });
+  return out;
+}
+
+function intersects(a: Tok[], b: Tok[]): boolean {
+  const memo = new Map<string, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const key = `${i},${j}`;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let v: boolean;
+    if (i === a.length && j === b.length) v = true;
+    else if (a[i] === 'many') v = go(i + 1, j) || (j < b.length && go(i, j + 1));
+    else if (b[j] === 'many') v = go(i, j + 1) || (i < a.length && go(i + 1, j));
+    else if (i === a.length || j === b.length) v = false;
+    else {
+      const x = a[i];
+      const y = b[j];
+      const fits = typeof x === 'object' && typeof y === 'object' ? x.lit === y.lit : true;
+      v = fits && go(i + 1, j + 1);
+    }
+    memo.set(key, v);
+    return v;
+  };
+  return go(0, 0);
+}
+
+/** The methods a rule decides in its IAM resources (authz-core `Rules::methods_of`). */
+function methodsOf(route: string, all: readonly string[]): string[] {
+  if (route === '$default') return ['*'];
+  const method = methodOf(route);
+  if (method !== 'ANY') return [method];
+  const p = pathOf(route);
+  return METHODS.filter((m) => !all.some((r) => r !== '$default' && methodOf(r) === m && pathOf(r) === p));
+}
+
+/**
+ * Why one cached REST policy cannot decide these routes exactly (authz-core
+ * `Rules::rest_cache_conflict`, same rule and message): API Gateway reuses a REST authorizer's
+ * policy for every method ARN of the stage, and IAM's `*` matches across `/`.
+ */
+export function restCacheConflict(routes: readonly string[]): string | undefined {
+  for (let i = 0; i < routes.length; i++) {
+    if (routes.slice(0, i).includes(routes[i])) return `route \`${routes[i]}\` is listed twice`;
+  }
+  for (const rule of routes) {
+    if (literalOnly(rule)) continue;
+    const mine = methodsOf(rule, routes);
+    const pattern = patternOf(rule);
+    const deeper = deeperOf(rule);
+    for (const other of routes) {
+      if (other === rule) continue;
+      const theirs = methodsOf(other, routes);
+      if (!mine.some((m) => m === '*' || theirs.some((t) => t === m || t === '*'))) continue;
+      const structure = structureOf(other);
+      const overlaps = !literalOnly(other) && intersects(pattern, structure);
+      if (overlaps || deeper.some((d) => intersects(d, structure))) {
+        return (
+          `rules \`${rule}\` and \`${other}\` cannot share one cached REST policy: IAM's \`*\` in ` +
+          `the resource of \`${rule}\` also matches paths of \`${other}\` (a \`*\` matches across ` +
+          '`/`), so a policy cached for one route would decide the other one differently; give ' +
+          'them separate authorizers, turn caching off, or spell the templated routes out as literal ones'
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The route sets of `AUTHZ_ROUTE_SETS` in the authorizers' environment (`extraEnvironment`):
+ * rule set name → its routes. An unreadable value is left to the authorizer's cold start, which
+ * refuses it naming the variable.
+ */
+export function routeSetsFrom(env: Readonly<Record<string, string>> | undefined): Record<string, string[]> {
+  const raw = env?.AUTHZ_ROUTE_SETS;
+  if (!raw) return {};
+  try {
+    const doc = JSON.parse(raw) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return {};
+    const out: Record<string, string[]> = {};
+    for (const [name, rules] of Object.entries(doc as Record<string, unknown>)) {
+      if (!Array.isArray(rules)) continue;
+      out[name] = rules
+        .map((r) => (typeof r === 'object' && r !== null ? (r as { route?: unknown }).route : undefined))
+        .filter((r): r is string => typeof r === 'string');
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}

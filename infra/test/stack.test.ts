@@ -357,7 +357,7 @@ describe('settings', () => {
 });
 
 describe('route table → API', () => {
-  it('identity sources follow the rules: no route key when every HTTP route has the same rule, or caching is off', () => {
+  it('identity sources: the route key whenever results are cached (the decision is per route), none when caching is off', () => {
     const doc = (ttl: number, planetsScopes: string[]) => ({
       apis: {
         sky: {
@@ -371,8 +371,9 @@ describe('route table → API', () => {
         },
       },
     });
+    // Same rule on every route: an unlisted route is still denied, so the route key stays.
     const same = synth({}, table(doc(300, ['silver']))).template;
-    same.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.Authorization'] });
+    same.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.Authorization', '$context.routeKey'] });
     const off = synth({}, table(doc(0, ['gold']))).template;
     off.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       IdentitySource: ['$request.header.Authorization'],

@@ -129,6 +129,30 @@ impl Authorizer {
         })
     }
 
+    /// The REST authorizers' (TOKEN, REQUEST) cold-start check: API Gateway reuses a cached
+    /// policy for every method ARN of the stage, so every rule set must be one IAM can state
+    /// exactly ([`Rules::rest_cache_conflict`]). The error names the setting and the rules.
+    pub fn check_rest_caching(&self) -> Result<(), ConfigError> {
+        if let Some(why) = self
+            .config
+            .routes
+            .as_ref()
+            .and_then(Rules::rest_cache_conflict)
+        {
+            return Err(ConfigError(format!("AUTHZ_ROUTES: {why}")));
+        }
+        let mut sets: Vec<_> = self.config.route_sets.iter().collect();
+        sets.sort_by_key(|(name, _)| *name);
+        for (name, rules) in sets {
+            if let Some(why) = rules.rest_cache_conflict() {
+                return Err(ConfigError(format!(
+                    "AUTHZ_ROUTE_SETS: rule set `{name}`: {why}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is
     /// logged and retried on demand (cool-down bounded).
     pub async fn warm(&self) -> usize {
@@ -213,6 +237,14 @@ impl Authorizer {
         let event: ApiGatewayV2CustomAuthorizerV2Request = parse_logged(event, &trace, started)?;
         let route_key = event.route_key.clone().unwrap_or_default();
         let decision = async {
+            // The API allow-list applies to the route ARN as to a REST method ARN; a route ARN
+            // that does not parse cannot be on the list.
+            if !self.config.allowed_api_arns.is_empty() {
+                let arn = event.route_arn.as_deref().unwrap_or_default();
+                if !route_arn_allowed(&self.config.allowed_api_arns, arn) {
+                    return Err(AuthzError::ApiNotAllowed);
+                }
+            }
             let input = event::http_input(&event, &self.sources);
             let (claims, rules) = self.verified(input, &mut trace).await?;
             if let Some(rules) = rules {
@@ -327,6 +359,18 @@ impl Authorizer {
     }
 }
 
+/// Whether an HTTP API `routeArn` (`…:API_ID/STAGE/VERB/PATH`, or `…:API_ID/STAGE/$default`)
+/// is on the allow-list.
+fn route_arn_allowed(allowed: &[String], route_arn: &str) -> bool {
+    // `$default` has no path part; the method ARN parser wants one.
+    let with_path = if route_arn.ends_with("/$default") {
+        format!("{route_arn}/")
+    } else {
+        route_arn.to_owned()
+    };
+    MethodArn::parse(&with_path).is_ok_and(|arn| policy::api_allowed(allowed, &arn))
+}
+
 /// Parses an event; a bad one is logged as a decision (`error`, `invalid_event`) and returned.
 fn parse_logged<T: serde::de::DeserializeOwned>(
     event: &str,
@@ -340,6 +384,74 @@ fn parse_logged<T: serde::de::DeserializeOwned>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn route_arns_are_checked_against_the_api_allow_list() {
+        let p = "arn:aws:execute-api:us-east-1:123456789012";
+        let allowed = [format!("{p}:api1/prod")];
+        assert!(route_arn_allowed(
+            &allowed,
+            &format!("{p}:api1/prod/GET/planets")
+        ));
+        assert!(route_arn_allowed(
+            &allowed,
+            &format!("{p}:api1/prod/$default")
+        ));
+        assert!(!route_arn_allowed(
+            &allowed,
+            &format!("{p}:api2/prod/GET/planets")
+        ));
+        assert!(!route_arn_allowed(
+            &allowed,
+            &format!("{p}:api1/dev/GET/planets")
+        ));
+        assert!(!route_arn_allowed(&allowed, ""));
+        assert!(!route_arn_allowed(&allowed, "not an arn"));
+    }
+
+    #[test]
+    fn rest_caching_check_names_the_setting() {
+        let lookup = |vars: Vec<(&'static str, &'static str)>| {
+            Config::from_lookup(move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+            .unwrap()
+        };
+        let base = vec![
+            ("AUTHZ_ISSUER", "https://idp.example.com"),
+            ("AUTHZ_AUDIENCE", "api"),
+        ];
+        let mut vars = base.clone();
+        vars.push((
+            "AUTHZ_ROUTES",
+            r#"[{"route":"GET /pets/{petId}"},{"route":"GET /pets/{petId}/photos"}]"#,
+        ));
+        let e = Authorizer::new(lookup(vars))
+            .unwrap()
+            .check_rest_caching()
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "AUTHZ_ROUTES",
+            "GET /pets/{petId}/photos",
+            "cached REST policy",
+        ] {
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let mut vars = base.clone();
+        vars.push((
+            "AUTHZ_ROUTES",
+            r#"[{"route":"GET /pets/{petId}"},{"route":"GET /pets/mine"}]"#,
+        ));
+        assert!(
+            Authorizer::new(lookup(vars))
+                .unwrap()
+                .check_rest_caching()
+                .is_ok()
+        );
+    }
 
     #[test]
     fn introspection_without_the_feature_fails_the_cold_start_naming_it() {

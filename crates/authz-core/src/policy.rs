@@ -1,5 +1,7 @@
 //! Pure decisions: what a verified caller may do. No I/O, no clock.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::{claims::Claims, error::AuthzError};
@@ -195,6 +197,9 @@ const VERBS: [&str; 8] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
 
+/// The HTTP methods `ANY` stands for (API Gateway's methods; a method ARN has one of them).
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 impl Rule {
     /// Parses `METHOD /path` (API Gateway templates `{param}`, `{proxy+}`, method `ANY`) or
     /// `$default`. The error says what is wrong, for a message naming the rule.
@@ -259,33 +264,6 @@ impl Rule {
         Ok(())
     }
 
-    /// The IAM resource pattern of this rule under `arn`'s API and stage: the method (or `*`),
-    /// then the path with every template segment as `*`.
-    pub fn resource(&self, arn: &MethodArn<'_>) -> String {
-        let verb = match &self.method {
-            Method::Verb(v) => v.as_str(),
-            Method::Any | Method::Default => "*",
-        };
-        if self.method == Method::Default {
-            return format!("{}:{}/{}/*", arn.prefix, arn.api_id, arn.stage);
-        }
-        let path: Vec<&str> = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                Segment::Literal(l) => l.as_str(),
-                Segment::Param | Segment::Greedy => "*",
-            })
-            .collect();
-        format!(
-            "{}:{}/{}/{verb}/{}",
-            arn.prefix,
-            arn.api_id,
-            arn.stage,
-            path.join("/")
-        )
-    }
-
     /// Specificity of a match of this rule against an actual `path`, or `None`. Compared
     /// lexicographically, higher wins: per segment a literal beats `{param}` beats `{proxy+}`
     /// (API Gateway picks the most specific resource), then a verb beats `ANY`; `$default` loses
@@ -293,7 +271,8 @@ impl Rule {
     fn match_path(&self, verb: &str, path: &[&str]) -> Option<Vec<u8>> {
         let verb_rank = match &self.method {
             Method::Verb(v) if v == verb => 1,
-            Method::Any => 0,
+            Method::Any if METHODS.contains(&verb) => 0,
+            Method::Any => return None,
             Method::Default => return Some(Vec::new()),
             Method::Verb(_) => return None,
         };
@@ -357,12 +336,21 @@ pub struct Rules(pub Vec<Rule>);
 
 impl Rules {
     /// The rule API Gateway would route `verb` + actual `path` (`/pets/42`) to, if any.
+    ///
+    /// Paths are taken as they are, never normalised: an empty segment (`/pets//mine`, a
+    /// trailing `/pets/mine/`) matches no rule, so no spelling of a path can reach a rule that
+    /// its canonical spelling is denied by (and IAM can deny every such spelling at once, see
+    /// [`rest_statements`]). Only the root `/` is the empty path.
     pub fn for_path(&self, verb: &str, path: &str) -> Option<&Rule> {
-        let segs: Vec<&str> = path
-            .trim_start_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let segs: Vec<&str> = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split('/').collect()
+        };
+        if segs.iter().any(|s| s.is_empty()) {
+            return None;
+        }
         self.0
             .iter()
             .filter_map(|r| r.match_path(verb, &segs).map(|key| (key, r)))
@@ -383,30 +371,280 @@ impl Rules {
     }
 }
 
-/// A REST policy that is right for every route of the API, because API Gateway caches it per
-/// identity source and reuses it for every route: Allow on each rule `claims` satisfy, Deny on
-/// each rule they do not (an explicit Deny wins over a wider Allow), and Deny on `arn` itself
-/// when no rule lists this route.
+/// A REST policy that is right for every route of the stage, because API Gateway caches it per
+/// identity source (the token alone for a TOKEN authorizer) and reuses it for every method ARN:
+/// for every method ARN `B` of the stage, [`evaluate`] of these statements against `B` is the
+/// decision a fresh call for `B` makes (`for_path` + [`Rule::check`]), provided the rules
+/// passed [`Rules::rest_cache_conflict`] (the cold start refuses them otherwise).
+///
+/// * Allow each rule `claims` satisfy, one resource per method (`ANY` is listed method by
+///   method: a `*` in the method position would also match across `/`, into other paths);
+/// * Deny every deeper path a satisfied rule's `*` also matches (IAM's `*` matches across
+///   `/`, a `{param}` is one segment): `…/GET/pets/*/*` beside `…/GET/pets/*`;
+/// * Deny each unsatisfied literal rule (an exact resource);
+/// * Deny every path with an empty segment (`…//…`, a trailing `/`), which no rule matches,
+///   and the root `…/VERB/` when a `*` matches it but no satisfied rule does;
+/// * Deny `arn` itself when a fresh decision denies it.
 pub fn rest_statements(
     rules: &Rules,
     claims: &Claims,
     arn: &MethodArn<'_>,
     arn_text: &str,
 ) -> Vec<Statement> {
-    let mut out: Vec<Statement> = Vec::with_capacity(rules.0.len() + 1);
-    for rule in &rules.0 {
-        let statement = Statement {
-            allow: rule.check(claims).is_ok(),
-            resource: rule.resource(arn),
-        };
+    let base = format!("{}:{}/{}", arn.prefix, arn.api_id, arn.stage);
+    let mut out: Vec<Statement> = Vec::with_capacity(rules.0.len() + 4);
+    fn push(out: &mut Vec<Statement>, statement: Statement) {
         if !out.contains(&statement) {
             out.push(statement);
         }
     }
-    if rules.for_path(arn.verb, arn.resource).is_none() {
-        out.push(Statement::deny(arn_text));
+    for rule in &rules.0 {
+        let satisfied = rule.check(claims).is_ok();
+        for verb in rules.methods_of(rule) {
+            let pattern = rule.pattern();
+            if satisfied {
+                push(&mut out, Statement::allow(glob_text(&base, verb, &pattern)));
+                for deeper in rule.deeper() {
+                    push(&mut out, Statement::deny(glob_text(&base, verb, &deeper)));
+                }
+            } else if rule.literal_only() {
+                push(&mut out, Statement::deny(glob_text(&base, verb, &pattern)));
+            }
+        }
+    }
+    if !rules.0.is_empty() {
+        push(&mut out, Statement::deny(format!("{base}/*//*")));
+        push(&mut out, Statement::deny(format!("{base}/*/*/")));
+    }
+    // A `*` right after the method also matches the empty path: the root `…/VERB/` is decided
+    // exactly, like a literal route.
+    for verb in METHODS {
+        let root = format!("{base}/{verb}/");
+        let allowed = rules
+            .for_path(verb, "")
+            .is_some_and(|rule| rule.check(claims).is_ok());
+        if !allowed && evaluate(&out, &root) {
+            push(&mut out, Statement::deny(root));
+        }
+    }
+    let fresh = rules
+        .for_path(arn.verb, arn.resource)
+        .is_some_and(|rule| rule.check(claims).is_ok());
+    if !fresh {
+        push(&mut out, Statement::deny(arn_text));
     }
     out
+}
+
+/// One segment of a path language: what [`Rules::rest_cache_conflict`] reasons about. A glob
+/// `*` between two `/` matches one or more whole segments of a path without empty segments
+/// (`One` then `Many`), since every literal part of a pattern is a whole segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok<'a> {
+    /// Exactly this segment.
+    Lit(&'a str),
+    /// Exactly one segment.
+    One,
+    /// Zero or more segments.
+    Many,
+}
+
+impl Rule {
+    fn literal_only(&self) -> bool {
+        self.method != Method::Default
+            && self
+                .segments
+                .iter()
+                .all(|s| matches!(s, Segment::Literal(_)))
+    }
+
+    /// The IAM glob of this rule (per method) as a path language: every template is `*`.
+    fn pattern(&self) -> Vec<Tok<'_>> {
+        if self.method == Method::Default {
+            return vec![Tok::Many];
+        }
+        self.segments
+            .iter()
+            .flat_map(|s| match s {
+                Segment::Literal(l) => vec![Tok::Lit(l.as_str())],
+                Segment::Param | Segment::Greedy => vec![Tok::One, Tok::Many],
+            })
+            .collect()
+    }
+
+    /// The paths the rule matches (as `for_path` does), as a path language.
+    fn structure(&self) -> Vec<Tok<'_>> {
+        if self.method == Method::Default {
+            return vec![Tok::Many];
+        }
+        self.segments
+            .iter()
+            .flat_map(|s| match s {
+                Segment::Literal(l) => vec![Tok::Lit(l.as_str())],
+                Segment::Param => vec![Tok::One],
+                Segment::Greedy => vec![Tok::One, Tok::Many],
+            })
+            .collect()
+    }
+}
+
+impl Rule {
+    /// For each `{param}` (not a greedy `{name+}`, whose `*` is meant to span segments): the
+    /// rule's pattern with that `*` matching two segments or more. Their union is exactly what
+    /// the pattern matches beyond one segment per `{param}`.
+    fn deeper(&self) -> Vec<Vec<Tok<'_>>> {
+        let mut out = Vec::new();
+        if self.method == Method::Default {
+            return out;
+        }
+        for (k, seg) in self.segments.iter().enumerate() {
+            if *seg != Segment::Param {
+                continue;
+            }
+            let mut deeper = Vec::new();
+            for (i, s) in self.segments.iter().enumerate() {
+                match s {
+                    Segment::Literal(l) => deeper.push(Tok::Lit(l.as_str())),
+                    _ if i == k => deeper.extend([Tok::One, Tok::One, Tok::Many]),
+                    Segment::Param | Segment::Greedy => deeper.extend([Tok::One, Tok::Many]),
+                }
+            }
+            out.push(deeper);
+        }
+        out
+    }
+}
+
+/// The IAM resource of a pattern under `base` (`…:API/STAGE`) for `verb` (`*` for all).
+fn glob_text(base: &str, verb: &str, pattern: &[Tok<'_>]) -> String {
+    let mut path = String::new();
+    let mut first = true;
+    let mut i = 0;
+    while i < pattern.len() {
+        if !first {
+            path.push('/');
+        }
+        first = false;
+        match pattern[i] {
+            Tok::Lit(l) => path.push_str(l),
+            Tok::One if pattern.get(i + 1) == Some(&Tok::Many) => {
+                path.push('*');
+                i += 1;
+            }
+            // A `One` before `One Many` (a deeper pattern): `*/*`.
+            Tok::One | Tok::Many => path.push('*'),
+        }
+        i += 1;
+    }
+    if pattern == [Tok::Many] {
+        return format!("{base}/*");
+    }
+    format!("{base}/{verb}/{path}")
+}
+
+/// Whether some path without empty segments is in both languages.
+fn intersects(a: &[Tok<'_>], b: &[Tok<'_>]) -> bool {
+    fn go(
+        a: &[Tok<'_>],
+        b: &[Tok<'_>],
+        i: usize,
+        j: usize,
+        memo: &mut HashMap<(usize, usize), bool>,
+    ) -> bool {
+        if let Some(v) = memo.get(&(i, j)) {
+            return *v;
+        }
+        let v = match (a.get(i), b.get(j)) {
+            (None, None) => true,
+            // A `Many` matches nothing more, or takes the next segment of the other side
+            // (whatever token makes it) and stays.
+            (Some(Tok::Many), _) => {
+                go(a, b, i + 1, j, memo) || (j < b.len() && go(a, b, i, j + 1, memo))
+            }
+            (_, Some(Tok::Many)) => {
+                go(a, b, i, j + 1, memo) || (i < a.len() && go(a, b, i + 1, j, memo))
+            }
+            (None, _) | (_, None) => false,
+            (Some(x), Some(y)) => {
+                let fits = match (x, y) {
+                    (Tok::Lit(p), Tok::Lit(q)) => p == q,
+                    _ => true,
+                };
+                fits && go(a, b, i + 1, j + 1, memo)
+            }
+        };
+        memo.insert((i, j), v);
+        v
+    }
+    go(a, b, 0, 0, &mut HashMap::new())
+}
+
+impl Rules {
+    /// The methods a rule decides (the method position of its IAM resources): its verb; for
+    /// `ANY` every method no rule with the same path names (that rule wins there); `*` for
+    /// `$default`.
+    fn methods_of<'r>(&'r self, rule: &'r Rule) -> Vec<&'r str> {
+        match &rule.method {
+            Method::Verb(v) => vec![v.as_str()],
+            Method::Default => vec!["*"],
+            Method::Any => METHODS
+                .iter()
+                .copied()
+                .filter(|m| {
+                    !self.0.iter().any(|r| {
+                        r.segments == rule.segments && r.method == Method::Verb((*m).to_owned())
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Why these rules cannot be cached as one REST policy, if they cannot: API Gateway reuses
+    /// a TOKEN authorizer's policy for every method ARN of the stage, and IAM's `*` (which
+    /// matches across `/`) cannot say "one segment". [`rest_statements`] is exact for every
+    /// token unless two rules overlap so that a `*` of one would have to be narrowed around
+    /// the other: a `{param}`/`{proxy+}`/`$default` rule whose resource also matches paths of
+    /// another templated rule, or whose deeper paths (denied) hold another rule's paths.
+    /// Literal rules never conflict with the rule they refine (`GET /pets/mine` beside
+    /// `GET /pets/{petId}`): their resource is exact. Also refused: a route listed twice.
+    pub fn rest_cache_conflict(&self) -> Option<String> {
+        for (i, rule) in self.0.iter().enumerate() {
+            if self.0[..i].iter().any(|r| r.route == rule.route) {
+                return Some(format!("route `{}` is listed twice", rule.route));
+            }
+        }
+        for rule in &self.0 {
+            if rule.literal_only() {
+                continue;
+            }
+            let mine = self.methods_of(rule);
+            let pattern = rule.pattern();
+            let deeper = rule.deeper();
+            for other in self.0.iter().filter(|o| o.route != rule.route) {
+                let theirs = self.methods_of(other);
+                let shared = mine
+                    .iter()
+                    .any(|m| *m == "*" || theirs.iter().any(|t| t == m || *t == "*"));
+                if !shared {
+                    continue;
+                }
+                let structure = other.structure();
+                let overlaps = !other.literal_only() && intersects(&pattern, &structure);
+                let deeper_overlaps = deeper.iter().any(|d| intersects(d, &structure));
+                if overlaps || deeper_overlaps {
+                    return Some(format!(
+                        "rules `{}` and `{}` cannot share one cached REST policy: IAM's `*` in \
+                         the resource of `{}` also matches paths of `{}` (a `*` matches across \
+                         `/`), so a policy cached for one route would decide the other one \
+                         differently; give them separate authorizers, turn caching off, or \
+                         spell the templated routes out as literal ones",
+                        rule.route, other.route, rule.route, other.route
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// IAM evaluation of `statements` for `arn`: allowed when an Allow matches and no Deny does.
@@ -592,16 +830,85 @@ mod tests {
     }
 
     #[test]
-    fn resources_use_wildcards_for_templates() {
+    fn resources_list_methods_and_deny_deeper_paths() {
         let arn = MethodArn::parse(ARN).unwrap();
         let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
-        assert_eq!(
-            rule("GET /pets/{petId}").resource(&arn),
-            format!("{base}/GET/pets/*")
+        let all = claims(&[], serde_json::json!({}));
+        let rules = Rules(
+            ["GET /pets/{petId}", "ANY /orders", "GET /"]
+                .map(rule)
+                .to_vec(),
         );
-        assert_eq!(rule("ANY /pets").resource(&arn), format!("{base}/*/pets"));
-        assert_eq!(rule("GET /").resource(&arn), format!("{base}/GET/"));
-        assert_eq!(rule("ANY /{proxy+}").resource(&arn), format!("{base}/*/*"));
+        let st = rest_statements(&rules, &all, &arn, ARN);
+        let allows: Vec<&str> = st
+            .iter()
+            .filter(|s| s.allow)
+            .map(|s| s.resource.as_str())
+            .collect();
+        let denies: Vec<&str> = st
+            .iter()
+            .filter(|s| !s.allow)
+            .map(|s| s.resource.as_str())
+            .collect();
+        let mut want = vec![format!("{base}/GET/pets/*")];
+        want.extend(METHODS.map(|m| format!("{base}/{m}/orders")));
+        want.push(format!("{base}/GET/"));
+        assert_eq!(allows, want);
+        assert_eq!(
+            denies,
+            [
+                format!("{base}/GET/pets/*/*"),
+                format!("{base}/*//*"),
+                format!("{base}/*/*/")
+            ]
+        );
+        let proxy = Rules(vec![rule("ANY /{proxy+}")]);
+        let st = rest_statements(&proxy, &all, &arn, ARN);
+        assert!(st.contains(&Statement::allow(format!("{base}/DELETE/*"))));
+        assert!(
+            !st.iter().any(|s| s.resource.ends_with("/*/*") && !s.allow),
+            "{st:?}"
+        );
+        let default = Rules(vec![rule("$default")]);
+        assert!(
+            rest_statements(&default, &all, &arn, ARN)
+                .contains(&Statement::allow(format!("{base}/*")))
+        );
+    }
+
+    #[test]
+    fn overlapping_templates_are_refused_for_rest() {
+        let ok =
+            |routes: &[&str]| Rules(routes.iter().map(|r| rule(r)).collect()).rest_cache_conflict();
+        assert_eq!(
+            ok(&[
+                "GET /pets",
+                "GET /pets/{petId}",
+                "GET /pets/mine",
+                "ANY /orders/{orderId}"
+            ]),
+            None
+        );
+        assert_eq!(ok(&["GET /pets/{petId}", "ANY /pets/{petId}"]), None);
+        assert_eq!(ok(&["ANY /{proxy+}", "GET /health"]), None);
+        assert_eq!(
+            ok(&["GET /a/{x}", "POST /a/{x}/b"]),
+            None,
+            "other methods never meet"
+        );
+        for bad in [
+            ["GET /pets/{petId}", "GET /pets/{petId}/photos"],
+            ["ANY /{proxy+}", "GET /pets/{petId}"],
+            ["$default", "GET /pets/{petId}"],
+            ["GET /{a}", "GET /pets/{petId}"],
+            ["GET /pets", "GET /pets"],
+        ] {
+            let why = ok(&bad).unwrap_or_default();
+            assert!(
+                why.contains(bad[0]) || why.contains("twice"),
+                "{bad:?}: {why}"
+            );
+        }
     }
 
     #[test]

@@ -26,9 +26,32 @@ where
     Fut: Future<Output = Result<R, AuthzError>>,
     R: Serialize,
 {
+    run_checked(false, handle).await
+}
+
+/// [`run`] for a REST authorizer (TOKEN, REQUEST): the cold start also refuses route rules
+/// that one cached IAM policy cannot state exactly (`Authorizer::check_rest_caching`).
+pub async fn run_rest<F, Fut, R>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static Authorizer, Box<RawValue>) -> Fut,
+    Fut: Future<Output = Result<R, AuthzError>>,
+    R: Serialize,
+{
+    run_checked(true, handle).await
+}
+
+async fn run_checked<F, Fut, R>(rest: bool, handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static Authorizer, Box<RawValue>) -> Fut,
+    Fut: Future<Output = Result<R, AuthzError>>,
+    R: Serialize,
+{
     init_tracing();
     let config = or_init_error(Config::from_env()).await?;
     let authorizer = or_init_error(Authorizer::new(config)).await?;
+    if rest {
+        or_init_error(authorizer.check_rest_caching()).await?;
+    }
     authorizer.warm().await;
     // One authorizer for the life of the process, shared by every invocation.
     let authorizer: &'static Authorizer = Box::leak(Box::new(authorizer));

@@ -11,9 +11,10 @@
 //! * HTTP Lambda (payload 2.0, simple responses): `isAuthorized` false → 403, error → 500;
 //! * HTTP native JWT: verified in-process with authz-core (issuer + audience), scopes any-of;
 //!   invalid → 401, missing scope → 403;
-//! * the authorizer result cache: REST TOKEN keyed by the token, REQUEST by its identity
-//!   sources, HTTP by its identity sources (plus the route key when infra adds
-//!   `$context.routeKey`), for the table's `cacheTtlSeconds`;
+//! * the authorizer result cache keyed exactly on the identity sources the CDK app renders: REST
+//!   TOKEN the token header alone, REQUEST the token and binding headers (`AUTHZ_TOKEN_HEADER`,
+//!   `AUTHZ_BIND_HEADER`), HTTP those plus `$context.routeKey` whenever results are cached, for
+//!   the table's `cacheTtlSeconds`;
 //! * the authorizer `context` handed to the backend.
 
 use std::collections::HashMap;
@@ -113,6 +114,33 @@ enum Cached {
     Simple(bool, Value),
 }
 
+/// The request headers the Lambda authorizers read, lower-case: each is an identity source, so
+/// each is part of the cache key and required (absent → 401 without invoking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityHeaders {
+    /// `AUTHZ_TOKEN_HEADER` (default `authorization`).
+    pub token: String,
+    /// `AUTHZ_BIND_HEADER`, when identity binding is on.
+    pub bind: Option<String>,
+}
+
+impl IdentityHeaders {
+    /// From the authorizers' environment, as infra renders the identity sources from it.
+    pub fn from_env(env: &[(String, String)]) -> IdentityHeaders {
+        let get = |name: &str| {
+            env.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+        };
+        IdentityHeaders {
+            token: get("AUTHZ_TOKEN_HEADER").unwrap_or_else(|| "authorization".to_owned()),
+            bind: get("AUTHZ_BIND_HEADER"),
+        }
+    }
+}
+
 /// One emulated API.
 #[derive(Debug)]
 pub struct Gateway {
@@ -125,6 +153,9 @@ pub struct Gateway {
     /// The demo-token endpoint (the demo page calls it).
     pub token_url: String,
     rules: Rules,
+    /// The identity sources as the CDK app renders them (`infra/lib/route-table.ts`
+    /// `identityHeadersFrom`): the token header and the binding header the authorizers read.
+    identity: IdentityHeaders,
     pools: Vec<Pool>,
     jwt: Option<Authorizer>,
     cache: Mutex<HashMap<String, (Instant, Cached)>>,
@@ -188,6 +219,7 @@ impl Gateway {
             api_id,
             token_url: shared.token_url.clone(),
             rules: Rules(rules),
+            identity: IdentityHeaders::from_env(&shared.authorizer_env),
             pools,
             jwt,
             cache: Mutex::default(),
@@ -268,11 +300,18 @@ impl Gateway {
                 )
             })
             .collect();
-        let authorization = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .filter(|v| !v.is_empty());
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        // The native JWT authorizer reads `Authorization`; the Lambda authorizers the token
+        // header their settings name, plus the binding header: every identity source.
+        let jwt_authorization = header(http::header::AUTHORIZATION.as_str());
+        let token_value = header(&self.identity.token);
+        let bind_value = self.identity.bind.as_deref().map(header);
         let request = GatewayRequest {
             verb,
             path,
@@ -284,11 +323,20 @@ impl Gateway {
         let context = match route.authorizer {
             AuthorizerKind::None => None,
             kind => {
-                // The identity source is required: absent → 401, the authorizer is not invoked.
-                let Some(authorization) = authorization else {
+                // Identity sources are required: one absent → 401, the authorizer is not invoked.
+                let identity = if kind == AuthorizerKind::Jwt {
+                    jwt_authorization.map(|a| vec![a])
+                } else {
+                    match (token_value, bind_value) {
+                        (Some(t), None) => Some(vec![t]),
+                        (Some(t), Some(Some(b))) => Some(vec![t, b]),
+                        _ => None,
+                    }
+                };
+                let Some(identity) = identity else {
                     return message(StatusCode::UNAUTHORIZED, "Unauthorized");
                 };
-                match self.authorize(kind, &request, &authorization).await {
+                match self.authorize(kind, &request, &identity).await {
                     Ok(ctx) => Some(ctx),
                     Err(resp) => return resp,
                 }
@@ -301,15 +349,23 @@ impl Gateway {
         &self,
         kind: AuthorizerKind,
         req: &GatewayRequest<'_>,
-        authorization: &str,
+        identity: &[String],
     ) -> Result<Value, Resp> {
+        // The token header's value: the TOKEN event's `authorizationToken`.
+        let authorization = identity.first().map(String::as_str).unwrap_or_default();
         match kind {
             AuthorizerKind::Token | AuthorizerKind::Request => {
                 let arn = format!(
                     "{ARN_PREFIX}:{}/{STAGE}/{}{}",
                     self.api_id, req.verb, req.path
                 );
-                let key = format!("{}\n{authorization}", kind.name());
+                // TOKEN: the token alone; REQUEST: every identity source (no stage variables
+                // locally).
+                let key = if kind == AuthorizerKind::Token {
+                    format!("{}\n{authorization}", kind.name())
+                } else {
+                    format!("{}\n{}", kind.name(), identity.join("\n"))
+                };
                 let answer = match self.cached(&key) {
                     Some(Cached::Policy(v)) => v,
                     _ => {
@@ -341,7 +397,7 @@ impl Gateway {
                 Ok(Value::Object(ctx))
             }
             AuthorizerKind::Http => {
-                let mut identity = vec![authorization.to_owned()];
+                let mut identity = identity.to_vec();
                 if self.api.http_route_key_in_identity() {
                     identity.push(req.route.route.clone());
                 }
@@ -534,4 +590,36 @@ pub fn message(status: StatusCode, text: &str) -> Resp {
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_headers_follow_the_authorizer_settings() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            IdentityHeaders::from_env(&env(&[])),
+            IdentityHeaders {
+                token: "authorization".into(),
+                bind: None
+            }
+        );
+        assert_eq!(
+            IdentityHeaders::from_env(&env(&[
+                ("AUTHZ_TOKEN_HEADER", "X-Api-Token"),
+                ("AUTHZ_BIND_HEADER", "X-Tenant"),
+            ])),
+            IdentityHeaders {
+                token: "x-api-token".into(),
+                bind: Some("x-tenant".into())
+            }
+        );
+    }
 }

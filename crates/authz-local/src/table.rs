@@ -540,9 +540,10 @@ impl ApiSpec {
     }
 
     /// Whether the HTTP Lambda authorizer's identity sources include `$context.routeKey`
-    /// (`infra/lib/http-api.ts` `httpIdentitySources`).
+    /// (`infra/lib/http-api.ts` `httpIdentitySources`): whenever its results are cached, since
+    /// it decides per route (a rule of its own, or denied when no rule lists the route).
     pub fn http_route_key_in_identity(&self) -> bool {
-        self.cache_ttl_seconds > 0 && self.rules_differ_per_route(AuthorizerKind::Http)
+        self.cache_ttl_seconds > 0 && self.lambda_authorizers().contains(&AuthorizerKind::Http)
     }
 
     /// The route with this route key.

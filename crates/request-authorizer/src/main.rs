@@ -7,6 +7,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    authz_lambda::run(|authorizer, event| async move { authorizer.request(event.get()).await })
+    authz_lambda::run_rest(|authorizer, event| async move { authorizer.request(event.get()).await })
         .await
 }
