@@ -9,10 +9,10 @@
 import * as path from 'node:path';
 import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
-import { stageNameForBranch, stageNameProblem } from '../lib/stage-name';
+import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
 
 export const DEFAULT_APP_NAME = 'ApiAuthz';
-export const DEFAULT_STAGE = 'dev';
+export const DEFAULT_STAGE = DEFAULT_MANUAL_STAGE;
 
 /** Context keys the app reads (documented in infra/README.md). */
 export const CONTEXT_KEYS = [
