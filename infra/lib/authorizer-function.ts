@@ -31,6 +31,19 @@ export function cargoLambdaFlags(introspection: boolean): string[] {
  */
 export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
 
+/**
+ * What Lambda needs to place a function in a VPC: the network-interface actions of
+ * AWSLambdaVPCAccessExecutionRole without its CloudWatch Logs actions on every log group.
+ */
+export const VPC_ENI_ACTIONS: readonly string[] = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 /** Properties of {@link AuthorizerFunction}. */
 export interface AuthorizerFunctionProps {
   /** Cargo package and binary name under `crates/` (e.g. `token-authorizer`). */
@@ -94,6 +107,7 @@ export class AuthorizerFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     let vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    let eniPolicy: iam.Policy | undefined;
     if (props.vpc) {
       const v = props.vpc;
       const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -112,12 +126,16 @@ export class AuthorizerFunction extends Construct {
         },
         securityGroups: v.securityGroupIds.map((sg, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sg)),
       };
-      // Lambda creates and deletes the function's network interfaces with this role.
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      // Lambda creates and deletes the function's network interfaces with this role: exactly
+      // the ENI actions (AWSLambdaVPCAccessExecutionRole would add logs:* on every log group).
+      eniPolicy = new iam.Policy(this, 'NetworkInterfaces', {
+        statements: [new iam.PolicyStatement({ sid: 'LambdaVpcNetworkInterfaces', actions: [...VPC_ENI_ACTIONS], resources: ['*'] })],
+      });
+      this.role.attachInlinePolicy(eniPolicy);
+      Validations.of(eniPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'VPC placement: Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface, which do not support resource-level scoping; the AWS-managed policy is exactly that set.',
+          'VPC placement: Lambda manages the function\'s network interfaces with ec2:CreateNetworkInterface, DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses; these actions support no resource-level scoping (the ENIs do not exist yet), so the resource is *. Exactly these actions, nothing else.',
       });
     }
 
@@ -146,6 +164,8 @@ export class AuthorizerFunction extends Construct {
       environment: { ...props.environment },
       ...vpcProps,
     });
+    // Lambda checks the ENI permissions when it creates the function.
+    if (eniPolicy) this.function.node.addDependency(eniPolicy);
 
     if (props.introspectionSecretArn) {
       // Exactly this secret, exactly this action: no wildcard, no DescribeSecret/List*.
