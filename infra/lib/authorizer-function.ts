@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import type { VpcPlacement } from './config';
+import { type VpcPlacement, logGroupNameFor } from './config';
 
 /** Flags every authorizer build passes to `cargo lambda build`. */
 export const CARGO_LAMBDA_FLAGS: readonly string[] = ['--disable-optimizations'];
@@ -95,7 +95,7 @@ export class AuthorizerFunction extends Construct {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      logGroupName: `/aws/lambda/${props.functionName}`,
+      logGroupName: logGroupNameFor(`/aws/lambda/${props.functionName}`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { logGroupNameFor } from './config';
 import { type ApiSpec, methodOf, pascalCase, pathOf, rulesDifferPerRoute } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
@@ -68,7 +69,7 @@ export class HttpApiFromTable extends Construct {
 
     const backendName = `${props.httpApiName}-backend`;
     const backendLogs = new logs.LogGroup(this, 'BackendLogs', {
-      logGroupName: `/aws/lambda/${backendName}`,
+      logGroupName: logGroupNameFor(`/aws/lambda/${backendName}`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -100,7 +101,7 @@ export class HttpApiFromTable extends Construct {
       createDefaultStage: false,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: `/aws/apigateway/${props.httpApiName}/access`,
+      logGroupName: logGroupNameFor(`/aws/apigateway/${props.httpApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { logGroupNameFor } from './config';
 import { type ApiSpec, methodOf, pathOf } from './route-table';
 
 /** RFC 6750 §3: what a client is told on 401 and 403. */
@@ -71,6 +72,12 @@ export class RestApiFromTable extends Construct {
   readonly tokenAuthorizer?: apigw.TokenAuthorizer;
   readonly requestAuthorizer?: apigw.RequestAuthorizer;
   readonly accessLogGroup: logs.LogGroup;
+  /**
+   * `API-Gateway-Execution-Logs_{restApiId}/{stage}`, created by the stack before the stage:
+   * otherwise API Gateway creates it itself, outside the template, without retention, and it
+   * outlives `cdk destroy`.
+   */
+  readonly executionLogGroup: logs.LogGroup;
   /** Invoke URL of the stage (ends with `/`). */
   readonly url: string;
 
@@ -80,7 +87,7 @@ export class RestApiFromTable extends Construct {
     const ttl = Duration.seconds(api.cacheTtlSeconds);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: `/aws/apigateway/${props.restApiName}/access`,
+      logGroupName: logGroupNameFor(`/aws/apigateway/${props.restApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -117,6 +124,15 @@ export class RestApiFromTable extends Construct {
         metricsEnabled: true,
       },
     });
+
+    // Execution logs: the name API Gateway writes to (the API id makes it unique per stack, so a
+    // kept one never blocks a re-created stage), with retention and removal like the others.
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.restApi.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
 
     // The named output of the stack (<Api>Url) replaces the RestApi's own.
     this.restApi.node.tryRemoveChild('Endpoint');
@@ -244,9 +260,10 @@ function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
     : JSON.stringify({
         api: api.name,
         route,
-        path: '$context.path',
-        principalId: '$context.authorizer.principalId',
-        scope: '$context.authorizer.scope',
+        path: '$util.escapeJavaScript($context.path)',
+        // Values an authorizer (or a token) controls: escaped for a JSON string.
+        principalId: '$util.escapeJavaScript($context.authorizer.principalId)',
+        scope: '$util.escapeJavaScript($context.authorizer.scope)',
         requestId: '$context.requestId',
       });
   return new apigw.MockIntegration({
