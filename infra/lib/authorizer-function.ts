@@ -71,9 +71,21 @@ export interface AuthorizerFunctionProps {
   readonly metricPrefix: string;
   /** Alarm name (stage-named). */
   readonly alarmName: string;
-  /** Where the error alarm notifies, if anywhere. */
+  /** Where the alarms notify, if anywhere. */
   readonly alarmTopicArn?: string;
+  /**
+   * Whether a 401 is a function error to Lambda: true for REST TOKEN/REQUEST authorizers (they
+   * answer the error `Unauthorized`), false for the HTTP authorizer (simple responses). Lambda's
+   * `Errors` alarm then counts only the errors that are not `decision = unauthorized` lines.
+   */
+  readonly unauthorizedIsFunctionError: boolean;
 }
+
+/** The message the binaries log when a cold start fails (authz-lambda's `or_init_error`). */
+export const COLD_START_FAILED_MESSAGE = 'cold start failed';
+
+/** Period of every alarm and dashboard metric. */
+export const ALARM_PERIOD = Duration.minutes(5);
 
 /**
  * One Rust authorizer as a Lambda function: built by cargo-lambda (`RustFunction`), its own log
@@ -90,6 +102,13 @@ export class AuthorizerFunction extends Construct {
   /** Count of `decision = error` lines (faults: API Gateway answered 500). */
   readonly errorsMetric: cloudwatch.Metric;
   readonly errorAlarm: cloudwatch.Alarm;
+  /** Lambda `Errors` that are not 401s: crashes, timeouts, failed cold starts. */
+  readonly lambdaErrorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
+  /** `cold start failed` lines: a bad configuration, an unreachable IdP at start. */
+  readonly coldStartFailuresAlarm: cloudwatch.Alarm;
+  /** Every alarm of this function. */
+  readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: AuthorizerFunctionProps) {
     super(scope, id);
@@ -207,8 +226,7 @@ export class AuthorizerFunction extends Construct {
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),
     });
-    // Lambda's own Errors metric is useless here: every `Unauthorized` (a bad token, 401) is a
-    // function error to Lambda. `decision = error` is a fault: API Gateway answered 500.
+    // `decision = error` is a fault the code saw (e.g. the IdP unreachable): API Gateway answered 500.
     this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
       alarmName: props.alarmName,
       alarmDescription: `${props.functionName} answered with a fault (decision=error, API Gateway 500); see its log group for the reason`,
@@ -218,10 +236,87 @@ export class AuthorizerFunction extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    // A failed cold start (bad configuration, unreachable IdP) never reaches a decision line.
+    const coldStartName = `${props.metricPrefix}ColdStartFailures`;
+    new logs.MetricFilter(this, 'ColdStartFailuresMetricFilter', {
+      logGroup: this.logGroup,
+      filterName: `${props.functionName}-cold-start-failures`,
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', COLD_START_FAILED_MESSAGE),
+      metricNamespace: namespace,
+      metricName: coldStartName,
+      metricValue: '1',
+      defaultValue: 0,
+      unit: cloudwatch.Unit.COUNT,
+    });
+    this.coldStartFailuresAlarm = new cloudwatch.Alarm(this, 'ColdStartFailuresAlarm', {
+      alarmName: `${props.functionName}-cold-start-failures`,
+      alarmDescription: `${props.functionName} failed to start (its log says "${COLD_START_FAILED_MESSAGE}" and names the setting); every request it should have answered got a 500`,
+      metric: new cloudwatch.Metric({ namespace, metricName: coldStartName, statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Lambda's Errors: crashes, timeouts and failed inits too, none of which log a decision.
+    // For REST authorizers every 401 is also a Lambda error, so those are subtracted.
+    const lambdaErrors = this.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
+    let faults: cloudwatch.IMetric = lambdaErrors;
+    if (props.unauthorizedIsFunctionError) {
+      const unauthorizedName = `${props.metricPrefix}Unauthorized`;
+      new logs.MetricFilter(this, 'UnauthorizedMetricFilter', {
+        logGroup: this.logGroup,
+        filterName: `${props.functionName}-unauthorized`,
+        filterPattern: logs.FilterPattern.stringValue('$.decision', '=', 'unauthorized'),
+        metricNamespace: namespace,
+        metricName: unauthorizedName,
+        metricValue: '1',
+        defaultValue: 0,
+        unit: cloudwatch.Unit.COUNT,
+      });
+      faults = new cloudwatch.MathExpression({
+        expression: 'FILL(errors, 0) - FILL(unauthorized, 0)',
+        usingMetrics: {
+          errors: lambdaErrors,
+          unauthorized: new cloudwatch.Metric({ namespace, metricName: unauthorizedName, statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+        },
+        label: 'Lambda errors that are not 401s',
+        period: ALARM_PERIOD,
+      });
+    }
+    this.lambdaErrorsAlarm = new cloudwatch.Alarm(this, 'LambdaErrorsAlarm', {
+      alarmName: `${props.functionName}-lambda-errors`,
+      alarmDescription: `${props.functionName}: Lambda errors other than 401s (a crash, a timeout, a failed cold start); API Gateway answered 500`,
+      metric: faults,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.throttlesAlarm = new cloudwatch.Alarm(this, 'ThrottlesAlarm', {
+      alarmName: `${props.functionName}-throttles`,
+      alarmDescription: `${props.functionName} was throttled (account or reserved concurrency reached); API Gateway answered 500`,
+      metric: this.function.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = [this.errorAlarm, this.lambdaErrorsAlarm, this.throttlesAlarm, this.coldStartFailuresAlarm];
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
-      this.errorAlarm.addAlarmAction(new cwActions.SnsAction(topic));
+      for (const alarm of this.alarms) alarm.addAlarmAction(new cwActions.SnsAction(topic));
     }
+  }
+
+  /** Decisions by decision and reason, one line per pair (for the dashboard). */
+  decisionsByReason(): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${this.errorsMetric.namespace},Decision,Reason} MetricName="${this.decisionsMetricName}"', 'Sum', 300)`,
+      label: '',
+      period: ALARM_PERIOD,
+    });
   }
 
   /** The decision metric for one decision value, summed over reasons. */

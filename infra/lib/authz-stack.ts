@@ -1,9 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { AuthorizerFunction, DECISIONS } from './authorizer-function';
+import { ALARM_PERIOD, AuthorizerFunction, DECISIONS } from './authorizer-function';
 import { type AuthzStackConfig, VALID_RETENTION_DAYS } from './config';
 import { HttpApiFromTable } from './http-api';
 import { RestApiFromTable } from './rest-api';
@@ -108,6 +110,9 @@ export class AuthzStack extends Stack {
   readonly authorizers: Readonly<Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>>>;
   /** Invoke URLs by API name. */
   readonly urls: Readonly<Record<string, string>>;
+  /** Every alarm of the stage: per API 5XX, per authorizer faults, Lambda errors, throttles, cold starts. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AuthzStackProps) {
     super(scope, id, props);
@@ -125,6 +130,8 @@ export class AuthzStack extends Stack {
     const urls: Record<string, string> = {};
     const dashboardWidgets: cloudwatch.IWidget[] = [];
     let createdCloudWatchRole = false;
+    const alarms: cloudwatch.Alarm[] = [];
+    const alarmTopic = c.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', c.alarmTopicArn) : undefined;
 
     for (const api of c.routeTable.apis) {
       const Id = pascalCase(api.name);
@@ -151,9 +158,11 @@ export class AuthzStack extends Stack {
           metricPrefix: `${Id}${TypeId}`,
           alarmName: `${apiPrefix}-${type}-authorizer-errors`,
           alarmTopicArn: c.alarmTopicArn,
+          unauthorizedIsFunctionError: type !== 'http',
         });
       }
       allAuthorizers[api.name] = fns;
+      let serverErrors: cloudwatch.IMetric;
 
       if (api.type === 'rest') {
         const createCloudWatchRole: boolean = (c.createApiGatewayCloudWatchRole ?? false) && !createdCloudWatchRole;
@@ -174,6 +183,7 @@ export class AuthzStack extends Stack {
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
         for (const fn of [fns.token, fns.request]) fn?.function.addEnvironment('AUTHZ_ALLOWED_API_ARNS', stageArn);
         urls[api.name] = rest.url;
+        serverErrors = rest.restApi.deploymentStage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       } else {
         const http = new HttpApiFromTable(this, Id, {
           api,
@@ -187,7 +197,23 @@ export class AuthzStack extends Stack {
           logRemovalPolicy,
         });
         urls[api.name] = http.url;
+        serverErrors = http.stage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       }
+      // What callers saw: any 5XX of the API (authorizer faults, throttles, integration errors).
+      const serverErrorAlarm = new cloudwatch.Alarm(this, `${Id}ServerErrorsAlarm`, {
+        alarmName: `${apiPrefix}-5xx`,
+        alarmDescription: `The ${api.name} API answered 5XX (stage ${c.stage}); the authorizer alarms and the access log's authorizerError say why`,
+        metric: serverErrors,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (alarmTopic) serverErrorAlarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+      alarms.push(serverErrorAlarm, ...Object.values(fns).flatMap((f) => f.alarms));
+      dashboardWidgets.push(
+        new cloudwatch.GraphWidget({ title: `${api.name} API: 5XX`, left: [serverErrors], width: 12 }),
+      );
       new CfnOutput(this, `${Id}Url`, {
         value: urls[api.name],
         description: `Invoke URL of the ${api.name} ${api.type.toUpperCase()} API, stage ${c.stage}`,
@@ -200,12 +226,21 @@ export class AuthzStack extends Stack {
             left: DECISIONS.map((d) => fn.decisionMetric(d)),
             width: 12,
           }),
+          new cloudwatch.GraphWidget({
+            title: `${api.name} ${type} authorizer: decisions by reason`,
+            left: [fn.decisionsByReason()],
+            width: 12,
+          }),
         );
       }
     }
-    new cloudwatch.Dashboard(this, 'Dashboard', {
+    this.alarms = alarms;
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: prefix,
-      widgets: dashboardWidgets.map((w) => [w]),
+      widgets: [
+        [new cloudwatch.AlarmStatusWidget({ title: 'alarms', alarms, width: 24 })],
+        ...dashboardWidgets.map((w) => [w]),
+      ],
     });
     this.authorizers = allAuthorizers;
     this.urls = urls;

@@ -241,8 +241,10 @@ describe('the stack (default settings, stage dev)', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    template.resourceCountIs('AWS::Logs::MetricFilter', 6);
+    // 4 per authorizer (decision=error, Lambda errors, throttles, cold starts) + 5XX per API
+    // (test/alarms.test.ts); filters: decisions, errors, cold starts, and 401s for REST ones.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    template.resourceCountIs('AWS::Logs::MetricFilter', 11);
   });
 
   it('outputs the invoke URLs', () => {
