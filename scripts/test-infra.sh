@@ -37,6 +37,9 @@ fi
 step "infra unit tests (npm test)"
 (cd "$INFRA" && npm test --silent)
 
+step "scripts/deploy.sh and destroy.sh in a non-interactive shell, a stand-in cdk recording its arguments"
+(cd "$INFRA" && node --import tsx --test --test-reporter=spec test/scripts/*.test.ts)
+
 step "real cdk synth of $STACK: architecture $ARCH, because $ARCH_WHY; $BUILD"
 START=$(date +%s)
 rm -rf "$OUT"

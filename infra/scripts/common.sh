@@ -57,3 +57,13 @@ check_stage() {
         die "\"$stage\" is not a stage name (lower-case letters, digits, single hyphens, at most 20); for a branch use: $suggestion"
     fi
 }
+
+# The CDK CLI: infra's pinned one (node_modules/.bin/cdk). AUTHZ_CDK names another program, looked
+# up on PATH like any command (the script tests put a stand-in `cdk` there: AUTHZ_CDK=cdk).
+cdk_cli() {
+    if [ -n "${AUTHZ_CDK:-}" ]; then
+        "$AUTHZ_CDK" "$@"
+    else
+        "$INFRA/node_modules/.bin/cdk" "$@"
+    fi
+}
