@@ -40,6 +40,7 @@ export const CONTEXT_KEYS = [
   'createApiGatewayCloudWatchRole',
   'restStageVariables',
   'routesFile',
+  'sourceBranch',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -189,5 +190,6 @@ export function configFromContext(
     retainLogs: bool(get, 'retainLogs'),
     createApiGatewayCloudWatchRole: bool(get, 'createApiGatewayCloudWatchRole'),
     restStageVariables: map(get, 'restStageVariables'),
+    sourceBranch: str(get, 'sourceBranch'),
   };
 }

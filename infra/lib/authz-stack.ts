@@ -17,7 +17,7 @@ import {
   lambdaAuthorizersOf,
   pascalCase,
 } from './route-table';
-import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
+import { PRODUCTION_STAGE, SOURCE_TAG, isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
 
 /** Properties of {@link AuthzStack}. */
 export interface AuthzStackProps extends StackProps {
@@ -96,6 +96,9 @@ function checkConfig(c: AuthzStackConfig): void {
     if (a.vpc.securityGroupIds.length === 0) fail('vpc: at least one security group');
     if (a.vpc.availabilityZones.length === 0) fail('vpc: the subnets\' availability zones');
   }
+  if (c.sourceBranch !== undefined && stageNameForBranch(c.sourceBranch) !== c.stage) {
+    fail(`sourceBranch "${c.sourceBranch}": its stage is ${stageNameForBranch(c.sourceBranch)}, not ${c.stage}`);
+  }
   if (a.tokenQueryParam !== undefined && !/^[A-Za-z0-9_.~-]+$/.test(a.tokenQueryParam)) {
     fail(`tokenQueryParam "${a.tokenQueryParam}" is not a query parameter name`);
   }
@@ -115,7 +118,18 @@ export class AuthzStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AuthzStackProps) {
-    super(scope, id, props);
+    // Stack tags (what `cdk deploy` sets on the CloudFormation stack; with the feature flag
+    // @aws-cdk/core:explicitStackTags, Tags.of(stack) only tags resources): app and stage, and
+    // source=branch for CI's branch stages, which the nightly sweep looks for.
+    super(scope, id, {
+      ...props,
+      tags: {
+        ...props.tags,
+        app: props.config.appName,
+        stage: props.config.stage,
+        ...(props.config.sourceBranch !== undefined ? { [SOURCE_TAG.key]: SOURCE_TAG.branch } : {}),
+      },
+    });
     const c = props.config;
     checkConfig(c);
     const a = c.authorizers;

@@ -70,6 +70,12 @@ export interface AuthzStackConfig {
   readonly webAclArn?: string;
   /** REST stage variables (e.g. `authzRouteSet`); `authz*` ones become REQUEST identity sources. */
   readonly restStageVariables?: Readonly<Record<string, string>>;
+  /**
+   * The git branch a CI deployment is for: the stage must be that branch's stage, and the stack
+   * is tagged `source=branch` so the nightly sweep (bin/sweep.ts) may destroy it once the branch
+   * is gone. Manual stages (no branch) are never swept.
+   */
+  readonly sourceBranch?: string;
 }
 
 /** Defaults, one place. */

@@ -98,3 +98,31 @@ export function branchDeployment(branch: string): BranchDeployment {
 export function stackNameFor(appName: string, stage: string): string {
   return `${appName}-${stage}`;
 }
+
+/** The stack tag of a stage CI deployed for a branch (`-c sourceBranch=…`): the sweep's mark. */
+export const SOURCE_TAG = { key: 'source', branch: 'branch' } as const;
+
+/** What the sweep needs of a CloudFormation stack (`aws cloudformation describe-stacks`). */
+export interface StackSummary {
+  readonly StackName: string;
+  readonly Tags?: readonly { readonly Key: string; readonly Value: string }[];
+}
+
+/**
+ * The stages to destroy: stacks of `appName` that CI deployed for a branch (tag
+ * {@link SOURCE_TAG}) whose stage is no existing branch's stage. Never `prod`, never a stage
+ * deployed by hand (no tag). Sorted, each once.
+ */
+export function orphanStages(appName: string, stacks: readonly StackSummary[], branches: readonly string[]): string[] {
+  const live = new Set(branches.map((b) => stageNameForBranch(b)));
+  const out = new Set<string>();
+  for (const s of stacks) {
+    const tags = new Map((s.Tags ?? []).map((t) => [t.Key, t.Value]));
+    if (tags.get('app') !== appName || tags.get(SOURCE_TAG.key) !== SOURCE_TAG.branch) continue;
+    const stage = tags.get('stage');
+    if (stage === undefined || stackNameFor(appName, stage) !== s.StackName) continue;
+    if (stage === PRODUCTION_STAGE || !isValidStageName(stage) || live.has(stage)) continue;
+    out.add(stage);
+  }
+  return [...out].sort();
+}
