@@ -8,7 +8,7 @@ die() { echo "error: $*" >&2; exit 1; }
 
 # npm ci in infra/ when node_modules is missing or was installed from another lock file.
 ensure_node_modules() {
-    command -v node >/dev/null 2>&1 || die "node not found (Node.js 20 or later is needed for infra/)"
+    command -v node >/dev/null 2>&1 || die "node not found (Node.js 22 or 24 LTS for infra/; 20, past its end of life, still works)"
     command -v npm >/dev/null 2>&1 || die "npm not found"
     local stamp="$INFRA/node_modules/.installed-from-package-lock.json"
     if ! cmp -s "$INFRA/package-lock.json" "$stamp" 2>/dev/null; then
