@@ -7,7 +7,7 @@
  * arrays or objects. Both are accepted.
  */
 import * as path from 'node:path';
-import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type VpcPlacement } from '../lib/config';
+import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type Throttle, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
 
@@ -41,6 +41,11 @@ export const CONTEXT_KEYS = [
   'restStageVariables',
   'routesFile',
   'sourceBranch',
+  'throttleRateLimit',
+  'throttleBurstLimit',
+  'routeThrottles',
+  'reservedConcurrency',
+  'tracing',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -119,6 +124,19 @@ function map(get: ContextLookup, key: ContextKey): Record<string, string> | unde
   return out;
 }
 
+/** `routeThrottles`: `{"GET /pets": "10:20"}` or `GET /pets=10:20,...` (rate:burst per route). */
+function routeThrottles(get: ContextLookup): Record<string, Throttle> | undefined {
+  const m = map(get, 'routeThrottles');
+  if (m === undefined) return undefined;
+  const out: Record<string, Throttle> = {};
+  for (const [route, v] of Object.entries(m)) {
+    const match = /^(\d+):(\d+)$/.exec(v.trim());
+    if (!match) throw new ContextError(`context routeThrottles."${route}": "${v}" is not RATE:BURST (whole numbers)`);
+    out[route] = { rateLimit: Number(match[1]), burstLimit: Number(match[2]) };
+  }
+  return out;
+}
+
 /** Everything `bin/app.ts` needs besides the route table. */
 export interface AppSettings {
   readonly config: AuthzStackConfig;
@@ -184,6 +202,8 @@ export function configFromContext(
       timeoutSeconds: int(get, 'timeoutSeconds') ?? DEFAULTS.timeoutSeconds,
       logRetentionDays: int(get, 'logRetentionDays') ?? DEFAULTS.logRetentionDays,
       vpc,
+      reservedConcurrency: int(get, 'reservedConcurrency'),
+      tracing: bool(get, 'tracing'),
     },
     alarmTopicArn: str(get, 'alarmTopicArn'),
     webAclArn: str(get, 'webAclArn'),
@@ -191,5 +211,10 @@ export function configFromContext(
     createApiGatewayCloudWatchRole: bool(get, 'createApiGatewayCloudWatchRole'),
     restStageVariables: map(get, 'restStageVariables'),
     sourceBranch: str(get, 'sourceBranch'),
+    throttle: {
+      rateLimit: int(get, 'throttleRateLimit') ?? DEFAULTS.throttle.rateLimit,
+      burstLimit: int(get, 'throttleBurstLimit') ?? DEFAULTS.throttle.burstLimit,
+    },
+    routeThrottles: routeThrottles(get),
   };
 }

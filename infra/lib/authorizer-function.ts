@@ -79,6 +79,10 @@ export interface AuthorizerFunctionProps {
    * `Errors` alarm then counts only the errors that are not `decision = unauthorized` lines.
    */
   readonly unauthorizedIsFunctionError: boolean;
+  /** Reserved concurrency (unset: the account's unreserved pool). */
+  readonly reservedConcurrency?: number;
+  /** X-Ray active tracing. */
+  readonly tracing: boolean;
 }
 
 /** The message the binaries log when a cold start fails (authz-lambda's `or_init_error`). */
@@ -181,8 +185,18 @@ export class AuthorizerFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environment: { ...props.environment },
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       ...vpcProps,
     });
+    if (props.tracing) {
+      // Lambda adds xray:PutTraceSegments/PutTelemetryRecords on * to the role's default policy.
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (the tracing setting): xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level scoping, so Lambda\'s tracing grant is on *.',
+      });
+    }
     // Lambda checks the ENI permissions when it creates the function.
     if (eniPolicy) this.function.node.addDependency(eniPolicy);
 

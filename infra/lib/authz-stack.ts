@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ALARM_PERIOD, AuthorizerFunction, DECISIONS } from './authorizer-function';
-import { type AuthzStackConfig, VALID_RETENTION_DAYS } from './config';
+import { type AuthzStackConfig, type Throttle, VALID_RETENTION_DAYS } from './config';
 import { HttpApiFromTable } from './http-api';
 import { RestApiFromTable } from './rest-api';
 import {
@@ -96,12 +96,29 @@ function checkConfig(c: AuthzStackConfig): void {
     if (a.vpc.securityGroupIds.length === 0) fail('vpc: at least one security group');
     if (a.vpc.availabilityZones.length === 0) fail('vpc: the subnets\' availability zones');
   }
+  const checkThrottle = (what: string, t: Throttle) => {
+    if (!Number.isInteger(t.rateLimit) || t.rateLimit < 1 || t.rateLimit > 10000) fail(`${what} rate ${t.rateLimit}: 1 to 10000 requests/s (the account's regional limit)`);
+    if (!Number.isInteger(t.burstLimit) || t.burstLimit < 1 || t.burstLimit > 5000) fail(`${what} burst ${t.burstLimit}: 1 to 5000 (the account's regional limit)`);
+  };
+  checkThrottle('throttleRateLimit/throttleBurstLimit', c.throttle);
+  for (const [route, t] of Object.entries(c.routeThrottles ?? {})) {
+    if (!c.routeTable.apis.some((x) => x.routes.some((r) => r.route === route))) fail(`routeThrottles: "${route}" is no route of routes.json`);
+    checkThrottle(`routeThrottles "${route}"`, t);
+  }
+  if (a.reservedConcurrency !== undefined && !(Number.isInteger(a.reservedConcurrency) && a.reservedConcurrency >= 1)) {
+    fail(`reservedConcurrency ${a.reservedConcurrency}: a whole number of at least 1 (0 would stop every authorizer: every request a 500)`);
+  }
   if (c.sourceBranch !== undefined && stageNameForBranch(c.sourceBranch) !== c.stage) {
     fail(`sourceBranch "${c.sourceBranch}": its stage is ${stageNameForBranch(c.sourceBranch)}, not ${c.stage}`);
   }
   if (a.tokenQueryParam !== undefined && !/^[A-Za-z0-9_.~-]+$/.test(a.tokenQueryParam)) {
     fail(`tokenQueryParam "${a.tokenQueryParam}" is not a query parameter name`);
   }
+}
+
+/** The route throttles that name routes of `api`. */
+function routeThrottlesOf(c: AuthzStackConfig, api: ApiSpec): Record<string, Throttle> {
+  return Object.fromEntries(Object.entries(c.routeThrottles ?? {}).filter(([route]) => api.routes.some((r) => r.route === route)));
 }
 
 /**
@@ -173,6 +190,12 @@ export class AuthzStack extends Stack {
           alarmName: `${apiPrefix}-${type}-authorizer-errors`,
           alarmTopicArn: c.alarmTopicArn,
           unauthorizedIsFunctionError: type !== 'http',
+          reservedConcurrency: a.reservedConcurrency,
+          tracing: a.tracing ?? false,
+        });
+        new CfnOutput(this, `${Id}${TypeId}FunctionName`, {
+          value: fns[type]!.function.functionName,
+          description: `Function name of the ${api.name} ${type} authorizer, stage ${c.stage}`,
         });
       }
       allAuthorizers[api.name] = fns;
@@ -192,7 +215,11 @@ export class AuthzStack extends Stack {
           logRemovalPolicy,
           createCloudWatchRole,
           webAclArn: c.webAclArn,
+          throttle: c.throttle,
+          routeThrottles: routeThrottlesOf(c, api),
+          tracing: a.tracing ?? false,
         });
+        new CfnOutput(this, `${Id}ApiId`, { value: rest.restApi.restApiId, description: `REST API id of ${api.name}, stage ${c.stage}` });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
         for (const fn of [fns.token, fns.request]) fn?.function.addEnvironment('AUTHZ_ALLOWED_API_ARNS', stageArn);
@@ -209,7 +236,10 @@ export class AuthzStack extends Stack {
           architecture,
           logRetention,
           logRemovalPolicy,
+          throttle: c.throttle,
+          routeThrottles: routeThrottlesOf(c, api),
         });
+        new CfnOutput(this, `${Id}ApiId`, { value: http.httpApi.apiId, description: `HTTP API id of ${api.name}, stage ${c.stage}` });
         urls[api.name] = http.url;
         serverErrors = http.stage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       }

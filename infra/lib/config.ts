@@ -45,6 +45,16 @@ export interface AuthorizerSettings {
   /** Log retention of the authorizers' and APIs' log groups (days; a CloudWatch Logs value). */
   readonly logRetentionDays: number;
   readonly vpc?: VpcPlacement;
+  /** Reserved concurrency of each authorizer function (caps it, and guarantees it that much). */
+  readonly reservedConcurrency?: number;
+  /** AWS X-Ray active tracing of the authorizer functions (and of the REST stages). */
+  readonly tracing?: boolean;
+}
+
+/** API Gateway throttling: steady requests per second and burst (token bucket size). */
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
 }
 
 /** The stack's configuration. */
@@ -76,6 +86,10 @@ export interface AuthzStackConfig {
    * is gone. Manual stages (no branch) are never swept.
    */
   readonly sourceBranch?: string;
+  /** Stage-wide throttling of every API (default {@link DEFAULTS}.throttle). */
+  readonly throttle: Throttle;
+  /** Per-route throttling by route key of routes.json (`GET /pets`), overriding the stage's. */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
 }
 
 /** Defaults, one place. */
@@ -96,6 +110,12 @@ export const DEFAULTS = {
    */
   timeoutSeconds: 5,
   logRetentionDays: 30,
+  /**
+   * Stage throttling, 100 requests/s steady with bursts of 200: a demo stage per branch, far
+   * below the account's 10,000/s shared by every API of the region, so one stage cannot starve
+   * the others; raise it for production with `throttleRateLimit` / `throttleBurstLimit`.
+   */
+  throttle: { rateLimit: 100, burstLimit: 200 } as Throttle,
 } as const;
 
 /** CloudWatch Logs retention values. */

@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { logGroupNameFor } from './config';
+import { type Throttle, logGroupNameFor } from './config';
 import { type ApiSpec, methodOf, pascalCase, pathOf, rulesDifferPerRoute } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
@@ -25,6 +25,10 @@ export interface HttpApiFromTableProps {
   readonly architecture: lambda.Architecture;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /** Stage-wide throttling. */
+  readonly throttle: Throttle;
+  /** Per-route throttling by route key (`GET /planets`). */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
 }
 
 /**
@@ -109,6 +113,7 @@ export class HttpApiFromTable extends Construct {
       httpApi: this.httpApi,
       stageName: props.stageName,
       autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(
@@ -127,6 +132,14 @@ export class HttpApiFromTable extends Construct {
         ),
       },
     });
+
+    const routeSettings = Object.entries(props.routeThrottles ?? {});
+    if (routeSettings.length > 0) {
+      // RouteSettings is a plain JSON map in CloudFormation: CloudFormation's own key names.
+      (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = Object.fromEntries(
+        routeSettings.map(([route, t]) => [route, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit }]),
+      );
+    }
 
     if (api.routes.some((r) => r.authorizer === 'http')) {
       if (!props.httpAuthorizerFunction) throw new Error(`${api.name}: routes use the http authorizer but no function was given`);
@@ -167,6 +180,8 @@ export class HttpApiFromTable extends Construct {
         authorizer,
         authorizationScopes: route.authorizer === 'jwt' && route.scopes.length > 0 ? [...route.scopes] : undefined,
       });
+      // Route settings name the route: it must exist before the stage carries them.
+      if (props.routeThrottles?.[route.route]) this.stage.node.addDependency(r);
       if (route.authorizer === 'none') {
         Validations.of(r).acknowledge({
           id: 'AwsSolutions-APIG4',

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { logGroupNameFor } from './config';
+import { type Throttle, logGroupNameFor } from './config';
 import { type ApiSpec, methodOf, pathOf } from './route-table';
 
 /** RFC 6750 §3: what a client is told on 401 and 403. */
@@ -36,6 +36,12 @@ export interface RestApiFromTableProps {
   readonly createCloudWatchRole: boolean;
   /** AWS WAFv2 web ACL (regional) to associate with the stage. */
   readonly webAclArn?: string;
+  /** Stage-wide throttling. */
+  readonly throttle: Throttle;
+  /** Per-route throttling by route key (`GET /pets`). */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** X-Ray tracing of the stage. */
+  readonly tracing: boolean;
 }
 
 /** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it. */
@@ -122,6 +128,16 @@ export class RestApiFromTable extends Construct {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        tracingEnabled: props.tracing,
+        // Route overrides: API Gateway's method settings key `/{resource path}/{METHOD}`.
+        methodOptions: Object.fromEntries(
+          Object.entries(props.routeThrottles ?? {}).map(([route, t]) => [
+            `${pathOf(route)}/${methodOf(route)}`,
+            { throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit },
+          ]),
+        ),
       },
     });
 

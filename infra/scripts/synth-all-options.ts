@@ -37,6 +37,11 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   restStageVariables: 'authzRouteSet=v2,color=blue',
   appName: 'Demo',
   sourceBranch: ALL_OPTIONS_STAGE,
+  throttleRateLimit: '500',
+  throttleBurstLimit: '1000',
+  routeThrottles: '{"POST /pets":"5:10","GET /moons":"1:2"}',
+  reservedConcurrency: '20',
+  tracing: 'true',
 };
 
 /** The app with every option on and bundling skipped, synthesized into `outdir`. */

@@ -247,9 +247,20 @@ describe('the stack (default settings, stage dev)', () => {
     template.resourceCountIs('AWS::Logs::MetricFilter', 11);
   });
 
-  it('outputs the invoke URLs', () => {
+  it('outputs the invoke URLs, the API ids and the function names', () => {
     const outputs = template.findOutputs('*');
-    assert.deepEqual(Object.keys(outputs).sort(), ['PetStoreUrl', 'SolarSystemUrl']);
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      'PetStoreApiId',
+      'PetStoreRequestFunctionName',
+      'PetStoreTokenFunctionName',
+      'PetStoreUrl',
+      'SolarSystemApiId',
+      'SolarSystemHttpFunctionName',
+      'SolarSystemUrl',
+    ]);
+    assert.deepEqual(outputs.PetStoreApiId.Value, { Ref: Object.keys(resources(template, 'AWS::ApiGateway::RestApi'))[0] });
+    assert.deepEqual(outputs.SolarSystemApiId.Value, { Ref: Object.keys(resources(template, 'AWS::ApiGatewayV2::Api'))[0] });
+    assert.deepEqual(outputs.PetStoreTokenFunctionName.Value, { Ref: fn('ApiAuthz-dev-pet-store-token').id });
     assert.match(JSON.stringify(outputs.SolarSystemUrl.Value), /"\/dev\/"/);
   });
 });

@@ -1,0 +1,69 @@
+/** Operator options: throttling (stage and route), reserved concurrency, X-Ray. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULTS } from '../lib/config';
+import { resources, synth } from './helpers';
+
+describe('throttling', () => {
+  it('every stage has the default stage throttle', () => {
+    const { template } = synth();
+    const rest = Object.values(resources(template, 'AWS::ApiGateway::Stage'))[0].Properties;
+    const all = rest.MethodSettings.find((m: any) => m.ResourcePath === '/*' && m.HttpMethod === '*');
+    assert.equal(all.ThrottlingRateLimit, DEFAULTS.throttle.rateLimit);
+    assert.equal(all.ThrottlingBurstLimit, DEFAULTS.throttle.burstLimit);
+    const http = Object.values(resources(template, 'AWS::ApiGatewayV2::Stage'))[0].Properties;
+    assert.deepEqual(http.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    assert.equal(http.RouteSettings, undefined);
+  });
+
+  it('stage and route throttles are overridable', () => {
+    const { template } = synth({
+      throttleRateLimit: '500',
+      throttleBurstLimit: '1000',
+      routeThrottles: '{"POST /pets":"5:10","GET /moons":"1:2"}',
+    });
+    const rest = Object.values(resources(template, 'AWS::ApiGateway::Stage'))[0].Properties;
+    const all = rest.MethodSettings.find((m: any) => m.ResourcePath === '/*');
+    assert.equal(all.ThrottlingRateLimit, 500);
+    assert.equal(all.ThrottlingBurstLimit, 1000);
+    const post = rest.MethodSettings.find((m: any) => m.ResourcePath === '/~1pets' && m.HttpMethod === 'POST');
+    assert.ok(post, JSON.stringify(rest.MethodSettings));
+    assert.equal(post.ThrottlingRateLimit, 5);
+    assert.equal(post.ThrottlingBurstLimit, 10);
+    const [httpId, httpStage] = Object.entries(resources(template, 'AWS::ApiGatewayV2::Stage'))[0] as [string, any];
+    assert.deepEqual(httpStage.Properties.RouteSettings, { 'GET /moons': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 } });
+    const moons = Object.entries(resources(template, 'AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === 'GET /moons')![0];
+    assert.ok(((template.toJSON().Resources[httpId].DependsOn ?? []) as string[]).includes(moons), 'the stage waits for the route it names');
+  });
+
+  it('refuses a throttle for a route that does not exist, or past the account limits', () => {
+    assert.throws(() => synth({ routeThrottles: 'GET /nope=1:1' }), /routeThrottles: "GET \/nope" is no route/);
+    assert.throws(() => synth({ routeThrottles: 'GET /pets=fast' }), /RATE:BURST/);
+    assert.throws(() => synth({ throttleBurstLimit: '6000' }), /burst 6000: 1 to 5000/);
+  });
+});
+
+describe('reserved concurrency and X-Ray', () => {
+  it('are off by default', () => {
+    const { template } = synth();
+    for (const f of Object.values(resources(template, 'AWS::Lambda::Function')).filter((x) => x.Properties.Runtime === 'provided.al2023')) {
+      assert.equal(f.Properties.ReservedConcurrentExecutions, undefined);
+      assert.equal(f.Properties.TracingConfig, undefined);
+    }
+  });
+
+  it('set each authorizer and the REST stage when asked for', () => {
+    const { template } = synth({ reservedConcurrency: '50', tracing: 'true' });
+    const rust = Object.values(resources(template, 'AWS::Lambda::Function')).filter((x) => x.Properties.Runtime === 'provided.al2023');
+    assert.equal(rust.length, 3);
+    for (const f of rust) {
+      assert.equal(f.Properties.ReservedConcurrentExecutions, 50);
+      assert.deepEqual(f.Properties.TracingConfig, { Mode: 'Active' });
+    }
+    assert.equal(Object.values(resources(template, 'AWS::ApiGateway::Stage'))[0].Properties.TracingEnabled, true);
+  });
+
+  it('refuses reserved concurrency 0 (it would stop every authorizer)', () => {
+    assert.throws(() => synth({ reservedConcurrency: '0' }), /reservedConcurrency 0/);
+  });
+});
