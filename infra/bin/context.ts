@@ -7,7 +7,7 @@
  * arrays or objects. Both are accepted.
  */
 import * as path from 'node:path';
-import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type Throttle, type VpcPlacement } from '../lib/config';
+import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type Throttle, type UsagePlanSettings, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
 
@@ -46,6 +46,8 @@ export const CONTEXT_KEYS = [
   'routeThrottles',
   'reservedConcurrency',
   'tracing',
+  'usagePlanClaim',
+  'usagePlanQuotaPerDay',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -137,6 +139,16 @@ function routeThrottles(get: ContextLookup): Record<string, Throttle> | undefine
   return out;
 }
 
+function usagePlan(get: ContextLookup): UsagePlanSettings | undefined {
+  const claim = str(get, 'usagePlanClaim');
+  const quota = int(get, 'usagePlanQuotaPerDay');
+  if (claim === undefined) {
+    if (quota !== undefined) throw new ContextError('context usagePlanQuotaPerDay needs usagePlanClaim (the claim that names the API key)');
+    return undefined;
+  }
+  return { claim, quotaPerDay: quota ?? DEFAULTS.usagePlanQuotaPerDay };
+}
+
 /** Everything `bin/app.ts` needs besides the route table. */
 export interface AppSettings {
   readonly config: AuthzStackConfig;
@@ -216,5 +228,6 @@ export function configFromContext(
       burstLimit: int(get, 'throttleBurstLimit') ?? DEFAULTS.throttle.burstLimit,
     },
     routeThrottles: routeThrottles(get),
+    usagePlan: usagePlan(get),
   };
 }

@@ -42,6 +42,7 @@ export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_ALLOWED_API_ARNS',
   'AUTHZ_INTROSPECTION_SECRET_ARN',
   'AUTHZ_TOKEN_QUERY_PARAM',
+  'AUTHZ_USAGE_IDENTIFIER_CLAIM',
 ];
 
 /** Lambda's limit on the total size of a function's environment variables. */
@@ -104,6 +105,11 @@ function checkConfig(c: AuthzStackConfig): void {
   for (const [route, t] of Object.entries(c.routeThrottles ?? {})) {
     if (!c.routeTable.apis.some((x) => x.routes.some((r) => r.route === route))) fail(`routeThrottles: "${route}" is no route of routes.json`);
     checkThrottle(`routeThrottles "${route}"`, t);
+  }
+  if (c.usagePlan) {
+    if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);
+    if (!Number.isInteger(c.usagePlan.quotaPerDay) || c.usagePlan.quotaPerDay < 1) fail(`usagePlanQuotaPerDay ${c.usagePlan.quotaPerDay}: at least 1`);
+    if (!c.routeTable.apis.some((x) => x.type === 'rest')) fail('usagePlanClaim: usage plans need a REST API in routes.json');
   }
   if (a.reservedConcurrency !== undefined && !(Number.isInteger(a.reservedConcurrency) && a.reservedConcurrency >= 1)) {
     fail(`reservedConcurrency ${a.reservedConcurrency}: a whole number of at least 1 (0 would stop every authorizer: every request a 500)`);
@@ -218,7 +224,14 @@ export class AuthzStack extends Stack {
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           tracing: a.tracing ?? false,
+          usagePlan: c.usagePlan,
         });
+        if (rest.usagePlan) {
+          new CfnOutput(this, `${Id}UsagePlanId`, {
+            value: rest.usagePlan.usagePlanId,
+            description: `Usage plan of ${api.name}: add each client's API key (value = its ${c.usagePlan!.claim} claim) with aws apigateway create-usage-plan-key`,
+          });
+        }
         new CfnOutput(this, `${Id}ApiId`, { value: rest.restApi.restApiId, description: `REST API id of ${api.name}, stage ${c.stage}` });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
@@ -303,6 +316,7 @@ export class AuthzStack extends Stack {
     if (a.jwksUri) env.AUTHZ_JWKS_URI = a.jwksUri;
     if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
     if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
+    if (c.usagePlan && api.type === 'rest') env.AUTHZ_USAGE_IDENTIFIER_CLAIM = c.usagePlan.claim;
     // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes.
     const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) + 160;
     if (size > LAMBDA_ENV_LIMIT_BYTES) {

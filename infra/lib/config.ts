@@ -90,6 +90,20 @@ export interface AuthzStackConfig {
   readonly throttle: Throttle;
   /** Per-route throttling by route key of routes.json (`GET /pets`), overriding the stage's. */
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** REST usage plans with API keys from the authorizer (unset: none). */
+  readonly usagePlan?: UsagePlanSettings;
+}
+
+/**
+ * A REST usage plan fed by the authorizers: they return the value of `claim` as
+ * `usageIdentifierKey` (`AUTHZ_USAGE_IDENTIFIER_CLAIM`), the API takes API keys from the
+ * authorizer (`apiKeySource: AUTHORIZER`), and every guarded method requires a key. The keys
+ * themselves (one per client, the claim's value) are added to the plan by the operator.
+ */
+export interface UsagePlanSettings {
+  readonly claim: string;
+  /** Requests per key per day. */
+  readonly quotaPerDay: number;
 }
 
 /** Defaults, one place. */
@@ -116,6 +130,8 @@ export const DEFAULTS = {
    * the others; raise it for production with `throttleRateLimit` / `throttleBurstLimit`.
    */
   throttle: { rateLimit: 100, burstLimit: 200 } as Throttle,
+  /** Usage plan quota per API key and day, when a plan is on. */
+  usagePlanQuotaPerDay: 10000,
 } as const;
 
 /** CloudWatch Logs retention values. */

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { type Throttle, logGroupNameFor } from './config';
+import { type Throttle, type UsagePlanSettings, logGroupNameFor } from './config';
 import { type ApiSpec, methodOf, pathOf } from './route-table';
 
 /** RFC 6750 §3: what a client is told on 401 and 403. */
@@ -42,6 +42,8 @@ export interface RestApiFromTableProps {
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /** X-Ray tracing of the stage. */
   readonly tracing: boolean;
+  /** Usage plan with API keys from the authorizer (`apiKeySource: AUTHORIZER`). */
+  readonly usagePlan?: UsagePlanSettings;
 }
 
 /** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it. */
@@ -77,6 +79,7 @@ export class RestApiFromTable extends Construct {
   readonly restApi: apigw.RestApi;
   readonly tokenAuthorizer?: apigw.TokenAuthorizer;
   readonly requestAuthorizer?: apigw.RequestAuthorizer;
+  readonly usagePlan?: apigw.UsagePlan;
   readonly accessLogGroup: logs.LogGroup;
   /**
    * `API-Gateway-Execution-Logs_{restApiId}/{stage}`, created by the stack before the stage:
@@ -102,6 +105,8 @@ export class RestApiFromTable extends Construct {
       restApiName: props.restApiName,
       description: api.description,
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      // With a usage plan the key comes from the authorizer's usageIdentifierKey, never a header.
+      apiKeySourceType: props.usagePlan ? apigw.ApiKeySourceType.AUTHORIZER : undefined,
       cloudWatchRole: props.createCloudWatchRole,
       cloudWatchRoleRemovalPolicy: props.createCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
@@ -237,6 +242,8 @@ export class RestApiFromTable extends Construct {
       const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route), {
         authorizer,
         authorizationType: authorizer ? apigw.AuthorizationType.CUSTOM : apigw.AuthorizationType.NONE,
+        // Metered routes: the key is the authorizer's usageIdentifierKey; public routes stay free.
+        apiKeyRequired: props.usagePlan !== undefined && authorizer !== undefined ? true : undefined,
         requestValidator: validator,
         methodResponses: [
           {
@@ -262,6 +269,16 @@ export class RestApiFromTable extends Construct {
           reason: `Guarded by this project's ${route.authorizer.toUpperCase()} Lambda authorizer (the product), not a Cognito user pool authorizer.`,
         });
       }
+    }
+
+    if (props.usagePlan) {
+      this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
+        name: `${props.restApiName}-usage`,
+        description: `Per-client quota of ${props.restApiName}; API keys from the authorizer (claim ${props.usagePlan.claim})`,
+        throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+        quota: { limit: props.usagePlan.quotaPerDay, period: apigw.Period.DAY },
+        apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+      });
     }
 
     this.url = this.restApi.url;

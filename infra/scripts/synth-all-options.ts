@@ -42,6 +42,8 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   routeThrottles: '{"POST /pets":"5:10","GET /moons":"1:2"}',
   reservedConcurrency: '20',
   tracing: 'true',
+  usagePlanClaim: 'client_id',
+  usagePlanQuotaPerDay: '5000',
 };
 
 /** The app with every option on and bundling skipped, synthesized into `outdir`. */

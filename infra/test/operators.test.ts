@@ -67,3 +67,41 @@ describe('reserved concurrency and X-Ray', () => {
     assert.throws(() => synth({ reservedConcurrency: '0' }), /reservedConcurrency 0/);
   });
 });
+
+describe('usage plans (API keys from the authorizer)', () => {
+  it('are off by default: no plan, keys from the header source, no key required', () => {
+    const { template } = synth();
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
+    const api = Object.values(resources(template, 'AWS::ApiGateway::RestApi'))[0].Properties;
+    assert.equal(api.ApiKeySourceType, undefined);
+    for (const m of Object.values(resources(template, 'AWS::ApiGateway::Method'))) assert.equal(m.Properties.ApiKeyRequired, undefined);
+  });
+
+  it('usagePlanClaim: apiKeySource AUTHORIZER, the claim to the REST authorizers, keys on guarded methods, a plan on the stage', () => {
+    const { template } = synth({ usagePlanClaim: 'client_id', usagePlanQuotaPerDay: '5000' });
+    const api = Object.values(resources(template, 'AWS::ApiGateway::RestApi'))[0].Properties;
+    assert.equal(api.ApiKeySourceType, 'AUTHORIZER');
+    const methods = Object.values(resources(template, 'AWS::ApiGateway::Method'));
+    for (const m of methods) {
+      assert.equal(m.Properties.ApiKeyRequired, m.Properties.AuthorizationType === 'CUSTOM' ? true : undefined, JSON.stringify(m.Properties.HttpMethod));
+    }
+    assert.ok(methods.some((m) => m.Properties.AuthorizationType === 'NONE'), 'the public landing page stays free');
+    const fns = Object.values(resources(template, 'AWS::Lambda::Function'));
+    for (const f of fns) {
+      const v = f.Properties.Environment?.Variables ?? {};
+      const rest = /pet-store-(token|request)$/.test(f.Properties.FunctionName);
+      assert.equal(v.AUTHZ_USAGE_IDENTIFIER_CLAIM, rest ? 'client_id' : undefined, f.Properties.FunctionName);
+    }
+    const plans = Object.values(resources(template, 'AWS::ApiGateway::UsagePlan'));
+    assert.equal(plans.length, 1);
+    assert.deepEqual(plans[0].Properties.Quota, { Limit: 5000, Period: 'DAY' });
+    assert.deepEqual(plans[0].Properties.Throttle, { RateLimit: 100, BurstLimit: 200 });
+    assert.equal(plans[0].Properties.ApiStages.length, 1);
+    assert.ok('PetStoreUsagePlanId' in template.findOutputs('*'));
+  });
+
+  it('a quota without a claim, or the claim through authzEnvironment, is refused', () => {
+    assert.throws(() => synth({ usagePlanQuotaPerDay: '10' }), /usagePlanQuotaPerDay needs usagePlanClaim/);
+    assert.throws(() => synth({ authzEnvironment: 'AUTHZ_USAGE_IDENTIFIER_CLAIM=sub' }), /AUTHZ_USAGE_IDENTIFIER_CLAIM is generated/);
+  });
+});
