@@ -48,6 +48,7 @@ export const CONTEXT_KEYS = [
   'tracing',
   'usagePlanClaim',
   'usagePlanQuotaPerDay',
+  'corsOrigin',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -229,5 +230,6 @@ export function configFromContext(
     },
     routeThrottles: routeThrottles(get),
     usagePlan: usagePlan(get),
+    corsOrigin: str(get, 'corsOrigin'),
   };
 }

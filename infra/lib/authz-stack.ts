@@ -106,6 +106,9 @@ function checkConfig(c: AuthzStackConfig): void {
     if (!c.routeTable.apis.some((x) => x.routes.some((r) => r.route === route))) fail(`routeThrottles: "${route}" is no route of routes.json`);
     checkThrottle(`routeThrottles "${route}"`, t);
   }
+  if (c.corsOrigin !== undefined && c.corsOrigin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(c.corsOrigin)) {
+    fail(`corsOrigin "${c.corsOrigin}": one origin (scheme://host[:port], no path) or *`);
+  }
   if (c.usagePlan) {
     if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);
     if (!Number.isInteger(c.usagePlan.quotaPerDay) || c.usagePlan.quotaPerDay < 1) fail(`usagePlanQuotaPerDay ${c.usagePlan.quotaPerDay}: at least 1`);
@@ -225,6 +228,7 @@ export class AuthzStack extends Stack {
           routeThrottles: routeThrottlesOf(c, api),
           tracing: a.tracing ?? false,
           usagePlan: c.usagePlan,
+          corsOrigin: c.corsOrigin,
         });
         if (rest.usagePlan) {
           new CfnOutput(this, `${Id}UsagePlanId`, {
@@ -251,6 +255,7 @@ export class AuthzStack extends Stack {
           logRemovalPolicy,
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
+          corsOrigin: c.corsOrigin,
         });
         new CfnOutput(this, `${Id}ApiId`, { value: http.httpApi.apiId, description: `HTTP API id of ${api.name}, stage ${c.stage}` });
         urls[api.name] = http.url;

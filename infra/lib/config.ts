@@ -92,6 +92,13 @@ export interface AuthzStackConfig {
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /** REST usage plans with API keys from the authorizer (unset: none). */
   readonly usagePlan?: UsagePlanSettings;
+  /**
+   * CORS for browsers on this origin (`https://app.example.com`, or `*`): preflight answered,
+   * `Access-Control-Allow-Origin` on answers including the 401/403 gateway responses, and
+   * `WWW-Authenticate` exposed to scripts. One origin: the REST responses carry it as a static
+   * header value. Unset: no CORS (browsers on other origins cannot read the answers).
+   */
+  readonly corsOrigin?: string;
 }
 
 /**

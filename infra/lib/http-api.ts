@@ -29,6 +29,8 @@ export interface HttpApiFromTableProps {
   readonly throttle: Throttle;
   /** Per-route throttling by route key (`GET /planets`). */
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** CORS origin (one, or `*`): API Gateway answers preflight and adds the headers itself. */
+  readonly corsOrigin?: string;
 }
 
 /**
@@ -103,6 +105,15 @@ export class HttpApiFromTable extends Construct {
       apiName: props.httpApiName,
       description: api.description,
       createDefaultStage: false,
+      corsPreflight: props.corsOrigin
+        ? {
+            allowOrigins: [props.corsOrigin],
+            allowHeaders: ['authorization', 'content-type'],
+            allowMethods: [apigwv2.CorsHttpMethod.ANY],
+            exposeHeaders: ['www-authenticate'],
+            maxAge: Duration.minutes(10),
+          }
+        : undefined,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: logGroupNameFor(`/aws/apigateway/${props.httpApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),

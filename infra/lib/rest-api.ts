@@ -44,6 +44,17 @@ export interface RestApiFromTableProps {
   readonly tracing: boolean;
   /** Usage plan with API keys from the authorizer (`apiKeySource: AUTHORIZER`). */
   readonly usagePlan?: UsagePlanSettings;
+  /** CORS origin (one, or `*`): preflight, allow-origin on every answer, WWW-Authenticate exposed. */
+  readonly corsOrigin?: string;
+}
+
+/** Headers a browser needs to read an answer (and its challenge) from another origin. */
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': 'WWW-Authenticate',
+    ...(origin === '*' ? {} : { Vary: 'Origin' }),
+  };
 }
 
 /** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it. */
@@ -107,6 +118,16 @@ export class RestApiFromTable extends Construct {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // With a usage plan the key comes from the authorizer's usageIdentifierKey, never a header.
       apiKeySourceType: props.usagePlan ? apigw.ApiKeySourceType.AUTHORIZER : undefined,
+      // Preflight: an OPTIONS mock method on every resource, public (browsers send no token).
+      defaultCorsPreflightOptions: props.corsOrigin
+        ? {
+            allowOrigins: [props.corsOrigin],
+            allowHeaders: ['Authorization', 'Content-Type'],
+            allowMethods: [...new Set(api.routes.map((r) => methodOf(r.route)))].flatMap((m) => (m === 'ANY' ? apigw.Cors.ALL_METHODS : [m])),
+            exposeHeaders: ['WWW-Authenticate'],
+            maxAge: Duration.minutes(10),
+          }
+        : undefined,
       cloudWatchRole: props.createCloudWatchRole,
       cloudWatchRoleRemovalPolicy: props.createCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
@@ -185,6 +206,9 @@ export class RestApiFromTable extends Construct {
     }
 
     // Gateway responses (RFC 6750 §3): JSON body and a WWW-Authenticate challenge.
+    const cors = props.corsOrigin
+      ? Object.fromEntries(Object.entries(corsHeaders(props.corsOrigin)).map(([k, v]) => [k, `'${v}'`]))
+      : {};
     const errorBody = (error: string) =>
       `{"message":$context.error.messageString,"error":"${error}","requestId":"$context.requestId"}`;
     this.restApi.addGatewayResponse('Unauthorized', {
@@ -193,6 +217,7 @@ export class RestApiFromTable extends Construct {
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token')}'`,
         'Content-Type': "'application/json'",
+        ...cors,
       },
       templates: { 'application/json': errorBody('invalid_token') },
     });
@@ -202,6 +227,7 @@ export class RestApiFromTable extends Construct {
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope')}'`,
         'Content-Type': "'application/json'",
+        ...cors,
       },
       templates: { 'application/json': errorBody('insufficient_scope') },
     });
@@ -239,7 +265,7 @@ export class RestApiFromTable extends Construct {
       const resource = this.restApi.root.resourceForPath(pathOf(route.route));
       const authorizer =
         route.authorizer === 'token' ? this.tokenAuthorizer : route.authorizer === 'request' ? this.requestAuthorizer : undefined;
-      const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route), {
+      const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route, props.corsOrigin), {
         authorizer,
         authorizationType: authorizer ? apigw.AuthorizationType.CUSTOM : apigw.AuthorizationType.NONE,
         // Metered routes: the key is the authorizer's usageIdentifierKey; public routes stay free.
@@ -248,7 +274,10 @@ export class RestApiFromTable extends Construct {
         methodResponses: [
           {
             statusCode: '200',
-            responseParameters: { 'method.response.header.Content-Type': true },
+            responseParameters: {
+              'method.response.header.Content-Type': true,
+              ...Object.fromEntries(Object.keys(props.corsOrigin ? corsHeaders(props.corsOrigin) : {}).map((h) => [`method.response.header.${h}`, true])),
+            },
           },
         ],
       });
@@ -271,6 +300,17 @@ export class RestApiFromTable extends Construct {
       }
     }
 
+    // The preflight methods CDK added: public by necessity (a browser's preflight carries no token).
+    for (const m of this.restApi.methods.filter((x) => x.httpMethod === 'OPTIONS')) {
+      Validations.of(m).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: `CORS preflight for ${props.corsOrigin} (corsOrigin): browsers send OPTIONS without credentials; the mock answer carries only the CORS headers, no data.`,
+        },
+        { id: 'AwsSolutions-COG4', reason: 'CORS preflight (corsOrigin): no authorizer can apply to a request without credentials.' },
+      );
+    }
+
     if (props.usagePlan) {
       this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
         name: `${props.restApiName}-usage`,
@@ -286,7 +326,7 @@ export class RestApiFromTable extends Construct {
 }
 
 /** A mock integration answering 200 with a small JSON document (HTML for `GET /`). */
-function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
+function mockIntegration(api: ApiSpec, route: string, corsOrigin?: string): apigw.MockIntegration {
   const landing = route === 'GET /';
   const body = landing
     ? landingPage(api)
@@ -307,6 +347,9 @@ function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
         statusCode: '200',
         responseParameters: {
           'method.response.header.Content-Type': landing ? "'text/html; charset=utf-8'" : "'application/json'",
+          ...Object.fromEntries(
+            Object.entries(corsOrigin ? corsHeaders(corsOrigin) : {}).map(([h, v]) => [`method.response.header.${h}`, `'${v}'`]),
+          ),
         },
         responseTemplates: { 'application/json': body },
       },

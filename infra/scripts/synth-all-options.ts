@@ -44,6 +44,7 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   tracing: 'true',
   usagePlanClaim: 'client_id',
   usagePlanQuotaPerDay: '5000',
+  corsOrigin: 'https://app.example.com',
 };
 
 /** The app with every option on and bundling skipped, synthesized into `outdir`. */

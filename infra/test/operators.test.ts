@@ -105,3 +105,52 @@ describe('usage plans (API keys from the authorizer)', () => {
     assert.throws(() => synth({ authzEnvironment: 'AUTHZ_USAGE_IDENTIFIER_CLAIM=sub' }), /AUTHZ_USAGE_IDENTIFIER_CLAIM is generated/);
   });
 });
+
+describe('CORS (corsOrigin)', () => {
+  const ORIGIN = 'https://app.example.com';
+
+  it('is off by default: no OPTIONS methods, no CORS headers, no HTTP CORS configuration', () => {
+    const { template } = synth();
+    for (const m of Object.values(resources(template, 'AWS::ApiGateway::Method'))) assert.notEqual(m.Properties.HttpMethod, 'OPTIONS');
+    for (const g of Object.values(resources(template, 'AWS::ApiGateway::GatewayResponse'))) {
+      assert.equal(g.Properties.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin'], undefined);
+    }
+    assert.equal(Object.values(resources(template, 'AWS::ApiGatewayV2::Api'))[0].Properties.CorsConfiguration, undefined);
+  });
+
+  it('REST: a public preflight per resource, the origin on 200s and on the 401/403 gateway responses, WWW-Authenticate exposed', () => {
+    const { template } = synth({ corsOrigin: ORIGIN });
+    const methods = Object.values(resources(template, 'AWS::ApiGateway::Method'));
+    const options = methods.filter((m) => m.Properties.HttpMethod === 'OPTIONS');
+    assert.equal(options.length, Object.keys(resources(template, 'AWS::ApiGateway::Resource')).length + 1, 'root and every resource');
+    for (const o of options) {
+      assert.equal(o.Properties.AuthorizationType, 'NONE');
+      const p = o.Properties.Integration.IntegrationResponses[0].ResponseParameters;
+      assert.equal(p['method.response.header.Access-Control-Allow-Origin'], `'${ORIGIN}'`);
+      assert.match(p['method.response.header.Access-Control-Allow-Headers'], /Authorization/);
+    }
+    for (const type of ['UNAUTHORIZED', 'ACCESS_DENIED']) {
+      const g = Object.values(resources(template, 'AWS::ApiGateway::GatewayResponse')).find((x) => x.Properties.ResponseType === type)!;
+      assert.equal(g.Properties.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin'], `'${ORIGIN}'`);
+      assert.equal(g.Properties.ResponseParameters['gatewayresponse.header.Access-Control-Expose-Headers'], "'WWW-Authenticate'");
+      assert.equal(g.Properties.ResponseParameters['gatewayresponse.header.Vary'], "'Origin'");
+      assert.match(g.Properties.ResponseParameters['gatewayresponse.header.WWW-Authenticate'], /^'Bearer /);
+    }
+    const pets = methods.find((m) => m.Properties.HttpMethod === 'POST')!;
+    assert.equal(pets.Properties.Integration.IntegrationResponses[0].ResponseParameters['method.response.header.Access-Control-Allow-Origin'], `'${ORIGIN}'`);
+    assert.equal(pets.Properties.MethodResponses[0].ResponseParameters['method.response.header.Access-Control-Allow-Origin'], true);
+  });
+
+  it('HTTP: API Gateway answers preflight for the origin and exposes WWW-Authenticate', () => {
+    const { template } = synth({ corsOrigin: ORIGIN });
+    const cors = Object.values(resources(template, 'AWS::ApiGatewayV2::Api'))[0].Properties.CorsConfiguration;
+    assert.deepEqual(cors.AllowOrigins, [ORIGIN]);
+    assert.deepEqual(cors.ExposeHeaders, ['www-authenticate']);
+    assert.ok(cors.AllowHeaders.includes('authorization'));
+  });
+
+  it('refuses an origin with a path, or a list', () => {
+    assert.throws(() => synth({ corsOrigin: 'https://app.example.com/x' }), /corsOrigin .*one origin/);
+    assert.throws(() => synth({ corsOrigin: 'https://a.example.com,https://b.example.com' }), /corsOrigin/);
+  });
+});
