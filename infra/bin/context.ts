@@ -7,7 +7,7 @@
  * arrays or objects. Both are accepted.
  */
 import * as path from 'node:path';
-import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type Throttle, type UsagePlanSettings, type VpcPlacement } from '../lib/config';
+import { type ArchitectureName, type AuthzStackConfig, type CustomDomainSettings, DEFAULTS, type Throttle, type UsagePlanSettings, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
 
@@ -49,6 +49,8 @@ export const CONTEXT_KEYS = [
   'usagePlanClaim',
   'usagePlanQuotaPerDay',
   'corsOrigin',
+  'domainName',
+  'certificateArn',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -150,6 +152,16 @@ function usagePlan(get: ContextLookup): UsagePlanSettings | undefined {
   return { claim, quotaPerDay: quota ?? DEFAULTS.usagePlanQuotaPerDay };
 }
 
+function customDomain(get: ContextLookup): CustomDomainSettings | undefined {
+  const domainName = str(get, 'domainName');
+  const certificateArn = str(get, 'certificateArn');
+  if (domainName === undefined && certificateArn === undefined) return undefined;
+  if (domainName === undefined || certificateArn === undefined) {
+    throw new ContextError('context domainName and certificateArn go together (the ACM certificate of that domain, in the stack\'s region)');
+  }
+  return { domainName, certificateArn };
+}
+
 /** Everything `bin/app.ts` needs besides the route table. */
 export interface AppSettings {
   readonly config: AuthzStackConfig;
@@ -231,5 +243,6 @@ export function configFromContext(
     routeThrottles: routeThrottles(get),
     usagePlan: usagePlan(get),
     corsOrigin: str(get, 'corsOrigin'),
+    customDomain: customDomain(get),
   };
 }

@@ -1,6 +1,8 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -109,6 +111,10 @@ function checkConfig(c: AuthzStackConfig): void {
   if (c.corsOrigin !== undefined && c.corsOrigin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(c.corsOrigin)) {
     fail(`corsOrigin "${c.corsOrigin}": one origin (scheme://host[:port], no path) or *`);
   }
+  if (c.customDomain) {
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(c.customDomain.domainName)) fail(`domainName "${c.customDomain.domainName}" is not a lower-case DNS name`);
+    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(c.customDomain.certificateArn)) fail(`certificateArn "${c.customDomain.certificateArn}" is not an ACM certificate ARN`);
+  }
   if (c.usagePlan) {
     if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);
     if (!Number.isInteger(c.usagePlan.quotaPerDay) || c.usagePlan.quotaPerDay < 1) fail(`usagePlanQuotaPerDay ${c.usagePlan.quotaPerDay}: at least 1`);
@@ -171,6 +177,7 @@ export class AuthzStack extends Stack {
     const dashboardWidgets: cloudwatch.IWidget[] = [];
     let createdCloudWatchRole = false;
     const alarms: cloudwatch.Alarm[] = [];
+    const stages: Record<string, { apiId: string; stageName: string; dependable: Construct }> = {};
     const alarmTopic = c.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', c.alarmTopicArn) : undefined;
 
     for (const api of c.routeTable.apis) {
@@ -241,6 +248,7 @@ export class AuthzStack extends Stack {
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
         for (const fn of [fns.token, fns.request]) fn?.function.addEnvironment('AUTHZ_ALLOWED_API_ARNS', stageArn);
         urls[api.name] = rest.url;
+        stages[api.name] = { apiId: rest.restApi.restApiId, stageName: rest.restApi.deploymentStage.stageName, dependable: rest.restApi.deploymentStage };
         serverErrors = rest.restApi.deploymentStage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       } else {
         const http = new HttpApiFromTable(this, Id, {
@@ -259,6 +267,7 @@ export class AuthzStack extends Stack {
         });
         new CfnOutput(this, `${Id}ApiId`, { value: http.httpApi.apiId, description: `HTTP API id of ${api.name}, stage ${c.stage}` });
         urls[api.name] = http.url;
+        stages[api.name] = { apiId: http.httpApi.apiId, stageName: c.stage, dependable: http.stage };
         serverErrors = http.stage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       }
       // What callers saw: any 5XX of the API (authorizer faults, throttles, integration errors).
@@ -295,6 +304,35 @@ export class AuthzStack extends Stack {
           }),
         );
       }
+    }
+    if (c.customDomain) {
+      const domain = new apigwv2.DomainName(this, 'CustomDomain', {
+        domainName: c.customDomain.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', c.customDomain.certificateArn),
+        endpointType: apigwv2.EndpointType.REGIONAL,
+        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+      });
+      for (const api of c.routeTable.apis) {
+        const Id = pascalCase(api.name);
+        const stage = stages[api.name];
+        const mapping = new apigwv2.CfnApiMapping(this, `${Id}CustomDomainMapping`, {
+          domainName: domain.name,
+          apiId: stage.apiId,
+          stage: stage.stageName,
+          apiMappingKey: api.name,
+        });
+        // The mapping names the domain and the stage by name: both must exist first.
+        mapping.node.addDependency(domain, stage.dependable);
+        new CfnOutput(this, `${Id}CustomUrl`, {
+          value: `https://${c.customDomain.domainName}/${api.name}/`,
+          description: `The ${api.name} API on the custom domain`,
+        });
+      }
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: domain.regionalDomainName,
+        description: `Point ${c.customDomain.domainName} here (a CNAME, or an alias record with the CustomDomainHostedZone output)`,
+      });
+      new CfnOutput(this, 'CustomDomainHostedZone', { value: domain.regionalHostedZoneId, description: 'Hosted zone id for an alias record' });
     }
     this.alarms = alarms;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {

@@ -99,6 +99,20 @@ export interface AuthzStackConfig {
    * header value. Unset: no CORS (browsers on other origins cannot read the answers).
    */
   readonly corsOrigin?: string;
+  /** A custom domain for the stage's APIs, each under its name as base path (unset: none). */
+  readonly customDomain?: CustomDomainSettings;
+}
+
+/**
+ * `https://<domainName>/<api name>/…` for every API of the stage: a regional API Gateway domain
+ * (TLS 1.2) with the ACM certificate, one API mapping per API. A domain belongs to one stage:
+ * set it for the stage that owns it (e.g. prod), not for every branch. DNS (a CNAME or alias to
+ * the `CustomDomainTarget` output) is the operator's.
+ */
+export interface CustomDomainSettings {
+  readonly domainName: string;
+  /** ACM certificate ARN, in the stack's region, covering `domainName`. */
+  readonly certificateArn: string;
 }
 
 /**

@@ -154,3 +154,36 @@ describe('CORS (corsOrigin)', () => {
     assert.throws(() => synth({ corsOrigin: 'https://a.example.com,https://b.example.com' }), /corsOrigin/);
   });
 });
+
+describe('custom domain (domainName + certificateArn)', () => {
+  const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0000-0000-0000-000000000000';
+
+  it('maps every API under its name on one regional TLS 1.2 domain, after its stage', () => {
+    const { template } = synth({ stage: 'prod', domainName: 'api.example.com', certificateArn: CERT });
+    const domains = Object.entries(resources(template, 'AWS::ApiGatewayV2::DomainName'));
+    assert.equal(domains.length, 1);
+    const [domainId, domain] = domains[0];
+    assert.equal(domain.Properties.DomainName, 'api.example.com');
+    assert.deepEqual(domain.Properties.DomainNameConfigurations, [{ CertificateArn: CERT, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }]);
+    const mappings = template.toJSON().Resources;
+    const byKey = Object.fromEntries(
+      Object.entries(resources(template, 'AWS::ApiGatewayV2::ApiMapping')).map(([id, m]) => [m.Properties.ApiMappingKey, { id, m }]),
+    );
+    assert.deepEqual(Object.keys(byKey).sort(), ['pet-store', 'solar-system']);
+    const restId = Object.keys(resources(template, 'AWS::ApiGateway::RestApi'))[0];
+    const restStageId = Object.keys(resources(template, 'AWS::ApiGateway::Stage'))[0];
+    assert.deepEqual(byKey['pet-store'].m.Properties.ApiId, { Ref: restId });
+    assert.deepEqual(byKey['pet-store'].m.Properties.DomainName, { Ref: domainId });
+    const deps = mappings[byKey['pet-store'].id].DependsOn as string[];
+    assert.ok(deps.includes(restStageId) && deps.includes(domainId), JSON.stringify(deps));
+    const outputs = template.findOutputs('*');
+    assert.equal(outputs.PetStoreCustomUrl.Value, 'https://api.example.com/pet-store/');
+    assert.ok('CustomDomainTarget' in outputs);
+  });
+
+  it('needs both settings, valid', () => {
+    assert.throws(() => synth({ domainName: 'api.example.com' }), /domainName and certificateArn go together/);
+    assert.throws(() => synth({ domainName: 'API.example.com', certificateArn: CERT }), /not a lower-case DNS name/);
+    assert.throws(() => synth({ domainName: 'api.example.com', certificateArn: 'arn:aws:iam::1:x' }), /not an ACM certificate ARN/);
+  });
+});
