@@ -160,7 +160,8 @@ export class RestApiFromTable extends Construct {
         // Route overrides: API Gateway's method settings key `/{resource path}/{METHOD}`.
         methodOptions: Object.fromEntries(
           Object.entries(props.routeThrottles ?? {}).map(([route, t]) => [
-            `${pathOf(route)}/${methodOf(route)}`,
+            // An ANY method's settings are the method setting for every method (`*`).
+            `${pathOf(route)}/${methodOf(route) === 'ANY' ? '*' : methodOf(route)}`,
             { throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit },
           ]),
         ),
