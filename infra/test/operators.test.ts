@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../lib/config';
-import { resources, synth } from './helpers';
+import { resources, synth, table } from './helpers';
 
 describe('throttling', () => {
   it('every stage has the default stage throttle', () => {
@@ -34,6 +34,24 @@ describe('throttling', () => {
     assert.deepEqual(httpStage.Properties.RouteSettings, { 'GET /moons': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 } });
     const moons = Object.entries(resources(template, 'AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === 'GET /moons')![0];
     assert.ok(((template.toJSON().Resources[httpId].DependsOn ?? []) as string[]).includes(moons), 'the stage waits for the route it names');
+  });
+
+  it('a throttle on an ANY route is the method setting for every method (*)', () => {
+    const t = table({
+      apis: {
+        files: {
+          type: 'rest',
+          audience: 'files',
+          routes: [{ route: 'ANY /files/{proxy+}', authorizer: 'request' }],
+        },
+      },
+    });
+    const { template } = synth({ routeThrottles: 'ANY /files/{proxy+}=3:6' }, t);
+    const settings = Object.values(resources(template, 'AWS::ApiGateway::Stage'))[0].Properties.MethodSettings;
+    const files = settings.find((m: any) => m.ResourcePath === '/~1files~1{proxy+}');
+    assert.ok(files, JSON.stringify(settings));
+    assert.equal(files.HttpMethod, '*');
+    assert.equal(files.ThrottlingRateLimit, 3);
   });
 
   it('refuses a throttle for a route that does not exist, or past the account limits', () => {
