@@ -8,6 +8,11 @@
 # Context settings (-c key=value) are listed in infra/README.md. The stack outputs (the invoke
 # URLs) are written to infra/cdk.out/outputs-<stage>.json for scripts/smoke.sh --outputs.
 # AUTHZ_INFRA_ARCH=arm64|x86_64 overrides the architecture chosen from the installed targets.
+#
+# Approval: run from a terminal, cdk asks before a security-broadening change (new IAM grants,
+# Lambda permissions: every first deploy of a stage has some); without one (CI, a pipe, cron) it
+# cannot ask and would abort, so it deploys with --require-approval never. An explicit
+# --require-approval LEVEL among the options wins. AUTHZ_CDK=PROGRAM runs another CDK CLI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../infra/scripts/common.sh
@@ -32,11 +37,19 @@ ensure_cargo_lambda
 pick_arch
 echo "stage $STAGE (stack <App>-$STAGE, App ApiAuthz unless -c appName=...), architecture $ARCH ($ARCH_WHY)" >&2
 
+# cdk prompts on stdin: only a terminal can answer.
+APPROVAL=()
+case " $* " in
+*" --require-approval "* | *" --require-approval="*) ;;
+*) if [ -t 0 ]; then APPROVAL=(--require-approval broadening); else APPROVAL=(--require-approval never); fi ;;
+esac
+echo "approval: ${APPROVAL[*]:-as given} ($([ -t 0 ] && echo "stdin is a terminal" || echo "no terminal: nobody to ask"))" >&2
+
 mkdir -p "$INFRA/cdk.out"
 cd "$INFRA"
 # The app defines exactly one stack, the stage's.
-exec npx --no-install cdk deploy --all \
+cdk_cli deploy --all \
     -c stage="$STAGE" -c architecture="$ARCH" \
     --outputs-file "cdk.out/outputs-$STAGE.json" \
-    --require-approval broadening \
+    "${APPROVAL[@]}" \
     "$@"

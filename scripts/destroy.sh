@@ -5,7 +5,8 @@
 #
 # The production stage (prod) has termination protection and keeps its log groups; this script
 # refuses it unless --i-mean-production is given (termination protection must still be lifted
-# in CloudFormation first). --force skips cdk's confirmation prompt.
+# in CloudFormation first). --force skips cdk's confirmation prompt; without a terminal (CI) it
+# is required, since nobody could answer. AUTHZ_CDK=PROGRAM runs another CDK CLI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../infra/scripts/common.sh
@@ -28,10 +29,18 @@ if [ "$STAGE" = prod ] && [ "$PRODUCTION_OK" != true ]; then
     die "refusing to destroy the production stage without --i-mean-production"
 fi
 
+FORCE=false
+for a in "${ARGS[@]}"; do
+    if [ "$a" = --force ] || [ "$a" = -f ]; then FORCE=true; fi
+done
+if [ "$FORCE" != true ] && ! [ -t 0 ]; then
+    die "no terminal to confirm the deletion of stage $STAGE: pass --force"
+fi
+
 cd "$INFRA"
 # Deleting needs no build: the app is synthesized without bundling (cdk destroy does not
 # bundle), and the issuer is only required to define the stack, so any placeholder does.
 # The app defines exactly one stack, the stage's.
-exec npx --no-install cdk destroy --all \
+cdk_cli destroy --all \
     -c stage="$STAGE" -c issuer=https://issuer.placeholder.invalid \
     "${ARGS[@]}"

@@ -4,8 +4,12 @@
 # AwsSolutions checks as a validation plugin, and a check that each asset holds an executable
 # `bootstrap` for the function's architecture.
 #
+# Then cfn-lint (PyPI, pinned) over that template and over one synth with every option on
+# (infra/scripts/synth-all-options.ts), and scripts/deploy.sh / destroy.sh run in a
+# non-interactive shell against a stand-in cdk.
+#
 # Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
-# cargo-lambda and ziglang from PyPI when missing). Runs from any directory; idempotent; no
+# cargo-lambda, ziglang and cfn-lint from PyPI when missing). Runs from any directory; idempotent; no
 # network beyond the package registries. Architecture: arm64 when the aarch64-unknown-linux-gnu
 # Rust target is installed, otherwise x86_64 (said in the output); AUTHZ_INFRA_ARCH overrides.
 #
@@ -24,6 +28,7 @@ OUT="$INFRA/cdk.out/test-infra"
 
 ensure_node_modules
 ensure_cargo_lambda
+ensure_cfn_lint
 pick_arch
 if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
     BUILD="the workspace's release profile"
@@ -37,6 +42,9 @@ fi
 step "infra unit tests (npm test)"
 (cd "$INFRA" && npm test --silent)
 
+step "scripts/deploy.sh and destroy.sh in a non-interactive shell, a stand-in cdk recording its arguments"
+(cd "$INFRA" && node --import tsx --test --test-reporter=spec test/scripts/*.test.ts)
+
 step "real cdk synth of $STACK: architecture $ARCH, because $ARCH_WHY; $BUILD"
 START=$(date +%s)
 rm -rf "$OUT"
@@ -47,4 +55,11 @@ END=$(date +%s)
 
 step "bundled assets"
 (cd "$INFRA" && npx --no-install tsx bin/check-assets.ts "$OUT" "$STACK" 3)
+
+step "cfn-lint $CFN_LINT_VERSION: the default synth, and one synth with every option on"
+ALL="$INFRA/cdk.out/test-infra-all-options"
+rm -rf "$ALL"
+ALL_TEMPLATE="$(cd "$INFRA" && node --import tsx scripts/synth-all-options.ts "$ALL")"
+cfn_lint "$OUT/$STACK.template.json" "$ALL_TEMPLATE"
+echo "cfn-lint: no errors or warnings in $STACK and $(basename "$ALL_TEMPLATE" .template.json)"
 echo "real cdk synth (cargo-lambda bundling, cdk-nag clean): $((END - START)) s, architecture $ARCH, $BUILD"

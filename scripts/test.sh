@@ -30,7 +30,7 @@ cargo test --workspace --locked
 step "scripts/smoke.sh against the local mode (every route of infra/routes.json, every tier)"
 scripts/test-smoke-local.sh
 
-step "the local mode's demo page in headless Chromium (installs Debian's chromium if missing)"
+step "the local mode's demo page in headless Chromium or Google Chrome (on Debian installs chromium if none)"
 scripts/test-browser.sh
 
 step "infra: CDK unit tests, stage naming, one real cdk synth with cargo-lambda bundling"

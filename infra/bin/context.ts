@@ -8,12 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type ArchitectureName, type AuthzStackConfig, DEFAULTS, type VpcPlacement } from '../lib/config';
+import { type ArchitectureName, type AuthzStackConfig, type CustomDomainSettings, DEFAULTS, type Throttle, type UsagePlanSettings, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
-import { stageNameForBranch, stageNameProblem } from '../lib/stage-name';
+import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
 
 export const DEFAULT_APP_NAME = 'ApiAuthz';
-export const DEFAULT_STAGE = 'dev';
+export const DEFAULT_STAGE = DEFAULT_MANUAL_STAGE;
 
 /** Context keys the app reads (documented in infra/README.md). */
 export const CONTEXT_KEYS = [
@@ -42,6 +42,17 @@ export const CONTEXT_KEYS = [
   'createApiGatewayCloudWatchRole',
   'restStageVariables',
   'routesFile',
+  'sourceBranch',
+  'throttleRateLimit',
+  'throttleBurstLimit',
+  'routeThrottles',
+  'reservedConcurrency',
+  'tracing',
+  'usagePlanClaim',
+  'usagePlanQuotaPerDay',
+  'corsOrigin',
+  'domainName',
+  'certificateArn',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -138,6 +149,39 @@ function checkedCaBundle(file: string): string {
   return abs;
 }
 
+/** `routeThrottles`: `{"GET /pets": "10:20"}` or `GET /pets=10:20,...` (rate:burst per route). */
+function routeThrottles(get: ContextLookup): Record<string, Throttle> | undefined {
+  const m = map(get, 'routeThrottles');
+  if (m === undefined) return undefined;
+  const out: Record<string, Throttle> = {};
+  for (const [route, v] of Object.entries(m)) {
+    const match = /^(\d+):(\d+)$/.exec(v.trim());
+    if (!match) throw new ContextError(`context routeThrottles."${route}": "${v}" is not RATE:BURST (whole numbers)`);
+    out[route] = { rateLimit: Number(match[1]), burstLimit: Number(match[2]) };
+  }
+  return out;
+}
+
+function usagePlan(get: ContextLookup): UsagePlanSettings | undefined {
+  const claim = str(get, 'usagePlanClaim');
+  const quota = int(get, 'usagePlanQuotaPerDay');
+  if (claim === undefined) {
+    if (quota !== undefined) throw new ContextError('context usagePlanQuotaPerDay needs usagePlanClaim (the claim that names the API key)');
+    return undefined;
+  }
+  return { claim, quotaPerDay: quota ?? DEFAULTS.usagePlanQuotaPerDay };
+}
+
+function customDomain(get: ContextLookup): CustomDomainSettings | undefined {
+  const domainName = str(get, 'domainName');
+  const certificateArn = str(get, 'certificateArn');
+  if (domainName === undefined && certificateArn === undefined) return undefined;
+  if (domainName === undefined || certificateArn === undefined) {
+    throw new ContextError('context domainName and certificateArn go together (the ACM certificate of that domain, in the stack\'s region)');
+  }
+  return { domainName, certificateArn };
+}
+
 /** Everything `bin/app.ts` needs besides the route table. */
 export interface AppSettings {
   readonly config: AuthzStackConfig;
@@ -204,11 +248,22 @@ export function configFromContext(
       timeoutSeconds: int(get, 'timeoutSeconds') ?? DEFAULTS.timeoutSeconds,
       logRetentionDays: int(get, 'logRetentionDays') ?? DEFAULTS.logRetentionDays,
       vpc,
+      reservedConcurrency: int(get, 'reservedConcurrency'),
+      tracing: bool(get, 'tracing'),
     },
     alarmTopicArn: str(get, 'alarmTopicArn'),
     webAclArn: str(get, 'webAclArn'),
     retainLogs: bool(get, 'retainLogs'),
     createApiGatewayCloudWatchRole: bool(get, 'createApiGatewayCloudWatchRole'),
     restStageVariables: map(get, 'restStageVariables'),
+    sourceBranch: str(get, 'sourceBranch'),
+    throttle: {
+      rateLimit: int(get, 'throttleRateLimit') ?? DEFAULTS.throttle.rateLimit,
+      burstLimit: int(get, 'throttleBurstLimit') ?? DEFAULTS.throttle.burstLimit,
+    },
+    routeThrottles: routeThrottles(get),
+    usagePlan: usagePlan(get),
+    corsOrigin: str(get, 'corsOrigin'),
+    customDomain: customDomain(get),
   };
 }

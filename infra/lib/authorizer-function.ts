@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import type { VpcPlacement } from './config';
+import { type VpcPlacement, logGroupNameFor } from './config';
 
 /** Flags every authorizer build passes to `cargo lambda build`. */
 export const CARGO_LAMBDA_FLAGS: readonly string[] = ['--disable-optimizations'];
@@ -46,6 +46,18 @@ export function caBundleHook(caBundleFile: string): { beforeBundling(i: string, 
     afterBundling: (_input: string, output: string) => [`cp -- ${q(caBundleFile)} ${q(path.join(output, CA_BUNDLE_FILE_NAME))}`],
   };
 }
+/**
+ * What Lambda needs to place a function in a VPC: the network-interface actions of
+ * AWSLambdaVPCAccessExecutionRole without its CloudWatch Logs actions on every log group.
+ */
+export const VPC_ENI_ACTIONS: readonly string[] = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 /** Properties of {@link AuthorizerFunction}. */
 export interface AuthorizerFunctionProps {
@@ -76,9 +88,25 @@ export interface AuthorizerFunctionProps {
   readonly metricPrefix: string;
   /** Alarm name (stage-named). */
   readonly alarmName: string;
-  /** Where the error alarm notifies, if anywhere. */
+  /** Where the alarms notify, if anywhere. */
   readonly alarmTopicArn?: string;
+  /**
+   * Whether a 401 is a function error to Lambda: true for REST TOKEN/REQUEST authorizers (they
+   * answer the error `Unauthorized`), false for the HTTP authorizer (simple responses). Lambda's
+   * `Errors` alarm then counts only the errors that are not `decision = unauthorized` lines.
+   */
+  readonly unauthorizedIsFunctionError: boolean;
+  /** Reserved concurrency (unset: the account's unreserved pool). */
+  readonly reservedConcurrency?: number;
+  /** X-Ray active tracing. */
+  readonly tracing: boolean;
 }
+
+/** The message the binaries log when a cold start fails (authz-lambda's `or_init_error`). */
+export const COLD_START_FAILED_MESSAGE = 'cold start failed';
+
+/** Period of every alarm and dashboard metric. */
+export const ALARM_PERIOD = Duration.minutes(5);
 
 /**
  * One Rust authorizer as a Lambda function: built by cargo-lambda (`RustFunction`), its own log
@@ -95,12 +123,19 @@ export class AuthorizerFunction extends Construct {
   /** Count of `decision = error` lines (faults: API Gateway answered 500). */
   readonly errorsMetric: cloudwatch.Metric;
   readonly errorAlarm: cloudwatch.Alarm;
+  /** Lambda `Errors` that are not 401s: crashes, timeouts, failed cold starts. */
+  readonly lambdaErrorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
+  /** `cold start failed` lines: a bad configuration, an unreachable IdP at start. */
+  readonly coldStartFailuresAlarm: cloudwatch.Alarm;
+  /** Every alarm of this function. */
+  readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: AuthorizerFunctionProps) {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      logGroupName: `/aws/lambda/${props.functionName}`,
+      logGroupName: logGroupNameFor(`/aws/lambda/${props.functionName}`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -112,6 +147,7 @@ export class AuthorizerFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     let vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    let eniPolicy: iam.Policy | undefined;
     if (props.vpc) {
       const v = props.vpc;
       const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -130,12 +166,16 @@ export class AuthorizerFunction extends Construct {
         },
         securityGroups: v.securityGroupIds.map((sg, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sg)),
       };
-      // Lambda creates and deletes the function's network interfaces with this role.
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      // Lambda creates and deletes the function's network interfaces with this role: exactly
+      // the ENI actions (AWSLambdaVPCAccessExecutionRole would add logs:* on every log group).
+      eniPolicy = new iam.Policy(this, 'NetworkInterfaces', {
+        statements: [new iam.PolicyStatement({ sid: 'LambdaVpcNetworkInterfaces', actions: [...VPC_ENI_ACTIONS], resources: ['*'] })],
+      });
+      this.role.attachInlinePolicy(eniPolicy);
+      Validations.of(eniPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'VPC placement: Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface, which do not support resource-level scoping; the AWS-managed policy is exactly that set.',
+          'VPC placement: Lambda manages the function\'s network interfaces with ec2:CreateNetworkInterface, DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses; these actions support no resource-level scoping (the ENIs do not exist yet), so the resource is *. Exactly these actions, nothing else.',
       });
     }
 
@@ -163,8 +203,20 @@ export class AuthorizerFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environment: { ...props.environment, ...(props.caBundleFile ? { AUTHZ_CA_BUNDLE: CA_BUNDLE_PATH } : {}) },
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       ...vpcProps,
     });
+    if (props.tracing) {
+      // Lambda adds xray:PutTraceSegments/PutTelemetryRecords on * to the role's default policy.
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (the tracing setting): xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level scoping, so Lambda\'s tracing grant is on *.',
+      });
+    }
+    // Lambda checks the ENI permissions when it creates the function.
+    if (eniPolicy) this.function.node.addDependency(eniPolicy);
 
     if (props.introspectionSecretArn) {
       // Exactly this secret, exactly this action: no wildcard, no DescribeSecret/List*.
@@ -206,8 +258,7 @@ export class AuthorizerFunction extends Construct {
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),
     });
-    // Lambda's own Errors metric is useless here: every `Unauthorized` (a bad token, 401) is a
-    // function error to Lambda. `decision = error` is a fault: API Gateway answered 500.
+    // `decision = error` is a fault the code saw (e.g. the IdP unreachable): API Gateway answered 500.
     this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
       alarmName: props.alarmName,
       alarmDescription: `${props.functionName} answered with a fault (decision=error, API Gateway 500); see its log group for the reason`,
@@ -217,10 +268,87 @@ export class AuthorizerFunction extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    // A failed cold start (bad configuration, unreachable IdP) never reaches a decision line.
+    const coldStartName = `${props.metricPrefix}ColdStartFailures`;
+    new logs.MetricFilter(this, 'ColdStartFailuresMetricFilter', {
+      logGroup: this.logGroup,
+      filterName: `${props.functionName}-cold-start-failures`,
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', COLD_START_FAILED_MESSAGE),
+      metricNamespace: namespace,
+      metricName: coldStartName,
+      metricValue: '1',
+      defaultValue: 0,
+      unit: cloudwatch.Unit.COUNT,
+    });
+    this.coldStartFailuresAlarm = new cloudwatch.Alarm(this, 'ColdStartFailuresAlarm', {
+      alarmName: `${props.functionName}-cold-start-failures`,
+      alarmDescription: `${props.functionName} failed to start (its log says "${COLD_START_FAILED_MESSAGE}" and names the setting); every request it should have answered got a 500`,
+      metric: new cloudwatch.Metric({ namespace, metricName: coldStartName, statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Lambda's Errors: crashes, timeouts and failed inits too, none of which log a decision.
+    // For REST authorizers every 401 is also a Lambda error, so those are subtracted.
+    const lambdaErrors = this.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
+    let faults: cloudwatch.IMetric = lambdaErrors;
+    if (props.unauthorizedIsFunctionError) {
+      const unauthorizedName = `${props.metricPrefix}Unauthorized`;
+      new logs.MetricFilter(this, 'UnauthorizedMetricFilter', {
+        logGroup: this.logGroup,
+        filterName: `${props.functionName}-unauthorized`,
+        filterPattern: logs.FilterPattern.stringValue('$.decision', '=', 'unauthorized'),
+        metricNamespace: namespace,
+        metricName: unauthorizedName,
+        metricValue: '1',
+        defaultValue: 0,
+        unit: cloudwatch.Unit.COUNT,
+      });
+      faults = new cloudwatch.MathExpression({
+        expression: 'FILL(errors, 0) - FILL(unauthorized, 0)',
+        usingMetrics: {
+          errors: lambdaErrors,
+          unauthorized: new cloudwatch.Metric({ namespace, metricName: unauthorizedName, statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+        },
+        label: 'Lambda errors that are not 401s',
+        period: ALARM_PERIOD,
+      });
+    }
+    this.lambdaErrorsAlarm = new cloudwatch.Alarm(this, 'LambdaErrorsAlarm', {
+      alarmName: `${props.functionName}-lambda-errors`,
+      alarmDescription: `${props.functionName}: Lambda errors other than 401s (a crash, a timeout, a failed cold start); API Gateway answered 500`,
+      metric: faults,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.throttlesAlarm = new cloudwatch.Alarm(this, 'ThrottlesAlarm', {
+      alarmName: `${props.functionName}-throttles`,
+      alarmDescription: `${props.functionName} was throttled (account or reserved concurrency reached); API Gateway answered 500`,
+      metric: this.function.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = [this.errorAlarm, this.lambdaErrorsAlarm, this.throttlesAlarm, this.coldStartFailuresAlarm];
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
-      this.errorAlarm.addAlarmAction(new cwActions.SnsAction(topic));
+      for (const alarm of this.alarms) alarm.addAlarmAction(new cwActions.SnsAction(topic));
     }
+  }
+
+  /** Decisions by decision and reason, one line per pair (for the dashboard). */
+  decisionsByReason(): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${this.errorsMetric.namespace},Decision,Reason} MetricName="${this.decisionsMetricName}"', 'Sum', 300)`,
+      label: '',
+      period: ALARM_PERIOD,
+    });
   }
 
   /** The decision metric for one decision value, summed over reasons. */

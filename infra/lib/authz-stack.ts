@@ -1,10 +1,14 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { AuthorizerFunction, DECISIONS } from './authorizer-function';
-import { type AuthzStackConfig, VALID_RETENTION_DAYS } from './config';
+import { ALARM_PERIOD, AuthorizerFunction, DECISIONS } from './authorizer-function';
+import { type AuthzStackConfig, type Throttle, VALID_RETENTION_DAYS } from './config';
 import { HttpApiFromTable } from './http-api';
 import { RestApiFromTable } from './rest-api';
 import {
@@ -17,7 +21,7 @@ import {
   routeSetsFrom,
   pascalCase,
 } from './route-table';
-import { PRODUCTION_STAGE, isValidStageName, stageNameProblem } from './stage-name';
+import { PRODUCTION_STAGE, SOURCE_TAG, isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
 import { StageUserPool, withCognitoScopes } from './user-pool';
 
 /** Properties of {@link AuthzStack}. */
@@ -44,6 +48,7 @@ export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_INTROSPECTION_SECRET_ARN',
   'AUTHZ_TOKEN_QUERY_PARAM',
   'AUTHZ_CA_BUNDLE',
+  'AUTHZ_USAGE_IDENTIFIER_CLAIM',
 ];
 
 /**
@@ -118,9 +123,41 @@ function checkConfig(c: AuthzStackConfig): void {
     if (a.vpc.securityGroupIds.length === 0) fail('vpc: at least one security group');
     if (a.vpc.availabilityZones.length === 0) fail('vpc: the subnets\' availability zones');
   }
+  const checkThrottle = (what: string, t: Throttle) => {
+    if (!Number.isInteger(t.rateLimit) || t.rateLimit < 1 || t.rateLimit > 10000) fail(`${what} rate ${t.rateLimit}: 1 to 10000 requests/s (the account's regional limit)`);
+    if (!Number.isInteger(t.burstLimit) || t.burstLimit < 1 || t.burstLimit > 5000) fail(`${what} burst ${t.burstLimit}: 1 to 5000 (the account's regional limit)`);
+  };
+  checkThrottle('throttleRateLimit/throttleBurstLimit', c.throttle);
+  for (const [route, t] of Object.entries(c.routeThrottles ?? {})) {
+    if (!c.routeTable.apis.some((x) => x.routes.some((r) => r.route === route))) fail(`routeThrottles: "${route}" is no route of routes.json`);
+    checkThrottle(`routeThrottles "${route}"`, t);
+  }
+  if (c.corsOrigin !== undefined && c.corsOrigin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(c.corsOrigin)) {
+    fail(`corsOrigin "${c.corsOrigin}": one origin (scheme://host[:port], no path) or *`);
+  }
+  if (c.customDomain) {
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(c.customDomain.domainName)) fail(`domainName "${c.customDomain.domainName}" is not a lower-case DNS name`);
+    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(c.customDomain.certificateArn)) fail(`certificateArn "${c.customDomain.certificateArn}" is not an ACM certificate ARN`);
+  }
+  if (c.usagePlan) {
+    if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);
+    if (!Number.isInteger(c.usagePlan.quotaPerDay) || c.usagePlan.quotaPerDay < 1) fail(`usagePlanQuotaPerDay ${c.usagePlan.quotaPerDay}: at least 1`);
+    if (!c.routeTable.apis.some((x) => x.type === 'rest')) fail('usagePlanClaim: usage plans need a REST API in routes.json');
+  }
+  if (a.reservedConcurrency !== undefined && !(Number.isInteger(a.reservedConcurrency) && a.reservedConcurrency >= 1)) {
+    fail(`reservedConcurrency ${a.reservedConcurrency}: a whole number of at least 1 (0 would stop every authorizer: every request a 500)`);
+  }
+  if (c.sourceBranch !== undefined && stageNameForBranch(c.sourceBranch) !== c.stage) {
+    fail(`sourceBranch "${c.sourceBranch}": its stage is ${stageNameForBranch(c.sourceBranch)}, not ${c.stage}`);
+  }
   if (a.tokenQueryParam !== undefined && !/^[A-Za-z0-9_.~-]+$/.test(a.tokenQueryParam)) {
     fail(`tokenQueryParam "${a.tokenQueryParam}" is not a query parameter name`);
   }
+}
+
+/** The route throttles that name routes of `api`. */
+function routeThrottlesOf(c: AuthzStackConfig, api: ApiSpec): Record<string, Throttle> {
+  return Object.fromEntries(Object.entries(c.routeThrottles ?? {}).filter(([route]) => api.routes.some((r) => r.route === route)));
 }
 
 /**
@@ -132,9 +169,23 @@ export class AuthzStack extends Stack {
   readonly authorizers: Readonly<Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>>>;
   /** Invoke URLs by API name. */
   readonly urls: Readonly<Record<string, string>>;
+  /** Every alarm of the stage: per API 5XX, per authorizer faults, Lambda errors, throttles, cold starts. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AuthzStackProps) {
-    super(scope, id, props);
+    // Stack tags (what `cdk deploy` sets on the CloudFormation stack; with the feature flag
+    // @aws-cdk/core:explicitStackTags, Tags.of(stack) only tags resources): app and stage, and
+    // source=branch for CI's branch stages, which the nightly sweep looks for.
+    super(scope, id, {
+      ...props,
+      tags: {
+        ...props.tags,
+        app: props.config.appName,
+        stage: props.config.stage,
+        ...(props.config.sourceBranch !== undefined ? { [SOURCE_TAG.key]: SOURCE_TAG.branch } : {}),
+      },
+    });
     const c = props.config;
     checkConfig(c);
     const a = c.authorizers;
@@ -155,6 +206,9 @@ export class AuthzStack extends Stack {
     const urls: Record<string, string> = {};
     const dashboardWidgets: cloudwatch.IWidget[] = [];
     let createdCloudWatchRole = false;
+    const alarms: cloudwatch.Alarm[] = [];
+    const stages: Record<string, { apiId: string; stageName: string; dependable: Construct }> = {};
+    const alarmTopic = c.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', c.alarmTopicArn) : undefined;
 
     for (const tableApi of c.routeTable.apis) {
       // With the stack's pool, scopes are Cognito's `<api>/<scope>` names, derived from the table.
@@ -186,9 +240,17 @@ export class AuthzStack extends Stack {
           metricPrefix: `${Id}${TypeId}`,
           alarmName: `${apiPrefix}-${type}-authorizer-errors`,
           alarmTopicArn: c.alarmTopicArn,
+          unauthorizedIsFunctionError: type !== 'http',
+          reservedConcurrency: a.reservedConcurrency,
+          tracing: a.tracing ?? false,
+        });
+        new CfnOutput(this, `${Id}${TypeId}FunctionName`, {
+          value: fns[type]!.function.functionName,
+          description: `Function name of the ${api.name} ${type} authorizer, stage ${c.stage}`,
         });
       }
       allAuthorizers[api.name] = fns;
+      let serverErrors: cloudwatch.IMetric;
 
       if (api.type === 'rest') {
         const createCloudWatchRole: boolean = (c.createApiGatewayCloudWatchRole ?? false) && !createdCloudWatchRole;
@@ -206,11 +268,25 @@ export class AuthzStack extends Stack {
           webAclArn: c.webAclArn,
           identityHeaders: identityHeadersFrom(a.extraEnvironment),
           routeSets: routeSetsFrom(a.extraEnvironment),
+          throttle: c.throttle,
+          routeThrottles: routeThrottlesOf(c, api),
+          tracing: a.tracing ?? false,
+          usagePlan: c.usagePlan,
+          corsOrigin: c.corsOrigin,
         });
+        if (rest.usagePlan) {
+          new CfnOutput(this, `${Id}UsagePlanId`, {
+            value: rest.usagePlan.usagePlanId,
+            description: `Usage plan of ${api.name}: add each client's API key (value = its ${c.usagePlan!.claim} claim) with aws apigateway create-usage-plan-key`,
+          });
+        }
+        new CfnOutput(this, `${Id}ApiId`, { value: rest.restApi.restApiId, description: `REST API id of ${api.name}, stage ${c.stage}` });
         // Each REST authorizer may grant this API's stage only (AUTHZ_ALLOWED_API_ARNS).
         const stageArn = this.formatArn({ service: 'execute-api', resource: rest.restApi.restApiId, resourceName: c.stage });
         for (const fn of [fns.token, fns.request]) fn?.function.addEnvironment('AUTHZ_ALLOWED_API_ARNS', stageArn);
         urls[api.name] = rest.url;
+        stages[api.name] = { apiId: rest.restApi.restApiId, stageName: rest.restApi.deploymentStage.stageName, dependable: rest.restApi.deploymentStage };
+        serverErrors = rest.restApi.deploymentStage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       } else {
         const http = new HttpApiFromTable(this, Id, {
           api,
@@ -224,9 +300,30 @@ export class AuthzStack extends Stack {
           logRetention,
           logRemovalPolicy,
           identityHeaders: identityHeadersFrom(a.extraEnvironment),
+          throttle: c.throttle,
+          routeThrottles: routeThrottlesOf(c, api),
+          corsOrigin: c.corsOrigin,
         });
+        new CfnOutput(this, `${Id}ApiId`, { value: http.httpApi.apiId, description: `HTTP API id of ${api.name}, stage ${c.stage}` });
         urls[api.name] = http.url;
+        stages[api.name] = { apiId: http.httpApi.apiId, stageName: c.stage, dependable: http.stage };
+        serverErrors = http.stage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       }
+      // What callers saw: any 5XX of the API (authorizer faults, throttles, integration errors).
+      const serverErrorAlarm = new cloudwatch.Alarm(this, `${Id}ServerErrorsAlarm`, {
+        alarmName: `${apiPrefix}-5xx`,
+        alarmDescription: `The ${api.name} API answered 5XX (stage ${c.stage}); the authorizer alarms and the access log's authorizerError say why`,
+        metric: serverErrors,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (alarmTopic) serverErrorAlarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+      alarms.push(serverErrorAlarm, ...Object.values(fns).flatMap((f) => f.alarms));
+      dashboardWidgets.push(
+        new cloudwatch.GraphWidget({ title: `${api.name} API: 5XX`, left: [serverErrors], width: 12 }),
+      );
       new CfnOutput(this, `${Id}Url`, {
         value: urls[api.name],
         description: `Invoke URL of the ${api.name} ${api.type.toUpperCase()} API, stage ${c.stage}`,
@@ -239,12 +336,50 @@ export class AuthzStack extends Stack {
             left: DECISIONS.map((d) => fn.decisionMetric(d)),
             width: 12,
           }),
+          new cloudwatch.GraphWidget({
+            title: `${api.name} ${type} authorizer: decisions by reason`,
+            left: [fn.decisionsByReason()],
+            width: 12,
+          }),
         );
       }
     }
-    new cloudwatch.Dashboard(this, 'Dashboard', {
+    if (c.customDomain) {
+      const domain = new apigwv2.DomainName(this, 'CustomDomain', {
+        domainName: c.customDomain.domainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', c.customDomain.certificateArn),
+        endpointType: apigwv2.EndpointType.REGIONAL,
+        securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+      });
+      for (const api of c.routeTable.apis) {
+        const Id = pascalCase(api.name);
+        const stage = stages[api.name];
+        const mapping = new apigwv2.CfnApiMapping(this, `${Id}CustomDomainMapping`, {
+          domainName: domain.name,
+          apiId: stage.apiId,
+          stage: stage.stageName,
+          apiMappingKey: api.name,
+        });
+        // The mapping names the domain and the stage by name: both must exist first.
+        mapping.node.addDependency(domain, stage.dependable);
+        new CfnOutput(this, `${Id}CustomUrl`, {
+          value: `https://${c.customDomain.domainName}/${api.name}/`,
+          description: `The ${api.name} API on the custom domain`,
+        });
+      }
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: domain.regionalDomainName,
+        description: `Point ${c.customDomain.domainName} here (a CNAME, or an alias record with the CustomDomainHostedZone output)`,
+      });
+      new CfnOutput(this, 'CustomDomainHostedZone', { value: domain.regionalHostedZoneId, description: 'Hosted zone id for an alias record' });
+    }
+    this.alarms = alarms;
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: prefix,
-      widgets: dashboardWidgets.map((w) => [w]),
+      widgets: [
+        [new cloudwatch.AlarmStatusWidget({ title: 'alarms', alarms, width: 24 })],
+        ...dashboardWidgets.map((w) => [w]),
+      ],
     });
     this.authorizers = allAuthorizers;
     this.urls = urls;
@@ -265,6 +400,7 @@ export class AuthzStack extends Stack {
     if (a.jwksUri) env.AUTHZ_JWKS_URI = a.jwksUri;
     if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
     if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
+    if (c.usagePlan && api.type === 'rest') env.AUTHZ_USAGE_IDENTIFIER_CLAIM = c.usagePlan.claim;
     // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the
     // CA bundle path ~45; the pool's issuer and client ids are tokens here (~80 and ~27 each).
     const later = 160 + (a.caBundle ? 45 : 0) + (identity.kind === 'pool' ? 80 + 27 * identity.clientIds.length : 0);

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type Throttle, logGroupNameFor } from './config';
 import { type ApiSpec, DEFAULT_TOKEN_HEADER, type IdentityHeaders, methodOf, pascalCase, pathOf } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
@@ -26,6 +27,12 @@ export interface HttpApiFromTableProps {
   readonly logRemovalPolicy: RemovalPolicy;
   /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
   readonly identityHeaders?: IdentityHeaders;
+  /** Stage-wide throttling. */
+  readonly throttle: Throttle;
+  /** Per-route throttling by route key (`GET /planets`). */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** CORS origin (one, or `*`): API Gateway answers preflight and adds the headers itself. */
+  readonly corsOrigin?: string;
 }
 
 /**
@@ -72,7 +79,7 @@ export class HttpApiFromTable extends Construct {
 
     const backendName = `${props.httpApiName}-backend`;
     const backendLogs = new logs.LogGroup(this, 'BackendLogs', {
-      logGroupName: `/aws/lambda/${backendName}`,
+      logGroupName: logGroupNameFor(`/aws/lambda/${backendName}`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -102,9 +109,18 @@ export class HttpApiFromTable extends Construct {
       apiName: props.httpApiName,
       description: api.description,
       createDefaultStage: false,
+      corsPreflight: props.corsOrigin
+        ? {
+            allowOrigins: [props.corsOrigin],
+            allowHeaders: ['authorization', 'content-type'],
+            allowMethods: [apigwv2.CorsHttpMethod.ANY],
+            exposeHeaders: ['www-authenticate'],
+            maxAge: Duration.minutes(10),
+          }
+        : undefined,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: `/aws/apigateway/${props.httpApiName}/access`,
+      logGroupName: logGroupNameFor(`/aws/apigateway/${props.httpApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -112,6 +128,7 @@ export class HttpApiFromTable extends Construct {
       httpApi: this.httpApi,
       stageName: props.stageName,
       autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(
@@ -130,6 +147,14 @@ export class HttpApiFromTable extends Construct {
         ),
       },
     });
+
+    const routeSettings = Object.entries(props.routeThrottles ?? {});
+    if (routeSettings.length > 0) {
+      // RouteSettings is a plain JSON map in CloudFormation: CloudFormation's own key names.
+      (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = Object.fromEntries(
+        routeSettings.map(([route, t]) => [route, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit }]),
+      );
+    }
 
     if (api.routes.some((r) => r.authorizer === 'http')) {
       if (!props.httpAuthorizerFunction) throw new Error(`${api.name}: routes use the http authorizer but no function was given`);
@@ -170,6 +195,8 @@ export class HttpApiFromTable extends Construct {
         authorizer,
         authorizationScopes: route.authorizer === 'jwt' && route.scopes.length > 0 ? [...route.scopes] : undefined,
       });
+      // Route settings name the route: it must exist before the stage carries them.
+      if (props.routeThrottles?.[route.route]) this.stage.node.addDependency(r);
       if (route.authorizer === 'none') {
         Validations.of(r).acknowledge({
           id: 'AwsSolutions-APIG4',

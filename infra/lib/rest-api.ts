@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { type Throttle, type UsagePlanSettings, logGroupNameFor } from './config';
 import {
   type ApiSpec,
   DEFAULT_TOKEN_HEADER,
@@ -47,6 +48,25 @@ export interface RestApiFromTableProps {
   readonly identityHeaders?: IdentityHeaders;
   /** The rule sets of `AUTHZ_ROUTE_SETS` (name → routes), checked like routes.json's. */
   readonly routeSets?: Readonly<Record<string, readonly string[]>>;
+  /** Stage-wide throttling. */
+  readonly throttle: Throttle;
+  /** Per-route throttling by route key (`GET /pets`). */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
+  /** X-Ray tracing of the stage. */
+  readonly tracing: boolean;
+  /** Usage plan with API keys from the authorizer (`apiKeySource: AUTHORIZER`). */
+  readonly usagePlan?: UsagePlanSettings;
+  /** CORS origin (one, or `*`): preflight, allow-origin on every answer, WWW-Authenticate exposed. */
+  readonly corsOrigin?: string;
+}
+
+/** Headers a browser needs to read an answer (and its challenge) from another origin. */
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': 'WWW-Authenticate',
+    ...(origin === '*' ? {} : { Vary: 'Origin' }),
+  };
 }
 
 /** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it
@@ -116,7 +136,14 @@ export class RestApiFromTable extends Construct {
   readonly restApi: apigw.RestApi;
   readonly tokenAuthorizer?: apigw.TokenAuthorizer;
   readonly requestAuthorizer?: apigw.RequestAuthorizer;
+  readonly usagePlan?: apigw.UsagePlan;
   readonly accessLogGroup: logs.LogGroup;
+  /**
+   * `API-Gateway-Execution-Logs_{restApiId}/{stage}`, created by the stack before the stage:
+   * otherwise API Gateway creates it itself, outside the template, without retention, and it
+   * outlives `cdk destroy`.
+   */
+  readonly executionLogGroup: logs.LogGroup;
   /** Invoke URL of the stage (ends with `/`). */
   readonly url: string;
 
@@ -127,7 +154,7 @@ export class RestApiFromTable extends Construct {
     checkRestCaching(api, props.identityHeaders, props.routeSets);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: `/aws/apigateway/${props.restApiName}/access`,
+      logGroupName: logGroupNameFor(`/aws/apigateway/${props.restApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -136,6 +163,18 @@ export class RestApiFromTable extends Construct {
       restApiName: props.restApiName,
       description: api.description,
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      // With a usage plan the key comes from the authorizer's usageIdentifierKey, never a header.
+      apiKeySourceType: props.usagePlan ? apigw.ApiKeySourceType.AUTHORIZER : undefined,
+      // Preflight: an OPTIONS mock method on every resource, public (browsers send no token).
+      defaultCorsPreflightOptions: props.corsOrigin
+        ? {
+            allowOrigins: [props.corsOrigin],
+            allowHeaders: ['Authorization', 'Content-Type'],
+            allowMethods: [...new Set(api.routes.map((r) => methodOf(r.route)))].flatMap((m) => (m === 'ANY' ? apigw.Cors.ALL_METHODS : [m])),
+            exposeHeaders: ['WWW-Authenticate'],
+            maxAge: Duration.minutes(10),
+          }
+        : undefined,
       cloudWatchRole: props.createCloudWatchRole,
       cloudWatchRoleRemovalPolicy: props.createCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
@@ -162,8 +201,28 @@ export class RestApiFromTable extends Construct {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        tracingEnabled: props.tracing,
+        // Route overrides: API Gateway's method settings key `/{resource path}/{METHOD}`.
+        methodOptions: Object.fromEntries(
+          Object.entries(props.routeThrottles ?? {}).map(([route, t]) => [
+            // An ANY method's settings are the method setting for every method (`*`).
+            `${pathOf(route)}/${methodOf(route) === 'ANY' ? '*' : methodOf(route)}`,
+            { throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit },
+          ]),
+        ),
       },
     });
+
+    // Execution logs: the name API Gateway writes to (the API id makes it unique per stack, so a
+    // kept one never blocks a re-created stage), with retention and removal like the others.
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.restApi.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
 
     // The named output of the stack (<Api>Url) replaces the RestApi's own.
     this.restApi.node.tryRemoveChild('Endpoint');
@@ -195,6 +254,9 @@ export class RestApiFromTable extends Construct {
     }
 
     // Gateway responses (RFC 6750 §3): JSON body and a WWW-Authenticate challenge.
+    const cors = props.corsOrigin
+      ? Object.fromEntries(Object.entries(corsHeaders(props.corsOrigin)).map(([k, v]) => [k, `'${v}'`]))
+      : {};
     const errorBody = (error: string) =>
       `{"message":$context.error.messageString,"error":"${error}","requestId":"$context.requestId"}`;
     this.restApi.addGatewayResponse('Unauthorized', {
@@ -203,6 +265,7 @@ export class RestApiFromTable extends Construct {
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token')}'`,
         'Content-Type': "'application/json'",
+        ...cors,
       },
       templates: { 'application/json': errorBody('invalid_token') },
     });
@@ -212,6 +275,7 @@ export class RestApiFromTable extends Construct {
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope')}'`,
         'Content-Type': "'application/json'",
+        ...cors,
       },
       templates: { 'application/json': errorBody('insufficient_scope') },
     });
@@ -251,14 +315,19 @@ export class RestApiFromTable extends Construct {
       const resource = this.restApi.root.resourceForPath(pathOf(route.route));
       const authorizer =
         route.authorizer === 'token' ? this.tokenAuthorizer : route.authorizer === 'request' ? this.requestAuthorizer : undefined;
-      const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route), {
+      const method = resource.addMethod(methodOf(route.route), mockIntegration(api, route.route, props.corsOrigin), {
         authorizer,
         authorizationType: authorizer ? apigw.AuthorizationType.CUSTOM : apigw.AuthorizationType.NONE,
+        // Metered routes: the key is the authorizer's usageIdentifierKey; public routes stay free.
+        apiKeyRequired: props.usagePlan !== undefined && authorizer !== undefined ? true : undefined,
         requestValidator: validator,
         methodResponses: [
           {
             statusCode: '200',
-            responseParameters: { 'method.response.header.Content-Type': true },
+            responseParameters: {
+              'method.response.header.Content-Type': true,
+              ...Object.fromEntries(Object.keys(props.corsOrigin ? corsHeaders(props.corsOrigin) : {}).map((h) => [`method.response.header.${h}`, true])),
+            },
           },
         ],
       });
@@ -281,21 +350,43 @@ export class RestApiFromTable extends Construct {
       }
     }
 
+    // The preflight methods CDK added: public by necessity (a browser's preflight carries no token).
+    for (const m of this.restApi.methods.filter((x) => x.httpMethod === 'OPTIONS')) {
+      Validations.of(m).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: `CORS preflight for ${props.corsOrigin} (corsOrigin): browsers send OPTIONS without credentials; the mock answer carries only the CORS headers, no data.`,
+        },
+        { id: 'AwsSolutions-COG4', reason: 'CORS preflight (corsOrigin): no authorizer can apply to a request without credentials.' },
+      );
+    }
+
+    if (props.usagePlan) {
+      this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
+        name: `${props.restApiName}-usage`,
+        description: `Per-client quota of ${props.restApiName}; API keys from the authorizer (claim ${props.usagePlan.claim})`,
+        throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+        quota: { limit: props.usagePlan.quotaPerDay, period: apigw.Period.DAY },
+        apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+      });
+    }
+
     this.url = this.restApi.url;
   }
 }
 
 /** A mock integration answering 200 with a small JSON document (HTML for `GET /`). */
-function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
+function mockIntegration(api: ApiSpec, route: string, corsOrigin?: string): apigw.MockIntegration {
   const landing = route === 'GET /';
   const body = landing
     ? landingPage(api)
     : JSON.stringify({
         api: api.name,
         route,
-        path: '$context.path',
-        principalId: '$context.authorizer.principalId',
-        scope: '$context.authorizer.scope',
+        path: '$util.escapeJavaScript($context.path)',
+        // Values an authorizer (or a token) controls: escaped for a JSON string.
+        principalId: '$util.escapeJavaScript($context.authorizer.principalId)',
+        scope: '$util.escapeJavaScript($context.authorizer.scope)',
         requestId: '$context.requestId',
       });
   return new apigw.MockIntegration({
@@ -306,6 +397,9 @@ function mockIntegration(api: ApiSpec, route: string): apigw.MockIntegration {
         statusCode: '200',
         responseParameters: {
           'method.response.header.Content-Type': landing ? "'text/html; charset=utf-8'" : "'application/json'",
+          ...Object.fromEntries(
+            Object.entries(corsOrigin ? corsHeaders(corsOrigin) : {}).map(([h, v]) => [`method.response.header.${h}`, `'${v}'`]),
+          ),
         },
         responseTemplates: { 'application/json': body },
       },

@@ -17,7 +17,22 @@ export const PRODUCTION_STAGE = 'prod';
 /** Branches that deploy to {@link PRODUCTION_STAGE}. */
 export const PRODUCTION_BRANCHES: readonly string[] = ['main', 'master'];
 
+/** The stage `cdk deploy` and `scripts/deploy.sh` use when no stage is given (manual work). */
+export const DEFAULT_MANUAL_STAGE = 'dev';
+
+/** Stage names no branch may take as they are: production and the manual default. */
+export const RESERVED_STAGES: readonly string[] = [PRODUCTION_STAGE, DEFAULT_MANUAL_STAGE];
+
+/** GitHub environment of a stage: its own protection rules and its own deploy role (OIDC `sub`). */
+export type DeployEnvironment = 'production' | 'preview';
+
+/** Branch prefixes that never get a stage (bots' update branches: CI tests them, nothing deploys). */
+export const NO_STAGE_BRANCH_PREFIXES: readonly string[] = ['dependabot/'];
+
 const STAGE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The form of a hashed stage name's tail; a branch name ending like this is hashed too. */
+const HASH_TAIL = /-[0-9a-f]{6}$/;
 
 /** Whether `name` can be used as a stage name as it is. */
 export function isValidStageName(name: string): boolean {
@@ -35,31 +50,79 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 6);
 }
 
+function branchOf(ref: string): string {
+  return ref.trim().replace(/^refs\/heads\//, '');
+}
+
 /**
- * A stage name for an arbitrary git branch name. Deterministic and total (never throws):
- * `main`/`master` (also as `refs/heads/main`) → `prod`; otherwise lower-cased, every run of
- * other characters turned into one `-`, a leading `b-` when it would not start with a letter,
- * and when it had to be shortened, or would otherwise claim the production stage name, or came
- * out empty, a 6-hex-digit hash of the original branch name keeps it distinct.
+ * A stage name for an arbitrary git branch name. Deterministic, total (never throws) and
+ * one-to-one in practice: `main`/`master` (also as `refs/heads/main`) → `prod`; a branch that is
+ * already a valid stage name, is not reserved ({@link RESERVED_STAGES}) and does not end like a
+ * hash is its own stage; every other branch gets its sanitized form (lower-cased, every run of
+ * other characters one `-`, `b-` in front when it would not start with a letter, cut to fit)
+ * followed by `-` and a 6-hex-digit hash of the branch name. So `feature/foo`, `Feature/Foo` and
+ * `feature-foo` get three different stages (`feature-foo-…`, `feature-foo-…`, `feature-foo`), and
+ * branch `dev` does not take the manual default stage. Unhashed results never end like a hash,
+ * so two branches can only meet through a 24-bit hash collision of two hashed names.
  */
 export function stageNameForBranch(branch: string): string {
-  const name = branch.trim().replace(/^refs\/heads\//, '');
+  const name = branchOf(branch);
   if (PRODUCTION_BRANCHES.includes(name)) return PRODUCTION_STAGE;
+  if (isValidStageName(name) && !RESERVED_STAGES.includes(name) && !HASH_TAIL.test(name)) return name;
   let stage = name
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
-  let needsHash = stage === '' || stage === PRODUCTION_STAGE;
   if (stage !== '' && !/^[a-z]/.test(stage)) stage = `b-${stage}`;
-  if (stage.length > MAX_STAGE_LENGTH) needsHash = true;
-  if (!needsHash) return stage;
   const hash = shortHash(name);
   const room = MAX_STAGE_LENGTH - hash.length - 1;
   const head = stage.slice(0, room).replace(/-+$/, '');
   return head === '' ? `b-${hash}` : `${head}-${hash}`;
 }
 
+/** What CI does with a branch: no stage, or its stage and GitHub environment. */
+export type BranchDeployment =
+  | { readonly deploy: false; readonly reason: string }
+  | { readonly deploy: true; readonly stage: string; readonly environment: DeployEnvironment };
+
+/** The deployment of a branch pushed to GitHub (see {@link stageNameForBranch}). */
+export function branchDeployment(branch: string): BranchDeployment {
+  const name = branchOf(branch);
+  const prefix = NO_STAGE_BRANCH_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix !== undefined) return { deploy: false, reason: `branches under ${prefix} get no stage` };
+  const stage = stageNameForBranch(name);
+  return { deploy: true, stage, environment: stage === PRODUCTION_STAGE ? 'production' : 'preview' };
+}
+
 /** The stack name of a stage: `<App>-<stage>`. */
 export function stackNameFor(appName: string, stage: string): string {
   return `${appName}-${stage}`;
+}
+
+/** The stack tag of a stage CI deployed for a branch (`-c sourceBranch=…`): the sweep's mark. */
+export const SOURCE_TAG = { key: 'source', branch: 'branch' } as const;
+
+/** What the sweep needs of a CloudFormation stack (`aws cloudformation describe-stacks`). */
+export interface StackSummary {
+  readonly StackName: string;
+  readonly Tags?: readonly { readonly Key: string; readonly Value: string }[];
+}
+
+/**
+ * The stages to destroy: stacks of `appName` that CI deployed for a branch (tag
+ * {@link SOURCE_TAG}) whose stage is no existing branch's stage. Never `prod`, never a stage
+ * deployed by hand (no tag). Sorted, each once.
+ */
+export function orphanStages(appName: string, stacks: readonly StackSummary[], branches: readonly string[]): string[] {
+  const live = new Set(branches.map((b) => stageNameForBranch(b)));
+  const out = new Set<string>();
+  for (const s of stacks) {
+    const tags = new Map((s.Tags ?? []).map((t) => [t.Key, t.Value]));
+    if (tags.get('app') !== appName || tags.get(SOURCE_TAG.key) !== SOURCE_TAG.branch) continue;
+    const stage = tags.get('stage');
+    if (stage === undefined || stackNameFor(appName, stage) !== s.StackName) continue;
+    if (stage === PRODUCTION_STAGE || !isValidStageName(stage) || live.has(stage)) continue;
+    out.add(stage);
+  }
+  return [...out].sort();
 }

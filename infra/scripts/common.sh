@@ -8,7 +8,7 @@ die() { echo "error: $*" >&2; exit 1; }
 
 # npm ci in infra/ when node_modules is missing or was installed from another lock file.
 ensure_node_modules() {
-    command -v node >/dev/null 2>&1 || die "node not found (Node.js 20 or later is needed for infra/)"
+    command -v node >/dev/null 2>&1 || die "node not found (Node.js 22 or 24 LTS for infra/; 20, past its end of life, still works)"
     command -v npm >/dev/null 2>&1 || die "npm not found"
     local stamp="$INFRA/node_modules/.installed-from-package-lock.json"
     if ! cmp -s "$INFRA/package-lock.json" "$stamp" 2>/dev/null; then
@@ -25,10 +25,27 @@ ensure_cargo_lambda() {
         step "pip install cargo-lambda ziglang (into .venv)"
         command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the cargo-lambda venv)"
         [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2' ziglang >&2
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2' 'ziglang==0.17.1' >&2
     fi
     export PATH="$VENV/bin:$PATH"
     cargo lambda --version >/dev/null || die "cargo lambda does not run"
+}
+
+# cfn-lint (PyPI, pinned) into .venv: validates synthesized templates against the AWS resource specs.
+CFN_LINT_VERSION=1.58.0
+ensure_cfn_lint() {
+    if ! "$VENV/bin/cfn-lint" --version 2>/dev/null | grep -qx "cfn-lint $CFN_LINT_VERSION"; then
+        step "pip install cfn-lint==$CFN_LINT_VERSION (into .venv)"
+        command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the .venv)"
+        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION" >&2
+    fi
+}
+
+# cfn-lint over templates; warnings fail too. W3005 (a DependsOn that a GetAtt already implies) is
+# left out: CDK writes such a DependsOn from every function to its role, harmless and not ours.
+cfn_lint() {
+    "$VENV/bin/cfn-lint" --ignore-checks W3005 -- "$@"
 }
 
 # Sets ARCH (arm64 | x86_64) and ARCH_WHY. AUTHZ_INFRA_ARCH overrides; otherwise arm64 when
@@ -55,5 +72,15 @@ check_stage() {
         local suggestion
         suggestion="$(cd "$INFRA" && npx --no-install tsx bin/stage-name.ts "$stage")"
         die "\"$stage\" is not a stage name (lower-case letters, digits, single hyphens, at most 20); for a branch use: $suggestion"
+    fi
+}
+
+# The CDK CLI: infra's pinned one (node_modules/.bin/cdk). AUTHZ_CDK names another program, looked
+# up on PATH like any command (the script tests put a stand-in `cdk` there: AUTHZ_CDK=cdk).
+cdk_cli() {
+    if [ -n "${AUTHZ_CDK:-}" ]; then
+        "$AUTHZ_CDK" "$@"
+    else
+        "$INFRA/node_modules/.bin/cdk" "$@"
     fi
 }

@@ -1,4 +1,6 @@
 /** Test helpers: the app as `cdk synth` defines it, with bundling skipped. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { defineApp } from '../bin/app';
@@ -7,8 +9,14 @@ import { type RouteTable, parseRouteTable } from '../lib/route-table';
 
 export const ISSUER = 'https://idp.example.com';
 
-/** Context every test app gets: bundling skipped (no cargo build in unit tests). */
+/** cdk.json's context (the feature flags): what `cdk synth` gives the app, so the tests see it too. */
+export const CDK_JSON_CONTEXT: Readonly<Record<string, unknown>> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
+).context;
+
+/** Context every test app gets: cdk.json's, bundling skipped (no cargo build in unit tests). */
 export const BASE_CONTEXT = {
+  ...CDK_JSON_CONTEXT,
   'aws:cdk:bundling-stacks': [],
   issuer: ISSUER,
 } as const;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
+import { VPC_ENI_ACTIONS } from '../lib/authorizer-function';
 import { ISSUER, only, resources, synth, table } from './helpers';
 
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:authz/introspection-AbCdEf';
@@ -240,13 +241,26 @@ describe('the stack (default settings, stage dev)', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    template.resourceCountIs('AWS::Logs::MetricFilter', 6);
+    // 4 per authorizer (decision=error, Lambda errors, throttles, cold starts) + 5XX per API
+    // (test/alarms.test.ts); filters: decisions, errors, cold starts, and 401s for REST ones.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    template.resourceCountIs('AWS::Logs::MetricFilter', 11);
   });
 
-  it('outputs the invoke URLs', () => {
+  it('outputs the invoke URLs, the API ids and the function names', () => {
     const outputs = template.findOutputs('*');
-    assert.deepEqual(Object.keys(outputs).sort(), ['PetStoreUrl', 'SolarSystemUrl']);
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      'PetStoreApiId',
+      'PetStoreRequestFunctionName',
+      'PetStoreTokenFunctionName',
+      'PetStoreUrl',
+      'SolarSystemApiId',
+      'SolarSystemHttpFunctionName',
+      'SolarSystemUrl',
+    ]);
+    assert.deepEqual(outputs.PetStoreApiId.Value, { Ref: Object.keys(resources(template, 'AWS::ApiGateway::RestApi'))[0] });
+    assert.deepEqual(outputs.SolarSystemApiId.Value, { Ref: Object.keys(resources(template, 'AWS::ApiGatewayV2::Api'))[0] });
+    assert.deepEqual(outputs.PetStoreTokenFunctionName.Value, { Ref: fn('ApiAuthz-dev-pet-store-token').id });
     assert.match(JSON.stringify(outputs.SolarSystemUrl.Value), /"\/dev\/"/);
   });
 });
@@ -313,17 +327,39 @@ describe('settings', () => {
   it('VPC placement: subnets, security groups, and ENI permissions', () => {
     const { template } = synth({
       vpcId: 'vpc-0123456789abcdef0',
-      subnetIds: 'subnet-aaaa,subnet-bbbb',
+      subnetIds: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb',
       availabilityZones: 'eu-west-1a,eu-west-1b',
-      securityGroupIds: 'sg-1234',
+      securityGroupIds: 'sg-0123456789abcdef0',
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'ApiAuthz-dev-pet-store-token',
-      VpcConfig: { SubnetIds: ['subnet-aaaa', 'subnet-bbbb'], SecurityGroupIds: ['sg-1234'] },
+      VpcConfig: { SubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
     });
-    template.hasResourceProperties('AWS::IAM::Role', {
-      ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'])] }],
-    });
+    // Exactly the ENI actions, in an inline policy the function waits for; no managed policy
+    // (AWSLambdaVPCAccessExecutionRole would add logs:* on every log group).
+    for (const r of Object.values(resources(template, 'AWS::IAM::Role'))) {
+      assert.equal(r.Properties.ManagedPolicyArns, undefined, JSON.stringify(r.Properties.ManagedPolicyArns));
+    }
+    const eni = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, r]) =>
+      (r as any).Properties.PolicyDocument.Statement.some((st: any) => st.Sid === 'LambdaVpcNetworkInterfaces'),
+    );
+    assert.equal(eni.length, 3, 'one per authorizer');
+    for (const [id, r] of eni) {
+      const statements = (r as any).Properties.PolicyDocument.Statement;
+      assert.deepEqual(statements, [
+        { Sid: 'LambdaVpcNetworkInterfaces', Effect: 'Allow', Action: [...VPC_ENI_ACTIONS], Resource: '*' },
+      ]);
+      const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => ((f as any).DependsOn ?? []).includes(id));
+      assert.equal(fns.length, 1, `${id}: the function depends on its ENI policy`);
+    }
+    assert.deepEqual([...VPC_ENI_ACTIONS].sort(), [
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+    ]);
   });
 
   it('the production stage keeps its logs and is protected from deletion', () => {

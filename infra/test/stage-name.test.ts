@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { MAX_STAGE_LENGTH, isValidStageName, stackNameFor, stageNameForBranch } from '../lib/stage-name';
+import { DEFAULT_STAGE } from '../bin/context';
+import {
+  MAX_STAGE_LENGTH,
+  branchDeployment,
+  isValidStageName,
+  stackNameFor,
+  stageNameForBranch,
+} from '../lib/stage-name';
+
+const HASHED = (head: string) => new RegExp(`^${head}-[0-9a-f]{6}$`);
 
 describe('stageNameForBranch', () => {
   it('maps the default branch to the production stage', () => {
@@ -11,17 +20,59 @@ describe('stageNameForBranch', () => {
     assert.equal(stageNameForBranch('refs/heads/main'), 'prod');
   });
 
-  it('keeps simple names and lower-cases', () => {
-    assert.equal(stageNameForBranch('dev'), 'dev');
-    assert.equal(stageNameForBranch('Feature-X'), 'feature-x');
+  it('keeps a branch that is already a stage name as it is', () => {
+    assert.equal(stageNameForBranch('feature-x'), 'feature-x');
+    assert.equal(stageNameForBranch('refs/heads/fix-1'), 'fix-1');
   });
 
-  it('turns every run of other characters into one hyphen, trimmed', () => {
-    assert.equal(stageNameForBranch('feature/login_page'), 'feature-login-page');
-    assert.equal(stageNameForBranch('fix//double..dots'), 'fix-double-dots');
-    assert.equal(stageNameForBranch('-/wip/-'), 'wip');
-    assert.equal(stageNameForBranch('refs/heads/feat/a'), 'feat-a');
-    assert.equal(stageNameForBranch('émoji-🚀-ok'), 'moji-ok');
+  it('sanitizes every other branch and adds a hash of the original name', () => {
+    assert.match(stageNameForBranch('Feature-X'), HASHED('feature-x'));
+    assert.match(stageNameForBranch('feature/login_page'), HASHED('feature-login'));
+    assert.match(stageNameForBranch('fix//double..dots'), HASHED('fix-double-do'));
+    assert.match(stageNameForBranch('-/wip/-'), HASHED('wip'));
+    assert.match(stageNameForBranch('refs/heads/feat/a'), HASHED('feat-a'));
+    assert.match(stageNameForBranch('émoji-🚀-ok'), HASHED('moji-ok'));
+  });
+
+  it('gives feature/foo, feature-foo and Feature/Foo three stages', () => {
+    const stages = ['feature/foo', 'feature-foo', 'Feature/Foo'].map(stageNameForBranch);
+    assert.equal(new Set(stages).size, 3, stages.join(' '));
+    assert.equal(stages[1], 'feature-foo');
+  });
+
+  it('keeps branch dev off the manual default stage', () => {
+    assert.equal(DEFAULT_STAGE, 'dev');
+    assert.match(stageNameForBranch('dev'), HASHED('dev'));
+  });
+
+  it('hashes a branch that already ends like a hash, so it cannot meet a hashed name', () => {
+    const hashed = stageNameForBranch('feature/foo');
+    assert.notEqual(stageNameForBranch(hashed), hashed);
+    assert.match(stageNameForBranch(hashed), HASHED(hashed.slice(0, 13).replace(/-+$/, '')));
+  });
+
+  it('maps a generated set of branch names to distinct valid stages', () => {
+    // Every combination of prefix, separator, case and body: the confusable names of real repos.
+    const prefixes = ['', 'feature', 'Feature', 'FEATURE', 'fix', 'feat', 'release', 'user/alice', 'dependabot/npm_and_yarn'];
+    const separators = ['/', '-', '_', '.', '//', '--', ' '];
+    const bodies = ['foo', 'Foo', 'foo-bar', 'foo_bar', 'foo.bar', 'v1.2.3', '123', 'a-very-long-branch-name-for-a-page', 'dev', 'prod', 'main'];
+    const branches = new Set<string>(['main', 'master', 'dev', 'prod', 'Main', 'DEV', 'ci']);
+    for (const p of prefixes) for (const sep of separators) for (const b of bodies) branches.add(p === '' ? b : `${p}${sep}${b}`);
+    for (const b of [...branches]) branches.add(stageNameForBranch(b)); // a branch named like another's stage
+    const byStage = new Map<string, string>();
+    for (const branch of branches) {
+      const stage = stageNameForBranch(branch);
+      assert.ok(isValidStageName(stage), `${JSON.stringify(branch)} -> ${stage}`);
+      if (stage === 'prod') {
+        assert.ok(branch === 'main' || branch === 'master', `${branch} -> prod`);
+        continue;
+      }
+      assert.notEqual(stage, DEFAULT_STAGE, `${branch} took the manual default stage`);
+      const other = byStage.get(stage);
+      assert.equal(other, undefined, `${JSON.stringify(branch)} and ${JSON.stringify(other)} share stage ${stage}`);
+      byStage.set(stage, branch);
+    }
+    assert.ok(byStage.size > 600, `${byStage.size} branches`);
   });
 
   it('never lets another branch claim the production stage', () => {
@@ -33,8 +84,8 @@ describe('stageNameForBranch', () => {
   });
 
   it('starts with a letter', () => {
-    assert.equal(stageNameForBranch('123-fix'), 'b-123-fix');
-    assert.equal(stageNameForBranch('_x'), 'x');
+    assert.match(stageNameForBranch('123-fix'), HASHED('b-123-fix'));
+    assert.match(stageNameForBranch('_x'), HASHED('x'));
   });
 
   it('gives a name to branches with nothing usable', () => {
@@ -48,7 +99,7 @@ describe('stageNameForBranch', () => {
     const a = stageNameForBranch('feature/a-very-long-branch-name-for-the-login-page');
     const b = stageNameForBranch('feature/a-very-long-branch-name-for-the-logout-page');
     assert.ok(a.length <= MAX_STAGE_LENGTH, a);
-    assert.match(a, /^feature-a-ver-[0-9a-f]{6}$/);
+    assert.match(a, HASHED('feature-a-ver'));
     assert.notEqual(a, b);
     assert.equal(stageNameForBranch('feature/a-very-long-branch-name-for-the-login-page'), a, 'deterministic');
   });
@@ -83,7 +134,29 @@ describe('stageNameForBranch', () => {
         encoding: 'utf8',
         env: { ...process.env, GITHUB_HEAD_REF: '', GITHUB_REF_NAME: '' },
       }).trim();
-    assert.equal(run('feature/Login'), 'feature-login');
+    assert.match(run('feature/Login'), HASHED('feature-login'));
+    assert.equal(run('feature-login'), 'feature-login');
     assert.equal(run('--stack', '--app', 'Demo', 'main'), 'Demo-prod');
+    assert.equal(run('--github-output', 'master'), 'deploy=true\nstage=prod\nenvironment=production');
+    assert.equal(run('--github-output', 'feature-x'), 'deploy=true\nstage=feature-x\nenvironment=preview');
+    assert.match(run('--github-output', 'dependabot/cargo/serde-1.0.300'), /^deploy=false\nreason=/);
+  });
+});
+
+describe('branchDeployment', () => {
+  it('sends main and master to the production environment, every other branch to preview', () => {
+    assert.deepEqual(branchDeployment('main'), { deploy: true, stage: 'prod', environment: 'production' });
+    assert.deepEqual(branchDeployment('master'), { deploy: true, stage: 'prod', environment: 'production' });
+    assert.deepEqual(branchDeployment('refs/heads/master'), { deploy: true, stage: 'prod', environment: 'production' });
+    assert.deepEqual(branchDeployment('feature-x'), { deploy: true, stage: 'feature-x', environment: 'preview' });
+    const prodLike = branchDeployment('prod');
+    assert.ok(prodLike.deploy && prodLike.environment === 'preview' && prodLike.stage !== 'prod');
+  });
+
+  it('gives dependabot branches no stage', () => {
+    for (const b of ['dependabot/npm_and_yarn/infra/aws-cdk-lib-2.276.0', 'refs/heads/dependabot/cargo/serde-1.0.300']) {
+      const d = branchDeployment(b);
+      assert.equal(d.deploy, false, b);
+    }
   });
 });
