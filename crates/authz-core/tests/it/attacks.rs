@@ -261,6 +261,10 @@ async fn crit_headers_are_rejected() {
         json!(["urn:example:custom"]),
         json!([]),
         json!("x"),
+        // RFC 7515 §4.1.11: crit is an array; `null` is not "absent" (issue 13, item 9).
+        Value::Null,
+        json!({}),
+        json!(0),
     ] {
         let h = json!({"alg": "RS256", "kid": "rsa", "crit": crit, "b64": false});
         assert_eq!(

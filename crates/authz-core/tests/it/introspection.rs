@@ -233,3 +233,67 @@ async fn bearer_mode_gets_an_access_token_and_refreshes_it_when_refused() {
     assert_ne!(second, first, "a new access token");
     assert_eq!(secret.reads(), 2, "the secret is re-read too (unchanged)");
 }
+
+/// Issue 13, item 5: RFC 7662 §2.1 lets the server ignore `token_type_hint`, so an active answer
+/// for a refresh (or ID) token must be refused, however the IdP spells its kind; access tokens
+/// still pass. Item 7: a number from the IdP never panics (`exp: 1e20` is cached, twice served).
+#[tokio::test]
+async fn only_access_tokens_pass_and_no_idp_number_panics() {
+    let issuer = Issuer::start().await;
+    issuer.enable_bearer_introspection("cid", "s3cret");
+    let claims = |extra: serde_json::Value| {
+        let mut c = json!({"sub": "alice", "aud": ["api"], "scope": "read", "exp": now() + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let refused = [
+        ("rfc7662-refresh", json!({"token_type": "refresh_token"})),
+        (
+            "rfc8693-refresh",
+            json!({"token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
+        ),
+        ("hydra-refresh", json!({"token_use": "refresh_token"})),
+        ("cognito-id", json!({"token_use": "id"})),
+        ("keycloak-refresh", json!({"typ": "Refresh"})),
+        ("keycloak-offline", json!({"typ": "Offline"})),
+        ("keycloak-id", json!({"typ": "ID"})),
+        ("type-not-a-string", json!({"token_type": 1})),
+    ];
+    let accepted = [
+        ("rfc7662-bearer", json!({"token_type": "bearer"})),
+        (
+            "hydra-access",
+            json!({"token_use": "access_token", "token_type": "Bearer"}),
+        ),
+        ("cognito-access", json!({"token_use": "access"})),
+        ("keycloak-access", json!({"typ": "Bearer"})),
+        ("far-future-exp", json!({"exp": 1e20})),
+        ("huge-exp", json!({"exp": 1.7e308})),
+    ];
+    for (token, extra) in refused.iter().chain(&accepted) {
+        issuer.add_opaque_token(token, claims(extra.clone()));
+    }
+    let a = authorizer(&issuer, "bearer", MemorySecret::new("cid", "s3cret"));
+    assert_eq!(a.warm().await, 1);
+    for (token, extra) in &refused {
+        assert_eq!(
+            check(&a, token).await,
+            Err(AuthzError::WrongType),
+            "{extra}"
+        );
+    }
+    for (token, extra) in &accepted {
+        assert_eq!(check(&a, token).await, Ok("alice".into()), "{extra}");
+    }
+    let before = issuer.introspection_requests();
+    for (token, _) in &accepted {
+        assert_eq!(check(&a, token).await, Ok("alice".into()), "from the cache");
+    }
+    assert_eq!(
+        issuer.introspection_requests(),
+        before,
+        "answers were cached"
+    );
+}
