@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::settings::{self, Kind, SETTINGS, Setting};
 use super::{ConfigError, err, split_list};
+use crate::http::redact_userinfo;
 
 /// The merged document, and where each of its keys came from (for error messages).
 #[derive(Debug)]
@@ -254,8 +255,9 @@ fn apply_jwks_uris(
             _ if items.len() == 1 && names.len() == 1 => (names[0].clone(), item.clone()),
             _ => {
                 return err(format!(
-                    "{name}: `{item}` is not `issuer=uri` for a configured issuer; \
-                     a bare URI is only allowed with a single issuer"
+                    "{name}: `{}` is not `issuer=uri` for a configured issuer; \
+                     a bare URI is only allowed with a single issuer",
+                    redact_userinfo(item)
                 ));
             }
         };
