@@ -60,6 +60,16 @@ impl SecretSource for MemorySecret {
 const PAUSE: Duration = Duration::from_millis(350);
 
 fn authorizer(issuer: &Issuer, auth: &str, secret: Arc<MemorySecret>) -> Authorizer {
+    authorizer_with(issuer, auth, secret, "0.3")
+}
+
+/// [`authorizer`] with another cool-down (seconds).
+fn authorizer_with(
+    issuer: &Issuer,
+    auth: &str,
+    secret: Arc<MemorySecret>,
+    cooldown: &str,
+) -> Authorizer {
     let vars = [
         ("AUTHZ_ISSUER", issuer.url()),
         ("AUTHZ_AUDIENCE", "api".to_owned()),
@@ -69,7 +79,7 @@ fn authorizer(issuer: &Issuer, auth: &str, secret: Arc<MemorySecret>) -> Authori
             "arn:aws:secretsmanager:us-east-1:1:secret:unused".to_owned(),
         ),
         ("AUTHZ_INTROSPECTION_AUTH", auth.to_owned()),
-        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3".to_owned()),
+        ("AUTHZ_JWKS_COOLDOWN_SECONDS", cooldown.to_owned()),
     ];
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -296,4 +306,44 @@ async fn only_access_tokens_pass_and_no_idp_number_panics() {
         before,
         "answers were cached"
     );
+}
+
+/// Issue 13, item 8: while discovery fails, opaque tokens do not each trigger a discovery GET:
+/// one attempt per cool-down (5 s here: far longer than 20 refused tokens take), shared by
+/// everything that needs the document.
+#[tokio::test]
+async fn discovery_failures_are_cooled_down() {
+    let issuer = Issuer::start().await;
+    serve_introspection(
+        &issuer,
+        "client_secret_basic",
+        Arc::new(Mutex::new("s3cret".to_owned())),
+    );
+    issuer.set_discovery_fault(authz_testkit::Fault::Status(503));
+    let a = authorizer_with(
+        &issuer,
+        "client_secret_basic",
+        MemorySecret::new("cid", "s3cret"),
+        "5",
+    );
+    for i in 0..20 {
+        assert_eq!(
+            check(&a, &format!("opaque-{i}")).await,
+            Err(AuthzError::IntrospectionFailed)
+        );
+    }
+    assert_eq!(issuer.discovery_fetches(), 1, "20 tokens, 1 discovery GET");
+    // The IdP heals: within the cool-down nothing is fetched; after it, the next token tries
+    // again and succeeds.
+    issuer.set_discovery_fault(authz_testkit::Fault::None);
+    assert_eq!(
+        check(&a, "opaque-soon").await,
+        Err(AuthzError::IntrospectionFailed)
+    );
+    assert_eq!(issuer.discovery_fetches(), 1);
+    tokio::time::sleep(Duration::from_millis(5050)).await;
+    assert_eq!(check(&a, "opaque-after").await, Ok("alice".into()));
+    assert_eq!(issuer.discovery_fetches(), 2);
+    assert_eq!(check(&a, "opaque-later").await, Ok("alice".into()));
+    assert_eq!(issuer.discovery_fetches(), 2, "a good document is kept");
 }
