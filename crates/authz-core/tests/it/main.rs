@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attacks;
+mod idp_answers;
 mod introspection;
 mod jwks_cache;
 mod properties;
