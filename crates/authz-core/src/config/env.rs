@@ -138,7 +138,11 @@ pub(super) fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Resul
                 && !SETTINGS.iter().any(|s| s.variable == *name)
         })
         .map(|name| {
-            let shown = crate::log::truncate(name);
+            // A name is not a secret, but bound it like any other echoed text.
+            let shown = name
+                .char_indices()
+                .nth(64)
+                .map_or(name, |(i, _)| &name[..i]);
             match closest(name) {
                 Some(known) => format!("{shown} (did you mean {known}?)"),
                 None => shown.to_owned(),
