@@ -69,6 +69,7 @@ impl Authorizer {
             let discovery = Arc::new(Discoverer::new(
                 ic.issuer.clone(),
                 config.jwks.max_bytes,
+                config.jwks.cooldown,
                 Arc::clone(&fetch),
             ));
             let keys = IssuerKeys::new(

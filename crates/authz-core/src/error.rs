@@ -101,7 +101,9 @@ pub enum AuthzError {
     /// `aud` contains none of the configured audiences.
     #[error("audience not accepted")]
     AudienceMismatch,
-    /// The header `typ` is not the required one (RFC 9068 mode).
+    /// The header `typ` is not the required one (RFC 9068 mode), or an introspection answer
+    /// says the token is not an access token (a refresh or ID token: `token_type`, `token_use`,
+    /// `typ`).
     #[error("token type not accepted")]
     WrongType,
     /// Valid token, but it has none of the scopes the route needs.

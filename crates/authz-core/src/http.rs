@@ -35,27 +35,71 @@ impl fmt::Debug for CaBundle {
     }
 }
 
-/// `https://`, or `http://` to a loopback host (local development and tests only).
+/// `https://`, or `http://` to a loopback host (local development and tests only), with a host
+/// and no userinfo. The URL is parsed with the `url` crate, the parser reqwest connects with, so
+/// the host checked is the host connected to (`http://127.0.0.1:1@other-host/` is `other-host`).
+/// Userinfo (`user:password@`) is refused: credentials never go in a URL, and no message shows
+/// them ([`redact_userinfo`]).
 pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
-    let fail = |msg: String| Err(ConfigError(msg));
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
+    let shown = redact_userinfo(url);
+    let fail = |why: &str| Err(ConfigError(format!("{name}: `{shown}` {why}")));
+    let (rest, https) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true)
     } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-            return fail(format!(
-                "{name}: `{url}` must use https:// (http:// is allowed only for loopback hosts)"
-            ));
-        }
-        rest
+        (rest, false)
     } else {
-        return fail(format!("{name}: `{url}` is not an https:// URL"));
+        return fail("is not an https:// URL");
     };
-    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
-        return fail(format!("{name}: `{url}` has no host"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return fail("contains whitespace or control characters");
+    }
+    // The WHATWG parser reads `\` as `/` and skips extra slashes (`https:///x` is host `x`):
+    // refuse what two parsers could read differently.
+    if url.contains('\\') {
+        return fail("contains a backslash");
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return fail("has no host");
+    }
+    if authority(url).contains('@') {
+        return fail("has userinfo (`user:password@`); credentials never go in a URL");
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return fail("is not a valid URL");
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return fail("has userinfo (`user:password@`); credentials never go in a URL");
+    }
+    let loopback = match parsed.host() {
+        None => return fail("has no host"),
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+    };
+    if !https && !loopback {
+        return fail("must use https:// (http:// is allowed only for loopback hosts)");
     }
     Ok(())
+}
+
+/// The authority part of `url` as written (after `scheme://`, up to the first `/`, `?`, `#` or
+/// `\`), or the start of the text when it has no `://`.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#', '\\']).next().unwrap_or_default()
+}
+
+/// `url` with any userinfo cut (`http://user:pw@host/x` → `http://***@host/x`), for messages and
+/// logs: a URL is shown only this way.
+pub fn redact_userinfo(url: &str) -> String {
+    let auth = authority(url);
+    match auth.rfind('@') {
+        None => url.to_owned(),
+        Some(at) => {
+            let start = auth.as_ptr() as usize - url.as_ptr() as usize;
+            format!("{}***{}", &url[..start], &url[start + at..])
+        }
+    }
 }
 
 /// The one outgoing HTTP client: reqwest over rustls (platform roots plus the configured private
@@ -252,7 +296,7 @@ mod tests {
     }
 
     #[allow(clippy::unwrap_used)]
-    /// Today's rule, pinned (issue 13 hardens it).
+    /// The rule before issue 13, pinned: it still holds.
     #[test]
     fn https_anywhere_http_only_to_loopback_and_always_a_host() {
         for ok in [
@@ -272,10 +316,64 @@ mod tests {
             ("idp.example.com", "is not an https:// URL"),
             ("https://", "has no host"),
             ("https:///path", "has no host"),
-            ("https://idp.example.com/a b", "has no host"),
+            ("https://idp.example.com/a b", "contains whitespace"),
         ] {
             let e = check_url(bad, "AUTHZ_X").unwrap_err().0;
             assert!(e.starts_with("AUTHZ_X: ") && e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[allow(clippy::unwrap_used)]
+    /// Issue 13, item 6: the host checked is the host a real URL parser (reqwest's) connects to;
+    /// userinfo is refused and never shown.
+    #[test]
+    fn userinfo_is_refused_and_never_shown() {
+        for bad in [
+            "http://127.0.0.1:1@other-host/jwks",
+            "http://localhost@other-host/jwks",
+            "http://[::1]:80@other-host/",
+            "https://user:hunter2@idp.example.com/",
+            "https://hunter2@idp.example.com",
+            "http://127.0.0.1:hunter2@127.0.0.1/",
+            "http://@127.0.0.1/",
+        ] {
+            let e = check_url(bad, "AUTHZ_JWKS_URI").unwrap_err().0;
+            assert!(e.contains("has userinfo"), "{bad}: {e}");
+            assert!(!e.contains("hunter2") && !e.contains(":1@"), "{bad}: {e}");
+            assert!(e.contains("***@"), "{bad}: {e}");
+        }
+        assert_eq!(
+            redact_userinfo("http://127.0.0.1:1@other-host/jwks?a=b@c"),
+            "http://***@other-host/jwks?a=b@c"
+        );
+        assert_eq!(redact_userinfo("https://idp/x@y"), "https://idp/x@y");
+        assert_eq!(redact_userinfo("u:pw@host"), "***@host");
+    }
+
+    #[allow(clippy::unwrap_used)]
+    #[test]
+    fn the_parsed_host_decides_loopback() {
+        for ok in [
+            "http://127.0.0.2:8080/",
+            "http://LOCALHOST/",
+            "https://idp.example.com/users/@me",
+            "https://idp.example.com/x?next=a@b",
+            "http://127.0.0.1#@evil.com/",
+        ] {
+            assert_eq!(check_url(ok, "X"), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://localhost.evil.com/", "must use https://"),
+            ("http://evil.com#@127.0.0.1/", "must use https://"),
+            ("http://evil.com?@127.0.0.1/", "must use https://"),
+            ("http://[::ffff:7f00:1]/", "must use https://"),
+            ("http://127.0.0.1\\@evil.com/", "backslash"),
+            ("http://127.0.0.1:99999/", "is not a valid URL"),
+            ("https://exa mple.com", "whitespace"),
+            ("https://idp.example.com/\u{7f}", "control"),
+        ] {
+            let e = check_url(bad, "X").unwrap_err().0;
+            assert!(e.contains(why), "{bad}: {e}");
         }
     }
 }

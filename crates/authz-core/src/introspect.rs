@@ -67,16 +67,20 @@ pub struct IntrospectionConfig {
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// What the introspection endpoint said about one token.
-#[derive(Clone)]
-enum Answer {
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// `"active": true`, with every member of the answer.
     Active(Arc<Map<String, Value>>),
+    /// `"active": false`.
     Inactive,
 }
 
 /// Why a call got no usable answer.
-enum CallError {
+#[derive(Debug)]
+pub enum CallError {
     /// The IdP refused our credentials: worth one retry with a freshly fetched secret.
     InvalidClient,
+    /// Anything else (the text is logged: it never holds the token or a secret).
     Failed(String),
 }
 
@@ -166,24 +170,7 @@ impl Introspector {
                 answer
             }
         };
-        match answer {
-            Answer::Inactive => Err(AuthzError::InactiveToken),
-            Answer::Active(claims) => {
-                if claims
-                    .get("iss")
-                    .is_some_and(|iss| iss.as_str() != Some(self.issuer.as_str()))
-                {
-                    return Err(AuthzError::UnknownIssuer);
-                }
-                let check = ClaimCheck {
-                    issuer: &self.issuer,
-                    audiences,
-                    now,
-                    leeway,
-                };
-                check.introspected((*claims).clone(), trace)
-            }
-        }
+        judge(&answer, &self.issuer, audiences, now, leeway, trace)
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Answer> {
@@ -193,18 +180,7 @@ impl Introspector {
     }
 
     fn store(&self, key: [u8; 32], answer: &Answer, now: f64) {
-        let ttl = match answer {
-            Answer::Inactive => self.config.negative_ttl,
-            Answer::Active(claims) => {
-                let left = claims
-                    .get("exp")
-                    .and_then(Value::as_f64)
-                    .map(|exp| (exp - now).max(0.0));
-                left.map_or(self.config.cache_ttl, |s| {
-                    self.config.cache_ttl.min(Duration::from_secs_f64(s))
-                })
-            }
-        };
+        let ttl = answer_ttl(answer, now, self.config.cache_ttl, self.config.negative_ttl);
         if ttl.is_zero() {
             return;
         }
@@ -295,26 +271,7 @@ impl Introspector {
                 max_bytes: MAX_ANSWER_BYTES,
             })
             .await?;
-        if status == 401 || is_invalid_client(&body) {
-            return Err(CallError::InvalidClient);
-        }
-        if status != 200 {
-            return Err(CallError::Failed(format!(
-                "introspection answered HTTP {status}"
-            )));
-        }
-        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&body) else {
-            return Err(CallError::Failed(
-                "introspection answer is not a JSON object".into(),
-            ));
-        };
-        match map.get("active") {
-            Some(Value::Bool(true)) => Ok(Answer::Active(Arc::new(map))),
-            Some(Value::Bool(false)) => Ok(Answer::Inactive),
-            _ => Err(CallError::Failed(
-                "introspection answer has no boolean `active`".into(),
-            )),
-        }
+        read_answer(status, &body)
     }
 
     async fn send(&self, post: FormPost<'_>) -> Result<(u16, Vec<u8>), CallError> {
@@ -435,6 +392,120 @@ impl Introspector {
     }
 }
 
+/// Reads an introspection answer (RFC 7662 §2.2) from its status and body. Pure (fuzzed): any
+/// input gives an answer or an error, never a panic.
+pub fn read_answer(status: u16, body: &[u8]) -> Result<Answer, CallError> {
+    if status == 401 || is_invalid_client(body) {
+        return Err(CallError::InvalidClient);
+    }
+    if status != 200 {
+        return Err(CallError::Failed(format!(
+            "introspection answered HTTP {status}"
+        )));
+    }
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return Err(CallError::Failed(
+            "introspection answer is not a JSON object".into(),
+        ));
+    };
+    match map.get("active") {
+        Some(Value::Bool(true)) => Ok(Answer::Active(Arc::new(map))),
+        Some(Value::Bool(false)) => Ok(Answer::Inactive),
+        _ => Err(CallError::Failed(
+            "introspection answer has no boolean `active`".into(),
+        )),
+    }
+}
+
+/// How long an answer is reused: inactive ones `negative_ttl`; active ones `cache_ttl`, cut to
+/// what is left of the token's `exp` (seconds since the epoch, as `now`). Pure (fuzzed): no
+/// number from the IdP may panic (`exp: 1e20` is far away, not an overflow; a negative or
+/// non-number `exp` reuses nothing beyond `cache_ttl`, and the claim check refuses it anyway).
+pub fn answer_ttl(
+    answer: &Answer,
+    now: f64,
+    cache_ttl: Duration,
+    negative_ttl: Duration,
+) -> Duration {
+    match answer {
+        Answer::Inactive => negative_ttl,
+        Answer::Active(claims) => match claims.get("exp").and_then(Value::as_f64) {
+            None => cache_ttl,
+            Some(exp) => {
+                let left =
+                    Duration::try_from_secs_f64((exp - now).max(0.0)).unwrap_or(Duration::MAX);
+                cache_ttl.min(left)
+            }
+        },
+    }
+}
+
+/// The decision on an answer: inactive is refused; an active one must be an access token
+/// ([`is_access_token`]), name no other issuer, and pass the claim checks of a JWT where its
+/// claims are present. Pure (fuzzed).
+pub fn judge(
+    answer: &Answer,
+    issuer: &str,
+    audiences: &[String],
+    now: f64,
+    leeway: f64,
+    trace: &mut Trace,
+) -> Result<Claims, AuthzError> {
+    let claims = match answer {
+        Answer::Inactive => return Err(AuthzError::InactiveToken),
+        Answer::Active(claims) => claims,
+    };
+    if claims
+        .get("iss")
+        .is_some_and(|iss| iss.as_str() != Some(issuer))
+    {
+        return Err(AuthzError::UnknownIssuer);
+    }
+    if !is_access_token(claims) {
+        return Err(AuthzError::WrongType);
+    }
+    let check = ClaimCheck {
+        issuer,
+        audiences,
+        now,
+        leeway,
+    };
+    check.introspected((**claims).clone(), trace)
+}
+
+/// Accepted spellings of "this is an access token", per member, compared case-insensitively.
+/// RFC 7662 §2.2 `token_type` (RFC 6749 §7.1 type, or an RFC 8693 token-type URI), Ory Hydra's
+/// `token_use`, Amazon Cognito's `token_use`, Keycloak's `typ` (`Bearer`; `Refresh`, `ID`,
+/// `Offline` are other kinds of token) and RFC 9068's `at+jwt`.
+const ACCESS_TOKEN_TYPES: [(&str, &[&str]); 3] = [
+    (
+        "token_type",
+        &[
+            "bearer",
+            "access_token",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ],
+    ),
+    ("token_use", &["access_token", "access"]),
+    ("typ", &["bearer", "at+jwt", "application/at+jwt"]),
+];
+
+/// Whether an active answer is about an access token. RFC 7662 §2.1 lets the server ignore our
+/// `token_type_hint=access_token`, so a refresh token (or an ID token) can come back
+/// `"active": true`: each of `token_type`, `token_use` and `typ`, when present, must name an
+/// access token, or the answer is refused (fail closed: an unknown kind is not an access token;
+/// a DPoP-bound token is refused too, since no DPoP proof is checked here). An answer with none
+/// of them is taken as an access token, which is what was asked for.
+pub fn is_access_token(claims: &Map<String, Value>) -> bool {
+    ACCESS_TOKEN_TYPES
+        .iter()
+        .all(|(member, accepted)| match claims.get(*member) {
+            None => true,
+            Some(Value::String(kind)) => accepted.iter().any(|a| kind.eq_ignore_ascii_case(a)),
+            Some(_) => false,
+        })
+}
+
 /// `Authorization: Basic` with the client id and secret form-encoded first (RFC 6749 §2.3.1).
 fn basic(creds: &ClientCredentials) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -480,6 +551,62 @@ mod tests {
             "my+client:p%40ss%3Aw%2Frd"
         );
         assert!(!format!("{c:?}").contains("p@ss"), "Debug hides the secret");
+    }
+
+    fn active(json: Value) -> Map<String, Value> {
+        let mut map = json.as_object().cloned().unwrap_or_default();
+        map.insert("active".into(), Value::Bool(true));
+        map
+    }
+
+    #[test]
+    fn only_access_tokens_pass() {
+        for ok in [
+            serde_json::json!({}),
+            serde_json::json!({"token_type": "Bearer"}),
+            serde_json::json!({"token_type": "access_token"}),
+            serde_json::json!({"token_use": "access_token", "token_type": "bearer"}),
+            serde_json::json!({"token_use": "access"}),
+            serde_json::json!({"typ": "Bearer"}),
+        ] {
+            assert!(is_access_token(&active(ok.clone())), "{ok}");
+        }
+        for bad in [
+            serde_json::json!({"token_type": "refresh_token"}),
+            serde_json::json!({"token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
+            serde_json::json!({"token_type": "DPoP"}),
+            serde_json::json!({"token_type": null}),
+            serde_json::json!({"token_type": ["Bearer"]}),
+            serde_json::json!({"token_use": "refresh_token"}),
+            serde_json::json!({"token_use": "id"}),
+            serde_json::json!({"token_type": "Bearer", "token_use": "refresh_token"}),
+            serde_json::json!({"typ": "Refresh"}),
+            serde_json::json!({"typ": "Offline"}),
+            serde_json::json!({"typ": "ID"}),
+            serde_json::json!({"token_type": "Bearer", "typ": "Refresh"}),
+        ] {
+            assert!(!is_access_token(&active(bad.clone())), "{bad}");
+        }
+    }
+
+    #[test]
+    fn huge_or_odd_exp_never_panics_the_cache_lifetime() {
+        let (ttl, neg) = (Duration::from_secs(300), Duration::from_secs(5));
+        let at = |exp: Value| {
+            answer_ttl(
+                &Answer::Active(Arc::new(active(serde_json::json!({"exp": exp})))),
+                1.7e9,
+                ttl,
+                neg,
+            )
+        };
+        assert_eq!(at(serde_json::json!(1e20)), ttl);
+        assert_eq!(at(serde_json::json!(1.7976931348623157e308)), ttl);
+        assert_eq!(at(serde_json::json!(u64::MAX)), ttl);
+        assert_eq!(at(serde_json::json!(-1e300)), Duration::ZERO);
+        assert_eq!(at(serde_json::json!(1.7e9 + 10.0)), Duration::from_secs(10));
+        assert_eq!(at(serde_json::json!("soon")), ttl);
+        assert_eq!(answer_ttl(&Answer::Inactive, 0.0, ttl, neg), neg);
     }
 
     #[test]

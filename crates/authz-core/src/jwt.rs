@@ -22,7 +22,15 @@ struct Header {
     alg: String,
     kid: Option<String>,
     typ: Option<String>,
-    crit: Option<Value>,
+    /// Whether the header has a `crit` member at all, whatever its value: `"crit": null` is
+    /// present too (RFC 7515 §4.1.11 makes `crit` an array; no extension is implemented, so
+    /// any `crit` is refused, and `null` must not read as "absent").
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// A JSON object whose top-level member names are unique (RFC 7519 §4: a duplicate claim name
@@ -94,7 +102,7 @@ pub fn parse_jwt<'a>(
         .map_err(|_| AuthzError::Malformed("header is not a valid JSON object"))?;
     trace.kid = header.kid.as_deref().map(|k| truncate(k).to_owned());
     let alg = alg::supported(&header.alg).ok_or(AuthzError::AlgorithmNotAllowed)?;
-    if header.crit.is_some() {
+    if header.crit {
         return Err(AuthzError::UnsupportedCrit);
     }
     if let Some(required) = required_typ
@@ -173,6 +181,14 @@ mod tests {
         assert!(r.is_err());
         let r: Result<StrictObject, _> = serde_json::from_str(r#"[1]"#);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn crit_is_present_whatever_its_value() {
+        let h = |json: &str| serde_json::from_str::<Header>(json).map(|h| h.crit).ok();
+        assert_eq!(h(r#"{"alg":"RS256"}"#), Some(false));
+        assert_eq!(h(r#"{"alg":"RS256","crit":null}"#), Some(true));
+        assert_eq!(h(r#"{"alg":"RS256","crit":["exp"]}"#), Some(true));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Signing keys: JWKS parsing and the per-issuer key cache.
 //!
 //! The cache is filled at cold start ([`IssuerKeys::refresh_now`]) so the hot path is a map
-//! lookup. It honours Cache-Control / Expires within bounds, refetches on an unknown `kid` at
-//! most once per cool-down (single-flight), and keeps serving the last good keys for a bounded
-//! stale window while the IdP cannot be reached. All I/O goes through [`Fetch`]; the JWKS
+//! lookup. It honours Cache-Control / Expires within bounds, and keeps serving the last good keys
+//! for a bounded stale window while the IdP cannot be reached. Fetches are single-flight. An
+//! unknown `kid` right after a good fetch (cold start, routine refresh, a found rotation) triggers
+//! one refetch, so a newly published key works at once; only a failed lookup (the `kid` still
+//! unknown, or the fetch failed) starts the penalty window (the cool-down), during which nothing
+//! is fetched: an unknown-`kid` flood costs one fetch per cool-down. Routine refreshes of expired
+//! keys are at least a cool-down apart. All I/O goes through [`Fetch`]; the JWKS
 //! location comes from the configuration or from [`Discoverer`].
 
 use std::{
@@ -37,7 +41,8 @@ pub struct JwksSettings {
     pub default_ttl: Duration,
     /// How long past expiry cached keys keep serving while the IdP cannot be reached.
     pub stale: Duration,
-    /// At most one fetch per issuer per this window (unknown-kid floods, retries while down).
+    /// Penalty window after a failed lookup (unknown `kid` after a refetch, failed fetch): no
+    /// fetch during it. Also the least time between two routine refreshes of expired keys.
     pub cooldown: Duration,
     /// Largest JWKS or discovery body accepted.
     pub max_bytes: usize,
@@ -283,8 +288,17 @@ pub struct IssuerKeys {
     settings: JwksSettings,
     fetch: Arc<dyn Fetch>,
     state: RwLock<Arc<Snapshot>>,
-    /// Held during a fetch (single-flight); holds the time of the last attempt (cool-down).
-    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    /// Held during a fetch (single-flight).
+    flight: tokio::sync::Mutex<Flight>,
+}
+
+/// When fetches may happen.
+#[derive(Debug, Default)]
+struct Flight {
+    /// The last fetch attempt (routine refreshes are a cool-down apart).
+    last_fetch: Option<Instant>,
+    /// End of the penalty window a failed lookup started.
+    penalty_until: Option<Instant>,
 }
 
 impl IssuerKeys {
@@ -311,7 +325,7 @@ impl IssuerKeys {
                 expires_at: None,
                 stale_until: None,
             })),
-            last_attempt: tokio::sync::Mutex::new(None),
+            flight: tokio::sync::Mutex::new(Flight::default()),
         }
     }
 
@@ -323,15 +337,15 @@ impl IssuerKeys {
     }
 
     /// The key for `kid`: from the cache when fresh; otherwise after at most one refresh
-    /// (subject to the cool-down); stale keys serve until the stale bound when refresh fails.
+    /// (single flight; none during a penalty window); stale keys serve until the stale bound when
+    /// refresh fails.
     pub async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, AuthzError> {
         let snap = self.snapshot();
-        if snap.expires_at.is_some_and(|t| Instant::now() < t)
-            && let Some(k) = snap.keys.get(kid)
-        {
+        let fresh = snap.expires_at.is_some_and(|t| Instant::now() < t);
+        if fresh && let Some(k) = snap.keys.get(kid) {
             return Ok(Arc::clone(k));
         }
-        self.refresh(snap.generation).await;
+        self.refresh(snap.generation, kid, fresh).await;
         let snap = self.snapshot();
         let usable = snap.stale_until.is_some_and(|t| Instant::now() < t);
         match (snap.keys.get(kid), usable) {
@@ -341,26 +355,36 @@ impl IssuerKeys {
         }
     }
 
-    /// Fetches now, ignoring the cool-down (cold start). Returns whether keys were loaded.
+    /// Fetches now, ignoring the cool-down (cold start). Returns whether keys were loaded; a
+    /// failure starts the penalty window.
     pub async fn refresh_now(&self) -> bool {
-        let mut last = self.last_attempt.lock().await;
-        *last = Some(Instant::now());
-        self.fetch_and_store().await
+        let mut flight = self.flight.lock().await;
+        flight.last_fetch = Some(Instant::now());
+        let ok = self.fetch_and_store().await;
+        flight.penalty_until = (!ok).then(|| Instant::now() + self.settings.cooldown);
+        ok
     }
 
-    /// Single-flight, cool-down-limited refresh. `seen` is the generation the caller looked at:
-    /// if another caller refreshed meanwhile, nothing is fetched.
-    async fn refresh(&self, seen: u64) {
-        let mut last = self.last_attempt.lock().await;
+    /// Single-flight refresh for a request needing `kid`. `seen` is the generation the caller
+    /// looked at: if another caller refreshed meanwhile, nothing is fetched. Nothing is fetched
+    /// during a penalty window; a routine refresh (`lookup` false: the keys are expired) also waits
+    /// a cool-down after the last fetch, while a lookup of an unknown `kid` in fresh keys does not
+    /// (key rotation). The penalty window starts when the refresh does not yield `kid`.
+    async fn refresh(&self, seen: u64, kid: &str, lookup: bool) {
+        let mut flight = self.flight.lock().await;
         if self.snapshot().generation != seen {
             return;
         }
         let now = Instant::now();
-        if last.is_some_and(|t| now < t + self.settings.cooldown) {
+        let cooldown = self.settings.cooldown;
+        if flight.penalty_until.is_some_and(|t| now < t)
+            || (!lookup && flight.last_fetch.is_some_and(|t| now < t + cooldown))
+        {
             return;
         }
-        *last = Some(now);
-        self.fetch_and_store().await;
+        flight.last_fetch = Some(now);
+        let found = self.fetch_and_store().await && self.snapshot().keys.contains_key(kid);
+        flight.penalty_until = (!found).then(|| Instant::now() + cooldown);
     }
 
     async fn fetch_and_store(&self) -> bool {

@@ -53,7 +53,13 @@ pub use verifier::{IssuerConfig, TokenFormat};
 pub mod internals {
     pub use crate::alg::{SUPPORTED_ALGORITHMS, alg_name};
     pub use crate::bearer::bearer;
+    pub use crate::discovery::{Discovery, parse_discovery};
     pub use crate::event::parse_event;
+    pub use crate::http::{HttpResponse, check_url, redact_userinfo};
+    pub use crate::introspect::{
+        Answer, CallError, answer_ttl, is_access_token, judge, read_answer,
+    };
     pub use crate::jwt::{ParsedJwt, parse_jwt};
+    pub use crate::keys::{cache_ttl, parse_jwks};
     pub use crate::policy::rest_statements;
 }

@@ -909,6 +909,8 @@ async fn bearer_paths(moto: &MotoServer) -> (Vec<Run>, Needles) {
     }
     call_all(&mut cold, Some(&bearer(&carol)), "/pets", &unavailable).await;
     issuer.set_down(false);
+    // The cold processes' failed discovery is retried after the cool-down (issue 13, item 8).
+    tokio::time::sleep(COOL_DOWN).await;
     runs.extend(cold);
     let dave = opaque("dave", &mut needles);
     call_all(&mut runs, Some(&bearer(&dave)), "/pets", &allow).await;

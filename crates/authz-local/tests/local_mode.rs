@@ -718,6 +718,12 @@ async fn ready_json_describes_the_running_local_mode_and_stdin_eof_stops_it() {
             "--no-opaque",
             "--ready-json",
         ])
+        // The tools' own AUTHZ_* variables never reach the authorizers, which refuse unknown
+        // AUTHZ_* names at cold start (issue 13, item 10): the pools below must still serve.
+        .env("AUTHZ_LOCAL_REST_PORT", "0")
+        .env("AUTHZ_LOCAL_HTTP_PORT", "0")
+        .env("AUTHZ_LOCAL_TOKEN_PORT", "0")
+        .env("AUTHZ_BENCH_N", "1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::settings::{self, Kind, SETTINGS, Setting};
 use super::{ConfigError, err, split_list};
+use crate::http::redact_userinfo;
 
 /// The merged document, and where each of its keys came from (for error messages).
 #[derive(Debug)]
@@ -114,6 +115,89 @@ pub(super) fn merge(get: &dyn Fn(&str) -> Option<String>) -> Result<Merged, Conf
         }
     }
     Ok(m)
+}
+
+/// The prefix of every setting's variable; a variable with it (in any case) that the table does
+/// not know fails the cold start.
+const PREFIX: &str = "AUTHZ_";
+
+/// Refuses every variable of `names` that looks like a setting (`AUTHZ_…`, in any case) but is
+/// not one of [`SETTINGS`], naming it and the closest known variable: a typo such as
+/// `AUTHZ_ROUTE` would otherwise be ignored, and no rules means every valid token may use every
+/// route (fail open). No exemption: nothing but our settings has this prefix in an authorizer's
+/// environment (the CDK app sets only known ones, `infra/test/golden.test.ts`; Lambda sets
+/// `AWS_*`/`LAMBDA_*`/`_*`; the tools' own variables, `AUTHZ_LOCAL_*`, `AUTHZ_BENCH_*`,
+/// `AUTHZ_TESTKIT_*`, are read by those tools, which start the authorizers through the testkit's
+/// `LambdaProcess`, whose environment is cleared). Values are never read, let alone quoted.
+pub(super) fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut unknown: Vec<String> = names
+        .into_iter()
+        .filter(|name| {
+            name.get(..PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+                && !SETTINGS.iter().any(|s| s.variable == *name)
+        })
+        .map(|name| {
+            // A name is not a secret, but bound it like any other echoed text.
+            let shown = name
+                .char_indices()
+                .nth(64)
+                .map_or(name, |(i, _)| &name[..i]);
+            match closest(name) {
+                Some(known) => format!("{shown} (did you mean {known}?)"),
+                None => shown.to_owned(),
+            }
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    err(format!(
+        "unknown setting {}: every {PREFIX}* variable must be a setting of the authorizer \
+         (README, Configuration); a misspelt one would be ignored",
+        unknown.join(", ")
+    ))
+}
+
+/// The known variable closest to `name`, case-insensitively and ignoring underscores: one the
+/// name begins or that begins the name (`AUTHZ_JWKS_COOLDOWN`, `AUTHZ_AUDIENCES`) counts as
+/// nearest; then the smaller edit distance; ties go to the smaller distance as written.
+fn closest(name: &str) -> Option<&'static str> {
+    let squeeze = |s: &str| s.to_ascii_uppercase().replace('_', "");
+    let (upper, bare) = (name.to_ascii_uppercase(), squeeze(name));
+    SETTINGS
+        .iter()
+        .map(|s| s.variable)
+        .filter(|v| !v.is_empty())
+        .min_by_key(|v| {
+            let known = squeeze(v);
+            let related = known.starts_with(&bare) || bare.starts_with(&known);
+            let near = if related {
+                0
+            } else {
+                edit_distance(&bare, &known)
+            };
+            (near, edit_distance(&upper, v))
+        })
+}
+
+/// Levenshtein distance over bytes (names are ASCII; others only compare worse).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// A serde message without the value it quotes (`invalid type: string "…", expected f64` becomes
@@ -254,8 +338,9 @@ fn apply_jwks_uris(
             _ if items.len() == 1 && names.len() == 1 => (names[0].clone(), item.clone()),
             _ => {
                 return err(format!(
-                    "{name}: `{item}` is not `issuer=uri` for a configured issuer; \
-                     a bare URI is only allowed with a single issuer"
+                    "{name}: `{}` is not `issuer=uri` for a configured issuer; \
+                     a bare URI is only allowed with a single issuer",
+                    redact_userinfo(item)
                 ));
             }
         };
@@ -271,4 +356,51 @@ fn apply_jwks_uris(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unknown_authz_variables_fail_naming_the_closest_setting() {
+        let e = |names: &[&str]| check_names(names.iter().copied()).unwrap_err().0;
+        assert!(
+            e(&["PATH", "AUTHZ_ROUTE"]).contains("AUTHZ_ROUTE (did you mean AUTHZ_ROUTES?)"),
+            "{}",
+            e(&["AUTHZ_ROUTE"])
+        );
+        for (typo, known) in [
+            ("AUTHZ_ISUER", "AUTHZ_ISSUER"),
+            ("AUTHZ_AUDIENCES", "AUTHZ_AUDIENCE"),
+            ("AUTHZ_ROUTESETS", "AUTHZ_ROUTE_SETS"),
+            ("AUTHZ_JWKS_COOLDOWN", "AUTHZ_JWKS_COOLDOWN_SECONDS"),
+            ("authz_routes", "AUTHZ_ROUTES"),
+            ("Authz_Bind_Header", "AUTHZ_BIND_HEADER"),
+            ("AUTHZ_LOCAL_REST_PORT", "AUTHZ_"),
+        ] {
+            let m = e(&[typo]);
+            assert!(m.contains(typo) && m.contains(known), "{typo}: {m}");
+        }
+        let m = e(&["AUTHZ_ROUTE", "AUTHZ_ISUER"]);
+        assert!(
+            m.contains("AUTHZ_ROUTE (") && m.contains("AUTHZ_ISUER ("),
+            "{m}"
+        );
+        // Every known variable passes, and nothing without the prefix is looked at.
+        let known: Vec<&str> = SETTINGS.iter().map(|s| s.variable).collect();
+        assert_eq!(check_names(known), Ok(()));
+        assert_eq!(
+            check_names(["AWS_LAMBDA_LOG_LEVEL", "_HANDLER", "AUTHZ", "XAUTHZ_ROUTE"]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("AUTHZ_ROUTE", "AUTHZ_ROUTES"), 1);
+        assert_eq!(edit_distance("", "ABC"), 3);
+        assert_eq!(edit_distance("KITTEN", "SITTING"), 3);
+    }
 }

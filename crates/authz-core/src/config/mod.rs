@@ -105,8 +105,13 @@ impl ClientAuth {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment. An `AUTHZ_*` variable that is not a setting fails, naming
+    /// the closest one (a typo must not turn a setting off).
     pub fn from_env() -> Result<Config, ConfigError> {
+        let names: Vec<String> = std::env::vars_os()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        env::check_names(names.iter().map(String::as_str))?;
         Config::from_lookup(|name| std::env::var(name).ok())
     }
 

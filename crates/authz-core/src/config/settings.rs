@@ -371,7 +371,7 @@ pub const JWKS_STALE_SECONDS: Setting = Setting {
 pub const JWKS_COOLDOWN_SECONDS: Setting = Setting {
     variable: "AUTHZ_JWKS_COOLDOWN_SECONDS",
     key: "jwks.cooldown_seconds",
-    doc: "At most one JWKS fetch per issuer per this window.",
+    doc: "Per issuer: no JWKS or discovery fetch for this long after a failed lookup or fetch; routine refreshes at least this far apart.",
     ..number!(seconds DEFAULT_JWKS_COOLDOWN_SECONDS, up_to(MAX_JWKS_COOLDOWN_SECONDS))
 };
 /// `AUTHZ_JWKS_MAX_BYTES`.

@@ -261,6 +261,10 @@ async fn crit_headers_are_rejected() {
         json!(["urn:example:custom"]),
         json!([]),
         json!("x"),
+        // RFC 7515 §4.1.11: crit is an array; `null` is not "absent" (issue 13, item 9).
+        Value::Null,
+        json!({}),
+        json!(0),
     ] {
         let h = json!({"alg": "RS256", "kid": "rsa", "crit": crit, "b64": false});
         assert_eq!(
@@ -591,4 +595,65 @@ async fn trace_records_kid_iss_and_sub_but_never_the_token() {
     assert_eq!(trace.iss.as_deref(), Some(e.issuer.url().as_str()));
     assert_eq!(trace.sub.as_deref(), Some("alice"));
     assert!(!format!("{trace:?}").contains(&token));
+}
+
+/// Issue 13, item 6: a URL is judged by the host a real URL parser connects to. With userinfo,
+/// `http://127.0.0.1:1@other-host/jwks` goes to `other-host` in plain HTTP: refused at cold
+/// start, naming the variable, never showing the userinfo.
+#[test]
+fn urls_with_userinfo_fail_the_cold_start_and_are_never_shown() {
+    let iss = "https://idp.example.com";
+    for (var, url) in [
+        ("AUTHZ_JWKS_URI", "http://127.0.0.1:1@other-host/jwks"),
+        ("AUTHZ_JWKS_URI", "https://svc:hunter2@idp.example.com/jwks"),
+        ("AUTHZ_ISSUER", "http://localhost:hunter2@other-host"),
+        (
+            "AUTHZ_INTROSPECTION_ENDPOINT",
+            "https://cid:hunter2@idp.example.com/introspect",
+        ),
+    ] {
+        let mut vars = vec![
+            ("AUTHZ_ISSUER", iss),
+            ("AUTHZ_AUDIENCE", "api"),
+            (
+                "AUTHZ_INTROSPECTION_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            ),
+        ];
+        vars.retain(|(n, _)| *n != var);
+        vars.push((var, url));
+        let e = Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap_err()
+        .0;
+        assert!(e.contains(var) && e.contains("userinfo"), "{url}: {e}");
+        assert!(
+            !e.contains("hunter2") && !e.contains("127.0.0.1:1@"),
+            "{url}: {e}"
+        );
+    }
+}
+
+/// The same rule on a discovered `jwks_uri`: the keys are never fetched from it.
+#[tokio::test]
+async fn a_discovered_url_with_userinfo_is_never_fetched() {
+    let issuer = Issuer::start().await;
+    issuer.set_keys(vec![TestKey::rsa("rsa").jwk()]);
+    let host = issuer.url().trim_start_matches("http://").to_owned();
+    // A parser would connect to the host after the `@`: the issuer itself, which serves keys.
+    issuer.set_discovery_extra(json!({"jwks_uri": format!("http://127.0.0.1:1@{host}/jwks")}));
+    let vars = [
+        ("AUTHZ_ISSUER", issuer.url()),
+        ("AUTHZ_AUDIENCE", "api".to_owned()),
+    ];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let authz = Authorizer::new(config).unwrap();
+    assert_eq!(authz.warm().await, 0);
+    assert_eq!(issuer.discovery_fetches(), 1);
+    assert_eq!(issuer.jwks_fetches(), 0, "never fetched");
 }

@@ -60,6 +60,16 @@ impl SecretSource for MemorySecret {
 const PAUSE: Duration = Duration::from_millis(350);
 
 fn authorizer(issuer: &Issuer, auth: &str, secret: Arc<MemorySecret>) -> Authorizer {
+    authorizer_with(issuer, auth, secret, "0.3")
+}
+
+/// [`authorizer`] with another cool-down (seconds).
+fn authorizer_with(
+    issuer: &Issuer,
+    auth: &str,
+    secret: Arc<MemorySecret>,
+    cooldown: &str,
+) -> Authorizer {
     let vars = [
         ("AUTHZ_ISSUER", issuer.url()),
         ("AUTHZ_AUDIENCE", "api".to_owned()),
@@ -69,7 +79,7 @@ fn authorizer(issuer: &Issuer, auth: &str, secret: Arc<MemorySecret>) -> Authori
             "arn:aws:secretsmanager:us-east-1:1:secret:unused".to_owned(),
         ),
         ("AUTHZ_INTROSPECTION_AUTH", auth.to_owned()),
-        ("AUTHZ_JWKS_COOLDOWN_SECONDS", "0.3".to_owned()),
+        ("AUTHZ_JWKS_COOLDOWN_SECONDS", cooldown.to_owned()),
     ];
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -232,4 +242,108 @@ async fn bearer_mode_gets_an_access_token_and_refreshes_it_when_refused() {
     assert_eq!(second.len(), 1);
     assert_ne!(second, first, "a new access token");
     assert_eq!(secret.reads(), 2, "the secret is re-read too (unchanged)");
+}
+
+/// Issue 13, item 5: RFC 7662 §2.1 lets the server ignore `token_type_hint`, so an active answer
+/// for a refresh (or ID) token must be refused, however the IdP spells its kind; access tokens
+/// still pass. Item 7: a number from the IdP never panics (`exp: 1e20` is cached, twice served).
+#[tokio::test]
+async fn only_access_tokens_pass_and_no_idp_number_panics() {
+    let issuer = Issuer::start().await;
+    issuer.enable_bearer_introspection("cid", "s3cret");
+    let claims = |extra: serde_json::Value| {
+        let mut c = json!({"sub": "alice", "aud": ["api"], "scope": "read", "exp": now() + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let refused = [
+        ("rfc7662-refresh", json!({"token_type": "refresh_token"})),
+        (
+            "rfc8693-refresh",
+            json!({"token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
+        ),
+        ("hydra-refresh", json!({"token_use": "refresh_token"})),
+        ("cognito-id", json!({"token_use": "id"})),
+        ("keycloak-refresh", json!({"typ": "Refresh"})),
+        ("keycloak-offline", json!({"typ": "Offline"})),
+        ("keycloak-id", json!({"typ": "ID"})),
+        ("type-not-a-string", json!({"token_type": 1})),
+    ];
+    let accepted = [
+        ("rfc7662-bearer", json!({"token_type": "bearer"})),
+        (
+            "hydra-access",
+            json!({"token_use": "access_token", "token_type": "Bearer"}),
+        ),
+        ("cognito-access", json!({"token_use": "access"})),
+        ("keycloak-access", json!({"typ": "Bearer"})),
+        ("far-future-exp", json!({"exp": 1e20})),
+        ("huge-exp", json!({"exp": 1.7e308})),
+    ];
+    for (token, extra) in refused.iter().chain(&accepted) {
+        issuer.add_opaque_token(token, claims(extra.clone()));
+    }
+    let a = authorizer(&issuer, "bearer", MemorySecret::new("cid", "s3cret"));
+    assert_eq!(a.warm().await, 1);
+    for (token, extra) in &refused {
+        assert_eq!(
+            check(&a, token).await,
+            Err(AuthzError::WrongType),
+            "{extra}"
+        );
+    }
+    for (token, extra) in &accepted {
+        assert_eq!(check(&a, token).await, Ok("alice".into()), "{extra}");
+    }
+    let before = issuer.introspection_requests();
+    for (token, _) in &accepted {
+        assert_eq!(check(&a, token).await, Ok("alice".into()), "from the cache");
+    }
+    assert_eq!(
+        issuer.introspection_requests(),
+        before,
+        "answers were cached"
+    );
+}
+
+/// Issue 13, item 8: while discovery fails, opaque tokens do not each trigger a discovery GET:
+/// one attempt per cool-down (5 s here: far longer than 20 refused tokens take), shared by
+/// everything that needs the document.
+#[tokio::test]
+async fn discovery_failures_are_cooled_down() {
+    let issuer = Issuer::start().await;
+    serve_introspection(
+        &issuer,
+        "client_secret_basic",
+        Arc::new(Mutex::new("s3cret".to_owned())),
+    );
+    issuer.set_discovery_fault(authz_testkit::Fault::Status(503));
+    let a = authorizer_with(
+        &issuer,
+        "client_secret_basic",
+        MemorySecret::new("cid", "s3cret"),
+        "5",
+    );
+    for i in 0..20 {
+        assert_eq!(
+            check(&a, &format!("opaque-{i}")).await,
+            Err(AuthzError::IntrospectionFailed)
+        );
+    }
+    assert_eq!(issuer.discovery_fetches(), 1, "20 tokens, 1 discovery GET");
+    // The IdP heals: within the cool-down nothing is fetched; after it, the next token tries
+    // again and succeeds.
+    issuer.set_discovery_fault(authz_testkit::Fault::None);
+    assert_eq!(
+        check(&a, "opaque-soon").await,
+        Err(AuthzError::IntrospectionFailed)
+    );
+    assert_eq!(issuer.discovery_fetches(), 1);
+    tokio::time::sleep(Duration::from_millis(5050)).await;
+    assert_eq!(check(&a, "opaque-after").await, Ok("alice".into()));
+    assert_eq!(issuer.discovery_fetches(), 2);
+    assert_eq!(check(&a, "opaque-later").await, Ok("alice".into()));
+    assert_eq!(issuer.discovery_fetches(), 2, "a good document is kept");
 }

@@ -230,3 +230,56 @@ async fn configured_jwks_uri_skips_discovery() {
     check(&a, &token(&issuer, &key)).await.unwrap();
     assert_eq!(issuer.discovery_fetches(), 0);
 }
+
+/// Issue 13, item 11: a key published right after a fetch (cold start, routine refresh) is
+/// accepted at once: the first unknown `kid` after a good fetch triggers one refetch. Only a
+/// failed lookup starts the penalty window (1 s here), during which nothing is fetched.
+#[tokio::test]
+async fn a_key_published_right_after_a_fetch_is_accepted_at_once() {
+    let issuer = Issuer::start().await;
+    let old = TestKey::rsa("old");
+    issuer.set_keys(vec![old.jwk()]);
+    let a = authz(
+        &issuer,
+        &[
+            ("AUTHZ_JWKS_COOLDOWN_SECONDS", "1"),
+            ("AUTHZ_JWKS_DEFAULT_TTL_SECONDS", "1.2"),
+        ],
+    )
+    .await;
+    assert_eq!(a.warm().await, 1);
+    // Right after the cold-start fetch.
+    let new1 = TestKey::rsa2("new-1");
+    issuer.set_keys(vec![old.jwk(), new1.jwk()]);
+    check(&a, &token(&issuer, &new1)).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 2, "one refetch");
+    // Right after a routine refresh of expired keys.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    check(&a, &token(&issuer, &old)).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 3, "routine refresh");
+    let new2 = TestKey::ec_p256("new-2");
+    issuer.set_keys(vec![old.jwk(), new1.jwk(), new2.jwk()]);
+    check(&a, &token(&issuer, &new2)).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 4, "one refetch");
+    // A kid the IdP does not publish: one refetch, then the penalty window.
+    let forged = TestKey::rsa("forged");
+    assert_eq!(
+        check(&a, &token(&issuer, &forged)).await,
+        Err(AuthzError::KidNotFound)
+    );
+    assert_eq!(issuer.jwks_fetches(), 5);
+    let new3 = TestKey::ed25519("new-3");
+    issuer.set_keys(vec![old.jwk(), new1.jwk(), new2.jwk(), new3.jwk()]);
+    for t in [token(&issuer, &forged), token(&issuer, &new3)] {
+        assert_eq!(check(&a, &t).await, Err(AuthzError::KidNotFound));
+    }
+    assert_eq!(
+        issuer.jwks_fetches(),
+        5,
+        "nothing fetched in the penalty window"
+    );
+    check(&a, &token(&issuer, &new2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    check(&a, &token(&issuer, &new3)).await.unwrap();
+    assert_eq!(issuer.jwks_fetches(), 6);
+}

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod cache;
+mod idp_answers;
 mod introspection;
 mod jwks_cache;
 mod properties;

@@ -212,8 +212,10 @@ async fn unknown_kid_flood_costs_at_most_one_fetch_per_cool_down() {
     }
     assert_eq!(
         issuer.jwks_fetches(),
-        1,
-        "cold start fetch only: the flood falls inside one cool-down"
+        2,
+        "the cold start fetch and the first unknown kid's refetch (a key published right after a \
+         fetch must work, issue 13 item 11); that failed lookup starts the cool-down, which the \
+         rest of the flood falls inside"
     );
     assert!(matches!(
         p.invoke(&bearer_event(&key.sign(&c), "/pets")).await,
@@ -296,6 +298,40 @@ async fn a_bad_configuration_fails_the_cold_start_naming_the_variable() {
         assert!(!status.success());
     }
     drop(issuer);
+}
+
+/// Issue 13, item 10: a misspelt setting (`AUTHZ_ROUTE` for `AUTHZ_ROUTES`) would mean "no
+/// rules": every valid token on every route. It fails the cold start, naming the variable and
+/// the closest setting, and never quoting the value.
+#[tokio::test]
+async fn an_unknown_authz_variable_fails_the_cold_start_naming_the_closest_setting() {
+    let issuer = Issuer::start().await;
+    let url = issuer.url();
+    let env = [
+        ("AUTHZ_ISSUER", url.as_str()),
+        ("AUTHZ_AUDIENCE", "api"),
+        (
+            "AUTHZ_ROUTE",
+            r#"[{"route":"GET /secret-value","scopes":["admin"]}]"#,
+        ),
+    ];
+    let mut p = LambdaProcess::spawn(Path::new(BIN), &env).await;
+    let (error_type, message) = p
+        .api()
+        .init_error(Duration::from_secs(10))
+        .await
+        .expect("init error reported");
+    assert_eq!(error_type, "Runtime.ConfigError");
+    assert!(
+        message.contains("AUTHZ_ROUTE (did you mean AUTHZ_ROUTES?)"),
+        "{message}"
+    );
+    assert!(!message.contains("secret-value"), "{message}");
+    let status = p
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("process exits");
+    assert!(!status.success());
 }
 
 #[tokio::test]
