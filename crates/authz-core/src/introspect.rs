@@ -146,16 +146,15 @@ impl Introspector {
         loaded
     }
 
-    /// Introspects `token` (answers cached) and checks the claims as for a JWT, where present.
-    /// `now` is in seconds since the epoch, `leeway` in seconds.
+    /// Introspects `token` (answers cached) and checks the claims against `check` as for a JWT,
+    /// where present.
     pub async fn introspect(
         &self,
         token: &str,
-        now: f64,
-        leeway: f64,
-        audiences: &[String],
+        check: ClaimCheck<'_>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
+        let now = check.now;
         trace.iss = Some(truncate(&self.issuer).to_owned());
         let key = digest(token);
         let answer = match self.cached(&key) {
@@ -175,12 +174,6 @@ impl Introspector {
                 {
                     return Err(AuthzError::UnknownIssuer);
                 }
-                let check = ClaimCheck {
-                    issuer: &self.issuer,
-                    audiences,
-                    now,
-                    leeway,
-                };
                 check.introspected((*claims).clone(), trace)
             }
         }
