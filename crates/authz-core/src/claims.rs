@@ -162,7 +162,8 @@ impl ClaimCheck<'_> {
         if let Some(typ) = self.header_typ {
             let typ = typ.to_ascii_lowercase();
             match typ.strip_prefix("application/").unwrap_or(&typ) {
-                "jwt" => {}
+                // RFC 7519 §5.1 `JWT`, RFC 7515 §4.1.9 `JOSE`: generic, they say nothing.
+                "jwt" | "jose" => {}
                 "at+jwt" => access_marker = true,
                 _ => return Ok(TokenKind::Other),
             }
@@ -626,6 +627,8 @@ mod tests {
         );
         for (typ, ok) in [
             ("JWT", true),
+            ("JOSE", true),
+            ("secevent+jwt", false),
             ("at+jwt", true),
             ("application/AT+JWT", true),
             ("logout+jwt", false),
