@@ -3,6 +3,7 @@
 #   curl -H "Authorization: Bearer $(scripts/token.sh)" http://127.0.0.1:3000/pets
 #
 # usage: scripts/token.sh [--api API] [--tier TIER | --scope SCOPE ...] [--opaque] [--lifetime N]
+#                        [--shape IDP]
 #   --api    an API of infra/routes.json (pet-store, solar-system); default: the API that has
 #            the tier, else pet-store
 #   --tier   a tier of that API (pet-store: reader, writer, nobody; solar-system: bronze,
@@ -10,11 +11,14 @@
 #   --scope  a scope (repeatable) instead of a tier's
 #   --opaque an opaque token (the authorizers introspect it) instead of a JWT
 #   --lifetime seconds until it expires (default 3600; negative: an expired token)
+#   --shape  a JWT laid out like that IdP's access token: cognito, entra, entra-v1, auth0, okta,
+#            keycloak, hydra (README "Identity providers"; the local authorizers trust the dev
+#            issuer's own layout, so this one is for reading or for an authorizer you configure)
 # With no arguments: a PetStore JWT with scope `read` (what its GET routes accept).
 # The token endpoint is 127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}.
 set -euo pipefail
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 command -v curl >/dev/null 2>&1 || { echo "error: curl not found" >&2; exit 1; }
 params=()
@@ -25,6 +29,7 @@ while [ $# -gt 0 ]; do
         --scope) [ $# -ge 2 ] || usage; params+=(--data-urlencode "scope=$2"); shift 2 ;;
         --opaque) params+=(--data-urlencode "format=opaque"); shift ;;
         --lifetime) [ $# -ge 2 ] || usage; params+=(--data-urlencode "lifetime=$2"); shift 2 ;;
+        --shape) [ $# -ge 2 ] || usage; params+=(--data-urlencode "shape=$2"); shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "error: unknown argument '$1'" >&2; usage ;;
     esac

@@ -101,9 +101,15 @@ pub enum AuthzError {
     /// `aud` contains none of the configured audiences.
     #[error("audience not accepted")]
     AudienceMismatch,
-    /// The header `typ` is not the required one (RFC 9068 mode), or an introspection answer
-    /// says the token is not an access token (a refresh or ID token: `token_type`, `token_use`,
-    /// `typ`).
+    /// The token's client claim (`client_id`, `azp`, `cid`, `appid`) is not a configured client.
+    #[error("client not accepted")]
+    ClientMismatch,
+    /// The token says it is not an access token: an ID token (unless accepted), a refresh or
+    /// logout token, a header `typ` other than `JWT` / `at+jwt`; or an introspection answer
+    /// says so (`token_type`, `token_use`, `typ` of a refresh or ID token).
+    #[error("not an access token")]
+    NotAccessToken,
+    /// The header `typ` is not the required one (RFC 9068 mode).
     #[error("token type not accepted")]
     WrongType,
     /// Valid token, but it has none of the scopes the route needs.
@@ -164,6 +170,8 @@ impl AuthzError {
             MissingClaim(_) => "missing_claim",
             InvalidClaim(_) => "invalid_claim",
             AudienceMismatch => "wrong_audience",
+            ClientMismatch => "wrong_client",
+            NotAccessToken => "not_access_token",
             WrongType => "wrong_typ",
             InsufficientScope => "insufficient_scope",
             ClaimMismatch => "claim_mismatch",
@@ -176,7 +184,7 @@ impl AuthzError {
 }
 
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log).
-pub const REASONS: [&str; 28] = [
+pub const REASONS: [&str; 30] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",
@@ -198,6 +206,8 @@ pub const REASONS: [&str; 28] = [
     "missing_claim",
     "invalid_claim",
     "wrong_audience",
+    "wrong_client",
+    "not_access_token",
     "wrong_typ",
     "insufficient_scope",
     "claim_mismatch",
@@ -236,6 +246,8 @@ mod tests {
             MissingClaim("x"),
             InvalidClaim("x"),
             AudienceMismatch,
+            ClientMismatch,
+            NotAccessToken,
             WrongType,
             InsufficientScope,
             ClaimMismatch,
@@ -267,6 +279,8 @@ mod tests {
                 | MissingClaim(_)
                 | InvalidClaim(_)
                 | AudienceMismatch
+                | ClientMismatch
+                | NotAccessToken
                 | WrongType
                 | InsufficientScope
                 | ClaimMismatch

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::{
-    claims::{ClaimCheck, Claims},
+    claims::{ClaimCheck, Claims, DEFAULT_SCOPE_CLAIMS},
     discovery::Discoverer,
     error::AuthzError,
     http::{Fetch, FormPost},
@@ -150,16 +150,15 @@ impl Introspector {
         loaded
     }
 
-    /// Introspects `token` (answers cached) and checks the claims as for a JWT, where present.
-    /// `now` is in seconds since the epoch, `leeway` in seconds.
+    /// Introspects `token` (answers cached) and checks the claims against `check` as for a JWT,
+    /// where present.
     pub async fn introspect(
         &self,
         token: &str,
-        now: f64,
-        leeway: f64,
-        audiences: &[String],
+        check: ClaimCheck<'_>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
+        let now = check.now;
         trace.iss = Some(truncate(&self.issuer).to_owned());
         let key = digest(token);
         let answer = match self.cached(&key) {
@@ -170,7 +169,7 @@ impl Introspector {
                 answer
             }
         };
-        judge(&answer, &self.issuer, audiences, now, leeway, trace)
+        judge_with(&answer, check, trace)
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Answer> {
@@ -442,7 +441,8 @@ pub fn answer_ttl(
 
 /// The decision on an answer: inactive is refused; an active one must be an access token
 /// ([`is_access_token`]), name no other issuer, and pass the claim checks of a JWT where its
-/// claims are present. Pure (fuzzed).
+/// claims are present. Pure (fuzzed). The claim check is an issuer's with `audiences` and the
+/// defaults otherwise (no client list, no tenant, the default scope claims).
 pub fn judge(
     answer: &Answer,
     issuer: &str,
@@ -451,25 +451,41 @@ pub fn judge(
     leeway: f64,
     trace: &mut Trace,
 ) -> Result<Claims, AuthzError> {
+    let scope_claims = DEFAULT_SCOPE_CLAIMS.map(str::to_owned);
+    let check = ClaimCheck {
+        issuer,
+        audiences,
+        client_ids: &[],
+        tenant: None,
+        scope_claims: &scope_claims,
+        accept_id_tokens: false,
+        header_typ: None,
+        now,
+        leeway,
+    };
+    judge_with(answer, check, trace)
+}
+
+/// [`judge`] with the issuer's whole claim check (clients, tenant, scope claims): an inactive
+/// answer, another issuer's, or one that is not an access token is refused before the claims.
+fn judge_with(
+    answer: &Answer,
+    check: ClaimCheck<'_>,
+    trace: &mut Trace,
+) -> Result<Claims, AuthzError> {
     let claims = match answer {
         Answer::Inactive => return Err(AuthzError::InactiveToken),
         Answer::Active(claims) => claims,
     };
     if claims
         .get("iss")
-        .is_some_and(|iss| iss.as_str() != Some(issuer))
+        .is_some_and(|iss| iss.as_str() != Some(check.issuer))
     {
         return Err(AuthzError::UnknownIssuer);
     }
     if !is_access_token(claims) {
-        return Err(AuthzError::WrongType);
+        return Err(AuthzError::NotAccessToken);
     }
-    let check = ClaimCheck {
-        issuer,
-        audiences,
-        now,
-        leeway,
-    };
     check.introspected((**claims).clone(), trace)
 }
 

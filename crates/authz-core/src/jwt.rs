@@ -73,6 +73,8 @@ pub struct ParsedJwt<'a> {
     pub alg: Algorithm,
     /// The header `kid` (non-empty).
     pub kid: String,
+    /// The header `typ`, if any.
+    pub typ: Option<String>,
     /// The `iss` claim.
     pub iss: String,
     /// Every claim, with unique names.
@@ -131,6 +133,7 @@ pub fn parse_jwt<'a>(
     Ok(ParsedJwt {
         alg,
         kid,
+        typ: header.typ,
         iss,
         claims,
         signing_input_len: h64.len() + 1 + p64.len(),

@@ -48,6 +48,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
         ),
         &[
             "alg",
+            "claims",
             "error",
             "event",
             "http",

@@ -252,7 +252,7 @@ impl Rule {
             return Err(AuthzError::InsufficientScope);
         }
         for (name, want) in &self.claims {
-            let ok = match claims.all.get(name) {
+            let ok = match claims.get(name) {
                 Some(serde_json::Value::Array(items)) => items.contains(want),
                 Some(v) => v == want,
                 None => false,

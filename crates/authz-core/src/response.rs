@@ -36,7 +36,7 @@ pub fn context(claims: &Claims, extra: &[String]) -> Map<String, Value> {
         ctx.insert("scope".into(), Value::String(claims.scopes.join(" ")));
     }
     for name in extra {
-        if let Some(v) = claims.all.get(name).and_then(scalar) {
+        if let Some(v) = claims.get(name).and_then(scalar) {
             ctx.insert(name.clone(), v);
         }
     }

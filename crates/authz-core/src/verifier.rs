@@ -23,10 +23,21 @@ use crate::{
 /// One trusted issuer.
 #[derive(Debug, Clone)]
 pub struct IssuerConfig {
-    /// Exact expected `iss`.
+    /// Exact expected `iss` (an issuer template is expanded, one entry per tenant).
     pub issuer: String,
-    /// The token's `aud` must contain one of these.
+    /// The token's `aud` must contain one of these; empty: `aud` is not checked (only with
+    /// `client_ids`; with neither, every token is refused).
     pub audiences: Vec<String>,
+    /// When non-empty, the token's client (`client_id`, else `azp`, `cid`, `appid`) must be one
+    /// of these.
+    pub client_ids: Vec<String>,
+    /// When set, the token's `tid` must equal it (Entra ID multi-tenant: the tenant this
+    /// issuer was expanded for).
+    pub tenant: Option<String>,
+    /// The claims whose values are the token's scopes (`scope`, `scp` by default).
+    pub scope_claims: Vec<String>,
+    /// Accept OIDC ID tokens too (a downgrade; see SECURITY.md).
+    pub accept_id_tokens: bool,
     /// JWKS location; `None` means OIDC discovery at `{issuer}/.well-known/openid-configuration`.
     pub jwks_uri: Option<String>,
     /// Algorithms accepted for this issuer.
@@ -134,10 +145,8 @@ impl Verifier {
             && let Some(introspector) = &entry.introspector
             && (entry.config.token_format == TokenFormat::Opaque || !looks_like_jwt(token))
         {
-            let audiences = audiences.unwrap_or(&entry.config.audiences);
-            return introspector
-                .introspect(token, now, self.leeway, audiences, trace)
-                .await;
+            let check = self.check(entry, now, audiences, None);
+            return introspector.introspect(token, check, trace).await;
         }
         self.verify_jwt(token, now, audiences, trace).await
     }
@@ -153,6 +162,7 @@ impl Verifier {
         let ParsedJwt {
             alg,
             kid,
+            typ,
             iss,
             claims,
             signing_input_len,
@@ -166,13 +176,30 @@ impl Verifier {
         key.check_alg(alg)?;
         // The signing input is the first two segments exactly as received.
         key.verify(signature, &token.as_bytes()[..signing_input_len], alg)?;
-        let check = ClaimCheck {
-            issuer: &entry.config.issuer,
-            audiences: audiences.unwrap_or(&entry.config.audiences),
+        self.check(entry, now, audiences, typ.as_deref())
+            .jwt(claims, trace)
+    }
+
+    /// What `entry`'s tokens' claims are checked against; `audiences` replaces its own.
+    fn check<'a>(
+        &self,
+        entry: &'a Issuer,
+        now: f64,
+        audiences: Option<&'a [String]>,
+        header_typ: Option<&'a str>,
+    ) -> ClaimCheck<'a> {
+        let c = &entry.config;
+        ClaimCheck {
+            issuer: &c.issuer,
+            audiences: audiences.unwrap_or(&c.audiences),
+            client_ids: &c.client_ids,
+            tenant: c.tenant.as_deref(),
+            scope_claims: &c.scope_claims,
+            accept_id_tokens: c.accept_id_tokens,
+            header_typ,
             now,
             leeway: self.leeway,
-        };
-        check.jwt(claims, trace)
+        }
     }
 }
 

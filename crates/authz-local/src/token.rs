@@ -12,7 +12,7 @@
 //!
 //! The demo-token endpoint (its own port; `scripts/token.sh` and the demo page call it) skips
 //! client authentication:
-//! * `GET /token?api=A&tier=T&scope=S&format=opaque&lifetime=N` → the bare token (text/plain;
+//! * `GET /token?api=A&tier=T&scope=S&format=opaque&lifetime=N&shape=X` → the bare token (text/plain;
 //!   `Access-Control-Allow-Origin: *` for the demo page);
 //! * `POST /token` with the same parameters form-encoded → an OAuth-style JSON answer
 //!   (`access_token`, `token_type`, `expires_in`, `scope`);
@@ -21,12 +21,16 @@
 //! Without `api` the API is the one with the tier (or `pet-store`, else the first); without
 //! `tier` and `scope` the scopes are those of the API's first guarded `GET` route (for the
 //! PetStore demo: `read`). `lifetime` (seconds, −86400 to 86400, default 3600) may be negative:
-//! an expired token, for the load script.
+//! an expired token, for the load script. `shape` (`cognito`, `entra`, `entra-v1`, `auth0`,
+//! `okta`, `keycloak`, `hydra`) lays the JWT out like that IdP's access token
+//! ([`authz_testkit::idp`]: its header fields, claim names and types, its issuer's path form on
+//! the dev issuer's host), carrying the tier's scopes where that IdP puts them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use authz_testkit::idp::{Shape, TokenSpec};
 use authz_testkit::issuer::{basic_credentials, random_token};
 use authz_testkit::server::{Reply, lock, response as reply};
 use authz_testkit::{TestKey, now};
@@ -70,6 +74,8 @@ pub struct TokenRequest {
     pub format: Format,
     /// Seconds until `exp` (default [`TOKEN_LIFETIME_SECONDS`]); negative: already expired.
     pub lifetime: Option<i64>,
+    /// Lay the JWT out like this IdP's access token ([`Shape`]); `None`: the dev issuer's own.
+    pub shape: Option<Shape>,
 }
 
 impl TokenRequest {
@@ -84,6 +90,12 @@ impl TokenRequest {
                     .scopes
                     .extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
                 "format" | "token_format" => out.format = parse_format(&v)?,
+                "shape" if !v.is_empty() => {
+                    out.shape = Some(Shape::parse(&v).ok_or_else(|| {
+                        let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+                        format!("shape: `{v}` is not one of {}", names.join(", "))
+                    })?);
+                }
                 "lifetime" => {
                     out.lifetime = Some(
                         v.parse::<i64>()
@@ -267,6 +279,37 @@ impl Minter {
             .cloned()
             .unwrap_or_default(),
         );
+        if let Some(shape) = req.shape {
+            if req.format == Format::Opaque {
+                return Err("shape: applies to JWTs, not opaque tokens".to_owned());
+            }
+            let spec = TokenSpec {
+                base: self.issuer_url.trim_end_matches('/').to_owned(),
+                client_id: claims["client_id"].as_str().unwrap_or_default().to_owned(),
+                audience: api.audience.clone(),
+                subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
+                scopes: scopes.clone(),
+                roles: Vec::new(),
+                tenant: TokenSpec::new("").tenant,
+                lifetime: expires_in,
+            };
+            let mut shaped = shape.access_claims(&spec);
+            // The tier's claims (route rules' `claims`) keep their names.
+            for (k, v) in claims.iter().filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "iss" | "aud" | "sub" | "client_id" | "scope" | "iat" | "exp" | "jti"
+                )
+            }) {
+                shaped[k] = v.clone();
+            }
+            return Ok(Minted {
+                token: self.key.sign_with_header(&shape.header(&self.key), &shaped),
+                api: api.name.clone(),
+                scopes,
+                expires_in,
+            });
+        }
         let token = match req.format {
             Format::Jwt => self.key.sign(&Value::Object(claims)),
             Format::Opaque => {
@@ -389,6 +432,7 @@ impl Minter {
             scopes: Vec::new(),
             format,
             lifetime: None,
+            shape: None,
         };
         let asked: Option<Vec<String>> =
             form.get("scope").filter(|s| !s.trim().is_empty()).map(|s| {
@@ -513,4 +557,58 @@ fn default_scopes(api: &ApiSpec) -> Vec<String> {
         .find_map(|r| r.scopes.first().cloned())
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authz_core::{Trace, internals::parse_jwt};
+    use authz_testkit::TestKey;
+
+    fn minter() -> Minter {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/routes.json");
+        let apis = crate::table::load(std::path::Path::new(file)).unwrap();
+        Minter::new("http://127.0.0.1:9".into(), TestKey::rsa("k1"), apis, false)
+    }
+
+    fn payload(token: &str) -> (Map<String, Value>, Option<String>) {
+        let parsed = parse_jwt(token, None, &mut Trace::default()).unwrap();
+        (parsed.claims, parsed.typ)
+    }
+
+    #[test]
+    fn shaped_tokens_carry_the_tier_where_the_idp_puts_it() {
+        let m = minter();
+        let req = |q: &str| TokenRequest::from_query(q).unwrap();
+        let t = m
+            .mint(&req("api=pet-store&tier=reader&shape=cognito"))
+            .unwrap();
+        let (c, typ) = payload(&t.token);
+        assert_eq!(typ, None, "Cognito's header has kid and alg only");
+        assert!(c.get("aud").is_none());
+        assert_eq!(c["token_use"], "access");
+        assert_eq!(c["client_id"], "pet-store-reader");
+        assert_eq!(c["iss"], "http://127.0.0.1:9");
+        assert_eq!(c["scope"], t.scopes.join(" "));
+        assert!(!t.scopes.is_empty());
+        let (c, _) = payload(
+            &m.mint(&req("api=pet-store&tier=reader&shape=entra"))
+                .unwrap()
+                .token,
+        );
+        assert_eq!(c["scp"], t.scopes.join(" "));
+        assert_eq!(c["azp"], "pet-store-reader");
+        assert!(c["iss"].as_str().unwrap().ends_with("/v2.0"));
+        let (c, _) = payload(
+            &m.mint(&req("api=pet-store&tier=reader&shape=okta"))
+                .unwrap()
+                .token,
+        );
+        assert_eq!(c["scp"], json!(t.scopes));
+        assert_eq!(c["cid"], "pet-store-reader");
+        let e = TokenRequest::from_query("shape=ping").unwrap_err();
+        assert!(e.contains("cognito") && e.contains("keycloak"), "{e}");
+        let e = m.mint(&req("shape=auth0&format=opaque")).unwrap_err();
+        assert!(e.contains("opaque"), "{e}");
+    }
 }

@@ -828,3 +828,78 @@ async fn ready_json_describes_the_running_local_mode_and_stdin_eof_stops_it() {
         }
     }
 }
+
+/// `scripts/token.sh --shape cognito` mints a token laid out like a Cognito access token (no
+/// `aud`, `client_id`, `token_use`) from the dev issuer, and an authorizer configured with the
+/// README's Cognito recipe (`AUTHZ_CLIENT_ID`, no audience) accepts it; another tier's client is
+/// refused, and an unknown shape is an error naming the shapes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_sh_mints_idp_shaped_tokens_the_recipe_accepts() {
+    let mode = start().await;
+    let port = mode.token_addr.port().to_string();
+    let run = |args: &'static [&'static str]| {
+        let port = port.clone();
+        tokio::task::spawn_blocking(move || {
+            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/token.sh");
+            std::process::Command::new(script)
+                .args(args)
+                .env("AUTHZ_LOCAL_TOKEN_PORT", port)
+                .output()
+                .unwrap()
+        })
+    };
+    let reader = run(&[
+        "--shape",
+        "cognito",
+        "--api",
+        "pet-store",
+        "--tier",
+        "reader",
+    ])
+    .await
+    .unwrap();
+    assert!(reader.status.success(), "{reader:?}");
+    let writer = run(&[
+        "--shape",
+        "cognito",
+        "--api",
+        "pet-store",
+        "--tier",
+        "writer",
+    ])
+    .await
+    .unwrap();
+    let recipe = [
+        ("AUTHZ_ISSUER", mode.issuer_url.clone()),
+        ("AUTHZ_CLIENT_ID", "pet-store-reader".to_owned()),
+    ];
+    let config = authz_core::Config::from_lookup(|k| {
+        recipe.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let authorizer = authz_core::Authorizer::new(config).unwrap();
+    assert_eq!(authorizer.warm().await, 1);
+    let bearer = |out: &std::process::Output| {
+        format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim())
+    };
+    let mut trace = authz_core::Trace::default();
+    let claims = authorizer
+        .verify_bearer(Some(&bearer(&reader)), &mut trace)
+        .await
+        .unwrap();
+    assert_eq!(claims.client_id.as_deref(), Some("pet-store-reader"));
+    assert!(claims.all.get("aud").is_none());
+    assert_eq!(claims.all["token_use"], "access");
+    assert!(!claims.scopes.is_empty());
+    let refused = authorizer
+        .verify_bearer(Some(&bearer(&writer)), &mut trace)
+        .await;
+    assert_eq!(refused.err(), Some(authz_core::AuthzError::ClientMismatch));
+    let unknown = run(&["--shape", "ping"]).await.unwrap();
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("cognito") && stderr.contains("keycloak"),
+        "{stderr}"
+    );
+}

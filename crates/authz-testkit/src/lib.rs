@@ -4,6 +4,8 @@
 //!   to build valid, forged or malformed JWTs.
 //! * [`issuer`]: a fault-injectable OIDC issuer (discovery + JWKS) on `127.0.0.1`, over HTTP or
 //!   HTTPS, optionally with a Hydra-like token endpoint and bearer-authenticated introspection.
+//! * [`idp`]: tokens shaped like real IdPs' (Cognito, Entra ID v1/v2, Auth0, Okta, Keycloak,
+//!   Hydra): header fields, claim names and types, issuer forms.
 //! * [`tls`]: a private CA generated per use, server certificates for `127.0.0.1`, PEM files.
 //! * [`external`]: real external components started by the tests: an OpenID provider (npm
 //!   `oidc-provider`, introspection and revocation) and `moto_server` (AWS Secrets Manager).
@@ -18,6 +20,7 @@
 
 pub mod external;
 pub mod fixtures;
+pub mod idp;
 pub mod issuer;
 pub mod keys;
 pub mod runtime;

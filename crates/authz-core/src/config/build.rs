@@ -15,6 +15,7 @@ use super::{
     IssuerConfig, JwksSettings, TokenFormat, err,
 };
 use crate::alg::SUPPORTED_ALGORITHMS;
+use crate::claims::{DEFAULT_SCOPE_CLAIMS, check_claim_name};
 use crate::http::check_url;
 use crate::policy::{Rule, Rules};
 
@@ -23,9 +24,13 @@ use crate::policy::{Rule, Rules};
 struct RawConfig {
     issuers: Option<Vec<RawIssuer>>,
     audiences: Option<Vec<String>>,
+    client_ids: Option<Vec<String>>,
+    tenants: Option<Vec<String>>,
     algorithms: Option<Vec<String>>,
     leeway_seconds: Option<f64>,
     required_typ: Option<String>,
+    accept_id_tokens: Option<bool>,
+    scope_claims: Option<Vec<String>>,
     context_claims: Option<Vec<String>>,
     allowed_api_arns: Option<Vec<String>>,
     accept_bare_token: Option<bool>,
@@ -58,6 +63,9 @@ struct RawRule {
 struct RawIssuer {
     issuer: String,
     audiences: Option<Vec<String>>,
+    client_ids: Option<Vec<String>>,
+    tenants: Option<Vec<String>>,
+    scope_claims: Option<Vec<String>>,
     jwks_uri: Option<String>,
     algorithms: Option<Vec<String>>,
     token_format: Option<String>,
@@ -135,29 +143,83 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         Some(names) => algorithms(names, &src_of(&s::ALGORITHMS))?,
         None => SUPPORTED_ALGORITHMS.to_vec(),
     };
+    let accept_id_tokens = raw.accept_id_tokens.unwrap_or(s::DEFAULT_ACCEPT_ID_TOKENS);
     let mut issuers = Vec::with_capacity(raw_issuers.len());
+    let any_template = raw_issuers
+        .iter()
+        .any(|i| i.issuer.contains(TENANT_PLACEHOLDER));
+    if raw.tenants.is_some() && !any_template {
+        return err(format!(
+            "{}: tenants apply to an issuer template with `{TENANT_PLACEHOLDER}`, and no issuer \
+             has one",
+            src_of(&s::TENANTS)
+        ));
+    }
     for (i, ri) in raw_issuers.into_iter().enumerate() {
         let at = format!("{} (issuer #{})", src("issuers"), i + 1);
-        check_url(&ri.issuer, &at)?;
-        if issuers.iter().any(|x: &IssuerConfig| x.issuer == ri.issuer) {
-            return err(format!("{at}: issuer `{}` listed twice", ri.issuer));
-        }
         let audiences = match (ri.audiences, &raw.audiences) {
             (Some(a), _) => a,
             (None, Some(a)) => a.clone(),
-            (None, None) => {
-                return err(format!(
-                    "{} is required (no audience for issuer `{}`)",
-                    s::AUDIENCE.variable,
-                    ri.issuer
-                ));
-            }
+            (None, None) => Vec::new(),
         };
-        if audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()) {
+        let client_ids = match (ri.client_ids, &raw.client_ids) {
+            (Some(c), _) => c,
+            (None, Some(c)) => c.clone(),
+            (None, None) => Vec::new(),
+        };
+        if audiences.is_empty() && client_ids.is_empty() {
+            return err(format!(
+                "{} or {} is required (no audience or client for issuer `{}`)",
+                s::AUDIENCE.variable,
+                s::CLIENT_ID.variable,
+                ri.issuer
+            ));
+        }
+        if audiences.iter().any(|a| a.trim().is_empty()) {
             return err(format!(
                 "{}: audiences must be non-empty strings",
                 src_of(&s::AUDIENCE)
             ));
+        }
+        if client_ids.iter().any(|c| c.trim().is_empty()) {
+            return err(format!(
+                "{}: client ids must be non-empty strings",
+                src_of(&s::CLIENT_ID)
+            ));
+        }
+        let scope_claims = match (ri.scope_claims, &raw.scope_claims) {
+            (Some(c), _) => c,
+            (None, Some(c)) => c.clone(),
+            (None, None) => DEFAULT_SCOPE_CLAIMS.map(str::to_owned).to_vec(),
+        };
+        if scope_claims.is_empty() {
+            return err(format!(
+                "{}: empty list (the default is `{}`)",
+                src_of(&s::SCOPE_CLAIMS),
+                s::DEFAULT_SCOPE_CLAIMS_TEXT
+            ));
+        }
+        for c in &scope_claims {
+            check_claim_name(c)
+                .map_err(|e| ConfigError(format!("{}: {e}", src_of(&s::SCOPE_CLAIMS))))?;
+        }
+        let tenants = match (ri.tenants, &raw.tenants) {
+            (Some(t), _) => Some(t),
+            (None, Some(t)) => Some(t.clone()),
+            (None, None) => None,
+        };
+        let tenants_name = match raw.tenants {
+            Some(_) => src_of(&s::TENANTS),
+            None => format!("{} (or `tenants`)", s::TENANTS.variable),
+        };
+        let expanded = expand_issuer(&ri.issuer, tenants, &at, &tenants_name)?;
+        for (n, (issuer, _)) in expanded.iter().enumerate() {
+            check_url(issuer, &at)?;
+            if issuers.iter().any(|x: &IssuerConfig| &x.issuer == issuer)
+                || expanded[..n].iter().any(|(x, _)| x == issuer)
+            {
+                return err(format!("{at}: issuer `{issuer}` listed twice"));
+            }
         }
         if let Some(uri) = &ri.jwks_uri {
             check_url(uri, s::JWKS_URI.variable)?;
@@ -188,14 +250,20 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
                 ));
             }
         };
-        issuers.push(IssuerConfig {
-            issuer: ri.issuer,
-            audiences,
-            jwks_uri: ri.jwks_uri,
-            algorithms,
-            token_format,
-            introspection,
-        });
+        for (issuer, tenant) in expanded {
+            issuers.push(IssuerConfig {
+                issuer,
+                audiences: audiences.clone(),
+                client_ids: client_ids.clone(),
+                tenant,
+                scope_claims: scope_claims.clone(),
+                accept_id_tokens,
+                jwks_uri: ri.jwks_uri.clone(),
+                algorithms: algorithms.clone(),
+                token_format,
+                introspection: introspection.clone(),
+            });
+        }
     }
     if issuers
         .iter()
@@ -218,6 +286,10 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         return err(format!("{}: empty", src_of(&s::REQUIRED_TYP)));
     }
     let context_claims = raw.context_claims.unwrap_or_default();
+    for c in &context_claims {
+        check_claim_name(c)
+            .map_err(|e| ConfigError(format!("{}: {e}", src_of(&s::CONTEXT_CLAIMS))))?;
+    }
     if let Some(c) = context_claims
         .iter()
         .find(|c| matches!(c.as_str(), "sub" | "scope" | "client_id" | "iss"))
@@ -347,6 +419,59 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
     })
 }
 
+/// The placeholder of an issuer template (Entra ID's multi-tenant discovery names the issuer
+/// `https://login.microsoftonline.com/{tenantid}/v2.0`).
+pub(super) const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Tenant names that are not tenants: Entra ID's multi-tenant endpoints. A token's `tid` is
+/// always one tenant's id, so listing these would accept nothing; they are refused to say so.
+const NOT_TENANTS: [&str; 3] = ["common", "organizations", "consumers"];
+
+/// An issuer, or an issuer template expanded into one issuer per allowed tenant (each with the
+/// tenant its `tid` must equal). A template needs a non-empty tenant list: never any tenant.
+fn expand_issuer(
+    issuer: &str,
+    tenants: Option<Vec<String>>,
+    at: &str,
+    tenants_name: &str,
+) -> Result<Vec<(String, Option<String>)>, ConfigError> {
+    let template = issuer.contains(TENANT_PLACEHOLDER);
+    match tenants {
+        None if !template => Ok(vec![(issuer.to_owned(), None)]),
+        None | Some(_) if template && issuer.matches(TENANT_PLACEHOLDER).count() > 1 => err(
+            format!("{at}: `{TENANT_PLACEHOLDER}` may appear once in an issuer template"),
+        ),
+        None => err(format!(
+            "{at}: the issuer template `{issuer}` needs {tenants_name}: the tenant ids it \
+             accepts (there is no any-tenant setting)"
+        )),
+        Some(_) if !template => err(format!(
+            "{at}: tenants are set but the issuer `{issuer}` has no `{TENANT_PLACEHOLDER}`"
+        )),
+        Some(list) if list.is_empty() => err(format!(
+            "{tenants_name}: empty tenant list for `{issuer}` (there is no any-tenant setting)"
+        )),
+        Some(list) => list
+            .into_iter()
+            .map(|t| {
+                let t = t.trim().to_owned();
+                if NOT_TENANTS.contains(&t.to_ascii_lowercase().as_str()) {
+                    return err(format!(
+                        "{tenants_name}: `{t}` is not a tenant; list tenant ids (`tid` values), \
+                         there is no any-tenant setting"
+                    ));
+                }
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return err(format!(
+                        "{tenants_name}: `{t}` is not a tenant id (letters, digits and `-`)"
+                    ));
+                }
+                Ok((issuer.replace(TENANT_PLACEHOLDER, &t), Some(t)))
+            })
+            .collect(),
+    }
+}
+
 fn introspection(r: RawIntrospection, at: &str) -> Result<IntrospectionConfig, ConfigError> {
     let secret_arn = r
         .secret_arn
@@ -403,6 +528,9 @@ fn rules_from(raw: Vec<RawRule>, at: &str) -> Result<Rules, ConfigError> {
     let mut rules: Vec<Rule> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let name = format!("{at}: rule #{} (`{}`)", i + 1, r.route);
+        for claim in r.claims.keys() {
+            check_claim_name(claim).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        }
         let rule = Rule::new(&r.route, r.scopes, r.claims.into_iter().collect())
             .map_err(|e| ConfigError(format!("{name}: {e}")))?;
         if rules.iter().any(|x| x.route == rule.route) {

@@ -247,11 +247,45 @@ impl IssuerConfig {
         IssuerConfig {
             issuer: issuer.into(),
             audiences: audiences.into_iter().map(Into::into).collect(),
+            client_ids: Vec::new(),
+            tenant: None,
+            scope_claims: crate::claims::DEFAULT_SCOPE_CLAIMS
+                .map(str::to_owned)
+                .to_vec(),
+            accept_id_tokens: settings::DEFAULT_ACCEPT_ID_TOKENS,
             jwks_uri: None,
             algorithms: SUPPORTED_ALGORITHMS.to_vec(),
             token_format: TokenFormat::Jwt,
             introspection: None,
         }
+    }
+
+    /// Accepts only tokens issued to these clients (`AUTHZ_CLIENT_ID`); with no audiences,
+    /// `aud` is then not checked.
+    pub fn with_client_ids(mut self, ids: impl IntoIterator<Item: Into<String>>) -> IssuerConfig {
+        self.client_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires `tid` to equal `tenant` (what `AUTHZ_TENANTS` does for each expanded issuer).
+    pub fn with_tenant(mut self, tenant: impl Into<String>) -> IssuerConfig {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Takes the scopes from these claims (`AUTHZ_SCOPE_CLAIMS`).
+    pub fn with_scope_claims(
+        mut self,
+        claims: impl IntoIterator<Item: Into<String>>,
+    ) -> IssuerConfig {
+        self.scope_claims = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also accepts OIDC ID tokens (`AUTHZ_ACCEPT_ID_TOKENS`; a downgrade).
+    pub fn with_accept_id_tokens(mut self, accept: bool) -> IssuerConfig {
+        self.accept_id_tokens = accept;
+        self
     }
 
     /// Takes the keys from this JWKS URI instead of discovery (`AUTHZ_JWKS_URI`).
@@ -754,6 +788,115 @@ mod tests {
                 .0
                 .contains("AUTHZ_CA_BUNDLE")
         );
+    }
+
+    #[test]
+    fn client_ids_replace_or_add_to_the_audience() {
+        let iss = (
+            "AUTHZ_ISSUER",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ab",
+        );
+        let c = load(&[iss, ("AUTHZ_CLIENT_ID", "app1, app2")]).unwrap();
+        assert_eq!(c.issuers[0].client_ids, vec!["app1", "app2"]);
+        assert!(c.issuers[0].audiences.is_empty());
+        let c = load(&[iss, ("AUTHZ_CLIENT_ID", "app1"), ("AUTHZ_AUDIENCE", "api")]).unwrap();
+        assert_eq!(c.issuers[0].audiences, vec!["api"]);
+        let e = load_err(&[iss]);
+        assert!(e.contains("AUTHZ_AUDIENCE or AUTHZ_CLIENT_ID"), "{e}");
+        let doc = r#"{"issuers":[{"issuer":"https://a.example.com","client_ids":["x"]},
+                                 {"issuer":"https://b.example.com","audiences":["y"]}]}"#;
+        let c = load(&[("AUTHZ_CONFIG", doc)]).unwrap();
+        assert_eq!(c.issuers[0].client_ids, vec!["x"]);
+        assert!(c.issuers[1].client_ids.is_empty());
+        let typed = IssuerConfig::new(iss.1, Vec::<String>::new()).with_client_ids(["app1"]);
+        let from_env = load(&[iss, ("AUTHZ_CLIENT_ID", "app1")]).unwrap();
+        assert_eq!(format!("{:?}", from_env.issuers[0]), format!("{typed:?}"));
+    }
+
+    #[test]
+    fn token_kind_and_scope_claims() {
+        let c = load(&BASE).unwrap();
+        assert!(!c.issuers[0].accept_id_tokens);
+        assert_eq!(c.issuers[0].scope_claims, vec!["scope", "scp"]);
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AUTHZ_ACCEPT_ID_TOKENS", "true"),
+            (
+                "AUTHZ_SCOPE_CLAIMS",
+                "scope,permissions,/realm_access/roles",
+            ),
+        ]);
+        let c = load(&vars).unwrap();
+        assert!(c.issuers[0].accept_id_tokens);
+        assert_eq!(
+            c.issuers[0].scope_claims,
+            vec!["scope", "permissions", "/realm_access/roles"]
+        );
+        for (name, value) in [
+            ("AUTHZ_SCOPE_CLAIMS", "/a~2"),
+            ("AUTHZ_CONTEXT_CLAIMS", "/realm_access/roles~"),
+            (
+                "AUTHZ_ROUTES",
+                r#"[{"route":"GET /a","claims":{"/x~9":"y"}}]"#,
+            ),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.push((name, value));
+            let e = load_err(&vars);
+            assert!(e.contains(name) && e.contains("RFC 6901"), "{e}");
+        }
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_CONTEXT_CLAIMS", "/realm_access/roles,cognito:groups"));
+        assert!(load(&vars).is_ok());
+    }
+
+    #[test]
+    fn tenant_templates_expand_to_one_issuer_per_tenant_and_never_any() {
+        let v2 = (
+            "AUTHZ_ISSUER",
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+        );
+        let aud = ("AUTHZ_AUDIENCE", "api://petstore");
+        let c = load(&[v2, aud, ("AUTHZ_TENANTS", "t-1,t-2")]).unwrap();
+        let issuers: Vec<(&str, Option<&str>)> = c
+            .issuers
+            .iter()
+            .map(|i| (i.issuer.as_str(), i.tenant.as_deref()))
+            .collect();
+        assert_eq!(
+            issuers,
+            vec![
+                ("https://login.microsoftonline.com/t-1/v2.0", Some("t-1")),
+                ("https://login.microsoftonline.com/t-2/v2.0", Some("t-2")),
+            ]
+        );
+        for (vars, want) in [
+            (vec![v2, aud], "needs AUTHZ_TENANTS"),
+            (vec![v2, aud, ("AUTHZ_TENANTS", "common")], "not a tenant"),
+            (
+                vec![v2, aud, ("AUTHZ_TENANTS", "Organizations")],
+                "not a tenant",
+            ),
+            (vec![v2, aud, ("AUTHZ_TENANTS", "*")], "not a tenant id"),
+            (vec![v2, aud, ("AUTHZ_TENANTS", "a/b")], "not a tenant id"),
+            (
+                vec![BASE[0], aud, ("AUTHZ_TENANTS", "t-1")],
+                "no issuer has one",
+            ),
+            (vec![v2, aud, ("AUTHZ_TENANTS", "t-1,t-1")], "listed twice"),
+        ] {
+            let e = load_err(&vars);
+            assert!(e.contains(want), "{vars:?}: {e}");
+        }
+        let doc = r#"{"audiences":["api"],"issuers":[
+            {"issuer":"https://sts.windows.net/{tenantid}/","tenants":["t-1"],
+             "jwks_uri":"https://login.microsoftonline.com/common/discovery/keys"},
+            {"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","tenants":[]}]}"#;
+        let e = load_err(&[("AUTHZ_CONFIG", doc)]);
+        assert!(e.contains("empty tenant list"), "{e}");
+        let doc = r#"{"audiences":["api"],"issuers":[
+            {"issuer":"https://a.example.com","tenants":["t-1"]}]}"#;
+        assert!(load_err(&[("AUTHZ_CONFIG", doc)]).contains("has no `{tenantid}`"));
     }
 
     #[test]

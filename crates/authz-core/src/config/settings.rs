@@ -112,6 +112,10 @@ pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
 /// Default of `AUTHZ_ACCEPT_BARE_TOKEN`.
 pub const DEFAULT_ACCEPT_BARE_TOKEN: bool = false;
+/// Default of `AUTHZ_ACCEPT_ID_TOKENS`.
+pub const DEFAULT_ACCEPT_ID_TOKENS: bool = false;
+/// Default of `AUTHZ_SCOPE_CLAIMS`, as documented (the list is `claims::DEFAULT_SCOPE_CLAIMS`).
+pub const DEFAULT_SCOPE_CLAIMS_TEXT: &str = "scope,scp";
 /// Default largest token accepted before decoding, bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8192;
 /// Smallest value of `AUTHZ_MAX_TOKEN_BYTES`.
@@ -268,8 +272,30 @@ pub const AUDIENCE: Setting = Setting {
     key: "audiences",
     also_per_issuer: true,
     kind: Kind::List,
-    default: Some("required"),
+    default: Some("required, unless AUTHZ_CLIENT_ID"),
     doc: "Accepted audiences; the token's `aud` must contain one.",
+    ..ROW
+};
+/// `AUTHZ_CLIENT_ID`.
+pub const CLIENT_ID: Setting = Setting {
+    variable: "AUTHZ_CLIENT_ID",
+    key: "client_ids",
+    also_per_issuer: true,
+    kind: Kind::List,
+    default: Some("any"),
+    doc: "Accepted clients: the token's `client_id` (else `azp`, `cid`, `appid`) must be one; \
+          with it, `AUTHZ_AUDIENCE` may be omitted.",
+    ..ROW
+};
+/// `AUTHZ_TENANTS`.
+pub const TENANTS: Setting = Setting {
+    variable: "AUTHZ_TENANTS",
+    key: "tenants",
+    also_per_issuer: true,
+    kind: Kind::List,
+    default: Some("none"),
+    doc: "Tenant ids an issuer template with `{tenantid}` accepts (`tid` must match); required \
+          with a template.",
     ..ROW
 };
 /// `AUTHZ_JWKS_URI`.
@@ -303,6 +329,26 @@ pub const REQUIRED_TYP: Setting = Setting {
     variable: "AUTHZ_REQUIRED_TYP",
     key: "required_typ",
     doc: "When set, the header `typ` must equal it (RFC 9068: `at+jwt`).",
+    ..ROW
+};
+/// `AUTHZ_ACCEPT_ID_TOKENS`.
+pub const ACCEPT_ID_TOKENS: Setting = Setting {
+    variable: "AUTHZ_ACCEPT_ID_TOKENS",
+    key: "accept_id_tokens",
+    kind: Kind::Bool,
+    default: Some(bool_text(DEFAULT_ACCEPT_ID_TOKENS)),
+    doc: "Also accept OIDC ID tokens (a downgrade: see SECURITY.md); other non-access tokens \
+          are always refused.",
+    ..ROW
+};
+/// `AUTHZ_SCOPE_CLAIMS`.
+pub const SCOPE_CLAIMS: Setting = Setting {
+    variable: "AUTHZ_SCOPE_CLAIMS",
+    key: "scope_claims",
+    also_per_issuer: true,
+    kind: Kind::List,
+    default: Some(DEFAULT_SCOPE_CLAIMS_TEXT),
+    doc: "Claims whose values are scopes (space-delimited string or array each).",
     ..ROW
 };
 /// `AUTHZ_CONTEXT_CLAIMS`.
@@ -539,10 +585,14 @@ pub const CONFIG_FILE: Setting = Setting {
 pub const SETTINGS: &[Setting] = &[
     ISSUER,
     AUDIENCE,
+    CLIENT_ID,
+    TENANTS,
     JWKS_URI,
     ALGORITHMS,
     LEEWAY_SECONDS,
     REQUIRED_TYP,
+    ACCEPT_ID_TOKENS,
+    SCOPE_CLAIMS,
     CONTEXT_CLAIMS,
     ALLOWED_API_ARNS,
     ACCEPT_BARE_TOKEN,
@@ -614,6 +664,11 @@ mod tests {
             assert!(s.variable.is_empty() && !s.key.is_empty(), "{s:?}");
         }
         assert_eq!(ACCEPT_BARE_TOKEN.default, Some("false"));
+        assert_eq!(ACCEPT_ID_TOKENS.default, Some("false"));
+        assert_eq!(
+            SCOPE_CLAIMS.default,
+            Some(crate::claims::DEFAULT_SCOPE_CLAIMS.join(",").as_str())
+        );
         assert_eq!(JWKS_MAX_BYTES.default, Some("150000"));
         assert_eq!(INTROSPECTION_AUTH.default, Some("client_secret_basic"));
     }

@@ -290,7 +290,7 @@ async fn only_access_tokens_pass_and_no_idp_number_panics() {
     for (token, extra) in &refused {
         assert_eq!(
             check(&a, token).await,
-            Err(AuthzError::WrongType),
+            Err(AuthzError::NotAccessToken),
             "{extra}"
         );
     }

@@ -5,6 +5,8 @@
 
 /// The IdP broken in one way at a time while keys must be refreshed.
 mod fault_matrix;
+/// Access tokens shaped like Cognito's, Entra ID's, Auth0's, Okta's, Keycloak's and Hydra's.
+mod idp_shapes;
 /// Opaque tokens: RFC 7662 at npm oidc-provider, the client secret in moto_server.
 mod introspection;
 /// Allow/deny/401 through the Runtime API against the loopback issuer.
