@@ -47,6 +47,7 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   corsOrigin: 'https://app.example.com',
   domainName: 'api.example.com',
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0000-0000-0000-000000000000',
+  caBundle: path.join(__dirname, '..', 'test', 'fixtures', 'ca-bundle.pem'),
 };
 
 /** The app with every option on and bundling skipped, synthesized into `outdir`. */

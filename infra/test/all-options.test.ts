@@ -37,6 +37,7 @@ describe('every option on', () => {
       assert.equal(f.Properties.Timeout, 4);
       assert.deepEqual(f.Properties.VpcConfig.SecurityGroupIds, ['sg-0123456789abcdef0']);
       assert.equal(f.Properties.Environment.Variables.AUTHZ_REQUIRED_TYP, 'at+jwt');
+      assert.equal(f.Properties.Environment.Variables.AUTHZ_CA_BUNDLE, '/var/task/ca-bundle.pem');
     }
   });
 });

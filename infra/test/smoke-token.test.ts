@@ -183,8 +183,9 @@ describe('scripts/smoke.sh with the stack\'s own pool (bin/smoke.ts, real proces
       if (k === 'TokenEndpoint') return idp.url;
       const api = TABLE.apis.find((a) => k === `${a.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Url`);
       if (api) return `${apiBase}/${api.name}/`;
+      if (!k.endsWith('ClientId')) return `not-read-by-smoke-${k}`; // API ids, function names
       const t = tiers.find(({ api, tier }) => k.toLowerCase() === `${api.replace(/-/g, '')}${tier}clientid`);
-      assert.ok(t, `an output the test does not know: ${k}`);
+      assert.ok(t, `a client id output the test does not know: ${k}`);
       return idOf(t.api, t.tier);
     });
     outputsFile = path.join(dir, 'outputs.json');
