@@ -36,10 +36,14 @@ for arg in "$@"; do
     esac
     args+=("$arg")
 done
+# moto's install (pip, first run only) and the build at the same time.
+moto=
 if [[ $need_moto == true ]]; then
-    scripts/test-tools.sh moto
+    scripts/test-tools.sh moto &
+    moto=$!
 fi
 cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
+[[ -z $moto ]] || wait "$moto"
 # exec: Ctrl-C and SIGTERM reach authz-local directly, which stops its servers and kills the
 # authorizer processes it started.
 exec "$dir/authz-local" "${args[@]}"
