@@ -6,6 +6,7 @@
 //! run by infra/test/cli-commands.test.ts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -276,4 +277,96 @@ async fn the_local_mode_examples_answer_as_documented() {
     }
     drop(child);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Kills a process group (cargo lambda watch runs the function as its own child).
+fn kill_group(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pid}")])
+        .status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cargo_lambda_example_works_against_the_local_mode() {
+    let venv = repo().join(".venv/bin");
+    assert!(
+        venv.join("cargo-lambda").is_file(),
+        "cargo-lambda is not in .venv: run scripts/test-tools.sh cargo-lambda"
+    );
+    let (child, _, _, token_port) = start_local_mode().await;
+    // README's sequence, on free ports: the issuer and a token from the running local mode.
+    let invoke_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let path = format!(
+        "{}:{}",
+        venv.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (ok, issuer, stderr) = sh(
+        "curl -s http://127.0.0.1:3002/ | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"issuer\"])'",
+        "",
+        "",
+        token_port,
+    );
+    assert!(ok, "{stderr}");
+    let mut watch = std::process::Command::new("cargo")
+        .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
+        .args(["--invoke-port", &invoke_port.to_string()])
+        .current_dir(repo())
+        .env("PATH", &path)
+        .env("AUTHZ_ISSUER", issuer.trim())
+        .env("AUTHZ_AUDIENCE", "petstore")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let event = std::env::temp_dir().join(format!("allow-{}.json", std::process::id()));
+    let (ok, _, stderr) = sh(
+        &format!(
+            "sed \"s/REPLACE_WITH_A_JWT/$(scripts/token.sh)/\" events/token/allow.json > {}",
+            event.display()
+        ),
+        "",
+        "",
+        token_port,
+    );
+    assert!(ok, "{stderr}");
+    // The first invocation waits for cargo lambda watch to build the function.
+    let mut answer = String::new();
+    for _ in 0..60 {
+        let out = std::process::Command::new("cargo")
+            .args([
+                "lambda",
+                "invoke",
+                "token-authorizer",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &invoke_port.to_string(), "--data-file"])
+            .arg(&event)
+            .current_dir(repo())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        answer = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    kill_group(watch.id());
+    let _ = watch.wait();
+    let _ = std::fs::remove_file(&event);
+    drop(child);
+    assert!(
+        answer.contains("\"Effect\":\"Allow\"") && answer.contains("\"principalId\":\"dev-user\""),
+        "{answer}"
+    );
 }
