@@ -315,11 +315,11 @@ describe('settings', () => {
       vpcId: 'vpc-0123456789abcdef0',
       subnetIds: 'subnet-aaaa,subnet-bbbb',
       availabilityZones: 'eu-west-1a,eu-west-1b',
-      securityGroupIds: 'sg-1234',
+      securityGroupIds: 'sg-0123456789abcdef0',
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'ApiAuthz-dev-pet-store-token',
-      VpcConfig: { SubnetIds: ['subnet-aaaa', 'subnet-bbbb'], SecurityGroupIds: ['sg-1234'] },
+      VpcConfig: { SubnetIds: ['subnet-aaaa', 'subnet-bbbb'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
     });
     template.hasResourceProperties('AWS::IAM::Role', {
       ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'])] }],
