@@ -25,7 +25,8 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2);
 }
 
-/// The tier whose token gets some of `kind`'s routes of `api` but not all (else the first).
+/// The tier whose token gets some of `kind`'s routes of `api` but not all, else one that gets
+/// any, else the first.
 fn default_tier(api: &ApiSpec, kind: AuthorizerKind) -> Option<String> {
     let routes: Vec<_> = api.routes.iter().filter(|r| r.authorizer == kind).collect();
     let mut tiers: Vec<(&String, &TierSpec)> = api.tiers.iter().collect();
@@ -35,6 +36,11 @@ fn default_tier(api: &ApiSpec, kind: AuthorizerKind) -> Option<String> {
         .find(|(_, t)| {
             let ok = routes.iter().filter(|r| tier_satisfies(t, r)).count();
             ok > 0 && ok < routes.len()
+        })
+        .or_else(|| {
+            tiers
+                .iter()
+                .find(|(_, t)| routes.iter().any(|r| tier_satisfies(t, r)))
         })
         .or(tiers.first())
         .map(|(name, _)| (*name).clone())
