@@ -198,8 +198,9 @@ impl LocalMode {
                 let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
                 if !bin.is_file() {
                     return Err(format!(
-                        "{} not found: build the authorizers first (cargo build --release -p \
-                         token-authorizer -p request-authorizer -p http-authorizer)",
+                        "{} not found: build the authorizers first (scripts/dev.sh does; or cargo \
+                         build -p token-authorizer -p request-authorizer -p http-authorizer, \
+                         with --release for target/release)",
                         bin.display()
                     ));
                 }
