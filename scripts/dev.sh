@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The local mode: the whole system on this machine, loopback only, no AWS account, no Docker.
-# Builds the three authorizers and `authz-local`, then starts (until Ctrl-C):
+# Builds the three authorizers and `authz-local` (the dev profile, the build `cargo test` makes:
+# a few minutes the first time on 2 cores, seconds after; `--release` builds the shipping
+# profile instead, fat LTO: about 10 minutes cold), then starts (until Ctrl-C):
 #   - a dev OIDC issuer (discovery, JWKS, client-credentials token endpoint with a demo client
 #     per tier, opaque tokens with RFC 7662 introspection) and a demo-token endpoint
 #     (scripts/token.sh),
@@ -9,11 +11,13 @@
 #   - an API Gateway emulator serving every API of infra/routes.json (PetStore REST API on
 #     127.0.0.1:3000, solar-system HTTP API on 127.0.0.1:3001), running the REAL authorizer
 #     binaries through a Lambda Runtime API emulator, with demo backends behind them.
-# It prints the URLs and ready-to-paste curl commands.
+# It prints the URLs and ready-to-paste curl commands, then each authorizer's log lines (decision
+# lines compact, prefixed by API and function; `--quiet` hides them).
 # Ports: AUTHZ_LOCAL_REST_PORT, AUTHZ_LOCAL_HTTP_PORT, AUTHZ_LOCAL_TOKEN_PORT (or flags, below).
 # Extra arguments go to authz-local (--routes FILE, --rest-port N, --http-port N,
-# --token-port N, --pool N, --cache-ttl N, --no-opaque, --issuer URL). `scripts/dev.sh demo BIN
-# EVENTS_DIR` runs the one-shot demo of one authorizer on sample events.
+# --token-port N, --pool N, --cache-ttl N, --no-opaque, --quiet, --issuer URL; `--help` lists
+# them). `scripts/dev.sh demo token-authorizer events/token` runs the one-shot demo of one
+# authorizer (a name from this build, or a path) on a directory of sample events.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,14 +26,24 @@ command -v cargo >/dev/null 2>&1 || {
     exit 1
 }
 # moto_server (into .venv, once) unless opaque tokens are off or it is the one-shot demo.
+profile=(--profile dev) dir=target/debug
 need_moto=true
+args=()
 for arg in "$@"; do
-    case "$arg" in --no-opaque|demo) need_moto=false ;; esac
+    case "$arg" in
+        --release) profile=(--release) dir=target/release; continue ;;
+        --no-opaque|demo|-h|--help) need_moto=false ;;
+    esac
+    args+=("$arg")
 done
+# moto's install (pip, first run only) and the build at the same time.
+moto=
 if [[ $need_moto == true ]]; then
-    scripts/test-tools.sh moto
+    scripts/test-tools.sh moto &
+    moto=$!
 fi
-cargo build --release --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
+cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
+[[ -z $moto ]] || wait "$moto"
 # exec: Ctrl-C and SIGTERM reach authz-local directly, which stops its servers and kills the
 # authorizer processes it started.
-exec target/release/authz-local "$@"
+exec "$dir/authz-local" "${args[@]}"

@@ -21,10 +21,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy, the three binaries without the introspection feature (no AWS SDK)"
 cargo clippy -p token-authorizer -p request-authorizer -p http-authorizer --no-default-features --locked -- -D warnings
 
-step "test tools: npm oidc-provider (tests/idp), moto_server (.venv)"
+step "test tools: npm oidc-provider (tests/idp), moto_server, cargo-lambda and zig (.venv)"
 scripts/test-tools.sh
+scripts/test-tools.sh cargo-lambda
 
-step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection)"
+step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection, the docs' example commands)"
 cargo test --workspace --locked
 
 step "scripts/smoke.sh against the local mode (every route of infra/routes.json, every tier)"

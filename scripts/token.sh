@@ -18,15 +18,20 @@
 # The token endpoint is 127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}.
 set -euo pipefail
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+# The comment block above, without the `#`s (to stdout for --help, else to stderr).
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&"$((${1:-2} == 0 ? 1 : 2))"
+    exit "${1:-2}"
+}
 
 command -v curl >/dev/null 2>&1 || { echo "error: curl not found" >&2; exit 1; }
 params=()
+tier=false scope=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --api) [ $# -ge 2 ] || usage; params+=(--data-urlencode "api=$2"); shift 2 ;;
-        --tier) [ $# -ge 2 ] || usage; params+=(--data-urlencode "tier=$2"); shift 2 ;;
-        --scope) [ $# -ge 2 ] || usage; params+=(--data-urlencode "scope=$2"); shift 2 ;;
+        --tier) [ $# -ge 2 ] || usage; params+=(--data-urlencode "tier=$2"); tier=true; shift 2 ;;
+        --scope) [ $# -ge 2 ] || usage; params+=(--data-urlencode "scope=$2"); scope=true; shift 2 ;;
         --opaque) params+=(--data-urlencode "format=opaque"); shift ;;
         --lifetime) [ $# -ge 2 ] || usage; params+=(--data-urlencode "lifetime=$2"); shift 2 ;;
         --shape) [ $# -ge 2 ] || usage; params+=(--data-urlencode "shape=$2"); shift 2 ;;
@@ -34,6 +39,10 @@ while [ $# -gt 0 ]; do
         *) echo "error: unknown argument '$1'" >&2; usage ;;
     esac
 done
+if [ "$tier" = true ] && [ "$scope" = true ]; then
+    echo "error: --tier and --scope are alternatives: give one of them" >&2
+    usage
+fi
 url="http://127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}/token"
 if ! out=$(curl -sS --get "${params[@]}" -w '\n%{http_code}' "$url" 2>&1); then
     echo "error: no token endpoint at $url; start the local mode with scripts/dev.sh" >&2

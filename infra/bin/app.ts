@@ -4,12 +4,19 @@
  * With bin/context.ts, the only place that reads CDK context or environment variables.
  */
 import * as path from 'node:path';
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { App, Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AuthzStack } from '../lib/authz-stack';
 import type { RouteTable } from '../lib/route-table';
 import { PRODUCTION_STAGE, stackNameFor } from '../lib/stage-name';
 import { type ContextKey, configFromContext } from './context';
+import { bundlingOff, bundlingPath, cliBundles } from './toolchain';
+
+/** The stack a command that builds nothing sees when the context defines no real one. */
+export const PLACEHOLDER_STACK = 'NoStackContextIncomplete';
+
+/** The context key the CLI sets to the stacks it wants bundled (`[]`: none). */
+const BUNDLING_STACKS = 'aws:cdk:bundling-stacks';
 
 /** The Cargo workspace this app deploys (the repository root). */
 export const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..');
@@ -39,15 +46,52 @@ export function defineApp(
 }
 
 if (require.main === module) {
-  const app = new App();
+  // `-c bundling=false` (template only) is applied as the last context layer: the CLI itself
+  // refuses `-c aws:cdk:bundling-stacks=[]`.
+  const given = new App({ autoSynth: false });
+  let templateOnly: boolean;
   try {
-    defineApp(app, {
-      env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    });
+    templateOnly = bundlingOff(given.node.tryGetContext('bundling'));
   } catch (e) {
-    // Configuration and route-table errors: one clear message, no stack trace.
     process.stderr.write(`error: ${(e as Error).message}\n`);
     process.exit(1);
+  }
+  const app = templateOnly ? new App({ postCliContext: { [BUNDLING_STACKS]: [] } }) : new App();
+  // Commands that bundle nothing (cdk bootstrap, list, destroy, …) get bundling-stacks [] from
+  // the CLI; synth, diff and deploy get the stacks to bundle.
+  const bundles = cliBundles(app.node.tryGetContext(BUNDLING_STACKS));
+  let architecture: 'arm64' | 'x86_64' | undefined;
+  try {
+    architecture = configFromContext((key: ContextKey) => app.node.tryGetContext(key), {
+      workspaceRoot: WORKSPACE_ROOT,
+    }).authorizers.architecture;
+  } catch (e) {
+    if (bundles || templateOnly) {
+      // Configuration and route-table errors: one clear message, no stack trace.
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+    // `cdk bootstrap aws://ACCOUNT/REGION` synthesizes the app but needs none of its stacks
+    // (only one to exist): it must not depend on the app's context. So a command that builds
+    // nothing gets an empty placeholder stack instead, and a note saying why.
+    process.stderr.write(
+      `note: ${(e as Error).message}; the app defines only the empty stack ${PLACEHOLDER_STACK} (enough for cdk bootstrap)\n`,
+    );
+    new Stack(app, PLACEHOLDER_STACK, { description: 'placeholder: the app context is incomplete; never deployed' });
+  }
+  if (architecture !== undefined) {
+    try {
+      // Before any RustFunction exists: cargo-lambda-cdk looks for cargo-lambda once, at the first.
+      if (bundles) {
+        process.env.PATH = bundlingPath({ workspaceRoot: WORKSPACE_ROOT, pathEnv: process.env.PATH, architecture });
+      }
+      defineApp(app, {
+        env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+      });
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
   }
   app.synth();
 }

@@ -33,7 +33,7 @@ and checks the status the semantics table predicts for the route's authorizer ty
   jwt (native)       401        401         403                         2xx
 
 options:
-  --outputs FILE     cdk outputs JSON (scripts/deploy.sh writes infra/cdk-outputs-<stage>.json);
+  --outputs FILE     cdk outputs JSON (scripts/deploy.sh writes infra/cdk.out/outputs-<stage>.json);
                      the <Api>Url outputs give the base URLs
   --api NAME         only this API (repeatable)
   --routes FILE      another route table (default: infra/routes.json)

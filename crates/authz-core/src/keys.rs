@@ -415,11 +415,22 @@ impl IssuerKeys {
                 true
             }
             Err(error) => {
+                // Say what is true: with no usable cached keys, every token is refused.
+                let snap = self.snapshot();
+                let serving =
+                    !snap.keys.is_empty() && snap.stale_until.is_some_and(|t| Instant::now() < t);
+                let message = if serving {
+                    "jwks refresh failed; serving cached keys within the stale bound"
+                } else if snap.keys.is_empty() {
+                    "jwks refresh failed; no keys cached: tokens are refused until a refresh succeeds"
+                } else {
+                    "jwks refresh failed; cached keys past the stale bound: tokens are refused until a refresh succeeds"
+                };
                 tracing::warn!(
                     iss = %self.issuer,
                     error = %error,
                     latency_us = started.elapsed().as_micros() as u64,
-                    "jwks refresh failed; serving cached keys within the stale bound"
+                    "{message}"
                 );
                 false
             }

@@ -22,6 +22,8 @@
 
 pub mod backend;
 pub mod gateway;
+pub mod logs;
+pub mod probe;
 pub mod table;
 pub mod token;
 
@@ -196,15 +198,27 @@ impl LocalMode {
                 let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
                 if !bin.is_file() {
                     return Err(format!(
-                        "{} not found: build the authorizers first (cargo build --release -p \
-                         token-authorizer -p request-authorizer -p http-authorizer)",
+                        "{} not found: build the authorizers first (scripts/dev.sh does; or cargo \
+                         build -p token-authorizer -p request-authorizer -p http-authorizer, \
+                         with --release for target/release)",
                         bin.display()
                     ));
                 }
             }
         }
+        // Every port before any process starts: a busy port fails the start with nothing left
+        // running (no authorizer process outlives the error).
         let token_listener = bind(opts.token_port).await?;
         let token_addr = token_listener.local_addr().map_err(|e| e.to_string())?;
+        let mut listeners = Vec::new();
+        let (mut rest_i, mut http_i) = (0u16, 0u16);
+        for api in &apis {
+            let port = match api.kind {
+                ApiKind::Rest => port_plus(opts.rest_port, &mut rest_i),
+                ApiKind::Http => port_plus(opts.http_port, &mut http_i),
+            };
+            listeners.push(bind(port).await.map_err(|e| format!("{}: {e}", api.name))?);
+        }
         let (issuer, tokens, issuer_url) = match &opts.issuer {
             Some(external) => (None, None, external.url.trim_end_matches('/').to_owned()),
             None => {
@@ -269,16 +283,10 @@ impl LocalMode {
 
         let mut servers = Vec::new();
         let mut gateways = Vec::new();
-        let (mut rest_i, mut http_i) = (0u16, 0u16);
-        for mut api in apis {
+        for (mut api, listener) in apis.into_iter().zip(listeners) {
             if let Some(ttl) = opts.cache_ttl {
                 api.cache_ttl_seconds = ttl;
             }
-            let port = match api.kind {
-                ApiKind::Rest => port_plus(opts.rest_port, &mut rest_i),
-                ApiKind::Http => port_plus(opts.http_port, &mut http_i),
-            };
-            let listener = bind(port).await?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let gw = Arc::new(Gateway::start(api, addr, &shared, opts).await?);
             let served = gw.clone();

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] [--http-port N]
-//!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--ready-json]
-//!             [--issuer URL [--introspection-client-id ID]]
-//! authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]
+//!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--quiet]
+//!             [--ready-json] [--issuer URL [--introspection-client-id ID]]
+//! authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]
 //! ```
 //!
 //! Defaults: `--routes infra/routes.json`, `--bin-dir` the directory of this executable, ports
@@ -15,6 +15,9 @@
 //! issuer instead of starting the dev issuer; with `--introspection-client-id` its opaque tokens
 //! are introspected with that client, whose secret is read from
 //! `AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET` (never from the command line).
+//! After the banner it prints each authorizer's log lines, compact and prefixed by API and
+//! function (`--quiet`: none). With `--issuer` it checks at start that the issuer's discovery
+//! and JWKS are usable, and warns when not (every call would be refused).
 //! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
 //!
 //! `--ready-json` is for programs that drive the local mode (`authz-bench load`): instead of the
@@ -33,9 +36,22 @@ use authz_local::table::{ApiKind, AuthorizerKind, sample_path};
 use authz_local::{ExternalIssuer, LocalMode, Options};
 
 const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] \
-[--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--ready-json]\n                   \
-[--issuer URL [--introspection-client-id ID]]\n       \
-authz-local demo <authorizer-binary> <events-dir> [NAME=VALUE ...]";
+[--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--quiet]\n                   \
+[--ready-json] [--issuer URL [--introspection-client-id ID]]\n       \
+authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]";
+
+/// The flags that take a value.
+const VALUE_FLAGS: &[&str] = &[
+    "--routes",
+    "--bin-dir",
+    "--rest-port",
+    "--http-port",
+    "--token-port",
+    "--pool",
+    "--cache-ttl",
+    "--issuer",
+    "--introspection-client-id",
+];
 
 /// Where `--introspection-client-id`'s secret comes from.
 const CLIENT_SECRET_VAR: &str = "AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET";
@@ -58,21 +74,22 @@ fn env_port(name: &str, default: u16) -> u16 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("demo") {
-        args.next();
-        demo::run(args).await;
-        return;
-    }
     let bin_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("target/release"));
+        .unwrap_or_else(|| PathBuf::from("target/debug"));
+    if args.peek().map(String::as_str) == Some("demo") {
+        args.next();
+        demo::run(args, &bin_dir).await;
+        return;
+    }
     let mut opts = Options::new(PathBuf::from("infra/routes.json"), bin_dir);
     opts.rest_port = env_port("AUTHZ_LOCAL_REST_PORT", 3000);
     opts.http_port = env_port("AUTHZ_LOCAL_HTTP_PORT", 3001);
     opts.token_port = env_port("AUTHZ_LOCAL_TOKEN_PORT", 3002);
     let mut introspection_client_id = None;
     let mut ready_json = false;
+    let mut quiet = false;
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-h" | "--help" => {
@@ -87,6 +104,11 @@ async fn main() {
                 ready_json = true;
                 continue;
             }
+            "--quiet" => {
+                quiet = true;
+                continue;
+            }
+            f if !VALUE_FLAGS.contains(&f) => fail(&format!("unknown argument `{flag}`\n{USAGE}")),
             _ => {}
         }
         let value = args
@@ -140,7 +162,30 @@ async fn main() {
     }
     // Before the start: a parent that is gone during it stops us right after.
     let stdin_closed = ready_json.then(stdin_closed);
+    // The authorizers' lines wait in this channel until the banner is out.
+    let log_lines = (!ready_json && !quiet).then(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(u32, String)>();
+        let tx = std::sync::Mutex::new(tx);
+        authz_testkit::runtime::set_log_sink(std::sync::Arc::new(move |pid, line| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send((pid, line.to_owned()));
+            }
+        }));
+        rx
+    });
     let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    // An external issuer that cannot serve keys makes every call fail: say so now.
+    let issuer_problem = match &opts.issuer {
+        Some(external) => authz_local::probe::issuer(&external.url).await.err(),
+        None => None,
+    };
+    if let Some(problem) = issuer_problem.as_ref().filter(|_| ready_json) {
+        eprintln!(
+            "authz-local: warning: issuer {}: {problem}; every call with a token will be refused \
+             (401/403) until it serves its keys",
+            mode.issuer_url
+        );
+    }
     if ready_json {
         let line = serde_json::to_string(&mode.readiness())
             .unwrap_or_else(|e| fail(&format!("readiness JSON: {e}")));
@@ -149,12 +194,59 @@ async fn main() {
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     } else {
         print_banner(&mode);
+        if let Some(problem) = &issuer_problem {
+            println!(
+                "\n  WARNING: issuer {}: {problem}; every call with a token will be refused \
+                 (401/403) until it serves its keys",
+                mode.issuer_url
+            );
+        }
+        if let Some(rx) = log_lines {
+            println!(
+                "\nAuthorizer log lines (API/function, decision or level, reason, route; --quiet hides them):"
+            );
+            let labels = function_labels(&mode);
+            std::thread::spawn(move || {
+                let mut out = std::io::stdout();
+                for (pid, line) in rx {
+                    let label = labels
+                        .iter()
+                        .find(|(p, _)| *p == pid)
+                        .map_or_else(|| format!("pid {pid}"), |(_, l)| l.clone());
+                    if let Some(text) = authz_local::logs::compact(&label, &line) {
+                        let _ = writeln!(out, "{text}");
+                    }
+                }
+            });
+        }
     }
     wait_for_shutdown(stdin_closed).await;
     if !ready_json {
         println!("\nstopping: killing the authorizer processes");
     }
     drop(mode);
+}
+
+/// Whether the API serves the demo page (an unprotected `GET /`).
+fn has_demo_page(api: &authz_local::ApiSpec) -> bool {
+    api.routes
+        .iter()
+        .any(|r| r.route == "GET /" && r.authorizer == AuthorizerKind::None)
+}
+
+/// `(pid, "api/type")` of every authorizer process.
+fn function_labels(mode: &LocalMode) -> Vec<(u32, String)> {
+    let mut labels = Vec::new();
+    for gw in &mode.gateways {
+        for kind in gw.api.lambda_authorizers() {
+            if let Some(pool) = gw.pool(kind) {
+                for pid in pool.pids() {
+                    labels.push((pid, format!("{}/{}", gw.api.name, kind.name())));
+                }
+            }
+        }
+    }
+    labels
 }
 
 /// Resolves when standard input reaches end of file (or fails).
@@ -193,11 +285,16 @@ fn print_banner(mode: &LocalMode) {
             ApiKind::Rest => "REST API",
             ApiKind::Http => "HTTP API",
         };
+        let page = if has_demo_page(&gw.api) {
+            format!("; demo page {}/", gw.url())
+        } else {
+            String::new()
+        };
         println!(
-            "  {:<17} {}  {kind}, cache TTL {} s",
+            "  {:<17} {}  {kind}, cache TTL {} s{page}",
             gw.api.name,
             gw.url(),
-            gw.api.cache_ttl_seconds
+            gw.api.cache_ttl_seconds,
         );
         for kind in gw.api.lambda_authorizers() {
             if let Some(pool) = gw.pool(kind) {
@@ -210,6 +307,12 @@ fn print_banner(mode: &LocalMode) {
         }
     }
     println!("\nTry (from the repository root):\n");
+    if let Some(gw) = mode.gateways.iter().rev().find(|g| has_demo_page(&g.api)) {
+        println!(
+            "  # the demo page (get a tier's token, call every route): open {}/ in a browser\n",
+            gw.url()
+        );
+    }
     let port_env = if mode.token_addr.port() == 3002 {
         String::new()
     } else {

@@ -270,6 +270,17 @@ pub struct LambdaProcess {
 /// Captured lines kept per process (about 250 bytes each for decision lines).
 pub const MAX_LOG_LINES: usize = 50_000;
 
+/// Receives every line any [`LambdaProcess`] of this program writes, with its pid, as it
+/// arrives (the local mode prints them, prefixed by function).
+pub type LogSink = Arc<dyn Fn(u32, &str) + Send + Sync>;
+
+static LOG_SINK: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+
+/// Installs the program's [`LogSink`] (once; `false` if one was installed already).
+pub fn set_log_sink(sink: LogSink) -> bool {
+    LOG_SINK.set(sink).is_ok()
+}
+
 #[derive(Default)]
 struct Logs {
     lines: Mutex<Vec<String>>,
@@ -339,8 +350,8 @@ impl LambdaProcess {
         let echo = std::env::var_os("AUTHZ_TESTKIT_ECHO").is_some();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        tokio::spawn(capture(stdout, logs.clone(), echo));
-        tokio::spawn(capture(stderr, logs.clone(), echo));
+        tokio::spawn(capture(stdout, logs.clone(), echo, pid));
+        tokio::spawn(capture(stderr, logs.clone(), echo, pid));
         let (exit_tx, exit) = watch::channel(None);
         let waiter = tokio::spawn(async move {
             let status = child.wait().await.ok();
@@ -435,7 +446,7 @@ impl LambdaProcess {
 }
 
 /// Copies `stream` line by line into `logs` until EOF.
-async fn capture(stream: impl AsyncRead + Unpin, logs: Arc<Logs>, echo: bool) {
+async fn capture(stream: impl AsyncRead + Unpin, logs: Arc<Logs>, echo: bool, pid: u32) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     while reader.read_until(b'\n', &mut line).await.unwrap_or(0) > 0 {
@@ -443,6 +454,9 @@ async fn capture(stream: impl AsyncRead + Unpin, logs: Arc<Logs>, echo: bool) {
         let text = text.trim_end_matches(['\n', '\r']).to_owned();
         if echo {
             eprintln!("[fn] {text}");
+        }
+        if let Some(sink) = LOG_SINK.get() {
+            sink(pid, &text);
         }
         {
             let mut lines = lock(&logs.lines);
