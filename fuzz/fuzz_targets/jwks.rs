@@ -1,7 +1,6 @@
 //! A JWKS document and its caching headers: parsing never panics; every key kept has a kid; the
 //! cache lifetime stays within the configured bounds whatever the headers say.
 #![no_main]
-use std::time::Duration;
 
 use authz_core::{
     JwksSettings,
@@ -15,14 +14,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(3, '\n').map(str::to_owned);
-    let settings = JwksSettings {
-        min_ttl: Duration::from_secs(60),
-        max_ttl: Duration::from_secs(3600),
-        default_ttl: Duration::from_secs(600),
-        stale: Duration::from_secs(3600),
-        cooldown: Duration::from_secs(10),
-        max_bytes: 150_000,
-    };
+    let settings = JwksSettings::default();
     let resp = HttpResponse {
         status: 200,
         body: Vec::new(),

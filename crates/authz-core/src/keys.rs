@@ -463,14 +463,7 @@ mod tests {
     use super::*;
 
     fn settings() -> JwksSettings {
-        JwksSettings {
-            min_ttl: Duration::from_secs(60),
-            max_ttl: Duration::from_secs(3600),
-            default_ttl: Duration::from_secs(600),
-            stale: Duration::from_secs(3600),
-            cooldown: Duration::from_secs(10),
-            max_bytes: 150_000,
-        }
+        JwksSettings::default()
     }
 
     fn resp(cc: Option<&str>, expires: Option<&str>, date: Option<&str>) -> HttpResponse {

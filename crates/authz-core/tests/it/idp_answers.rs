@@ -141,14 +141,7 @@ fn loopback(parsed: &url::Url) -> bool {
 }
 
 fn jwks_settings() -> JwksSettings {
-    JwksSettings {
-        min_ttl: Duration::from_secs(60),
-        max_ttl: Duration::from_secs(3600),
-        default_ttl: Duration::from_secs(600),
-        stale: Duration::from_secs(3600),
-        cooldown: Duration::from_secs(10),
-        max_bytes: 150_000,
-    }
+    JwksSettings::default()
 }
 
 /// One JWK-ish object: real key types and curves, base64url of random bytes, odd values.
