@@ -106,7 +106,24 @@ export function checkRestCaching(
   api: ApiSpec,
   identityHeaders?: IdentityHeaders,
   routeSets: Readonly<Record<string, readonly string[]>> = {},
+  stageVariables: Readonly<Record<string, string>> = {},
 ): void {
+  // A TOKEN event carries no stage variables: the token authorizer would silently skip
+  // `authzScopes` / `authzRouteSet` / `authzAudience` (and can never select a rule set).
+  if (routesGuardedBy(api, 'token').length > 0) {
+    const authz = Object.keys(stageVariables).filter((k) => k.startsWith('authz')).sort();
+    if (authz.length > 0) {
+      throw new Error(
+        `${api.name}: stage variable ${authz.join(', ')} would not apply to the token authorizer's routes ` +
+          '(a TOKEN event carries no stage variables); use authorizer "request" for them',
+      );
+    }
+    if (Object.keys(routeSets).length > 0) {
+      throw new Error(
+        `${api.name}: AUTHZ_ROUTE_SETS needs the request authorizer: the token authorizer gets no stage variables, so no rule set could be selected`,
+      );
+    }
+  }
   if (api.routes.some((r) => r.authorizer === 'token' || r.authorizer === 'request')) {
     for (const name of Object.keys(routeSets).sort()) {
       const why = restCacheConflict(routeSets[name]);
@@ -151,7 +168,7 @@ export class RestApiFromTable extends Construct {
     super(scope, id);
     const { api } = props;
     const ttl = Duration.seconds(api.cacheTtlSeconds);
-    checkRestCaching(api, props.identityHeaders, props.routeSets);
+    checkRestCaching(api, props.identityHeaders, props.routeSets, props.stageVariables);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: logGroupNameFor(`/aws/apigateway/${props.restApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),

@@ -34,7 +34,7 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/authz/0123abcd-0000-0000-0000-000000000000',
   retainLogs: 'true',
   createApiGatewayCloudWatchRole: 'true',
-  restStageVariables: 'authzRouteSet=v2,color=blue',
+  restStageVariables: 'color=blue',
   appName: 'Demo',
   sourceBranch: ALL_OPTIONS_STAGE,
   throttleRateLimit: '500',

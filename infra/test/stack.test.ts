@@ -418,12 +418,21 @@ describe('route table → API', () => {
   });
 
   it('REQUEST identity sources include the authz stage variables set on the stage', () => {
-    const { template } = synth({ restStageVariables: 'authzRouteSet=v2,other=x' });
+    const t = table({ apis: { shop: { type: 'rest', audience: 'shop', routes: [{ route: 'GET /items', authorizer: 'request' }] } } });
+    const { template } = synth({ restStageVariables: 'authzRouteSet=v2,other=x' }, t);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization,stageVariables.authzRouteSet',
     });
     template.hasResourceProperties('AWS::ApiGateway::Stage', { Variables: { authzRouteSet: 'v2', other: 'x' } });
+  });
+
+  it('authz stage variables are refused where the token authorizer guards a route: a TOKEN event carries none', () => {
+    assert.throws(
+      () => synth({ restStageVariables: 'authzScopes=admin,other=x' }),
+      /pet-store: stage variable authzScopes would not apply to the token authorizer's routes/,
+    );
+    synth({ restStageVariables: 'other=x' });
   });
 
   it('a token in the query string needs caching off (then no identity source is required)', () => {

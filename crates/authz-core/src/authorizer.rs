@@ -154,6 +154,20 @@ impl Authorizer {
         Ok(())
     }
 
+    /// The TOKEN authorizer's own limit: a TOKEN event carries no stage variables, so a rule set
+    /// of `AUTHZ_ROUTE_SETS` could never be selected (and `AUTHZ_ROUTES` alone would be in force
+    /// where the operator meant a set): refused at cold start, as `cdk synth` refuses it.
+    pub fn check_token(&self) -> Result<(), ConfigError> {
+        if self.config.route_sets.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError(
+            "AUTHZ_ROUTE_SETS: a TOKEN authorizer gets no stage variables, so no rule set could \
+             ever be selected; use AUTHZ_ROUTES, or the REQUEST authorizer"
+                .to_owned(),
+        ))
+    }
+
     /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is
     /// logged and retried on demand (cool-down bounded).
     pub async fn warm(&self) -> usize {

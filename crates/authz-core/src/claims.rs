@@ -182,7 +182,8 @@ impl ClaimCheck<'_> {
                 &["access", "access_token"],
                 &["id", "id_token"],
             ),
-            ("typ", &["bearer"], &["id"]),
+            // `at+jwt`: an introspection answer may name the RFC 9068 type (RFC 7662 `typ`).
+            ("typ", &["bearer", "at+jwt", "application/at+jwt"], &["id"]),
         ];
         for (name, access, id) in MARKERS {
             match claims.get(name) {

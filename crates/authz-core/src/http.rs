@@ -61,8 +61,12 @@ pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
     if rest.is_empty() || rest.starts_with('/') {
         return fail("has no host");
     }
-    if authority(url).contains('@') {
-        return fail("has userinfo (`user:password@`); credentials never go in a URL");
+    // An `@` anywhere: userinfo with an unencoded `/` or `?` in it would otherwise read as a
+    // path (`https://id:se/cret@host` is host `id`); a path's `@` can be written `%40`.
+    if url.contains('@') {
+        return fail(
+            "has an `@` (userinfo `user:password@` is refused: credentials never go in a URL; write a path's `@` as `%40`)",
+        );
     }
     let Ok(parsed) = url::Url::parse(url) else {
         return fail("is not a valid URL");
@@ -82,23 +86,18 @@ pub fn check_url(url: &str, name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The authority part of `url` as written (after `scheme://`, up to the first `/`, `?`, `#` or
-/// `\`), or the start of the text when it has no `://`.
-fn authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?', '#', '\\']).next().unwrap_or_default()
-}
-
 /// `url` with any userinfo cut (`http://user:pw@host/x` → `http://***@host/x`), for messages and
 /// logs: a URL is shown only this way.
 pub fn redact_userinfo(url: &str) -> String {
-    let auth = authority(url);
-    match auth.rfind('@') {
+    // Userinfo may hold an unencoded `/`, `?` or `#` (a secret pasted as is), so the authority
+    // cannot be told from the path: everything between `://` and the last `@` is cut.
+    let (scheme, rest) = url
+        .split_once("://")
+        .map_or(("", url), |(scheme, rest)| (scheme, rest));
+    let sep = if scheme.is_empty() { "" } else { "://" };
+    match rest.rfind('@') {
         None => url.to_owned(),
-        Some(at) => {
-            let start = auth.as_ptr() as usize - url.as_ptr() as usize;
-            format!("{}***{}", &url[..start], &url[start + at..])
-        }
+        Some(at) => format!("{scheme}{sep}***{}", &rest[at..]),
     }
 }
 
@@ -338,34 +337,34 @@ mod tests {
             "http://@127.0.0.1/",
         ] {
             let e = check_url(bad, "AUTHZ_JWKS_URI").unwrap_err().0;
-            assert!(e.contains("has userinfo"), "{bad}: {e}");
+            assert!(e.contains("userinfo"), "{bad}: {e}");
             assert!(!e.contains("hunter2") && !e.contains(":1@"), "{bad}: {e}");
             assert!(e.contains("***@"), "{bad}: {e}");
         }
+        // Up to the last `@`: a password may hold one, and an `@` after the host is refused
+        // anyway, so cutting too much only shortens a message.
         assert_eq!(
             redact_userinfo("http://127.0.0.1:1@other-host/jwks?a=b@c"),
-            "http://***@other-host/jwks?a=b@c"
+            "http://***@c"
         );
-        assert_eq!(redact_userinfo("https://idp/x@y"), "https://idp/x@y");
+        assert_eq!(redact_userinfo("https://u:p@ss@idp/x"), "https://***@idp/x");
         assert_eq!(redact_userinfo("u:pw@host"), "***@host");
     }
 
     #[allow(clippy::unwrap_used)]
     #[test]
     fn the_parsed_host_decides_loopback() {
-        for ok in [
-            "http://127.0.0.2:8080/",
-            "http://LOCALHOST/",
-            "https://idp.example.com/users/@me",
-            "https://idp.example.com/x?next=a@b",
-            "http://127.0.0.1#@evil.com/",
-        ] {
+        for ok in ["http://127.0.0.2:8080/", "http://LOCALHOST/"] {
             assert_eq!(check_url(ok, "X"), Ok(()), "{ok}");
         }
         for (bad, why) in [
+            // Any `@` (review finding: userinfo with an unencoded `/` reads as a path).
+            ("https://idp.example.com/users/@me", "has an `@`"),
+            ("https://idp.example.com/x?next=a@b", "has an `@`"),
+            ("http://127.0.0.1#@evil.com/", "has an `@`"),
             ("http://localhost.evil.com/", "must use https://"),
-            ("http://evil.com#@127.0.0.1/", "must use https://"),
-            ("http://evil.com?@127.0.0.1/", "must use https://"),
+            ("http://evil.com#@127.0.0.1/", "has an `@`"),
+            ("http://evil.com?@127.0.0.1/", "has an `@`"),
             ("http://[::ffff:7f00:1]/", "must use https://"),
             ("http://127.0.0.1\\@evil.com/", "backslash"),
             ("http://127.0.0.1:99999/", "is not a valid URL"),
@@ -375,5 +374,33 @@ mod tests {
             let e = check_url(bad, "X").unwrap_err().0;
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    /// Review finding: userinfo holding an unencoded `/` read as a path, so the `@` check
+    /// missed it and the error quoted the secret.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn userinfo_with_a_slash_is_refused_and_never_quoted() {
+        for url in [
+            "https://cid:s3c/ret@idp.example/x",
+            "https://cid:123/ret@idp.example/x",
+            "https://cid:s3c?ret@idp.example/x",
+            "https://cid:s3c#ret@idp.example/x",
+        ] {
+            let e = check_url(url, "AUTHZ_X").unwrap_err().0;
+            assert!(e.contains("AUTHZ_X") && e.contains('@'), "{url}: {e}");
+            assert!(
+                !e.contains("s3c") && !e.contains("ret") && !e.contains("123"),
+                "{url}: {e}"
+            );
+        }
+        assert_eq!(
+            redact_userinfo("https://cid:s3c/ret@idp.example/x"),
+            "https://***@idp.example/x"
+        );
+        assert_eq!(
+            redact_userinfo("https://idp.example/x"),
+            "https://idp.example/x"
+        );
     }
 }

@@ -501,6 +501,17 @@ impl Rule {
             if *seg != Segment::Param {
                 continue;
             }
+            // Only `{param}`s and a final `{name+}` after it: whatever extra segments its `*`
+            // takes, the greedy one takes them in the rule's own matching, so the rule matches
+            // every path the pattern does there and no Deny is wanted (it would deny the rule).
+            let rest = &self.segments[k + 1..];
+            if rest.last() == Some(&Segment::Greedy)
+                && rest
+                    .iter()
+                    .all(|s| matches!(s, Segment::Param | Segment::Greedy))
+            {
+                continue;
+            }
             let mut deeper = Vec::new();
             for (i, s) in self.segments.iter().enumerate() {
                 match s {
@@ -1006,6 +1017,29 @@ mod tests {
         );
         assert!(!evaluate(&st, other));
         assert!(st.contains(&Statement::deny(other)));
+    }
+
+    /// Review finding: a `{param}` before a final `{proxy+}` got a Deny on deeper paths, which
+    /// the rule itself matches (`x` = one segment, `rest` = the others): its own paths were 403.
+    #[test]
+    fn a_param_before_a_greedy_is_not_denied_its_own_deeper_paths() {
+        let rules = Rules(vec![
+            Rule::new("GET /a/{x}/{rest+}", vec!["read".into()], vec![]).unwrap(),
+            Rule::new("GET /b/{x}/c/{rest+}", vec!["read".into()], vec![]).unwrap(),
+        ]);
+        let base = "arn:aws:execute-api:us-east-1:1:api/prod";
+        let arn_text = format!("{base}/GET/a/1/2/3");
+        let arn = MethodArn::parse(&arn_text).unwrap();
+        let read = claims(&["read"], serde_json::json!({}));
+        let st = rest_statements(&rules, &read, &arn, &arn_text);
+        for path in ["a/1/2", "a/1/2/3", "a/1/2/3/4", "b/1/c/2", "b/1/c/2/3"] {
+            let fresh = rules.for_path("GET", path).is_some();
+            assert!(fresh, "{path} is the rule's own");
+            assert!(evaluate(&st, &format!("{base}/GET/{path}")), "{path}");
+        }
+        // A literal after the `{param}` still bounds it: `x` = `1/2` is not the rule's.
+        assert!(rules.for_path("GET", "b/1/2/c/3").is_none());
+        assert!(!evaluate(&st, &format!("{base}/GET/b/1/2/c/3")));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::{fmt::Display, future::Future};
 
-use authz_core::{Authorizer, AuthzError, Config, Verdict};
+use authz_core::{Authorizer, AuthzError, Config, ConfigError, Verdict};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -26,7 +26,7 @@ where
     Fut: Future<Output = Result<R, AuthzError>>,
     R: Serialize,
 {
-    run_checked(false, handle).await
+    run_checked(|_| Ok(()), handle).await
 }
 
 /// [`run`] for a REST authorizer (TOKEN, REQUEST): the cold start also refuses route rules
@@ -37,10 +37,31 @@ where
     Fut: Future<Output = Result<R, AuthzError>>,
     R: Serialize,
 {
-    run_checked(true, handle).await
+    run_checked(Authorizer::check_rest_caching, handle).await
 }
 
-async fn run_checked<F, Fut, R>(rest: bool, handle: F) -> Result<(), lambda_runtime::Error>
+/// [`run_rest`] for the TOKEN authorizer: its events carry no stage variables, so the cold
+/// start also refuses what only a stage variable could select (`Authorizer::check_token`).
+pub async fn run_token<F, Fut, R>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static Authorizer, Box<RawValue>) -> Fut,
+    Fut: Future<Output = Result<R, AuthzError>>,
+    R: Serialize,
+{
+    run_checked(
+        |a| {
+            a.check_rest_caching()?;
+            a.check_token()
+        },
+        handle,
+    )
+    .await
+}
+
+async fn run_checked<F, Fut, R>(
+    check: fn(&Authorizer) -> Result<(), ConfigError>,
+    handle: F,
+) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(&'static Authorizer, Box<RawValue>) -> Fut,
     Fut: Future<Output = Result<R, AuthzError>>,
@@ -49,9 +70,7 @@ where
     init_tracing();
     let config = or_init_error(Config::from_env()).await?;
     let authorizer = or_init_error(Authorizer::new(config)).await?;
-    if rest {
-        or_init_error(authorizer.check_rest_caching()).await?;
-    }
+    or_init_error(check(&authorizer)).await?;
     authorizer.warm().await;
     // One authorizer for the life of the process, shared by every invocation.
     let authorizer: &'static Authorizer = Box::leak(Box::new(authorizer));

@@ -68,7 +68,8 @@ pub fn introspection_secret(client_id: &str, client_secret: &str) -> String {
 pub const AUDIENCE: &str = "petstore";
 
 /// Starts an authorizer binary trusting `issuer` for [`AUDIENCE`], with short time windows for
-/// tests (cool-down 0.3 s, HTTP timeout 0.5 s); `extra` adds or overrides variables.
+/// tests (cool-down 0.3 s, HTTP timeout 0.5 s); `extra` adds or overrides variables (an empty
+/// value removes a default one).
 pub async fn start_authorizer(
     binary: &str,
     issuer: &Issuer,
@@ -83,7 +84,10 @@ pub async fn start_authorizer(
     ];
     for (k, v) in extra {
         env.retain(|(n, _)| n != k);
-        env.push((k, v));
+        // An empty value unsets a default (the authorizer refuses a set-but-empty setting).
+        if !v.is_empty() {
+            env.push((k, v));
+        }
     }
     LambdaProcess::spawn(Path::new(binary), &env).await
 }

@@ -6,6 +6,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    authz_lambda::run_rest(|authorizer, event| async move { authorizer.token(event.get()).await })
+    authz_lambda::run_token(|authorizer, event| async move { authorizer.token(event.get()).await })
         .await
 }

@@ -106,6 +106,7 @@ struct RawHttp {
 
 /// Validates the merged document into a [`Config`].
 pub(super) fn config(merged: &Merged) -> Result<Config, ConfigError> {
+    merged.refuse_unset_looking()?;
     build(merged.parse()?, &|key| merged.source(key))
 }
 

@@ -32,6 +32,80 @@ impl Merged {
             .unwrap_or_else(|| format!("{} key `{key}`", self.doc_name))
     }
 
+    /// Refuses what would read as "unset" though it was set, and so widen access without a word
+    /// (`AUTHZ_ROUTES=null` would mean "no rules"; an empty `allowed_api_arns` "any API"): a
+    /// `null` anywhere, and an empty list for a list setting.
+    pub(super) fn refuse_unset_looking(&self) -> Result<(), ConfigError> {
+        fn walk(v: &Value, at: &str, out: &mut Option<String>) {
+            match v {
+                Value::Null if out.is_none() => *out = Some(at.to_owned()),
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        walk(
+                            v,
+                            &if at.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{at}.{k}")
+                            },
+                            out,
+                        );
+                    }
+                }
+                Value::Array(a) => {
+                    for (i, v) in a.iter().enumerate() {
+                        walk(v, &format!("{at}[{i}]"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut null = None;
+        walk(&Value::Object(self.doc.clone()), "", &mut null);
+        if let Some(at) = null {
+            let top = at.split(['.', '[']).next().unwrap_or_default();
+            return err(format!(
+                "{}: at `{at}`: null is not a value; remove the key to leave it unset",
+                self.source(top)
+            ));
+        }
+        let issuers: Vec<&Map<String, Value>> = match self.doc.get("issuers") {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
+            _ => Vec::new(),
+        };
+        for s in SETTINGS.iter().filter(|s| s.kind == Kind::List) {
+            let key = s.issuer_key().unwrap_or(s.key);
+            let empty = |m: &Map<String, Value>| {
+                let mut node = Some(m);
+                let mut value = None;
+                for (i, part) in key.split('.').enumerate() {
+                    let here = node.and_then(|n| n.get(part));
+                    if i + 1 == key.split('.').count() {
+                        value = here;
+                    } else {
+                        node = here.and_then(Value::as_object);
+                    }
+                }
+                matches!(value, Some(Value::Array(a)) if a.is_empty())
+            };
+            let top_level = s.issuer_key().is_none() && empty(&self.doc);
+            let per_issuer =
+                (s.issuer_key().is_some() || s.also_per_issuer) && issuers.iter().any(|i| empty(i));
+            if top_level || per_issuer {
+                let top = key.split('.').next().unwrap_or_default();
+                let from = if top_level {
+                    self.source(top)
+                } else {
+                    self.source("issuers")
+                };
+                return err(format!(
+                    "{from}: `{key}` is an empty list; give at least one value or leave it unset"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Deserializes the document; an error names the variable or key at fault, never the value.
     pub(super) fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         serde_path_to_error::deserialize(Value::Object(self.doc.clone())).map_err(|e| {
@@ -50,7 +124,7 @@ impl Merged {
 }
 
 /// Reads the document and merges every flat variable of [`SETTINGS`] into it, through `get`
-/// (which already treats blank values as unset). Top-level keys first, then the issuers, their
+/// (blank values were refused before). Top-level keys first, then the issuers, their
 /// JWKS URIs and the per-issuer keys (which need the issuers).
 pub(super) fn merge(get: &dyn Fn(&str) -> Option<String>) -> Result<Merged, ConfigError> {
     let (config, file) = (settings::CONFIG.variable, settings::CONFIG_FILE.variable);

@@ -117,7 +117,17 @@ impl Config {
 
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // Set but blank is refused, not read as unset: `AUTHZ_ROUTES=" "` would mean "no rules".
+        if let Some(s) = SETTINGS
+            .iter()
+            .find(|s| lookup(s.variable).is_some_and(|v| v.trim().is_empty()))
+        {
+            return err(format!(
+                "{} is set but empty; give it a value or unset it",
+                s.variable
+            ));
+        }
+        let get = |name: &str| lookup(name);
         build::config(&env::merge(&get)?)
     }
 }
@@ -893,7 +903,7 @@ mod tests {
              "jwks_uri":"https://login.microsoftonline.com/common/discovery/keys"},
             {"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","tenants":[]}]}"#;
         let e = load_err(&[("AUTHZ_CONFIG", doc)]);
-        assert!(e.contains("empty tenant list"), "{e}");
+        assert!(e.contains("`tenants` is an empty list"), "{e}");
         let doc = r#"{"audiences":["api"],"issuers":[
             {"issuer":"https://a.example.com","tenants":["t-1"]}]}"#;
         assert!(load_err(&[("AUTHZ_CONFIG", doc)]).contains("has no `{tenantid}`"));

@@ -279,6 +279,8 @@ async fn only_access_tokens_pass_and_no_idp_number_panics() {
         ),
         ("cognito-access", json!({"token_use": "access"})),
         ("keycloak-access", json!({"typ": "Bearer"})),
+        // Review finding: accepted by the introspection check, then refused by the claim check.
+        ("rfc9068-typ", json!({"typ": "at+jwt"})),
         ("far-future-exp", json!({"exp": 1e20})),
         ("huge-exp", json!({"exp": 1.7e308})),
     ];

@@ -183,10 +183,18 @@ async fn an_idp_that_is_down_fails_closed_and_recovers() {
         unauthorized()
     );
     assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
-    // Failures are not cached: once the IdP is back, a fresh token is allowed.
+    // Failures are not cached beyond the cool-down (0.3 s here; issue 13 item 8 gave failed
+    // discovery one too): once the IdP is back, a fresh token is allowed within a few of them.
     s.idp.resume().await;
     let token = s.idp.token("pet-reader", "reader-secret", "read").await;
-    assert_eq!(allows(&s.function, &token, "/pets").await, Some(true));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut got = allows(&s.function, &token, "/pets").await;
+    while got != Some(true) && std::time::Instant::now() < deadline {
+        assert_eq!(last_reason(&s.function).await, "introspection_unavailable");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        got = allows(&s.function, &token, "/pets").await;
+    }
+    assert_eq!(got, Some(true));
 }
 
 #[tokio::test]

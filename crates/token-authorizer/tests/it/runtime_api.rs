@@ -282,6 +282,42 @@ async fn a_bad_configuration_fails_the_cold_start_naming_the_variable() {
             ],
             "AUTHZ_LEEWAY_SECONDS",
         ),
+        // Review findings: what would read as "unset" and widen access fails instead.
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_ROUTES", "null"),
+            ],
+            "AUTHZ_ROUTES",
+        ),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_ROUTES", "  "),
+            ],
+            "AUTHZ_ROUTES is set but empty",
+        ),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_ALLOWED_API_ARNS", ","),
+            ],
+            "AUTHZ_ALLOWED_API_ARNS",
+        ),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                (
+                    "AUTHZ_ROUTE_SETS",
+                    r#"{"locked":[{"route":"GET /a","scopes":["admin"]}]}"#,
+                ),
+            ],
+            "AUTHZ_ROUTE_SETS: a TOKEN authorizer gets no stage variables",
+        ),
     ] {
         let mut p = LambdaProcess::spawn(Path::new(BIN), &env).await;
         let (error_type, message) = p
