@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_STAGE } from '../bin/context';
@@ -158,5 +159,27 @@ describe('branchDeployment', () => {
       const d = branchDeployment(b);
       assert.equal(d.deploy, false, b);
     }
+  });
+});
+
+describe('infra/README.md stage-name examples, run through the CLI as documented', () => {
+  it('every `branch` → `stage` pair of the stage-name paragraph is what bin/stage-name.ts prints', () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('For a git branch, `npx tsx bin/stage-name.ts <branch>` prints its stage:');
+    assert.ok(start >= 0, 'the documented command is in infra/README.md');
+    const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
+    const pairs = [...paragraph.matchAll(/`([^`\s]+)` → `([^`\s]+)`/g)].map((m) => [m[1], m[2]] as const);
+    // `main`/`master` → `prod`, `feature-login` → …, `feature/Login` → …, branch `dev` → `dev-…`.
+    assert.ok(pairs.length >= 4, JSON.stringify(pairs));
+    for (const [branch, stage] of pairs) {
+      const printed = execFileSync(process.execPath, ['--import', 'tsx', 'bin/stage-name.ts', branch], {
+        cwd: path.join(__dirname, '..'),
+        encoding: 'utf8',
+      }).trim();
+      if (stage.endsWith('…')) assert.ok(printed.startsWith(stage.slice(0, -1)) && printed !== stage.slice(0, -2), `${branch}: ${printed}`);
+      else assert.equal(printed, stage, branch);
+    }
+    assert.ok(paragraph.includes('`main`/`master` → `prod`'));
+    assert.equal(stageNameForBranch('main'), 'prod');
   });
 });
