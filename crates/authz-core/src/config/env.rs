@@ -61,7 +61,9 @@ impl Merged {
             }
         }
         let mut null = None;
-        walk(&Value::Object(self.doc.clone()), "", &mut null);
+        for (k, v) in &self.doc {
+            walk(v, k, &mut null);
+        }
         if let Some(at) = null {
             let top = at.split(['.', '[']).next().unwrap_or_default();
             return err(format!(
@@ -69,35 +71,22 @@ impl Merged {
                 self.source(top)
             ));
         }
-        let issuers: Vec<&Map<String, Value>> = match self.doc.get("issuers") {
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
-            _ => Vec::new(),
-        };
+        let doc = Value::Object(self.doc.clone());
+        let issuers = doc["issuers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for s in SETTINGS.iter().filter(|s| s.kind == Kind::List) {
             let key = s.issuer_key().unwrap_or(s.key);
-            let empty = |m: &Map<String, Value>| {
-                let mut node = Some(m);
-                let mut value = None;
-                for (i, part) in key.split('.').enumerate() {
-                    let here = node.and_then(|n| n.get(part));
-                    if i + 1 == key.split('.').count() {
-                        value = here;
-                    } else {
-                        node = here.and_then(Value::as_object);
-                    }
-                }
-                matches!(value, Some(Value::Array(a)) if a.is_empty())
-            };
-            let top_level = s.issuer_key().is_none() && empty(&self.doc);
+            let pointer = format!("/{}", key.replace('.', "/"));
+            let empty =
+                |v: &Value| matches!(v.pointer(&pointer), Some(Value::Array(a)) if a.is_empty());
+            let top_level = s.issuer_key().is_none() && empty(&doc);
             let per_issuer =
-                (s.issuer_key().is_some() || s.also_per_issuer) && issuers.iter().any(|i| empty(i));
+                (s.issuer_key().is_some() || s.also_per_issuer) && issuers.iter().any(empty);
             if top_level || per_issuer {
                 let top = key.split('.').next().unwrap_or_default();
-                let from = if top_level {
-                    self.source(top)
-                } else {
-                    self.source("issuers")
-                };
+                let from = self.source(if top_level { top } else { "issuers" });
                 return err(format!(
                     "{from}: `{key}` is an empty list; give at least one value or leave it unset"
                 ));

@@ -924,4 +924,54 @@ mod tests {
             load_err(&[("AUTHZ_CONFIG_FILE", "/nonexistent/x.json")]).contains("AUTHZ_CONFIG_FILE")
         );
     }
+
+    /// Review finding: what reads as "unset" though it was set would widen access (no rules,
+    /// any API, no client check, no `typ` requirement); each is refused, naming the setting.
+    #[test]
+    fn set_but_blank_null_or_empty_is_refused() {
+        let with = |k: &'static str, v: &'static str| {
+            let mut vars = BASE.to_vec();
+            vars.push((k, v));
+            load_err(&vars)
+        };
+        for (k, v, want) in [
+            (
+                "AUTHZ_ROUTES",
+                "null",
+                "AUTHZ_ROUTES: at `routes`: null is not a value",
+            ),
+            ("AUTHZ_ROUTES", " ", "AUTHZ_ROUTES is set but empty"),
+            (
+                "AUTHZ_REQUIRED_TYP",
+                " ",
+                "AUTHZ_REQUIRED_TYP is set but empty",
+            ),
+            (
+                "AUTHZ_ALLOWED_API_ARNS",
+                ",",
+                "`allowed_api_arns` is an empty list",
+            ),
+            ("AUTHZ_CLIENT_ID", ",", "`client_ids` is an empty list"),
+        ] {
+            let e = with(k, v);
+            assert!(e.contains(want), "{k}={v:?}: {e}");
+        }
+        for (doc, want) in [
+            (
+                r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"],"routes":null}"#,
+                "AUTHZ_CONFIG key `routes`: at `routes`: null is not a value",
+            ),
+            (
+                r#"{"issuers":[{"issuer":"https://a.example.com"}],"audiences":["x"],"allowed_api_arns":[]}"#,
+                "`allowed_api_arns` is an empty list",
+            ),
+            (
+                r#"{"issuers":[{"issuer":"https://a.example.com","client_ids":[]}],"audiences":["x"]}"#,
+                "`client_ids` is an empty list",
+            ),
+        ] {
+            let e = load_err(&[("AUTHZ_CONFIG", doc)]);
+            assert!(e.contains(want), "{doc}: {e}");
+        }
+    }
 }
