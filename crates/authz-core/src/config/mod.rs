@@ -127,8 +127,7 @@ impl Config {
                 s.variable
             ));
         }
-        let get = |name: &str| lookup(name);
-        build::config(&env::merge(&get)?)
+        build::config(&env::merge(&lookup)?)
     }
 }
 
