@@ -8,7 +8,7 @@ use std::sync::{
     Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::{
     Engine,
@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use crate::server::{Hangup, Reply, lock, response, serve, serve_on};
+use crate::server::{Accepts, Hangup, Reply, lock, response, serve_on};
 use crate::tls::{PemFile, TestCa};
 
 /// A complete response.
@@ -76,6 +76,7 @@ struct Inner {
     state: Arc<State>,
     url: String,
     ca: Option<(String, PemFile)>,
+    accepts: Arc<Accepts>,
     /// The listener (plain or TLS), kept only so that dropping the issuer stops it.
     _server: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -87,6 +88,8 @@ struct State {
     discovery_fetches: AtomicUsize,
     token_requests: AtomicUsize,
     introspection_requests: AtomicUsize,
+    /// When the last `/jwks` answer was handed out since [`Issuer::reset_timing`].
+    jwks_served: Mutex<Option<Instant>>,
 }
 
 #[derive(Default)]
@@ -146,9 +149,13 @@ impl Issuer {
     pub async fn start() -> Issuer {
         let state = Arc::new(State::default());
         let served = state.clone();
-        let server = serve(move |req| handle(served.clone(), req)).await;
+        let accepts = Arc::new(Accepts::default());
+        let server = serve_on(None, accepts.clone(), move |req| {
+            handle(served.clone(), req)
+        })
+        .await;
         let url = format!("http://{}", server.addr);
-        Issuer::new(state, url, None, Box::new(server))
+        Issuer::new(state, url, None, accepts, Box::new(server))
     }
 
     /// [`Issuer::start`] over HTTPS: the issuer identifier is `https://127.0.0.1:PORT` and the
@@ -160,19 +167,19 @@ impl Issuer {
         let ca = TestCa::new();
         let state = Arc::new(State::default());
         let served = state.clone();
-        let server = serve_on(Some(ca.loopback_server_config()), move |req| {
-            handle(served.clone(), req)
-        })
-        .await;
+        let accepts = Arc::new(Accepts::default());
+        let tls = Some(ca.loopback_server_config());
+        let server = serve_on(tls, accepts.clone(), move |req| handle(served.clone(), req)).await;
         let url = format!("https://{}", server.addr);
         let pem = (ca.pem().to_owned(), ca.write_pem());
-        Issuer::new(state, url, Some(pem), Box::new(server))
+        Issuer::new(state, url, Some(pem), accepts, Box::new(server))
     }
 
     fn new(
         state: Arc<State>,
         url: String,
         ca: Option<(String, PemFile)>,
+        accepts: Arc<Accepts>,
         server: Box<dyn std::any::Any + Send + Sync>,
     ) -> Issuer {
         state.config().url = url.clone();
@@ -180,6 +187,7 @@ impl Issuer {
             state,
             url,
             ca,
+            accepts,
             _server: server,
         }))
     }
@@ -267,6 +275,28 @@ impl Issuer {
     /// Number of discovery requests received, faulted ones included.
     pub fn discovery_fetches(&self) -> usize {
         self.0.state.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far; over HTTPS ([`Issuer::start_tls`]) each is one TLS
+    /// handshake, so a client that reuses its connection for discovery and JWKS makes one.
+    pub fn connections(&self) -> usize {
+        self.0.accepts.count()
+    }
+
+    /// Starts a timing window: forgets when the first connection came in and when the last
+    /// JWKS was served (see [`Issuer::fetch_window`]).
+    pub fn reset_timing(&self) {
+        self.0.accepts.reset();
+        *lock(&self.0.state.jwks_served) = None;
+    }
+
+    /// Since the last [`Issuer::reset_timing`] (or the start): when the first connection was
+    /// accepted and when the last `/jwks` answer was handed out, e.g. the span of a cold start's
+    /// discovery + JWKS fetches, TLS handshakes included. `None` until both happened.
+    pub fn fetch_window(&self) -> Option<(Instant, Instant)> {
+        let first = self.0.accepts.first()?;
+        let served = (*lock(&self.0.state.jwks_served))?;
+        Some((first, served))
     }
 
     /// The PEM file of the CA that signed the server certificate, for [`Issuer::start_tls`]
@@ -481,7 +511,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
     }
     match endpoint {
         Endpoint::Discovery => Ok(discovery(&state.config())),
-        Endpoint::Jwks => Ok(jwks(&state.config())),
+        Endpoint::Jwks => {
+            let resp = jwks(&state.config());
+            *lock(&state.jwks_served) = Some(Instant::now());
+            Ok(resp)
+        }
         Endpoint::Token | Endpoint::Introspect => {
             if req.method() != Method::POST {
                 let mut resp = json_response(

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{
-    Arc, Mutex,
+    Arc, Mutex, OnceLock,
     atomic::{AtomicU64, AtomicUsize, Ordering},
 };
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
@@ -56,7 +56,11 @@ struct ApiInner {
 struct State {
     queue_tx: mpsc::UnboundedSender<Invocation>,
     queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
-    pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    pending: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// When each invocation in flight was handed out by `/invocation/next`.
+    delivered: Mutex<HashMap<String, Instant>>,
+    /// When the first `/invocation/next` poll came in: the end of the function's init.
+    first_poll: OnceLock<Instant>,
     init_error: watch::Sender<Option<(String, String)>>,
     next_requests: AtomicUsize,
     deadline_ms: AtomicU64,
@@ -66,6 +70,10 @@ struct Invocation {
     id: String,
     body: Bytes,
 }
+
+/// An answer with its duration as Lambda bills it: from the event handed out by
+/// `/invocation/next` to the answer received.
+type Answer = (Outcome, Option<Duration>);
 
 impl std::fmt::Debug for RuntimeApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,6 +92,8 @@ impl RuntimeApi {
             queue_tx,
             queue_rx: tokio::sync::Mutex::new(queue_rx),
             pending: Mutex::default(),
+            delivered: Mutex::default(),
+            first_poll: OnceLock::new(),
             init_error: watch::Sender::new(None),
             next_requests: AtomicUsize::new(0),
             deadline_ms: AtomicU64::new(10_000),
@@ -114,6 +124,19 @@ impl RuntimeApi {
     /// waits for the function's answer. Errors with a clear message after `timeout`; an event
     /// not yet picked up by then is withdrawn.
     pub async fn invoke_raw(&self, body: Vec<u8>, timeout: Duration) -> Result<Outcome, String> {
+        self.invoke_timed(body, timeout)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`RuntimeApi::invoke_raw`], with the invocation's duration as Lambda measures (and
+    /// bills) it: from the event handed out by `/invocation/next` to the answer POSTed back
+    /// (`None` only if the answer came for an event this emulator did not hand out).
+    pub async fn invoke_timed(
+        &self,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(Outcome, Option<Duration>), String> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let id = format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id());
@@ -129,9 +152,10 @@ impl RuntimeApi {
             .send(invocation)
             .expect("the receiver lives in State");
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Ok(answer)) => Ok(answer),
             _ => {
                 lock(&state.pending).remove(&id);
+                lock(&state.delivered).remove(&id);
                 let polls = self.next_requests();
                 Err(format!(
                     "no answer from the function within {timeout:?} for request {id} \
@@ -157,6 +181,11 @@ impl RuntimeApi {
         let mut rx = self.0.state.init_error.subscribe();
         let seen = tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await;
         seen.ok()?.ok()?.clone()
+    }
+
+    /// When the first `/invocation/next` poll came in: the end of the function's init phase.
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.0.state.first_poll.get().copied()
     }
 
     /// How many `/invocation/next` polls were received (proves the function is polling).
@@ -213,9 +242,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
             }
         }
     };
+    let duration = lock(&state.delivered).remove(&id).map(|at| at.elapsed());
     // An answer to a withdrawn (timed-out) invocation is accepted and dropped.
     if let Some(tx) = lock(&state.pending).remove(&id) {
-        let _ = tx.send(outcome);
+        let _ = tx.send((outcome, duration));
     }
     Ok(accepted())
 }
@@ -226,6 +256,7 @@ fn accepted() -> http::Response<http_body_util::Full<Bytes>> {
 
 /// Long-polls the queue for the next live invocation and hands it out with Lambda's headers.
 async fn next(state: &State) -> http::Response<http_body_util::Full<Bytes>> {
+    let _ = state.first_poll.set(Instant::now());
     state.next_requests.fetch_add(1, Ordering::SeqCst);
     // Cancel-safe: if the function's connection drops while waiting, no event is lost.
     let mut queue = state.queue_rx.lock().await;
@@ -248,6 +279,7 @@ async fn next(state: &State) -> http::Response<http_body_util::Full<Bytes>> {
     headers.insert("lambda-runtime-invoked-function-arn", arn);
     let trace = HeaderValue::from_static(TRACE_ID);
     headers.insert("lambda-runtime-trace-id", trace);
+    lock(&state.delivered).insert(invocation.id, Instant::now());
     resp
 }
 
@@ -385,15 +417,27 @@ impl LambdaProcess {
     /// [`RuntimeApi::invoke_raw`], failing early if the process exits before answering. Error
     /// messages end with the last captured log lines.
     pub async fn invoke_raw(&self, body: Vec<u8>, timeout: Duration) -> Result<Outcome, String> {
+        self.invoke_timed(body, timeout)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`LambdaProcess::invoke_raw`] with the billed-duration measure of
+    /// [`RuntimeApi::invoke_timed`].
+    pub async fn invoke_timed(
+        &self,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(Outcome, Option<Duration>), String> {
         let mut exit = self.exit.clone();
         let result = tokio::select! {
             biased;
-            result = self.api.invoke_raw(body, timeout) => result,
+            result = self.api.invoke_timed(body, timeout) => result,
             Ok(status) = exit.wait_for(Option::is_some) => {
                 Err(format!("function process exited ({:?}) before answering", *status))
             }
         };
-        if let Ok(outcome) = &result
+        if let Ok((outcome, _)) = &result
             && !matches!(outcome, Outcome::Error { error_type, .. } if error_type.contains("DeserializeError"))
         {
             self.handled.fetch_add(1, Ordering::SeqCst);

@@ -1,7 +1,11 @@
 //! Minimal loopback HTTP/1.1 (or HTTPS) server shared by the issuer, the Runtime API emulator
 //! and the local mode's gateway.
 
-use std::{future::Future, net::Ipv4Addr, net::SocketAddr, sync::Arc, time::Duration};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
+use std::{future::Future, net::Ipv4Addr, net::SocketAddr, time::Duration, time::Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
@@ -49,13 +53,17 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
 {
-    serve_on(None, handler).await
+    serve_on(None, Arc::default(), handler).await
 }
 
 /// [`serve`], over TLS when `tls` is given: each handshake completes in the connection's own
 /// task (bounded by [`HANDSHAKE_TIMEOUT`]); a failed one (e.g. the client does not trust the CA)
 /// just closes that connection.
-pub(crate) async fn serve_on<H, F>(tls: Option<Arc<ServerConfig>>, handler: H) -> Server
+pub(crate) async fn serve_on<H, F>(
+    tls: Option<Arc<ServerConfig>>,
+    accepts: Arc<Accepts>,
+    handler: H,
+) -> Server
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
@@ -64,14 +72,58 @@ where
         .await
         .expect("authz-testkit: cannot bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("authz-testkit: local_addr");
-    let task = tokio::spawn(serve_listener(listener, tls, handler));
+    let task = tokio::spawn(serve_counted(listener, tls, accepts, handler));
     Server { addr, task }
+}
+
+/// What a server's accept loop saw: connections accepted (each one TLS handshake on an HTTPS
+/// server) and when the first one since the last [`Accepts::reset`] came in.
+#[derive(Debug, Default)]
+pub(crate) struct Accepts {
+    count: AtomicUsize,
+    first: Mutex<Option<Instant>>,
+}
+
+impl Accepts {
+    fn record(&self) {
+        let now = Instant::now();
+        self.count.fetch_add(1, Ordering::SeqCst);
+        lock(&self.first).get_or_insert(now);
+    }
+
+    /// Connections accepted since the server started.
+    pub(crate) fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// When the first connection since the last [`Accepts::reset`] was accepted.
+    pub(crate) fn first(&self) -> Option<Instant> {
+        *lock(&self.first)
+    }
+
+    /// Forgets [`Accepts::first`] (the count keeps going).
+    pub(crate) fn reset(&self) {
+        *lock(&self.first) = None;
+    }
 }
 
 /// Serves HTTP/1.1 (keep-alive, TCP_NODELAY; over TLS when `tls` is given) on `listener` with
 /// `handler` until the future is dropped; dropping it drops every open connection too.
 pub async fn serve_listener<H, F>(listener: TcpListener, tls: Option<Arc<ServerConfig>>, handler: H)
 where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    serve_counted(listener, tls, Arc::default(), handler).await;
+}
+
+/// [`serve_listener`], recording every accepted connection in `accepts`.
+async fn serve_counted<H, F>(
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    accepts: Arc<Accepts>,
+    handler: H,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
 {
@@ -82,6 +134,7 @@ where
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                accepts.record();
                 // Nagle + delayed ACK would add ~40 ms stalls on loopback.
                 let _ = stream.set_nodelay(true);
                 let (handler, acceptor) = (handler.clone(), acceptor.clone());
