@@ -2,7 +2,7 @@
 //! no redirects, timeouts), capped body reads, and the [`Fetch`] seam through which discovery,
 //! JWKS and introspection all go.
 
-use std::{fmt, future::Future, pin::Pin, time::Duration};
+use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use crate::error::ConfigError;
 
@@ -15,6 +15,39 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// Extra trusted CA certificates (a private CA), used by every outgoing call.
     pub ca_bundle: Option<CaBundle>,
+    /// Where the trusted public roots come from.
+    pub roots: TlsRoots,
+}
+
+/// The public root certificates outgoing TLS trusts (`AUTHZ_TLS_ROOTS`); a CA bundle adds to
+/// either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TlsRoots {
+    /// Mozilla's root store as compiled into the binary (webpki-roots): nothing read or parsed
+    /// at cold start. What Node.js does with its bundled roots.
+    #[default]
+    Builtin,
+    /// The platform's store (`/etc/pki/tls/certs` on Amazon Linux, `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR`), read and parsed when the client is built, at cold start.
+    System,
+}
+
+impl TlsRoots {
+    /// The value as written in the configuration.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TlsRoots::Builtin => "builtin",
+            TlsRoots::System => "system",
+        }
+    }
+
+    /// Reads a configured value.
+    pub fn parse(value: &str) -> Option<TlsRoots> {
+        [TlsRoots::Builtin, TlsRoots::System]
+            .into_iter()
+            .find(|r| r.name() == value)
+    }
 }
 
 /// A PEM bundle of extra trusted CA certificates, read once by the configuration.
@@ -101,23 +134,60 @@ pub fn redact_userinfo(url: &str) -> String {
     }
 }
 
-/// The one outgoing HTTP client: reqwest over rustls (platform roots plus the configured private
-/// CA bundle), no redirects, connect and total timeouts. Discovery, JWKS and introspection share it.
+/// The one outgoing HTTP client: reqwest over rustls (the public roots of [`TlsRoots`] plus the
+/// configured private CA bundle), no redirects, connect and total timeouts. Discovery, JWKS and
+/// introspection share it, and so one connection (one TLS handshake) per host.
 pub fn client(http: &HttpSettings) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(http.connect_timeout)
         .timeout(http.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("authz-core/", env!("CARGO_PKG_VERSION")));
-    if let Some(CaBundle { path, pem }) = &http.ca_bundle {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-            format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
-        })?;
-        builder = builder.tls_certs_merge(certs);
+    let bad_bundle = |path: &str, e: &dyn fmt::Display| {
+        format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
+    };
+    match http.roots {
+        TlsRoots::Builtin => {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            if let Some(CaBundle { path, pem }) = &http.ca_bundle {
+                let certs = pem_certificates(pem).map_err(|e| bad_bundle(path, &e))?;
+                for cert in certs {
+                    roots.add(cert).map_err(|e| bad_bundle(path, &e))?;
+                }
+            }
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("cannot build the TLS configuration: {e}"))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        TlsRoots::System => {
+            if let Some(CaBundle { path, pem }) = &http.ca_bundle {
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| bad_bundle(path, &e))?;
+                builder = builder.tls_certs_merge(certs);
+            }
+        }
     }
     builder
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// The certificates of a PEM bundle; an error if it holds none or a malformed one.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{e:?}"))?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block".to_owned());
+    }
+    Ok(certs)
 }
 
 /// Reads a response body, refusing more than `max_bytes`.
@@ -278,20 +348,33 @@ mod tests {
 
     #[test]
     fn a_bad_ca_bundle_is_refused_naming_the_setting() {
-        let http = HttpSettings {
-            connect_timeout: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-            ca_bundle: Some(CaBundle {
-                path: "/x/ca.pem".into(),
-                pem: b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
-                    .to_vec(),
-            }),
-        };
-        let e = client(&http).err().unwrap_or_default();
-        assert!(
-            e.contains("AUTHZ_CA_BUNDLE") && e.contains("/x/ca.pem"),
-            "{e}"
-        );
+        for roots in [TlsRoots::Builtin, TlsRoots::System] {
+            let http = HttpSettings {
+                connect_timeout: Duration::from_secs(1),
+                timeout: Duration::from_secs(2),
+                ca_bundle: Some(CaBundle {
+                    path: "/x/ca.pem".into(),
+                    pem: b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
+                        .to_vec(),
+                }),
+                roots,
+            };
+            let e = client(&http).err().unwrap_or_default();
+            assert!(
+                e.contains("AUTHZ_CA_BUNDLE") && e.contains("/x/ca.pem"),
+                "{roots:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn tls_roots_names_round_trip_and_unknown_ones_are_refused() {
+        for roots in [TlsRoots::Builtin, TlsRoots::System] {
+            assert_eq!(TlsRoots::parse(roots.name()), Some(roots));
+        }
+        assert_eq!(TlsRoots::parse("Builtin"), None);
+        assert_eq!(TlsRoots::parse(""), None);
+        assert_eq!(TlsRoots::default(), TlsRoots::Builtin);
     }
 
     #[allow(clippy::unwrap_used)]

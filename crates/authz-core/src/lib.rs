@@ -39,7 +39,7 @@ pub use claims::Claims;
 pub use config::{Bounds, Config, DOCUMENT_ONLY_SETTINGS, Kind as SettingKind, SETTINGS, Setting};
 pub use error::{AuthzError, ConfigError, REASONS, Verdict};
 pub use event::{Binding, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES};
-pub use http::{CaBundle, HttpSettings};
+pub use http::{CaBundle, HttpSettings, TlsRoots};
 pub use introspect::{ClientAuth, IntrospectionConfig};
 pub use keys::JwksSettings;
 pub use log::{DECISIONS, Trace};

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::alg::SUPPORTED_ALGORITHMS;
 use crate::claims::{DEFAULT_SCOPE_CLAIMS, check_claim_name};
+use crate::http::TlsRoots;
 use crate::http::check_url;
 use crate::policy::{Rule, Rules};
 
@@ -102,6 +103,7 @@ struct RawHttp {
     connect_timeout_seconds: Option<f64>,
     timeout_seconds: Option<f64>,
     ca_bundle: Option<String>,
+    tls_roots: Option<String>,
 }
 
 /// Validates the merged document into a [`Config`].
@@ -336,8 +338,18 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         Some(path) => Some(CaBundle::load(path, &src_of(&s::CA_BUNDLE))?),
         None => None,
     };
+    let roots = match raw.http.tls_roots.as_deref() {
+        None => s::DEFAULT_TLS_ROOTS,
+        Some(value) => TlsRoots::parse(value).ok_or_else(|| {
+            ConfigError(format!(
+                "{}: `{value}` is not builtin or system",
+                src_of(&s::TLS_ROOTS)
+            ))
+        })?,
+    };
     let http = HttpSettings {
         ca_bundle,
+        roots,
         connect_timeout: seconds(
             &s::HTTP_CONNECT_TIMEOUT_SECONDS,
             raw.http.connect_timeout_seconds,

@@ -365,6 +365,7 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(settings::DEFAULT_HTTP_CONNECT_TIMEOUT_SECONDS),
             timeout: Duration::from_secs(settings::DEFAULT_HTTP_TIMEOUT_SECONDS),
             ca_bundle: None,
+            roots: settings::DEFAULT_TLS_ROOTS,
         }
     }
 }
@@ -374,6 +375,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::env::without_value;
     use super::*;
+    use crate::http::TlsRoots;
     use serde_json::Value;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -770,6 +772,27 @@ mod tests {
             {"issuer":"https://a.example.com","introspection":{"secret_arn":"s"}},
             {"issuer":"https://b.example.com","token_format":"opaque","introspection":{"secret_arn":"t"}}]}"#;
         assert!(load_err(&[("AUTHZ_CONFIG", two)]).contains("at most one issuer"));
+    }
+
+    #[test]
+    fn tls_roots_are_builtin_by_default_and_only_builtin_or_system() {
+        assert_eq!(load(&BASE).unwrap().http.roots, TlsRoots::Builtin);
+        for (value, roots) in [("builtin", TlsRoots::Builtin), ("system", TlsRoots::System)] {
+            let mut vars = BASE.to_vec();
+            vars.push(("AUTHZ_TLS_ROOTS", value));
+            assert_eq!(load(&vars).unwrap().http.roots, roots);
+        }
+        for bad in ["System", "none", "webpki"] {
+            let mut vars = BASE.to_vec();
+            vars.push(("AUTHZ_TLS_ROOTS", bad));
+            let e = load_err(&vars);
+            assert!(e.contains("AUTHZ_TLS_ROOTS") && e.contains(bad), "{e}");
+        }
+        let e = load_err(&[(
+            "AUTHZ_CONFIG",
+            r#"{"issuers":[{"issuer":"https://idp.example.com","audiences":["a"]}],"http":{"tls_roots":"any"}}"#,
+        )]);
+        assert!(e.contains("http.tls_roots"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use super::{ClientAuth, ConfigError, err};
+use crate::http::TlsRoots;
 
 /// How a setting's value is written, in a flat variable and in the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +149,8 @@ pub const DEFAULT_HTTP_CONNECT_TIMEOUT_SECONDS: u64 = 1;
 pub const DEFAULT_HTTP_TIMEOUT_SECONDS: u64 = 2;
 /// Largest timeout: inside API Gateway's 10 s authorizer budget.
 pub const MAX_HTTP_TIMEOUT_SECONDS: u64 = 9;
+/// Default of `AUTHZ_TLS_ROOTS`: nothing to read or parse at cold start (BENCHMARKS.md).
+pub const DEFAULT_TLS_ROOTS: TlsRoots = TlsRoots::Builtin;
 /// Default header carrying the token (lower-case).
 pub const DEFAULT_TOKEN_HEADER: &str = "authorization";
 /// Default client authentication at the introspection endpoint.
@@ -566,6 +569,14 @@ pub const CA_BUNDLE: Setting = Setting {
     doc: "PEM file of extra trusted CA certificates, for every outgoing call.",
     ..ROW
 };
+/// `AUTHZ_TLS_ROOTS`.
+pub const TLS_ROOTS: Setting = Setting {
+    variable: "AUTHZ_TLS_ROOTS",
+    key: "http.tls_roots",
+    default: Some(DEFAULT_TLS_ROOTS.name()),
+    doc: "Public roots trusted by outgoing TLS: `builtin` (Mozilla's, compiled in) or `system` (the platform store, read at cold start).",
+    ..ROW
+};
 /// `AUTHZ_CONFIG`.
 pub const CONFIG: Setting = Setting {
     variable: "AUTHZ_CONFIG",
@@ -620,6 +631,7 @@ pub const SETTINGS: &[Setting] = &[
     INTROSPECTION_CACHE_SECONDS,
     INTROSPECTION_NEGATIVE_CACHE_SECONDS,
     CA_BUNDLE,
+    TLS_ROOTS,
     CONFIG,
     CONFIG_FILE,
 ];

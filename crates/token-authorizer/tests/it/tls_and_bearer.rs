@@ -62,39 +62,68 @@ fn path_of(issuer: &Issuer) -> String {
 
 #[tokio::test]
 async fn an_https_issuer_behind_a_private_ca_is_trusted_only_through_the_ca_bundle() {
+    // With either root store (the default, compiled in, and the platform's): the bundle adds the
+    // private CA to it, and nothing else trusts that CA.
+    for roots in ["builtin", "system"] {
+        https_issuer_behind_a_private_ca(roots).await;
+    }
+}
+
+async fn https_issuer_behind_a_private_ca(roots: &str) {
     let issuer = Issuer::start_tls().await;
     assert!(issuer.url().starts_with("https://127.0.0.1:"));
     let key = TestKey::ec_p256("k1");
     issuer.set_keys(vec![key.jwk()]);
     let token = key.sign(&claims(&issuer));
+    let with_roots = |extra: &[(&'static str, String)]| {
+        let mut env = vec![("AUTHZ_TLS_ROOTS", roots.to_owned())];
+        env.extend(extra.iter().cloned());
+        env
+    };
+    let start = |env: Vec<(&'static str, String)>| {
+        let issuer = issuer.clone();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            start_authorizer(BIN, &issuer, &env).await
+        }
+    };
 
     // Bundle with the issuer's CA: discovery and JWKS over HTTPS, the token is allowed.
-    let bundle = path_of(&issuer);
-    let trusting = start_authorizer(BIN, &issuer, &[("AUTHZ_CA_BUNDLE", &bundle)]).await;
+    let trusting = start(with_roots(&[("AUTHZ_CA_BUNDLE", path_of(&issuer))])).await;
     allowed(&trusting, &token).await;
     let d = decisions(&trusting).await;
     assert_eq!(
         (&d[0]["decision"], &d[0]["iss"]),
         (&json!("allow"), &json!(issuer.url()))
     );
-    assert_eq!((issuer.discovery_fetches(), issuer.jwks_fetches()), (1, 1));
+    assert_eq!(
+        (issuer.discovery_fetches(), issuer.jwks_fetches()),
+        (1, 1),
+        "{roots}"
+    );
+    // Discovery and JWKS went over one connection: one TLS handshake per cold start.
+    assert_eq!(issuer.connections(), 1, "{roots}: TLS handshakes");
 
-    // Platform roots only: the handshake fails, no request reaches the issuer, 401.
-    let untrusting = start_authorizer(BIN, &issuer, &[]).await;
+    // No bundle: the handshake fails, no request reaches the issuer, 401.
+    let untrusting = start(with_roots(&[])).await;
     for _ in 0..2 {
-        assert_eq!(refused(&untrusting, &token).await, "jwks_unavailable");
+        assert_eq!(
+            refused(&untrusting, &token).await,
+            "jwks_unavailable",
+            "{roots}"
+        );
     }
     assert_eq!(decisions(&untrusting).await.len(), 2, "still serving");
     // A bundle holding another private CA: the same.
     let other_ca = TestCa::new();
     let other = other_ca.write_pem();
-    let wrong_ca = start_authorizer(
-        BIN,
-        &issuer,
-        &[("AUTHZ_CA_BUNDLE", other.path().to_str().unwrap())],
-    )
-    .await;
-    assert_eq!(refused(&wrong_ca, &token).await, "jwks_unavailable");
+    let other_path = other.path().to_str().unwrap().to_owned();
+    let wrong_ca = start(with_roots(&[("AUTHZ_CA_BUNDLE", other_path)])).await;
+    assert_eq!(
+        refused(&wrong_ca, &token).await,
+        "jwks_unavailable",
+        "{roots}"
+    );
     assert_eq!(
         (issuer.discovery_fetches(), issuer.jwks_fetches()),
         (1, 1),
@@ -104,12 +133,8 @@ async fn an_https_issuer_behind_a_private_ca_is_trusted_only_through_the_ca_bund
     // A bundle of several certificates (the other CA first) works: every one is trusted.
     let both =
         authz_testkit::PemFile::new(&format!("{}\n{}", other_ca.pem(), issuer.ca_pem().unwrap()));
-    let merged = start_authorizer(
-        BIN,
-        &issuer,
-        &[("AUTHZ_CA_BUNDLE", both.path().to_str().unwrap())],
-    )
-    .await;
+    let both_path = both.path().to_str().unwrap().to_owned();
+    let merged = start(with_roots(&[("AUTHZ_CA_BUNDLE", both_path)])).await;
     allowed(&merged, &token).await;
     // The trusting process keeps working.
     allowed(&trusting, &token).await;
