@@ -9,6 +9,10 @@
 #   scripts/bench.sh -n 5000              # fewer; any authz-bench option works (--help)
 #   AUTHZ_BENCH_N=5000 scripts/bench.sh   # same, by environment
 #   CARGO_TARGET_DIR=/tmp/t scripts/bench.sh   # builds and runs from another target dir
+#   scripts/bench.sh lambda               # Lambda-sized: each function under the CPU share of
+#                                         # 128/256/512/1024 MB (cgroup, as root), issuer over
+#                                         # HTTPS; cold start, p50/p99, billed ms, $ per million,
+#                                         # and the plot BENCHMARKS-lambda.svg
 #
 # Harness and function processes are pinned to ONE CPU (taskset -c 0, inherited by children),
 # as a small Lambda sees it: cross-CPU wake-ups would add noise. See BENCHMARKS.md.
@@ -51,4 +55,5 @@ if [[ ! -d bench/node/node_modules ]]; then
 fi
 
 step "authz-bench $* (pinned: taskset -c 0)"
+# `lambda` needs root to create the CPU cgroups; without it the bench says so and runs unlimited.
 exec taskset -c 0 "$release/authz-bench" "$@"

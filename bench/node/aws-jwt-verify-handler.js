@@ -3,10 +3,12 @@
 // (AUTHORIZER_TYPE, see authorizer-common.js). Issuer and audience checked (both
 // mandatory in aws-jwt-verify), JWKS fetched once at cold start with hydrate().
 //
-// aws-jwt-verify's default fetcher speaks HTTPS only (it calls `https.request`), and the bench
-// issuer is plain HTTP on 127.0.0.1. So, as its README documents ("Using a different Fetcher with
-// SimpleJwksCache"), the JWKS cache gets a fetcher over `node:http`; everything else (penalty box,
-// JWKS parsing, key selection, signature and claim checks) is the library's own.
+// aws-jwt-verify's default fetcher speaks HTTPS only (it calls `https.request`). Against the
+// HTTPS issuer (`authz-bench lambda`; the private CA trusted through NODE_EXTRA_CA_CERTS) it is
+// used as is. The CPU benchmark's issuer is plain HTTP on 127.0.0.1, so there, as its README
+// documents ("Using a different Fetcher with SimpleJwksCache"), the JWKS cache gets a fetcher over
+// `node:http`; everything else (penalty box, JWKS parsing, key selection, signature and claim
+// checks) is the library's own.
 
 const http = require('node:http');
 const { JwtVerifier } = require('aws-jwt-verify');
@@ -36,9 +38,10 @@ class HttpFetcher {
   }
 }
 
+const jwksUri = requiredEnv('JWKS_URI');
 const verifier = JwtVerifier.create(
-  { issuer: requiredEnv('ISSUER'), audience: requiredEnv('AUDIENCE'), jwksUri: requiredEnv('JWKS_URI') },
-  { jwksCache: new SimpleJwksCache({ fetcher: new HttpFetcher() }) },
+  { issuer: requiredEnv('ISSUER'), audience: requiredEnv('AUDIENCE'), jwksUri },
+  jwksUri.startsWith('https://') ? undefined : { jwksCache: new SimpleJwksCache({ fetcher: new HttpFetcher() }) },
 );
 
 exports.init = () => verifier.hydrate();

@@ -29,6 +29,7 @@
 //! `scripts/load.sh` runs it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod lambda;
 mod load;
 
 use std::fmt::Write as _;
@@ -321,6 +322,8 @@ struct Options {
     bin_dir: PathBuf,
     no_introspection_bin_dir: PathBuf,
     node: String,
+    /// `Some` in the Lambda-sized mode (`authz-bench lambda`).
+    lambda: Option<lambda::Options>,
 }
 
 const USAGE: &str = "\
@@ -372,8 +375,10 @@ fn root_and_target() -> Result<(PathBuf, PathBuf), String> {
     Ok((root, target))
 }
 
-fn parse_options() -> Result<Options, String> {
+/// Parses the options of the CPU benchmark (`lambda` false) or of the Lambda-sized mode.
+fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let (root, target) = root_and_target()?;
+    let usage = || if lambda { lambda::usage() } else { usage() };
     let mut n = env("AUTHZ_BENCH_N");
     let mut warmup = env("AUTHZ_BENCH_WARMUP");
     let mut pool = env("AUTHZ_BENCH_POOL");
@@ -383,7 +388,9 @@ fn parse_options() -> Result<Options, String> {
     let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
     let mut no_introspection_bin_dir = env("AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR");
     let mut node = env("AUTHZ_BENCH_NODE");
-    let mut args = std::env::args().skip(1);
+    let mut memory = env("AUTHZ_BENCH_MEMORY");
+    let mut gap = env("AUTHZ_BENCH_GAP_MS");
+    let mut plot = env("AUTHZ_BENCH_PLOT");
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((name, value)) if name.starts_with("--") => {
@@ -405,6 +412,9 @@ fn parse_options() -> Result<Options, String> {
             "--bin-dir" => &mut bin_dir,
             "--node" => &mut node,
             "--no-introspection-bin-dir" => &mut no_introspection_bin_dir,
+            "--memory" if lambda => &mut memory,
+            "--gap-ms" if lambda => &mut gap,
+            "--plot" if lambda => &mut plot,
             _ => return Err(format!("unknown argument `{arg}`\n\n{}", usage())),
         };
         let value = match inline {
@@ -413,17 +423,6 @@ fn parse_options() -> Result<Options, String> {
         };
         *slot = Some(value);
     }
-    let number = |value: Option<String>, default: usize, what: &str, min: usize| {
-        let parsed = value.map_or(Ok(default), |v| {
-            v.replace('_', "")
-                .parse::<usize>()
-                .map_err(|e| format!("{what} `{v}`: {e}"))
-        })?;
-        if parsed < min {
-            return Err(format!("{what} must be at least {min}"));
-        }
-        Ok::<_, String>(parsed)
-    };
     let only = only.map(|list| {
         list.split(',')
             .map(|s| s.trim().to_owned())
@@ -437,12 +436,26 @@ fn parse_options() -> Result<Options, String> {
             }
         }
     }
-    let n = number(n, 20_000, "--invocations", 1)?;
+    let defaults = if lambda {
+        lambda::DEFAULTS
+    } else {
+        Defaults {
+            n: 20_000,
+            warmup: 1_000,
+            rounds: 10,
+        }
+    };
+    let n = number(n, defaults.n, "--invocations", 1)?;
     let bin_dir = bin_dir.map_or_else(|| target.join("release"), PathBuf::from);
+    let lambda = if lambda {
+        Some(lambda::Options::parse(memory, gap, plot, &root)?)
+    } else {
+        None
+    };
     Ok(Options {
         n,
-        rounds: number(rounds, 10, "--rounds", 1)?.min(n),
-        warmup: number(warmup, 1_000, "--warmup", 0)?,
+        rounds: number(rounds, defaults.rounds, "--rounds", 1)?.min(n),
+        warmup: number(warmup, defaults.warmup, "--warmup", 0)?,
         pool: number(pool, 64, "--pool", 1)?,
         cold_starts: number(cold_starts, 5, "--cold-starts", 1)?,
         only,
@@ -453,7 +466,29 @@ fn parse_options() -> Result<Options, String> {
         ),
         bin_dir,
         node: node.unwrap_or_else(|| "node".to_owned()),
+        lambda,
     })
+}
+
+/// The defaults that differ between the CPU benchmark and the Lambda-sized mode.
+#[derive(Debug, Clone, Copy)]
+struct Defaults {
+    n: usize,
+    warmup: usize,
+    rounds: usize,
+}
+
+/// A whole number option (`_` allowed as a separator), at least `min`.
+fn number(value: Option<String>, default: usize, what: &str, min: usize) -> Result<usize, String> {
+    let parsed = value.map_or(Ok(default), |v| {
+        v.replace('_', "")
+            .parse::<usize>()
+            .map_err(|e| format!("{what} `{v}`: {e}"))
+    })?;
+    if parsed < min {
+        return Err(format!("{what} must be at least {min}"));
+    }
+    Ok(parsed)
 }
 
 /// What a correct answer to one event is.
@@ -513,6 +548,12 @@ struct Measured {
     jwks_fetches: usize,
     decision_lines: usize,
     cpus: String,
+    /// Every cold start, by total time.
+    colds: Vec<Cold>,
+    /// Every measured invocation's billed duration (unrounded), sorted.
+    billed: Vec<Duration>,
+    /// Throttled CFS periods and periods counted while measuring (Lambda-sized mode).
+    throttled: (u64, u64),
 }
 
 /// ns on CPU of every live thread of `pid` (first field of each task's schedstat).
@@ -599,28 +640,66 @@ impl Tally {
     }
 }
 
+/// One cold start: process spawn → the first invocation's answer, and its phases.
+#[derive(Debug, Clone, Copy)]
+struct Cold {
+    /// Spawn → first answer received.
+    total: Duration,
+    /// Spawn → first `/invocation/next` poll: Lambda's Init Duration.
+    init: Option<Duration>,
+    /// Spawn → first connection to the issuer (process start, runtime, configuration).
+    to_idp: Option<Duration>,
+    /// First connection to the issuer → last JWKS answer handed out: discovery and JWKS, TLS
+    /// handshakes included.
+    fetch: Option<Duration>,
+    /// The first invocation's duration as Lambda bills it (event handed out → answer).
+    first_invoke: Option<Duration>,
+    /// Connections the process opened to the issuer (TLS handshakes over HTTPS).
+    connections: usize,
+}
+
 /// One function, started and warmed up, waiting for its measured chunks.
 struct Running {
     issuer: Issuer,
     events: Vec<(Vec<u8>, Expect)>,
     process: LambdaProcess,
+    /// The CPU limit the process runs under (Lambda-sized mode); dropped after the process.
+    cgroup: Option<lambda::Cgroup>,
+    /// Pause after each answer (Lambda-sized mode): an execution environment serving a steady
+    /// trickle of requests rather than a flood that would exhaust its CPU quota.
+    gap: Duration,
     tally: Tally,
     next: usize,
-    colds: Vec<Duration>,
+    colds: Vec<Cold>,
     fetches_before: usize,
     measured: usize,
     cpu_ns: u64,
     wall: Duration,
     latencies: Vec<Duration>,
+    /// Each measured invocation's duration as Lambda bills it.
+    billed: Vec<Duration>,
     /// CPU µs per invocation of each chunk (spread = noise indicator).
     chunk_cpu_us: Vec<f64>,
+    /// Periods in which the CPU quota ran out while measuring, and periods counted.
+    throttled: (u64, u64),
 }
 
 impl Running {
     /// Starts the issuer, `opts.cold_starts` processes in a row (cold start each: spawn, and
     /// queue the first invocation at once; the last process stays), then warms the last one up.
-    async fn start(spec: &Spec, opts: &Options, keys: &Keys) -> Result<Running, String> {
-        let issuer = Issuer::start().await;
+    /// In the Lambda-sized mode (`opts.lambda`) the issuer speaks HTTPS (private CA) and each
+    /// process runs in `cgroup`.
+    async fn start(
+        spec: &Spec,
+        opts: &Options,
+        keys: &Keys,
+        cgroup: Option<lambda::Cgroup>,
+    ) -> Result<Running, String> {
+        let issuer = if opts.lambda.is_some() {
+            Issuer::start_tls().await
+        } else {
+            Issuer::start().await
+        };
         // The same two-key JWKS for every row; each function picks the key by `kid`.
         issuer.set_keys(vec![keys.rsa.jwk(), keys.ec.jwk()]);
         let key = match spec.alg {
@@ -647,10 +726,18 @@ impl Running {
             .collect();
 
         let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
+        let ca = issuer
+            .ca_pem_path()
+            .map(|p| p.to_string_lossy().into_owned());
+        let memory = opts
+            .lambda
+            .as_ref()
+            .and(cgroup.as_ref())
+            .map(|c| c.memory_mb().to_string());
         let bootstrap = opts.root.join("bench/node/bootstrap.js");
         let bootstrap = bootstrap.to_string_lossy().into_owned();
         let program = spec.program_path(opts);
-        let (args, env): (Vec<&str>, Vec<(&str, &str)>) = match spec.program {
+        let (mut args, mut env): (Vec<&str>, Vec<(&str, &str)>) = match spec.program {
             Program::RustEcho => (vec![], vec![]),
             // Default INFO logging on purpose: production logs one decision line per request.
             Program::Ours { .. } => (
@@ -671,16 +758,55 @@ impl Running {
                 ],
             ),
         };
+        // The private CA, the way each one is told to trust it.
+        match (&ca, spec.program) {
+            (Some(ca), Program::Ours { .. }) => env.push(("AUTHZ_CA_BUNDLE", ca)),
+            (Some(ca), Program::Node(_)) => env.push(("NODE_EXTRA_CA_CERTS", ca)),
+            _ => {}
+        }
+        if let Some(memory) = &memory {
+            env.push(("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory));
+        }
+        // Under a CPU limit the process starts through `authz-bench cgroup-exec PROCS PROGRAM …`,
+        // which joins the cgroup and then execs the program (same pid).
+        let launcher = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let procs = cgroup
+            .as_ref()
+            .map(|c| c.procs_path().to_string_lossy().into_owned());
+        let program_text = program.to_string_lossy().into_owned();
+        let program = match &procs {
+            Some(procs) => {
+                let mut wrapped = vec![lambda::CGROUP_EXEC, procs.as_str(), program_text.as_str()];
+                wrapped.append(&mut args);
+                args = wrapped;
+                launcher
+            }
+            None => program,
+        };
 
         let mut tally = Tally::default();
         let mut colds = Vec::with_capacity(opts.cold_starts);
         let (process, fetches_before) = loop {
             let fetches_before = issuer.jwks_fetches();
+            let connections_before = issuer.connections();
+            issuer.reset_timing();
             let started = Instant::now();
             let process = LambdaProcess::spawn_cmd(&program, &args, &env).await;
-            let first = process.invoke_raw(events[0].0.clone(), COLD_TIMEOUT).await;
-            colds.push(started.elapsed());
-            let first = first.map_err(|e| format!("first invocation failed: {e}"))?;
+            let first = process
+                .invoke_timed(events[0].0.clone(), COLD_TIMEOUT)
+                .await;
+            let total = started.elapsed();
+            let (first, first_invoke) =
+                first.map_err(|e| format!("first invocation failed: {e}"))?;
+            let window = issuer.fetch_window();
+            colds.push(Cold {
+                total,
+                init: process.api().first_poll().map(|at| at - started),
+                to_idp: window.map(|(first, _)| first - started),
+                fetch: window.map(|(first, served)| served.saturating_duration_since(first)),
+                first_invoke,
+                connections: issuer.connections() - connections_before,
+            });
             if colds.len() == 1 {
                 eprintln!("  first answer: {first:?}");
             }
@@ -689,12 +815,16 @@ impl Running {
                 break (process, fetches_before);
             }
             drop(process);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Longer than one CFS period: the next process starts with a full CPU quota, as a
+            // fresh execution environment would.
+            tokio::time::sleep(Duration::from_millis(150)).await;
         };
         let mut running = Running {
             issuer,
             events,
             process,
+            cgroup,
+            gap: opts.lambda.as_ref().map_or(Duration::ZERO, |l| l.gap),
             tally,
             next: 1,
             colds,
@@ -703,7 +833,9 @@ impl Running {
             cpu_ns: 0,
             wall: Duration::ZERO,
             latencies: Vec::with_capacity(opts.n),
+            billed: Vec::with_capacity(opts.n),
             chunk_cpu_us: Vec::new(),
+            throttled: (0, 0),
         };
         for _ in 0..opts.warmup {
             running.invoke().await?;
@@ -711,28 +843,47 @@ impl Running {
         Ok(running)
     }
 
-    /// One invocation with the next event of the pool; its round-trip time.
-    async fn invoke(&mut self) -> Result<Duration, String> {
+    /// One invocation with the next event of the pool (then the pause, if any); its round-trip
+    /// time and billed duration.
+    async fn invoke(&mut self) -> Result<(Duration, Option<Duration>), String> {
         let (body, expect) = &self.events[self.next % self.events.len()];
         self.next += 1;
         let started = Instant::now();
-        let outcome = self.process.invoke_raw(body.clone(), INVOKE_TIMEOUT).await;
+        let outcome = self
+            .process
+            .invoke_timed(body.clone(), INVOKE_TIMEOUT)
+            .await;
         let elapsed = started.elapsed();
-        self.tally.check(outcome, expect)?;
-        Ok(elapsed)
+        let billed = outcome.as_ref().ok().and_then(|(_, d)| *d);
+        self.tally.check(outcome.map(|(o, _)| o), expect)?;
+        if !self.gap.is_zero() {
+            tokio::time::sleep(self.gap).await;
+        }
+        Ok((elapsed, billed))
     }
 
     /// `n` measured invocations in a row, CPU counted from the process's schedstat around them.
     async fn chunk(&mut self, n: usize) -> Result<(), String> {
         let pid = self.process.pid();
         let cpu_before = cpu_ns(pid)?;
+        let throttled_before = self.cgroup.as_ref().map(lambda::Cgroup::throttling);
         let started = Instant::now();
         for _ in 0..n {
-            let latency = self.invoke().await?;
+            let (latency, billed) = self.invoke().await?;
             self.latencies.push(latency);
+            self.billed.extend(billed);
         }
         self.wall += started.elapsed();
         let cpu = cpu_ns(pid)?.saturating_sub(cpu_before);
+        if let (Some(before), Some(cgroup)) = (throttled_before, &self.cgroup) {
+            let after = cgroup.throttling();
+            self.throttled.0 += after.0.saturating_sub(before.0);
+            self.throttled.1 += after.1.saturating_sub(before.1);
+        }
+        // The pauses are not the function's time.
+        self.wall = self
+            .wall
+            .saturating_sub(self.gap * u32::try_from(n).unwrap_or(u32::MAX));
         self.cpu_ns += cpu;
         self.measured += n;
         self.chunk_cpu_us.push(cpu as f64 / n.max(1) as f64 / 1e3);
@@ -747,17 +898,19 @@ impl Running {
         let logs = self.process.logs();
         let decision_lines = logs.iter().filter(|l| l.contains("\"decision\"")).count();
         self.latencies.sort_unstable();
-        self.colds.sort_unstable();
+        self.billed.sort_unstable();
+        self.colds.sort_unstable_by_key(|c| c.total);
         self.chunk_cpu_us.sort_by(f64::total_cmp);
+        let totals: Vec<Duration> = self.colds.iter().map(|c| c.total).collect();
         let ms = |d: &Duration| d.as_secs_f64() * 1e3;
         let n = self.measured.max(1) as f64;
         Ok(Measured {
             cpu_us: self.cpu_ns as f64 / n / 1e3,
             chunk_cpu_min_us: self.chunk_cpu_us.first().copied().unwrap_or(f64::NAN),
             chunk_cpu_max_us: self.chunk_cpu_us.last().copied().unwrap_or(f64::NAN),
-            cold_ms: percentile(&self.colds, 50.0) / 1e3,
-            cold_min_ms: self.colds.first().map_or(f64::NAN, ms),
-            cold_max_ms: self.colds.last().map_or(f64::NAN, ms),
+            cold_ms: percentile(&totals, 50.0) / 1e3,
+            cold_min_ms: totals.first().map_or(f64::NAN, ms),
+            cold_max_ms: totals.last().map_or(f64::NAN, ms),
             rss_mib,
             wrong: self.tally.wrong,
             invocations: self.next,
@@ -768,6 +921,9 @@ impl Running {
             jwks_fetches: self.issuer.jwks_fetches() - self.fetches_before,
             decision_lines,
             cpus,
+            colds: self.colds,
+            billed: self.billed,
+            throttled: self.throttled,
         })
     }
 }
@@ -997,23 +1153,33 @@ fn preflight(specs: &[&Spec], opts: &Options) -> Result<(), String> {
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("load") {
-        args.next();
-        let status = match root_and_target() {
-            Ok((root, target)) => load::main(args, &root, &target),
-            Err(e) => {
-                eprintln!("authz-bench load: {e}");
-                2
-            }
-        };
-        std::process::exit(status);
+    match args.peek().map(String::as_str) {
+        Some("load") => {
+            args.next();
+            let status = match root_and_target() {
+                Ok((root, target)) => load::main(args, &root, &target),
+                Err(e) => {
+                    eprintln!("authz-bench load: {e}");
+                    2
+                }
+            };
+            std::process::exit(status);
+        }
+        Some(lambda::CGROUP_EXEC) => {
+            args.next();
+            std::process::exit(lambda::cgroup_exec(args));
+        }
+        Some("lambda") => {
+            args.next();
+            bench(true, args.collect());
+        }
+        _ => bench(false, args.collect()),
     }
-    bench();
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn bench() {
-    let opts = match parse_options() {
+async fn bench(lambda_sized: bool, args: Vec<String>) {
+    let opts = match parse_options(lambda_sized, args.into_iter()) {
         Ok(opts) => opts,
         Err(e) => {
             eprintln!("authz-bench: {e}");
@@ -1044,8 +1210,16 @@ async fn bench() {
     } else {
         "-".to_owned()
     };
+    let mode = match &opts.lambda {
+        Some(l) => format!(
+            "Lambda-sized: memory sizes {:?} MB, one invocation every answer + {} ms, issuer over HTTPS (private CA); ",
+            l.memory,
+            l.gap.as_millis()
+        ),
+        None => String::new(),
+    };
     println!(
-        "authz-bench: N = {} measured invocations per function after {} warm-up, pool of {} distinct \
+        "authz-bench: {mode}N = {} measured invocations per function after {} warm-up, pool of {} distinct \
          tokens, in {} interleaved rounds; cold start = median of {} fresh processes (wrong answers counted over all of them); harness and functions on CPU(s) {affinity}; machine: {} × {}, kernel {}, \
          load average {}; Node {node_version}; source {}",
         opts.n,
@@ -1074,10 +1248,37 @@ async fn bench() {
         rsa: TestKey::rsa("bench-rsa"),
         ec: TestKey::ec_p256("bench-ec"),
     };
-    // Phase 1, one function after the other: cold starts, then warm-up. Each process then stays
-    // up, idle, until the end.
+    let failed = match &opts.lambda {
+        Some(l) => lambda::run(&specs, &opts, l, &keys).await,
+        None => {
+            let results = run_rows(&specs, &opts, &keys, |_| Ok(None)).await;
+            print!("{}", render(&results, &opts));
+            results
+                .iter()
+                .any(|(_, r)| r.as_ref().map_or(true, |m| m.wrong > 0))
+        }
+    };
+    println!("\nload average at the end: {}", load_average());
+    if failed {
+        eprintln!(
+            "authz-bench: some functions failed or gave wrong answers: these figures are not valid"
+        );
+        std::process::exit(1);
+    }
+}
+
+/// Starts every row (cold starts, then warm-up; each process then stays up, idle), then runs
+/// the N measured invocations of every row, interleaved in `rounds` chunks so that a change in
+/// the machine's load during the run weighs on every row alike. `cgroup` gives the CPU limit of
+/// a row's processes, if any.
+async fn run_rows<'s>(
+    specs: &[&'s Spec],
+    opts: &Options,
+    keys: &Keys,
+    mut cgroup: impl FnMut(&Spec) -> Result<Option<lambda::Cgroup>, String>,
+) -> Vec<(&'s Spec, Result<Measured, String>)> {
     let mut running: Vec<(&Spec, Result<Running, String>)> = Vec::new();
-    for spec in specs {
+    for &spec in specs {
         let name = label(spec, &opts.root);
         eprintln!(
             "starting {} ({name}, {} {})…",
@@ -1085,21 +1286,22 @@ async fn bench() {
             spec.api.name(),
             spec.alg.name()
         );
-        let result = Running::start(spec, &opts, &keys).await;
+        let result = match cgroup(spec) {
+            Ok(cgroup) => Running::start(spec, opts, keys, cgroup).await,
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(r) => eprintln!(
                 "  cold starts {:?} ms, warmed up",
                 r.colds
                     .iter()
-                    .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0)
+                    .map(|c| (c.total.as_secs_f64() * 1e4).round() / 10.0)
                     .collect::<Vec<_>>()
             ),
             Err(e) => eprintln!("  FAILED: {e}"),
         }
         running.push((spec, result));
     }
-    // Phase 2: the N measured invocations of every function, interleaved in `rounds` chunks, so
-    // that a change in the machine's load during the run weighs on every function alike.
     for round in 0..opts.rounds {
         let chunk = opts.n / opts.rounds + usize::from(round < opts.n % opts.rounds);
         let t = Instant::now();
@@ -1117,19 +1319,8 @@ async fn bench() {
             t.elapsed().as_secs_f64()
         );
     }
-    let mut results = Vec::new();
-    let mut failed = false;
-    for (spec, slot) in running {
-        let result = slot.and_then(Running::finish);
-        failed |= result.as_ref().map_or(true, |m| m.wrong > 0);
-        results.push((spec, result));
-    }
-    print!("{}", render(&results, &opts));
-    println!("\nload average at the end: {}", load_average());
-    if failed {
-        eprintln!(
-            "authz-bench: some functions failed or gave wrong answers: these figures are not valid"
-        );
-        std::process::exit(1);
-    }
+    running
+        .into_iter()
+        .map(|(spec, slot)| (spec, slot.and_then(Running::finish)))
+        .collect()
 }
