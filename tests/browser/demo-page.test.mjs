@@ -261,7 +261,6 @@ describe("demo page, solar-system (HTTP API)", () => {
     assert.deepEqual(problems, []);
     await page.close();
   });
-});
 
   test("IdP-shaped tokens: the Lambda routes apply that IdP's recipe, the native JWT route refuses them", async () => {
     const devIssuer = (await (await fetch(`${origin(ports.token)}/`)).json()).issuer;

@@ -74,7 +74,7 @@ impl ShapeIssuers {
             for api in apis {
                 let recipe = self.recipe(shape, api).unwrap_or_default();
                 let vars: Vec<String> = recipe.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                lines.push(format!("  {:<14} {}", api.name, vars.join(" ")));
+                lines.push(format!("  recipe for {}: {}", api.name, vars.join(" ")));
             }
         }
         lines
