@@ -10,7 +10,9 @@
 //!   (`authz_core::evaluate`, explicit Deny wins) → backend or 403; other errors → 500;
 //! * HTTP Lambda (payload 2.0, simple responses): `isAuthorized` false → 403, error → 500;
 //! * HTTP native JWT: verified in-process with authz-core (issuer + audience), scopes any-of;
-//!   invalid → 401, missing scope → 403;
+//!   invalid → 401, missing scope → 403; like API Gateway's, it trusts one issuer (the dev
+//!   issuer or `--issuer`), so the IdP-shaped issuers' tokens get 401 there, while the Lambda
+//!   authorizers trust those too ([`crate::shapes`]);
 //! * the authorizer result cache keyed exactly on the identity sources the CDK app renders: REST
 //!   TOKEN the token header alone, REQUEST the token and binding headers (`AUTHZ_TOKEN_HEADER`,
 //!   `AUTHZ_BIND_HEADER`), HTTP those plus `$context.routeKey` whenever results are cached, for
