@@ -6,6 +6,9 @@
 #   - a dev OIDC issuer (discovery, JWKS, client-credentials token endpoint with a demo client
 #     per tier, opaque tokens with RFC 7662 introspection) and a demo-token endpoint
 #     (scripts/token.sh),
+#   - one loopback issuer per IdP token shape (Cognito, Entra ID, Auth0, Okta, Keycloak, Hydra;
+#     `scripts/token.sh --shape IDP`), which the Lambda authorizers also trust, each with that
+#     IdP's README recipe (printed at start; the native JWT route trusts the dev issuer alone),
 #   - moto_server (AWS Secrets Manager) holding the introspection client's secret, which the
 #     authorizers read with the AWS SDK as in production (installed into .venv on first run),
 #   - an API Gateway emulator serving every API of infra/routes.json (PetStore REST API on

@@ -9,7 +9,8 @@
 # non-interactive shell against a stand-in cdk.
 #
 # Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
-# cargo-lambda, ziglang and cfn-lint from PyPI when missing). Runs from any directory; idempotent; no
+# cargo-lambda, ziglang and cfn-lint from PyPI when missing; moto_server, which the smoke test's
+# `readClientSecret` test runs the real `aws` CLI against: the AWS CLI itself must be installed). Runs from any directory; idempotent; no
 # network beyond the package registries. Architecture: arm64 when the aarch64-unknown-linux-gnu
 # Rust target is installed, otherwise x86_64 (said in the output); AUTHZ_INFRA_ARCH overrides.
 #
@@ -29,6 +30,7 @@ OUT="$INFRA/cdk.out/test-infra"
 ensure_node_modules
 ensure_cargo_lambda
 ensure_cfn_lint
+"$ROOT/scripts/test-tools.sh" moto
 pick_arch
 if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
     BUILD="the workspace's release profile"

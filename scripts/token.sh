@@ -3,7 +3,7 @@
 #   curl -H "Authorization: Bearer $(scripts/token.sh)" http://127.0.0.1:3000/pets
 #
 # usage: scripts/token.sh [--api API] [--tier TIER | --scope SCOPE ...] [--opaque] [--lifetime N]
-#                        [--shape IDP]
+#                        [--shape IDP [--id-token] [--tenant TID]]
 #   --api    an API of infra/routes.json (pet-store, solar-system); default: the API that has
 #            the tier, else pet-store
 #   --tier   a tier of that API (pet-store: reader, writer, nobody; solar-system: bronze,
@@ -12,8 +12,10 @@
 #   --opaque an opaque token (the authorizers introspect it) instead of a JWT
 #   --lifetime seconds until it expires (default 3600; negative: an expired token)
 #   --shape  a JWT laid out like that IdP's access token: cognito, entra, entra-v1, auth0, okta,
-#            keycloak, hydra (README "Identity providers"; the local authorizers trust the dev
-#            issuer's own layout, so this one is for reading or for an authorizer you configure)
+#            keycloak, hydra (README "Identity providers"), from that shape's own loopback issuer,
+#            which the local mode's Lambda authorizers trust with that IdP's README recipe
+#   --id-token  with --shape: that IdP's ID token instead (the authorizers refuse it)
+#   --tenant    with --shape: the Entra ID tenant id (`tid`; the recipe accepts one tenant)
 # With no arguments: a PetStore JWT with scope `read` (what its GET routes accept).
 # The token endpoint is 127.0.0.1:${AUTHZ_LOCAL_TOKEN_PORT:-3002}.
 set -euo pipefail
@@ -35,6 +37,8 @@ while [ $# -gt 0 ]; do
         --opaque) params+=(--data-urlencode "format=opaque"); shift ;;
         --lifetime) [ $# -ge 2 ] || usage; params+=(--data-urlencode "lifetime=$2"); shift 2 ;;
         --shape) [ $# -ge 2 ] || usage; params+=(--data-urlencode "shape=$2"); shift 2 ;;
+        --id-token) params+=(--data-urlencode "kind=id"); shift ;;
+        --tenant) [ $# -ge 2 ] || usage; params+=(--data-urlencode "tenant=$2"); shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "error: unknown argument '$1'" >&2; usage ;;
     esac

@@ -4,7 +4,7 @@
  * every tier's token fetched and sent, secrets never printed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadRouteTable, samplePath } from '../lib/route-table';
 import { clientVariables, fetchClientCredentialsToken, poolFromOutputs, urlVariable, userPoolRegion } from '../lib/smoke';
-import { synthWithoutIssuer } from './helpers';
+import { readClientSecret } from '../bin/smoke';
+import { type Moto, startMoto, synthWithoutIssuer } from './helpers';
 
 const TABLE = loadRouteTable();
 
@@ -126,6 +127,19 @@ function outputsOfSynthesizedStack(values: (key: string) => string): Record<stri
   return { [stack.stackName]: Object.fromEntries(Object.keys(outputs).map((k) => [k, values(k)])) };
 }
 
+/** Runs bin/smoke.ts like scripts/smoke.sh does, with only the given SMOKE_* variables (and `env`). */
+function runSmoke(outputsFile: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMOKE_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'bin', 'smoke.ts'), '--outputs', outputsFile], {
+    env: { ...clean, ...env },
+    cwd: path.join(__dirname, '..'),
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((r) => child.on('close', (code) => r({ code, out })));
+}
+
 describe('the stack\'s user pool outputs', () => {
   it('userPoolRegion', () => {
     assert.equal(userPoolRegion('eu-west-1_AbCdEf123'), 'eu-west-1');
@@ -198,18 +212,7 @@ describe('scripts/smoke.sh with the stack\'s own pool (bin/smoke.ts, real proces
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs bin/smoke.ts like scripts/smoke.sh does, with only the given SMOKE_* variables. */
-  function smoke(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMOKE_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'bin', 'smoke.ts'), '--outputs', outputsFile], {
-      env: { ...clean, ...env },
-      cwd: path.join(__dirname, '..'),
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    return new Promise((r) => child.on('close', (code) => r({ code, out })));
-  }
+  const smoke = (env: Record<string, string>) => runSmoke(outputsFile, env);
 
   it('fetches one token per tier from the TokenEndpoint output and sends it on every route', async () => {
     const secrets = Object.fromEntries(tiers.map(({ api, tier }) => [clientVariables(api, tier).secret, secretOf(api, tier)]));
@@ -253,5 +256,102 @@ describe('scripts/smoke.sh with the stack\'s own pool (bin/smoke.ts, real proces
     await smoke(env);
     assert.ok(!idp.requests.some((r) => r.clientId === idOf('pet-store', 'reader')));
     assert.ok(seen.some((s) => s.auth === 'Bearer given-token'));
+  });
+});
+
+describe('readClientSecret: app client secrets read with the real aws CLI (moto_server\'s Cognito on loopback)', () => {
+  const region = 'eu-west-1';
+  const tiers = TABLE.apis.flatMap((a) => Object.keys(a.tiers).map((t) => ({ api: a.name, tier: t })));
+  const clients = new Map<string, { id: string; secret: string }>(); // by `api/tier`
+  let moto: Moto;
+  let poolId = '';
+  let noSecretId = '';
+  const dir = mkdtempSync(path.join(tmpdir(), 'smoke-secret-test-'));
+  /** An `aws` command against moto; its JSON answer. */
+  const aws = (args: string[]): Promise<any> =>
+    new Promise((resolve, reject) =>
+      execFile('aws', [...args, '--region', region, '--output', 'json'], { env: { ...process.env, ...moto.awsEnv } }, (err, stdout, stderr) =>
+        err ? reject(new Error(`aws ${args.slice(0, 2).join(' ')}: ${stderr || err.message}`)) : resolve(JSON.parse(stdout)),
+      ),
+    );
+  const saved: Record<string, string | undefined> = {};
+  before(async () => {
+    moto = await startMoto();
+    poolId = (await aws(['cognito-idp', 'create-user-pool', '--pool-name', 'smoke'])).UserPool.Id;
+    for (const { api, tier } of tiers) {
+      const c = (await aws(['cognito-idp', 'create-user-pool-client', '--user-pool-id', poolId, '--client-name', `${api}-${tier}`, '--generate-secret'])).UserPoolClient;
+      assert.ok(c.ClientId && c.ClientSecret, 'moto made a client with a secret');
+      clients.set(`${api}/${tier}`, { id: c.ClientId, secret: c.ClientSecret });
+    }
+    noSecretId = (await aws(['cognito-idp', 'create-user-pool-client', '--user-pool-id', poolId, '--client-name', 'public'])).UserPoolClient.ClientId;
+    // readClientSecret runs the CLI with this process's environment.
+    for (const [k, v] of Object.entries(moto.awsEnv)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+  after(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await moto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const pool = () => ({ stack: 'ApiAuthz-dev', userPoolId: poolId, region, tokenEndpoint: 'not-used', clients: {} });
+
+  it('returns each client\'s secret', async () => {
+    for (const { id, secret } of clients.values()) assert.equal(await readClientSecret(pool(), id, 10_000), secret);
+  });
+
+  it('a client without a secret, an unknown client, an unknown pool: errors naming the client, no secret', async () => {
+    await assert.rejects(readClientSecret(pool(), noSecretId, 10_000), new RegExp(`app client ${noSecretId} has no secret`));
+    await assert.rejects(readClientSecret(pool(), 'no-such-client', 10_000), (e: Error) => {
+      assert.match(e.message, /describe-user-pool-client --client-id no-such-client failed: .*ResourceNotFoundException/s);
+      return true;
+    });
+    const other = { ...pool(), userPoolId: `${region}_nosuchpool` };
+    const [some] = clients.values();
+    await assert.rejects(readClientSecret(other, some.id, 10_000), (e: Error) => {
+      assert.match(e.message, /failed: /);
+      for (const { secret } of clients.values()) assert.ok(!e.message.includes(secret));
+      return true;
+    });
+  });
+
+  it('bin/smoke.ts with the pool\'s outputs and no secret variables reads every secret with the CLI and prints none', async () => {
+    const idp = new TokenEndpoint(Object.fromEntries([...clients.values()].map((c) => [c.id, c.secret])));
+    await idp.start();
+    const apis = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => apis.listen(0, '127.0.0.1', r));
+    try {
+      const apiBase = `http://127.0.0.1:${(apis.address() as AddressInfo).port}`;
+      const doc = outputsOfSynthesizedStack((k) => {
+        if (k === 'UserPoolId') return poolId;
+        if (k === 'TokenEndpoint') return idp.url;
+        const api = TABLE.apis.find((a) => k === `${a.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Url`);
+        if (api) return `${apiBase}/${api.name}/`;
+        if (!k.endsWith('ClientId')) return `not-read-by-smoke-${k}`;
+        const t = tiers.find(({ api, tier }) => k.toLowerCase() === `${api.replace(/-/g, '')}${tier}clientid`);
+        assert.ok(t, `a client id output the test does not know: ${k}`);
+        return clients.get(`${t.api}/${t.tier}`)!.id;
+      });
+      const outputsFile = path.join(dir, 'outputs.json');
+      writeFileSync(outputsFile, JSON.stringify(doc));
+      const { out } = await runSmoke(outputsFile, moto.awsEnv);
+      // Every tier's token was granted: the secret the CLI read was the client's.
+      const granted = idp.requests.map((r) => r.clientId).sort();
+      assert.deepEqual(granted, [...clients.values()].map((c) => c.id).sort(), out);
+      assert.doesNotMatch(out, /has no secret|describe-user-pool-client/);
+      for (const { secret } of clients.values()) assert.ok(!out.includes(secret), 'a client secret in the output');
+      assert.ok(!out.includes('token-of-'), 'a token in the output');
+    } finally {
+      await idp.stop();
+      apis.closeAllConnections();
+      await new Promise((r) => apis.close(r));
+    }
   });
 });

@@ -135,10 +135,12 @@ async function open(port) {
   return { page, problems };
 }
 
-/** Gets a token through the page (tier, "jwt" | "opaque"); returns what the page says. */
-async function getToken(page, tier, format) {
+/** Gets a token through the page (tier, "jwt" | "opaque", an IdP shape or "" for the dev
+ * issuer's layout); returns what the page says. */
+async function getToken(page, tier, format, shape = "") {
   await page.selectOption("#tier", tier);
   await page.selectOption("#format", format);
+  await page.selectOption("#shape", shape);
   await page.click("#get-token");
   await page.waitForSelector('#token-status:is([data-state="ready"], [data-state="error"])');
   const state = await page.getAttribute("#token-status", "data-state");
@@ -259,6 +261,28 @@ describe("demo page, solar-system (HTTP API)", () => {
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  test("IdP-shaped tokens: the Lambda routes apply that IdP's recipe, the native JWT route refuses them", async () => {
+    const devIssuer = (await (await fetch(`${origin(ports.token)}/`)).json()).issuer;
+    const { page, problems } = await open(ports.http);
+    const shapes = await page.$$eval("#shape option", (os) => os.map((o) => o.value));
+    for (const s of ["", "cognito", "entra", "auth0", "okta", "keycloak"]) assert.ok(shapes.includes(s), s);
+    for (const [shape, tier] of [["keycloak", "gold"], ["auth0", "silver"], ["okta", "bronze"]]) {
+      const token = await getToken(page, tier, "jwt", shape);
+      assert.match(token.status, new RegExp(`^${tier} token \\(JWT, laid out like ${shape}'s`));
+      const claims = JSON.parse(token.claims.split("\nclaims ")[1].split("\nexpires ")[0]);
+      // From that shape's own issuer, not the dev issuer.
+      assert.notEqual(new URL(claims.iss).origin, new URL(devIssuer).origin, shape);
+      const shown = await callAll(page);
+      // The table's answers on the Lambda routes; another issuer's token at the JWT route: 401.
+      assert.deepEqual(statuses(shown), { ...SOLAR[tier], "GET /moons": 401 }, shape);
+      assertMatchesTable(shown, `${shape} ${tier}`);
+      assert.equal(json(shown["GET /moons"].answer).message, "Unauthorized");
+      assert.equal(json(shown["GET /asteroids"].answer).authorizer.sub, claims.sub);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });
 
 describe("demo page, pet-store (REST API)", () => {
@@ -279,6 +303,31 @@ describe("demo page, pet-store (REST API)", () => {
         assert.equal(json(shown["GET /pets"].answer).authorizer.principalId, "writer-user");
       }
     }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("a Cognito-shaped token: its recipe's answers, the scopes from `scope`, the client checked", async () => {
+    const { page, problems } = await open(ports.rest);
+    for (const tier of ["reader", "nobody", "writer"]) {
+      const token = await getToken(page, tier, "jwt", "cognito");
+      const claims = JSON.parse(token.claims.split("\nclaims ")[1].split("\nexpires ")[0]);
+      assert.equal(claims.token_use, "access");
+      assert.equal(claims.aud, undefined, "Cognito access tokens have no aud");
+      assert.equal(claims.client_id, `pet-store-${tier}`);
+      const shown = await callAll(page);
+      assert.deepEqual(statuses(shown), PETS[tier], tier);
+      assertMatchesTable(shown, `cognito ${tier}`);
+      if (tier !== "nobody") {
+        assert.equal(json(shown["GET /pets"].answer).authorizer.principalId, claims.sub);
+      }
+    }
+    const file = path.join(shotDir, "pet-store-cognito.png");
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`# screenshot: ${file}`);
+    // Another layout on the same page, no restart: Entra ID's recipe (scopes from `scp`).
+    await getToken(page, "writer", "jwt", "entra");
+    assert.deepEqual(statuses(await callAll(page)), PETS.writer, "entra writer");
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -28,6 +28,7 @@ fn pets() -> Value {
 pub fn answer(
     api: &ApiSpec,
     token_url: &str,
+    shapes: &[&str],
     req: &GatewayRequest<'_>,
     body: &Bytes,
     context: Option<Value>,
@@ -37,7 +38,7 @@ pub fn answer(
         let mut resp = reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            home(api, token_url),
+            home(api, token_url, shapes),
         );
         if let Ok(csp) = HeaderValue::from_str(&content_security_policy(token_url)) {
             resp.headers_mut()
@@ -101,7 +102,7 @@ fn content_security_policy(token_url: &str) -> String {
     )
 }
 
-fn home(api: &ApiSpec, token_url: &str) -> String {
+fn home(api: &ApiSpec, token_url: &str, shapes: &[&str]) -> String {
     // Tiers from least to most access (bronze, silver, gold), then by name.
     let guarded = |t: &TierSpec| {
         api.routes
@@ -139,7 +140,7 @@ fn home(api: &ApiSpec, token_url: &str) -> String {
         ApiKind::Http => "http",
     };
     let config = json!({"api": api.name, "kind": kind, "tokenUrl": token_url,
-                        "tiers": tiers, "routes": routes});
+                        "tiers": tiers, "shapes": shapes, "routes": routes});
     fill(
         DEMO_PAGE,
         &[
@@ -220,11 +221,12 @@ mod tests {
     fn the_demo_page_carries_the_route_table() {
         let apis = parse(TABLE).unwrap();
         let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
-        let page = home(solar, "http://127.0.0.1:3002");
+        let page = home(solar, "http://127.0.0.1:3002", &["cognito", "okta"]);
         assert!(!page.contains("{{"), "a placeholder left");
         assert!(page.contains("<title>solar-system · authz local mode</title>"));
         let config = config_of(&page);
         assert_eq!(config["tokenUrl"], "http://127.0.0.1:3002");
+        assert_eq!(config["shapes"], json!(["cognito", "okta"]));
         let tiers: Vec<&str> = config["tiers"]
             .as_array()
             .unwrap()
@@ -245,7 +247,7 @@ mod tests {
             )
         );
         let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
-        let config = config_of(&home(pets, "http://127.0.0.1:3002"));
+        let config = config_of(&home(pets, "http://127.0.0.1:3002", &[]));
         assert_eq!(config["routes"][3]["path"], "/pets/1");
         assert_eq!(config["kind"], "rest");
     }
@@ -260,7 +262,7 @@ mod tests {
                        {"route": "GET /a", "authorizer": "http", "scopes": [hostile]}]
         }}});
         let apis = parse_unvalidated(&table.to_string()).unwrap();
-        let page = home(&apis[0], "http://127.0.0.1:1");
+        let page = home(&apis[0], "http://127.0.0.1:1", &[]);
         // Only the template's own elements, no placeholder inside a value expanded.
         assert_eq!(page.matches("</script").count(), 1);
         assert_eq!(page.matches("<script").count(), 1);

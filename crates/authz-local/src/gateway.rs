@@ -10,7 +10,9 @@
 //!   (`authz_core::evaluate`, explicit Deny wins) → backend or 403; other errors → 500;
 //! * HTTP Lambda (payload 2.0, simple responses): `isAuthorized` false → 403, error → 500;
 //! * HTTP native JWT: verified in-process with authz-core (issuer + audience), scopes any-of;
-//!   invalid → 401, missing scope → 403;
+//!   invalid → 401, missing scope → 403; like API Gateway's, it trusts one issuer (the dev
+//!   issuer or `--issuer`), so the IdP-shaped issuers' tokens get 401 there, while the Lambda
+//!   authorizers trust those too ([`crate::shapes`]);
 //! * the authorizer result cache keyed exactly on the identity sources the CDK app renders: REST
 //!   TOKEN the token header alone, REQUEST the token and binding headers (`AUTHZ_TOKEN_HEADER`,
 //!   `AUTHZ_BIND_HEADER`), HTTP those plus `$context.routeKey` whenever results are cached, for
@@ -35,6 +37,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::backend;
+use crate::shapes::ShapeIssuers;
 use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
@@ -152,6 +155,8 @@ pub struct Gateway {
     pub api_id: String,
     /// The demo-token endpoint (the demo page calls it).
     pub token_url: String,
+    /// The IdP shapes the demo page offers (their issuers are trusted).
+    shapes: Vec<&'static str>,
     rules: Rules,
     /// The identity sources as the CDK app renders them (`infra/lib/route-table.ts`
     /// `identityHeadersFrom`): the token header and the binding header the authorizers read.
@@ -161,6 +166,35 @@ pub struct Gateway {
     cache: Mutex<HashMap<String, (Instant, Cached)>>,
     jwt_checks: AtomicUsize,
     request_ids: AtomicU64,
+}
+
+/// The variable of the introspection secret, which is per issuer (the dev issuer's).
+const SECRET_ARN_VAR: &str = "AUTHZ_INTROSPECTION_SECRET_ARN";
+
+/// The `AUTHZ_CONFIG` document of `api`'s Lambda authorizers when they trust the shaped issuers
+/// too: the dev issuer (the API's audience, the introspection secret) first, then one entry per
+/// shape from its recipe.
+fn issuers_document(
+    api: &ApiSpec,
+    issuer: &str,
+    shapes: &ShapeIssuers,
+    shared: &Shared,
+) -> Result<String, String> {
+    let mut dev = json!({"issuer": issuer, "audiences": [api.audience]});
+    if let Some((_, arn)) = shared
+        .authorizer_env
+        .iter()
+        .find(|(k, _)| k == SECRET_ARN_VAR)
+    {
+        dev["introspection"] = json!({ "secret_arn": arn });
+    }
+    let mut issuers = vec![dev];
+    issuers.extend(
+        shapes
+            .issuer_entries(api)
+            .map_err(|e| format!("{}: {e}", api.name))?,
+    );
+    Ok(json!({ "issuers": issuers }).to_string())
 }
 
 impl Gateway {
@@ -177,19 +211,27 @@ impl Gateway {
         for r in &api.routes {
             rules.push(Rule::new(&r.route, Vec::new(), Vec::new())?);
         }
+        let document = match &shared.shapes {
+            Some(shapes) => Some(issuers_document(&api, issuer, shapes, shared)?),
+            None => None,
+        };
         let mut pools = Vec::new();
         for kind in api.lambda_authorizers() {
             let routes = api.authz_routes_for(kind);
             let allowed = format!("{ARN_PREFIX}:{api_id}/{STAGE}");
-            let mut env: Vec<(&str, &str)> = vec![
-                ("AUTHZ_ISSUER", issuer),
-                ("AUTHZ_AUDIENCE", &api.audience),
-                ("AUTHZ_ROUTES", &routes),
-            ];
+            let mut env: Vec<(&str, &str)> = match &document {
+                // The issuers (dev and shaped) with their per-issuer settings.
+                Some(doc) => vec![("AUTHZ_CONFIG", doc)],
+                None => vec![("AUTHZ_ISSUER", issuer), ("AUTHZ_AUDIENCE", &api.audience)],
+            };
+            env.push(("AUTHZ_ROUTES", &routes));
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
             }
             for (k, v) in &shared.authorizer_env {
+                if document.is_some() && k == SECRET_ARN_VAR {
+                    continue; // in the dev issuer's entry
+                }
                 env.retain(|(n, _)| n != k);
                 env.push((k, v));
             }
@@ -218,6 +260,11 @@ impl Gateway {
             addr,
             api_id,
             token_url: shared.token_url.clone(),
+            shapes: shared
+                .shapes
+                .as_ref()
+                .map(|s| s.shapes().map(|s| s.name()).collect())
+                .unwrap_or_default(),
             rules: Rules(rules),
             identity: IdentityHeaders::from_env(&shared.authorizer_env),
             pools,
@@ -342,7 +389,14 @@ impl Gateway {
                 }
             }
         };
-        backend::answer(&self.api, &self.token_url, &request, &body, context)
+        backend::answer(
+            &self.api,
+            &self.token_url,
+            &self.shapes,
+            &request,
+            &body,
+            context,
+        )
     }
 
     async fn authorize(

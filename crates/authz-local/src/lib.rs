@@ -6,6 +6,8 @@
 //!   token endpoint (a demo client per tier of each API), opaque tokens and RFC 7662
 //!   introspection, plus a demo-token endpoint without client authentication ([`token`]); or,
 //!   instead, an external issuer ([`ExternalIssuer`], e.g. npm `oidc-provider`);
+//! * with the dev issuer, one loopback issuer per IdP shape ([`shapes`]), which every Lambda
+//!   authorizer also trusts with that IdP's README recipe (the native JWT routes do not);
 //! * `moto_server` (AWS Secrets Manager) holding the introspection client's secret, so opaque
 //!   tokens take the production path: the authorizers read the secret with the AWS SDK;
 //! * per API, an API Gateway emulator ([`gateway`]): REST APIs with TOKEN / REQUEST Lambda
@@ -24,6 +26,7 @@ pub mod backend;
 pub mod gateway;
 pub mod logs;
 pub mod probe;
+pub mod shapes;
 pub mod table;
 pub mod token;
 
@@ -103,6 +106,9 @@ pub struct Shared {
     /// Environment every authorizer process gets beyond issuer, audience and routes (the
     /// introspection secret and the AWS SDK's endpoint for moto, `extra_env`).
     pub authorizer_env: Vec<(String, String)>,
+    /// The IdP-shaped issuers the Lambda authorizers also trust, each with its recipe (with the
+    /// dev issuer; `None` with an external one).
+    pub shapes: Option<Arc<shapes::ShapeIssuers>>,
 }
 
 /// Name of the Secrets Manager secret holding the introspection client.
@@ -171,6 +177,8 @@ pub struct LocalMode {
     pub issuer_url: String,
     /// Secrets Manager (moto), when opaque tokens are on.
     pub moto: Option<MotoServer>,
+    /// The IdP-shaped issuers (with the dev issuer).
+    pub shapes: Option<Arc<shapes::ShapeIssuers>>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     _issuer: Option<Issuer>,
 }
@@ -219,18 +227,26 @@ impl LocalMode {
             };
             listeners.push(bind(port).await.map_err(|e| format!("{}: {e}", api.name))?);
         }
-        let (issuer, tokens, issuer_url) = match &opts.issuer {
-            Some(external) => (None, None, external.url.trim_end_matches('/').to_owned()),
+        let (issuer, tokens, issuer_url, shape_issuers) = match &opts.issuer {
+            Some(external) => (
+                None,
+                None,
+                external.url.trim_end_matches('/').to_owned(),
+                None,
+            ),
             None => {
                 let issuer = Issuer::start().await;
                 let key = TestKey::rsa("authz-local-dev");
                 issuer.set_keys(vec![key.jwk()]);
-                let tokens = Arc::new(token::Minter::new(
-                    issuer.url(),
-                    key,
-                    apis.clone(),
-                    opts.opaque,
-                ));
+                let shape_issuers = Arc::new(shapes::ShapeIssuers::start(&key).await);
+                let bases = shape_issuers
+                    .shapes()
+                    .filter_map(|s| Some((s, shape_issuers.base(s)?)))
+                    .collect();
+                let tokens = Arc::new(
+                    token::Minter::new(issuer.url(), key, apis.clone(), opts.opaque)
+                        .with_shape_bases(bases),
+                );
                 let oauth = tokens.clone();
                 issuer.set_fallback(Arc::new(move |req| {
                     let oauth = oauth.clone();
@@ -245,7 +261,7 @@ impl LocalMode {
                     "introspection_endpoint_auth_methods_supported":
                         ["client_secret_basic", "client_secret_post"],
                 }));
-                (Some(issuer), Some(tokens), url)
+                (Some(issuer), Some(tokens), url, Some(shape_issuers))
             }
         };
         let introspection_client = match (&opts.issuer, &tokens) {
@@ -279,6 +295,7 @@ impl LocalMode {
             issuer: issuer_url.clone(),
             token_url: format!("http://{token_addr}"),
             authorizer_env,
+            shapes: shape_issuers.clone(),
         };
 
         let mut servers = Vec::new();
@@ -320,6 +337,7 @@ impl LocalMode {
             token_addr,
             issuer_url,
             moto,
+            shapes: shape_issuers,
             servers,
             _issuer: issuer,
         })

@@ -272,6 +272,16 @@ fn print_banner(mode: &LocalMode) {
     if mode.tokens.is_some() {
         println!("  demo tokens       {token_url}/token  (scripts/token.sh)");
     }
+    if let Some(shapes) = &mode.shapes {
+        println!(
+            "  IdP-shaped issuers (scripts/token.sh --shape IDP; every Lambda authorizer also \
+             trusts each, with that IdP's README recipe; the native JWT routes do not):"
+        );
+        let apis: Vec<&authz_local::ApiSpec> = mode.gateways.iter().map(|g| &g.api).collect();
+        for line in shapes.describe(&apis) {
+            println!("      {line}");
+        }
+    }
     match &mode.moto {
         Some(moto) => println!(
             "  Secrets Manager   {} (moto; secret {})",
@@ -405,6 +415,20 @@ fn print_banner(mode: &LocalMode) {
              curl -i -H \"Authorization: Bearer $t\" {}/planets\n  \
              curl -i -H \"Authorization: Bearer $t\" {}/moons",
             gw.url(),
+            gw.url()
+        );
+    }
+    if let Some(gw) = mode
+        .gateways
+        .iter()
+        .find(|g| g.api.name == "pet-store")
+        .filter(|_| mode.shapes.is_some())
+    {
+        println!(
+            "\n  # an IdP-shaped token (Cognito's layout, from its issuer above): the Lambda authorizers apply the Cognito recipe"
+        );
+        println!(
+            "  curl -i -H \"Authorization: Bearer $({port_env}scripts/token.sh --shape cognito --tier reader)\" {}/pets",
             gw.url()
         );
     }

@@ -24,7 +24,9 @@
 //! an expired token, for the load script. `shape` (`cognito`, `entra`, `entra-v1`, `auth0`,
 //! `okta`, `keycloak`, `hydra`) lays the JWT out like that IdP's access token
 //! ([`authz_testkit::idp`]: its header fields, claim names and types, its issuer's path form on
-//! the dev issuer's host), carrying the tier's scopes where that IdP puts them.
+//! the host of that shape's own loopback issuer, [`crate::shapes`]), carrying the tier's scopes
+//! where that IdP puts them; with a shape, `kind=id` gives that IdP's ID token instead and
+//! `tenant=T` sets Entra ID's `tid`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -76,6 +78,11 @@ pub struct TokenRequest {
     pub lifetime: Option<i64>,
     /// Lay the JWT out like this IdP's access token ([`Shape`]); `None`: the dev issuer's own.
     pub shape: Option<Shape>,
+    /// With a shape: that IdP's OIDC ID token for the same user and client instead (which the
+    /// authorizers refuse: `not_access_token`).
+    pub id_token: bool,
+    /// With a shape: the tenant (`tid`, Entra ID) instead of [`TokenSpec::new`]'s.
+    pub tenant: Option<String>,
 }
 
 impl TokenRequest {
@@ -90,6 +97,14 @@ impl TokenRequest {
                     .scopes
                     .extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
                 "format" | "token_format" => out.format = parse_format(&v)?,
+                "kind" => {
+                    out.id_token = match &*v {
+                        "" | "access" => false,
+                        "id" => true,
+                        other => return Err(format!("kind: `{other}` is not access or id")),
+                    };
+                }
+                "tenant" if !v.is_empty() => out.tenant = Some(v.into_owned()),
                 "shape" if !v.is_empty() => {
                     out.shape = Some(Shape::parse(&v).ok_or_else(|| {
                         let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
@@ -164,6 +179,15 @@ pub struct Minter {
     introspector: (String, String),
     /// Whether opaque tokens may be minted (the authorizers can introspect them).
     opaque_on: bool,
+    /// The base URL of each shape's issuer ([`crate::shapes::ShapeIssuers`]).
+    shape_bases: Vec<(Shape, String)>,
+}
+
+/// The `client_id` of the demo client of `api`'s `tier` (`{api}-{tier}`), or of its tier-less
+/// tokens (`{api}-dev`): what the dev issuer's tokens carry and what the shaped issuers' recipes
+/// accept.
+pub fn client_id(api: &str, tier: Option<&str>) -> String {
+    format!("{api}-{}", tier.unwrap_or("dev"))
 }
 
 impl Minter {
@@ -179,7 +203,15 @@ impl Minter {
             opaque: Mutex::default(),
             introspector: ("authz-local-introspection".to_owned(), random_token("")),
             opaque_on: opaque,
+            shape_bases: Vec::new(),
         }
+    }
+
+    /// Mints shaped tokens (`shape=…`) for these issuers: `(shape, base URL)`; a shape without
+    /// one is refused.
+    pub fn with_shape_bases(mut self, bases: Vec<(Shape, String)>) -> Minter {
+        self.shape_bases = bases;
+        self
     }
 
     /// `(client_id, client_secret)` of the one client allowed at `/introspect`: what the local
@@ -194,7 +226,7 @@ impl Minter {
             .iter()
             .flat_map(|api| {
                 api.tiers.keys().map(|tier| DemoClient {
-                    client_id: format!("{}-{tier}", api.name),
+                    client_id: client_id(&api.name, Some(tier)),
                     client_secret: format!("{}-{tier}-secret", api.name),
                     api: api.name.clone(),
                     tier: tier.clone(),
@@ -271,7 +303,7 @@ impl Minter {
         claims.extend(
             json!({
                 "iss": self.issuer_url, "aud": api.audience, "sub": sub,
-                "client_id": format!("{}-{}", api.name, req.tier.as_deref().unwrap_or("dev")),
+                "client_id": client_id(&api.name, req.tier.as_deref()),
                 "scope": scopes.join(" "), "iat": iat, "exp": iat + expires_in,
                 "jti": format!("local-{}-{n}", std::process::id()),
             })
@@ -279,21 +311,34 @@ impl Minter {
             .cloned()
             .unwrap_or_default(),
         );
+        if req.shape.is_none() && (req.id_token || req.tenant.is_some()) {
+            return Err("kind=id and tenant apply to IdP-shaped tokens (shape=…)".to_owned());
+        }
         if let Some(shape) = req.shape {
             if req.format == Format::Opaque {
                 return Err("shape: applies to JWTs, not opaque tokens".to_owned());
             }
+            let base = self
+                .shape_bases
+                .iter()
+                .find(|(s, _)| *s == shape)
+                .map(|(_, b)| b.trim_end_matches('/').to_owned())
+                .ok_or_else(|| format!("shape: this local mode has no {} issuer", shape.name()))?;
             let spec = TokenSpec {
-                base: self.issuer_url.trim_end_matches('/').to_owned(),
+                base,
                 client_id: claims["client_id"].as_str().unwrap_or_default().to_owned(),
                 audience: api.audience.clone(),
                 subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
                 scopes: scopes.clone(),
                 roles: Vec::new(),
-                tenant: TokenSpec::new("").tenant,
+                tenant: req.tenant.clone().unwrap_or(TokenSpec::new("").tenant),
                 lifetime: expires_in,
             };
-            let mut shaped = shape.access_claims(&spec);
+            let mut shaped = if req.id_token {
+                shape.id_claims(&spec)
+            } else {
+                shape.access_claims(&spec)
+            };
             // The tier's claims (route rules' `claims`) keep their names.
             for (k, v) in claims.iter().filter(|(k, _)| {
                 !matches!(
@@ -433,6 +478,8 @@ impl Minter {
             format,
             lifetime: None,
             shape: None,
+            id_token: false,
+            tenant: None,
         };
         let asked: Option<Vec<String>> =
             form.get("scope").filter(|s| !s.trim().is_empty()).map(|s| {
@@ -568,7 +615,11 @@ mod tests {
     fn minter() -> Minter {
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/routes.json");
         let apis = crate::table::load(std::path::Path::new(file)).unwrap();
-        Minter::new("http://127.0.0.1:9".into(), TestKey::rsa("k1"), apis, false)
+        Minter::new("http://127.0.0.1:8".into(), TestKey::rsa("k1"), apis, false).with_shape_bases(
+            Shape::ALL
+                .map(|s| (s, "http://127.0.0.1:9".into()))
+                .to_vec(),
+        )
     }
 
     fn payload(token: &str) -> (Map<String, Value>, Option<String>) {
@@ -610,5 +661,22 @@ mod tests {
         assert!(e.contains("cognito") && e.contains("keycloak"), "{e}");
         let e = m.mint(&req("shape=auth0&format=opaque")).unwrap_err();
         assert!(e.contains("opaque"), "{e}");
+        let (c, _) = payload(
+            &m.mint(&req("tier=gold&shape=entra&kind=id&tenant=t2"))
+                .unwrap()
+                .token,
+        );
+        assert_eq!(
+            (c["aud"].as_str(), c["tid"].as_str()),
+            (Some("solar-system-gold"), Some("t2"))
+        );
+        assert!(c.get("nonce").is_some(), "an ID token: {c:?}");
+        assert!(m.mint(&req("tier=gold&kind=id")).is_err(), "no shape");
+        assert!(TokenRequest::from_query("kind=refresh").is_err());
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/routes.json");
+        let apis = crate::table::load(std::path::Path::new(file)).unwrap();
+        let no_shapes = Minter::new("http://127.0.0.1:8".into(), TestKey::rsa("k1"), apis, false);
+        let e = no_shapes.mint(&req("shape=okta")).unwrap_err();
+        assert!(e.contains("no okta issuer"), "{e}");
     }
 }

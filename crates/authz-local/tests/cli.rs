@@ -154,6 +154,26 @@ async fn the_banner_names_the_demo_page_and_every_decision_is_shown_by_function(
         "{}",
         banner.join("\n")
     );
+    // Every IdP shape's issuer, and the recipe each API's Lambda authorizers trust it with.
+    for shape in authz_testkit::idp::Shape::ALL {
+        let at = banner
+            .iter()
+            .position(|l| l.trim_start().starts_with(&format!("{} ", shape.name())))
+            .unwrap_or_else(|| panic!("no {} issuer:\n{}", shape.name(), banner.join("\n")));
+        let recipe = &banner[at + 1];
+        assert!(
+            recipe.contains("recipe for pet-store: AUTHZ_ISSUER=http://127.0.0.1:"),
+            "{recipe}"
+        );
+    }
+    assert!(
+        banner.iter().any(
+            |l| l.contains("recipe for pet-store: AUTHZ_ISSUER=http://127.0.0.1:")
+                && l.contains("AUTHZ_CLIENT_ID=pet-store-")
+        ),
+        "{}",
+        banner.join("\n")
+    );
     // Two callers (each token is its own cache key): a reader is let in, nobody is not.
     let client = reqwest::Client::new();
     let mut tokens_seen = Vec::new();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use authz_local::table::{AuthorizerKind, Caller, expected_status, sample_path};
 use authz_local::token::{Format, TokenRequest};
 use authz_local::{ExternalIssuer, LocalMode, Options};
+use authz_testkit::idp::Shape;
 use authz_testkit::{IdpClient, OidcProvider};
 use serde_json::Value;
 
@@ -79,14 +80,15 @@ async fn call(
 /// Calls every route of `apis` as no caller, a bad token and each tier (its token from
 /// `tier_token`, `None`: skip the tier), checks the status against the route table's
 /// expectation, and for a 200 behind an authorizer that the backend got the tier's `sub`
-/// (`sub_of`; `None`: the token has no `sub`, check `client_id` is the tier's instead). `opaque`: the tier tokens are opaque, which API Gateway's native JWT authorizer
-/// refuses (401). Returns the number of checks.
+/// (`sub_of`; `None`: the token has no `sub`, check `client_id` is the tier's instead).
+/// `jwt_refuses`: the tier tokens are ones API Gateway's native JWT authorizer refuses (401):
+/// opaque, or from another issuer than the dev issuer. Returns the number of checks.
 async fn check_every_route(
     mode: &LocalMode,
     apis: &[&str],
     tier_token: impl Fn(&str, &str) -> Option<String>,
     sub_of: impl Fn(&str) -> Option<String>,
-    opaque: bool,
+    jwt_refuses: bool,
 ) -> usize {
     let client = reqwest::Client::new();
     let mut checked = 0;
@@ -109,13 +111,13 @@ async fn check_every_route(
             let url = format!("{}{}", gw.url(), sample_path(route));
             for (caller, tok) in &callers {
                 let mut want = expected_status(api, route, caller).unwrap();
-                if opaque && route.authorizer == AuthorizerKind::Jwt && tok.is_some() {
+                if jwt_refuses && route.authorizer == AuthorizerKind::Jwt && tok.is_some() {
                     want = 401;
                 }
                 let (got, body) = call(&client, route.method(), &url, tok.as_deref()).await;
                 assert_eq!(
                     got, want,
-                    "{} {} as {caller:?} (opaque: {opaque}): body {body}",
+                    "{} {} as {caller:?} (JWT route refuses: {jwt_refuses}): body {body}",
                     api.name, route.route
                 );
                 checked += 1;
@@ -829,12 +831,171 @@ async fn ready_json_describes_the_running_local_mode_and_stdin_eof_stops_it() {
     }
 }
 
-/// `scripts/token.sh --shape cognito` mints a token laid out like a Cognito access token (no
-/// `aud`, `client_id`, `token_use`) from the dev issuer, and an authorizer configured with the
-/// README's Cognito recipe (`AUTHZ_CLIENT_ID`, no audience) accepts it; another tier's client is
-/// refused, and an unknown shape is an error naming the shapes.
+/// A tier's token of `api` laid out like `shape`'s (its ID token with `id_token`), from that
+/// shape's issuer.
+fn shaped(mode: &LocalMode, api: &str, tier: &str, shape: Shape, id_token: bool) -> String {
+    let req = TokenRequest {
+        api: Some(api.into()),
+        tier: Some(tier.into()),
+        shape: Some(shape),
+        id_token,
+        ..TokenRequest::default()
+    };
+    mode.minter().mint(&req).unwrap().token
+}
+
+/// A claim of a JWT (not verified).
+fn claim(token: &str, name: &str) -> Value {
+    let parsed =
+        authz_core::internals::parse_jwt(token, None, &mut authz_core::Trace::default()).unwrap();
+    parsed.claims.get(name).cloned().unwrap_or(Value::Null)
+}
+
+/// Decision lines of `api`'s `kind` authorizers with this reason.
+fn with_reason(mode: &LocalMode, api: &str, kind: AuthorizerKind, reason: &str) -> usize {
+    let pool = mode.gateway(api).unwrap().pool(kind).unwrap();
+    pool.logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["decision"].is_string() && l["reason"] == reason)
+        .count()
+}
+
+/// Waits (the lines come through a pipe) until there are more than `before` such lines.
+async fn reason_logged(
+    mode: &LocalMode,
+    api: &str,
+    kind: AuthorizerKind,
+    reason: &str,
+    before: usize,
+) -> bool {
+    for _ in 0..100 {
+        if with_reason(mode, api, kind, reason) > before {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Calls `route` of `api` with `token`, expecting `status` and a decision line giving `reason`.
+async fn refused(
+    mode: &LocalMode,
+    (api, method, path, kind): (&str, &str, &str, AuthorizerKind),
+    token: &str,
+    (status, reason): (u16, &str),
+    what: &str,
+) {
+    let client = reqwest::Client::new();
+    let before = with_reason(mode, api, kind, reason);
+    let url = format!("{}{path}", mode.gateway(api).unwrap().url());
+    let (got, body) = call(&client, method, &url, Some(token)).await;
+    assert_eq!(got, status, "{what}: {body}");
+    assert!(
+        reason_logged(mode, api, kind, reason, before).await,
+        "{what}: no `{reason}` decision; logs: {:#?}",
+        mode.gateway(api).unwrap().pool(kind).unwrap().logs()
+    );
+}
+
+/// Every shape's tokens through the running local mode, each shape's issuer trusted with its
+/// README recipe (`Shape::recipe`): every Lambda-authorized route answers each tier as the route
+/// table says (the scopes read from where that IdP puts them; 403 without them), the native JWT
+/// route refuses them (it trusts the dev issuer alone, as API Gateway's trusts one issuer); a
+/// token for the other API is refused (its client, or its audience), and so is the IdP's ID
+/// token, and an Entra ID token of a tenant the recipe does not list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_sh_mints_idp_shaped_tokens_the_recipe_accepts() {
+async fn idp_shaped_tokens_get_the_answers_of_their_recipe() {
+    let mode = start().await;
+    let pets = ("pet-store", "GET", "/pets", AuthorizerKind::Token);
+    let planets = ("solar-system", "GET", "/planets", AuthorizerKind::Http);
+    for shape in Shape::ALL {
+        let name = shape.name();
+        let checked = check_every_route(
+            &mode,
+            &["pet-store", "solar-system"],
+            |api, tier| Some(shaped(&mode, api, tier, shape, false)),
+            |tier| {
+                let api = if mode
+                    .gateway("pet-store")
+                    .unwrap()
+                    .api
+                    .tiers
+                    .contains_key(tier)
+                {
+                    "pet-store"
+                } else {
+                    "solar-system"
+                };
+                claim(&shaped(&mode, api, tier, shape, false), "sub")
+                    .as_str()
+                    .map(str::to_owned)
+            },
+            true,
+        )
+        .await;
+        assert!(checked >= 30, "{name}: only {checked} checks");
+        // The other API's token: refused by the client check where the recipe has no audience
+        // (Cognito, Hydra), else by the audience.
+        let other = shaped(&mode, "solar-system", "gold", shape, false);
+        let reason = match shape {
+            Shape::Cognito | Shape::Hydra => "wrong_client",
+            _ => "wrong_audience",
+        };
+        refused(
+            &mode,
+            pets,
+            &other,
+            (401, reason),
+            &format!("{name}: other API"),
+        )
+        .await;
+        let other = shaped(&mode, "pet-store", "writer", shape, false);
+        refused(
+            &mode,
+            planets,
+            &other,
+            (403, reason),
+            &format!("{name}: other API"),
+        )
+        .await;
+        // Its ID token, for a tier that may call the route.
+        let id = shaped(&mode, "pet-store", "reader", shape, true);
+        let marked = claim(&id, "nonce").is_string() || claim(&id, "token_use") == "id";
+        assert!(marked, "{name}: an ID token");
+        refused(
+            &mode,
+            pets,
+            &id,
+            (401, "not_access_token"),
+            &format!("{name}: ID token"),
+        )
+        .await;
+    }
+    // Entra ID: the recipe's tenant only.
+    for shape in [Shape::Entra, Shape::EntraV1] {
+        let req = TokenRequest {
+            api: Some("pet-store".into()),
+            tier: Some("reader".into()),
+            shape: Some(shape),
+            tenant: Some("00000000-0000-0000-0000-00000000bbbb".into()),
+            ..TokenRequest::default()
+        };
+        let other_tenant = mode.minter().mint(&req).unwrap().token;
+        let client = reqwest::Client::new();
+        let url = format!("{}/pets", mode.gateway("pet-store").unwrap().url());
+        let (got, body) = call(&client, "GET", &url, Some(&other_tenant)).await;
+        assert_eq!(got, 401, "{}: another tenant: {body}", shape.name());
+    }
+}
+
+/// `scripts/token.sh --shape cognito` mints a token laid out like a Cognito access token (no
+/// `aud`, `client_id`, `token_use`) from the Cognito-shaped issuer, which the running local
+/// mode's authorizers trust with the README's Cognito recipe: the tier's scopes allow, the
+/// other API's client is refused, `--id-token` is refused; an unknown shape is an error naming
+/// the shapes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_sh_mints_idp_shaped_tokens_the_local_mode_accepts() {
     let mode = start().await;
     let port = mode.token_addr.port().to_string();
     let run = |args: &'static [&'static str]| {
@@ -848,53 +1009,36 @@ async fn token_sh_mints_idp_shaped_tokens_the_recipe_accepts() {
                 .unwrap()
         })
     };
-    let reader = run(&[
-        "--shape",
-        "cognito",
-        "--api",
-        "pet-store",
-        "--tier",
-        "reader",
-    ])
-    .await
-    .unwrap();
-    assert!(reader.status.success(), "{reader:?}");
-    let writer = run(&[
-        "--shape",
-        "cognito",
-        "--api",
-        "pet-store",
-        "--tier",
-        "writer",
-    ])
-    .await
-    .unwrap();
-    let recipe = [
-        ("AUTHZ_ISSUER", mode.issuer_url.clone()),
-        ("AUTHZ_CLIENT_ID", "pet-store-reader".to_owned()),
-    ];
-    let config = authz_core::Config::from_lookup(|k| {
-        recipe.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let authorizer = authz_core::Authorizer::new(config).unwrap();
-    assert_eq!(authorizer.warm().await, 1);
-    let bearer = |out: &std::process::Output| {
-        format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim())
+    let token = |out: &std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
-    let mut trace = authz_core::Trace::default();
-    let claims = authorizer
-        .verify_bearer(Some(&bearer(&reader)), &mut trace)
-        .await
-        .unwrap();
-    assert_eq!(claims.client_id.as_deref(), Some("pet-store-reader"));
-    assert!(claims.all.get("aud").is_none());
-    assert_eq!(claims.all["token_use"], "access");
-    assert!(!claims.scopes.is_empty());
-    let refused = authorizer
-        .verify_bearer(Some(&bearer(&writer)), &mut trace)
-        .await;
-    assert_eq!(refused.err(), Some(authz_core::AuthzError::ClientMismatch));
+    let reader = token(
+        &run(&["--shape", "cognito", "--tier", "reader"])
+            .await
+            .unwrap(),
+    );
+    assert!(claim(&reader, "aud").is_null());
+    assert_eq!(claim(&reader, "token_use"), "access");
+    assert_eq!(claim(&reader, "client_id"), "pet-store-reader");
+    assert_ne!(claim(&reader, "iss"), mode.issuer_url.as_str());
+    let gold = token(
+        &run(&["--shape", "cognito", "--tier", "gold"])
+            .await
+            .unwrap(),
+    );
+    let id = token(
+        &run(&["--shape", "cognito", "--tier", "reader", "--id-token"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(claim(&id, "token_use"), "id");
+    let client = reqwest::Client::new();
+    let pets = format!("{}/pets", mode.gateway("pet-store").unwrap().url());
+    assert_eq!(call(&client, "GET", &pets, Some(&reader)).await.0, 200);
+    assert_eq!(call(&client, "POST", &pets, Some(&reader)).await.0, 403);
+    assert_eq!(call(&client, "GET", &pets, Some(&gold)).await.0, 401);
+    assert_eq!(call(&client, "GET", &pets, Some(&id)).await.0, 401);
     let unknown = run(&["--shape", "ping"]).await.unwrap();
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);

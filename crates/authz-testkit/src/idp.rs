@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{TestKey, now};
+use crate::{Issuer, TestKey, now};
 
 /// An IdP's token layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +164,19 @@ impl Shape {
     /// serves discovery only at its base (the shape's issuer has a path).
     pub fn needs_jwks_uri(self) -> bool {
         !matches!(self, Shape::Cognito | Shape::Hydra | Shape::Auth0)
+    }
+
+    /// A loopback issuer serving `key` for this shape's tokens: discovery and JWKS at its base
+    /// (Auth0's discovery names the issuer with its trailing `/`, as Auth0's does). Tokens for
+    /// it use `TokenSpec::new(&issuer.url())`; [`recipe`](Self::recipe) with
+    /// `issuer.jwks_uri()` configures an authorizer for them.
+    pub async fn start_issuer(self, key: &TestKey) -> Issuer {
+        let issuer = Issuer::start().await;
+        issuer.set_keys(vec![key.jwk()]);
+        if self == Shape::Auth0 {
+            issuer.set_discovery_issuer(Some(&format!("{}/", issuer.url())));
+        }
+        issuer
     }
 
     /// The JWT header the IdP writes for `key`.

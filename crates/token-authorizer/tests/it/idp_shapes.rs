@@ -11,16 +11,6 @@ use serde_json::json;
 
 use super::{BIN, allows, bearer_event};
 
-/// A loopback issuer for `shape` (Auth0's discovery names the issuer with its trailing `/`).
-async fn issuer_for(shape: Shape, key: &TestKey) -> Issuer {
-    let issuer = Issuer::start().await;
-    issuer.set_keys(vec![key.jwk()]);
-    if shape == Shape::Auth0 {
-        issuer.set_discovery_issuer(Some(&format!("{}/", issuer.url())));
-    }
-    issuer
-}
-
 /// The route scope and the role rule's claim name for `shape`.
 fn scope_and_role_claim(shape: Shape) -> (&'static str, &'static str) {
     match shape {
@@ -85,7 +75,7 @@ async fn outcome(p: &LambdaProcess, token: &str) -> Result<(bool, bool), String>
 async fn every_shape_allows_its_access_token_and_refuses_its_id_token() {
     for shape in Shape::ALL {
         let key = TestKey::rsa("k1");
-        let issuer = issuer_for(shape, &key).await;
+        let issuer = shape.start_issuer(&key).await;
         let spec = spec(&issuer, shape);
         let p = start(shape, &issuer, &spec, &[]).await;
         let name = shape.name();
@@ -138,7 +128,7 @@ async fn every_shape_allows_its_access_token_and_refuses_its_id_token() {
 async fn cognito_id_tokens_only_with_accept_id_tokens_and_refresh_tokens_never() {
     let key = TestKey::rsa("k1");
     let shape = Shape::Cognito;
-    let issuer = issuer_for(shape, &key).await;
+    let issuer = shape.start_issuer(&key).await;
     let spec = spec(&issuer, shape);
     let p = start(shape, &issuer, &spec, &[("AUTHZ_ACCEPT_ID_TOKENS", "true")]).await;
     let id = shape.id_token(&key, &spec);
@@ -167,7 +157,7 @@ async fn cognito_id_tokens_only_with_accept_id_tokens_and_refresh_tokens_never()
 async fn entra_tenants_are_an_allow_list() {
     for shape in [Shape::Entra, Shape::EntraV1] {
         let key = TestKey::rsa("k1");
-        let issuer = issuer_for(shape, &key).await;
+        let issuer = shape.start_issuer(&key).await;
         let spec = spec(&issuer, shape);
         let second = "00000000-0000-0000-0000-00000000bbbb";
         let tenants = format!("{},{second}", spec.tenant);
@@ -200,7 +190,7 @@ async fn entra_tenants_are_an_allow_list() {
     }
     // Without the allow-list the template does not start: never any tenant by accident.
     let key = TestKey::rsa("k1");
-    let issuer = issuer_for(Shape::Entra, &key).await;
+    let issuer = Shape::Entra.start_issuer(&key).await;
     let spec = spec(&issuer, Shape::Entra);
     let p = start(Shape::Entra, &issuer, &spec, &[("AUTHZ_TENANTS", "")]).await;
     let (_, e) = p
@@ -215,7 +205,7 @@ async fn entra_tenants_are_an_allow_list() {
 async fn nested_and_namespaced_claims_reach_rules_and_context() {
     let key = TestKey::rsa("k1");
     let shape = Shape::Keycloak;
-    let issuer = issuer_for(shape, &key).await;
+    let issuer = shape.start_issuer(&key).await;
     let spec = spec(&issuer, shape).roles(&["admin"]);
     let p = start(
         shape,
