@@ -9,8 +9,9 @@
 # non-interactive shell against a stand-in cdk.
 #
 # Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
-# cargo-lambda, ziglang and cfn-lint from PyPI when missing; moto_server, which the smoke test's
-# `readClientSecret` test runs the real `aws` CLI against: the AWS CLI itself must be installed). Runs from any directory; idempotent; no
+# cargo-lambda, ziglang and cfn-lint from PyPI when missing; moto_server and the testkit's
+# `authz-testkit-moto` launcher, which the smoke test's `readClientSecret` test runs the real `aws`
+# CLI against: the AWS CLI itself must be installed). Runs from any directory; idempotent; no
 # network beyond the package registries. Architecture: arm64 when the aarch64-unknown-linux-gnu
 # Rust target is installed, otherwise x86_64 (said in the output); AUTHZ_INFRA_ARCH overrides.
 #
@@ -31,6 +32,10 @@ ensure_node_modules
 ensure_cargo_lambda
 ensure_cfn_lint
 "$ROOT/scripts/test-tools.sh" moto
+# The smoke-token test starts moto through the testkit's own launcher (infra/test/helpers.ts),
+# found through AUTHZ_TESTKIT_MOTO (CARGO_TARGET_DIR changes below, for the synth).
+(cd "$ROOT" && cargo build --quiet --locked -p authz-testkit --bin authz-testkit-moto)
+export AUTHZ_TESTKIT_MOTO="${CARGO_TARGET_DIR:-$ROOT/target}/debug/authz-testkit-moto"
 pick_arch
 if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
     BUILD="the workspace's release profile"

@@ -1,7 +1,6 @@
 /** Test helpers: the app as `cdk synth` defines it, with bundling skipped. */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -76,54 +75,49 @@ export interface Moto {
 }
 
 /**
- * Starts `moto_server` from `<repo>/.venv/bin` (scripts/test-tools.sh moto installs it), else from
- * PATH, on a free loopback port, and waits until it answers; fails saying how to install it.
+ * Starts moto_server through the testkit's `authz-testkit-moto` (the Rust tests' own
+ * `MotoServer`, not a copy of it: it finds moto_server, picks the port and waits until it
+ * answers), which prints `{"endpoint"}` and stops moto when its stdin closes. The binary is
+ * built by scripts/test-infra.sh (`cargo build -p authz-testkit --bin authz-testkit-moto`), which
+ * passes its path as AUTHZ_TESTKIT_MOTO; by default, the workspace's `target/debug`.
  */
 export async function startMoto(): Promise<Moto> {
-  const venv = path.join(__dirname, '..', '..', '.venv', 'bin', 'moto_server');
-  let program = venv;
-  if (!fs.existsSync(venv)) {
-    try {
-      program = execFileSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).trim();
-    } catch {
-      throw new Error('moto_server not found in .venv/bin nor on PATH; run scripts/test-tools.sh moto');
-    }
+  const program =
+    process.env.AUTHZ_TESTKIT_MOTO ?? path.join(__dirname, '..', '..', 'target', 'debug', 'authz-testkit-moto');
+  if (!fs.existsSync(program)) {
+    throw new Error(`${program} is missing: run cargo build -p authz-testkit --bin authz-testkit-moto (scripts/test-infra.sh does)`);
   }
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
+  const child = spawn(program, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`authz-testkit-moto gave no endpoint in 60 s: ${stderr}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        try {
+          resolve(String(JSON.parse(line).endpoint));
+        } catch {
+          reject(new Error(`authz-testkit-moto: unexpected line ${line}`));
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`authz-testkit-moto exited (${code}): ${stderr}`));
     });
   });
-  const child = spawn(program, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    child.stdin.end();
     await exited;
   };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${log}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`moto_server did not start in 30 s: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   // No user AWS config or credentials file is read (a path that does not exist).
-  const none = path.join(os.tmpdir(), `moto-aws-none-${process.pid}-${port}`);
+  const none = path.join(os.tmpdir(), `moto-aws-none-${process.pid}-${child.pid}`);
   const awsEnv = {
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: 'testing',
