@@ -35,7 +35,8 @@ ensure_cfn_lint
 # The smoke-token test starts moto through the testkit's own launcher (infra/test/helpers.ts),
 # found through AUTHZ_TESTKIT_MOTO (CARGO_TARGET_DIR changes below, for the synth).
 (cd "$ROOT" && cargo build --quiet --locked -p authz-testkit --bin authz-testkit-moto)
-export AUTHZ_TESTKIT_MOTO="${CARGO_TARGET_DIR:-$ROOT/target}/debug/authz-testkit-moto"
+AUTHZ_TESTKIT_MOTO="$(cd "$INFRA" && node --require tsx/cjs -p 'require("./test/helpers").testkitMotoPath()')"
+export AUTHZ_TESTKIT_MOTO
 pick_arch
 if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
     BUILD="the workspace's release profile"

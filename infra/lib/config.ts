@@ -136,13 +136,15 @@ export interface UsagePlanSettings {
 export const DEFAULTS = {
   architecture: 'arm64' as ArchitectureName,
   /**
-   * 256 MB: the binaries need ~15 MB, but Lambda gives CPU in proportion to memory (1 vCPU at
-   * 1769 MB). A warm decision is ~0.1-0.3 ms of CPU at any size; the cold start (TLS handshake,
-   * OIDC discovery, JWKS parsing) is CPU-bound and runs about twice as fast as at 128 MB. Cost
-   * barely moves: a call bills 1 ms minimum, $0.0033 per million calls at 256 MB on arm64,
-   * next to Lambda's $0.20 per million request charge.
+   * 128 MB, from the figures of `scripts/bench.sh lambda` (BENCHMARKS.md, "Lambda-sized"): at
+   * Lambda's 7.2 % CPU share our cold start over HTTPS is 13-24 ms (median, per authorizer) and a
+   * warm call bills 1 ms (mean 1.02-1.06 ms), the same as at 256, 512 and 1024 MB, because the
+   * work fits in the CPU quota; so more memory buys no latency and costs more ($0.2017 per
+   * million calls at 128 MB, $0.2034 at 256, $0.2137 at 1024, arm64). Raise it for a function
+   * serving more than a few hundred calls a second per execution environment, where the 7.2 %
+   * quota starts to run out.
    */
-  memorySizeMb: 256,
+  memorySizeMb: 128,
   /**
    * 5 s: the worst inline work of an invocation is a key refresh, discovery + JWKS at the 2 s
    * HTTP timeout each (4 s); above that, and under API Gateway's 10 s authorizer limit, so a

@@ -1,5 +1,5 @@
 /** Test helpers: the app as `cdk synth` defines it, with bundling skipped. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -65,6 +65,21 @@ export function only(
   return { id: found[0][0], props: found[0][1].Properties };
 }
 
+/**
+ * Where cargo puts the dev build of `authz-testkit-moto`: the workspace's target directory as
+ * cargo itself resolves it (`cargo metadata`: CARGO_TARGET_DIR, `build.target-dir`, else
+ * `target/`), then `debug/`.
+ */
+export function testkitMotoPath(): string {
+  const root = path.join(__dirname, '..', '..');
+  const metadata = execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return path.join(JSON.parse(metadata).target_directory, 'debug', 'authz-testkit-moto');
+}
+
 /** moto_server on loopback (the AWS APIs the smoke test's AWS CLI calls), as the Rust tests start it. */
 export interface Moto {
   /** `http://127.0.0.1:PORT`. */
@@ -79,11 +94,11 @@ export interface Moto {
  * `MotoServer`, not a copy of it: it finds moto_server, picks the port and waits until it
  * answers), which prints `{"endpoint"}` and stops moto when its stdin closes. The binary is
  * built by scripts/test-infra.sh (`cargo build -p authz-testkit --bin authz-testkit-moto`), which
- * passes its path as AUTHZ_TESTKIT_MOTO; by default, the workspace's `target/debug`.
+ * passes its path as AUTHZ_TESTKIT_MOTO (it changes CARGO_TARGET_DIR for the synth); without it,
+ * {@link testkitMotoPath}.
  */
 export async function startMoto(): Promise<Moto> {
-  const program =
-    process.env.AUTHZ_TESTKIT_MOTO ?? path.join(__dirname, '..', '..', 'target', 'debug', 'authz-testkit-moto');
+  const program = process.env.AUTHZ_TESTKIT_MOTO ?? testkitMotoPath();
   if (!fs.existsSync(program)) {
     throw new Error(`${program} is missing: run cargo build -p authz-testkit --bin authz-testkit-moto (scripts/test-infra.sh does)`);
   }

@@ -32,7 +32,7 @@ describe('the stack (default settings, stage dev)', () => {
     for (const r of rust) {
       assert.deepEqual(r.Properties.Architectures, ['arm64']);
       assert.equal(r.Properties.Handler, 'bootstrap');
-      assert.equal(r.Properties.MemorySize, 256);
+      assert.equal(r.Properties.MemorySize, 128);
       assert.equal(r.Properties.Timeout, 5);
       assert.equal(r.Properties.LoggingConfig.LogFormat, 'JSON');
       assert.equal(r.Properties.LoggingConfig.ApplicationLogLevel, 'INFO');

@@ -48,13 +48,14 @@ pub(crate) const DEFAULTS: Defaults = Defaults {
 const USAGE: &str = "\
 authz-bench lambda: the benchmark as Lambda sizes and bills a function. Each function process
 runs under a CPU limit equal to Lambda's share for a memory size (cgroup CFS bandwidth: memory /
-1769 MB of one CPU; needs root, falls back to no limit, and says so), against an issuer over
+1769 MB of one CPU; needs root: when no group can be made, every row runs without a limit and the
+tables say so), against an issuer over
 HTTPS (private CA). Per row and memory size: cold start (median, max; process start, discovery +
 JWKS, first invocation), latency p50/p99, billed duration (1 ms rounding), cost per million
 (arm64 price), and an SVG plot. Run it through scripts/bench.sh lambda.
 
 Options (environment variable in brackets):
-      --memory LIST     memory sizes in MB                   [AUTHZ_BENCH_MEMORY, default 128,256,512,1024]
+      --memory LIST     memory sizes in MB, 128 to 1769      [AUTHZ_BENCH_MEMORY, default 128,256,512,1024]
       --gap-ms G        pause after each answer, ms          [AUTHZ_BENCH_GAP_MS, default 10]
       --plot FILE       the SVG written (`-`: none)          [AUTHZ_BENCH_PLOT, default BENCHMARKS-lambda.svg]
   -n, --invocations N   measured invocations per function and size [AUTHZ_BENCH_N, default 1000]
@@ -62,7 +63,8 @@ Options (environment variable in brackets):
       --pool P          distinct valid tokens cycled         [AUTHZ_BENCH_POOL, default 64]
       --cold-starts K   processes started per function and size [AUTHZ_BENCH_COLD_STARTS, default 5]
       --rounds R        interleaved chunks                   [AUTHZ_BENCH_ROUNDS, default 5]
-      --only IDS, --bin-dir DIR, --no-introspection-bin-dir DIR, --node PATH: as `authz-bench --help`
+      --only IDS, --bin-dir DIR, --no-introspection-bin-dir DIR, --node PATH, --ours-env LIST:
+                        as `authz-bench --help`
   -h, --help            this text
 Row ids:";
 
@@ -93,10 +95,12 @@ impl Options {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|mb| match mb.parse::<u64>() {
-                    // Lambda's range.
-                    Ok(n) if (128..=10_240).contains(&n) => Ok(n),
+                    // Lambda's smallest size up to one whole CPU: the functions are pinned to
+                    // one CPU (taskset -c 0), so more than 1769 MB's share cannot be given.
+                    Ok(n) if (128..=MB_PER_VCPU).contains(&n) => Ok(n),
                     _ => Err(format!(
-                        "--memory: `{mb}` is not a Lambda memory size (128 to 10240 MB)"
+                        "--memory: `{mb}` is not a memory size from 128 to {MB_PER_VCPU} MB (one \
+                         CPU, the most a process pinned to one CPU gets)"
                     )),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -141,12 +145,46 @@ fn hierarchy() -> Result<Hierarchy, String> {
     }
     let controllers = std::fs::read_to_string(Path::new(V2_ROOT).join("cgroup.controllers"));
     match controllers {
-        Ok(list) if list.split_whitespace().any(|c| c == "cpu") => Ok(Hierarchy::V2),
+        Ok(list) if list.split_whitespace().any(|c| c == "cpu") => {
+            // Child groups get `cpu.max` only when the root hands the controller down.
+            let subtree = Path::new(V2_ROOT).join("cgroup.subtree_control");
+            let enabled = std::fs::read_to_string(&subtree).unwrap_or_default();
+            if !enabled.split_whitespace().any(|c| c == "cpu") {
+                std::fs::write(&subtree, "+cpu")
+                    .map_err(|e| format!("cannot enable cpu in {}: {e}", subtree.display()))?;
+            }
+            Ok(Hierarchy::V2)
+        }
         Ok(_) => Err("cgroup v2 without the cpu controller".to_owned()),
         Err(_) => Err(format!(
             "no CPU cgroup controller found ({V1_ROOT}/cpu.cfs_quota_us or {V2_ROOT}/cgroup.controllers)"
         )),
     }
+}
+
+/// Whether a CPU limit can be set here: removes the groups earlier runs left behind (killed
+/// before their cleanup), then creates and removes one probe group with a limit.
+fn can_limit() -> Result<(), String> {
+    let root = match hierarchy()? {
+        Hierarchy::V1 => V1_ROOT,
+        Hierarchy::V2 => V2_ROOT,
+    };
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix("authz-bench-")
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                drop(Cgroup {
+                    dir: entry.path(),
+                    memory_mb: 0,
+                });
+            }
+        }
+    }
+    Cgroup::create("probe", 128).map(drop)
 }
 
 /// A CPU cgroup with a CFS bandwidth limit, removed when dropped (its remaining processes are
@@ -335,7 +373,7 @@ fn ms(d: Duration) -> f64 {
 /// Runs every row at every memory size (sizes in turn; within a size, the rows' measured
 /// chunks are interleaved), prints the tables and writes the plot. True if anything failed.
 pub(crate) async fn run(specs: &[&Spec], common: &Common, opts: &Options, keys: &Keys) -> bool {
-    let limit = hierarchy();
+    let limit = can_limit();
     if let Err(e) = &limit {
         eprintln!(
             "authz-bench lambda: WARNING: cannot limit CPU ({e}); every row runs WITHOUT a CPU \
@@ -406,15 +444,18 @@ fn render(points: &[(&Spec, Point)], common: &Common, opts: &Options) -> String 
         opts.gap.as_millis()
     );
     out.push_str(
-        "| function | event | MB | CPU limit | cold start median ms | max ms | process start ms \
+        "| function | event | MB | CPU limit | cold start median ms | max ms | init ms | process start ms \
          | discovery + JWKS ms | TLS handshakes | first invocation ms | p50 ms | p99 ms \
          | billed ms/inv (mean) | billed 1 ms | $ per million | µ$ per cold start \
          | CPU µs/inv | throttled periods | wrong |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str(
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
     for (spec, p) in points {
         let m = &p.m;
         let totals = p.cold_ms(|c| Some(c.total));
+        let init = p.cold_ms(|c| c.init);
         let to_idp = p.cold_ms(|c| c.to_idp);
         let fetch = p.cold_ms(|c| c.fetch);
         let first = p.cold_ms(|c| c.first_invoke);
@@ -438,12 +479,13 @@ fn render(points: &[(&Spec, Point)], common: &Common, opts: &Options) -> String 
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {limit} | {:.1} | {:.1} | {} | {} | {handshakes} | {} | {:.2} | {:.2} | {:.2} | {:.1} % | {:.4} | {} | {:.1} | {} of {} | {} |",
+            "| {} | {} | {} | {limit} | {:.1} | {:.1} | {} | {} | {} | {handshakes} | {} | {:.2} | {:.2} | {:.2} | {:.1} % | {:.4} | {} | {:.1} | {} of {} | {} |",
             label(spec, &common.root),
             spec.api.name(),
             p.memory_mb,
             median(&totals),
             totals.last().copied().unwrap_or(f64::NAN),
+            dash(&init),
             dash(&to_idp),
             dash(&fetch),
             dash(&first),
@@ -461,7 +503,10 @@ fn render(points: &[(&Spec, Point)], common: &Common, opts: &Options) -> String 
         );
     }
     out.push_str(
-        "\nCold starts, every process (ms; process start / discovery + JWKS / first invocation in brackets):\n\n",
+        "\nCold starts, every process: total ms (init ms: process start / discovery + JWKS / first invocation; init = spawn → first `/next` poll; process start = \
+         spawn → first connection to the issuer; discovery + JWKS = that connection → last JWKS \
+         served; first invocation = its billed duration; the rest of the total is init after the \
+         JWKS and the harness's own share):\n\n",
     );
     for (spec, p) in points {
         let each: Vec<String> =
@@ -472,8 +517,9 @@ fn render(points: &[(&Spec, Point)], common: &Common, opts: &Options) -> String 
                         d.map_or_else(|| "—".to_owned(), |d| format!("{:.1}", ms(d)))
                     };
                     format!(
-                        "{:.1} ({} / {} / {})",
+                        "{:.1} (init {}: {} / {} / first {})",
                         ms(c.total),
+                        part(c.init),
                         part(c.to_idp),
                         part(c.fetch),
                         part(c.first_invoke)
@@ -699,7 +745,7 @@ mod tests {
     fn the_cpu_share_is_memory_over_1769_mb_of_one_period() {
         assert_eq!(quota_us(128), 7_235);
         assert_eq!(quota_us(1769), PERIOD_US);
-        assert_eq!(quota_us(1024), 57_886);
+        assert_eq!(quota_us(1024), 57_885);
     }
 
     #[test]
@@ -715,6 +761,7 @@ mod tests {
         let root = Path::new("/");
         let parse = |m: &str| Options::parse(Some(m.to_owned()), None, None, root);
         assert!(parse("64").is_err());
+        assert!(parse("1770").is_err());
         assert!(parse("128,abc").is_err());
         assert!(parse(",").is_err());
         assert_eq!(parse("128, 1024").map(|o| o.memory), Ok(vec![128, 1024]));

@@ -322,6 +322,8 @@ struct Options {
     bin_dir: PathBuf,
     no_introspection_bin_dir: PathBuf,
     node: String,
+    /// Extra environment of our authorizer processes (`--ours-env`), e.g. `AUTHZ_TLS_ROOTS=system`.
+    ours_env: Vec<(String, String)>,
     /// `Some` in the Lambda-sized mode (`authz-bench lambda`).
     lambda: Option<lambda::Options>,
 }
@@ -348,6 +350,8 @@ Options (environment variable in brackets):
                         [AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR, default
                         $CARGO_TARGET_DIR/no-introspection/release or target/no-introspection/release]
       --node PATH       node executable                      [AUTHZ_BENCH_NODE, default node]
+      --ours-env LIST   extra environment of our authorizers, `;`-separated AUTHZ_NAME=VALUE
+                        (e.g. AUTHZ_TLS_ROOTS=system)        [AUTHZ_BENCH_OURS_ENV, default none]
   -h, --help            this text
 Row ids:";
 
@@ -388,6 +392,7 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
     let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
     let mut no_introspection_bin_dir = env("AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR");
     let mut node = env("AUTHZ_BENCH_NODE");
+    let mut ours_env = env("AUTHZ_BENCH_OURS_ENV");
     let mut memory = env("AUTHZ_BENCH_MEMORY");
     let mut gap = env("AUTHZ_BENCH_GAP_MS");
     let mut plot = env("AUTHZ_BENCH_PLOT");
@@ -411,6 +416,7 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
             "--only" => &mut only,
             "--bin-dir" => &mut bin_dir,
             "--node" => &mut node,
+            "--ours-env" => &mut ours_env,
             "--no-introspection-bin-dir" => &mut no_introspection_bin_dir,
             "--memory" if lambda => &mut memory,
             "--gap-ms" if lambda => &mut gap,
@@ -445,6 +451,19 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
             rounds: 10,
         }
     };
+    let ours_env = match ours_env {
+        None => Vec::new(),
+        Some(list) => list
+            .split(';')
+            .filter(|pair| !pair.trim().is_empty())
+            .map(|pair| match pair.trim().split_once('=') {
+                Some((name, value)) if name.starts_with("AUTHZ_") => {
+                    Ok((name.to_owned(), value.to_owned()))
+                }
+                _ => Err(format!("--ours-env: `{pair}` is not AUTHZ_NAME=VALUE")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let n = number(n, defaults.n, "--invocations", 1)?;
     let bin_dir = bin_dir.map_or_else(|| target.join("release"), PathBuf::from);
     let lambda = if lambda {
@@ -466,6 +485,7 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
         ),
         bin_dir,
         node: node.unwrap_or_else(|| "node".to_owned()),
+        ours_env,
         lambda,
     })
 }
@@ -758,6 +778,9 @@ impl Running {
                 ],
             ),
         };
+        if matches!(spec.program, Program::Ours { .. }) {
+            env.extend(opts.ours_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         // The private CA, the way each one is told to trust it.
         match (&ca, spec.program) {
             (Some(ca), Program::Ours { .. }) => env.push(("AUTHZ_CA_BUNDLE", ca)),
@@ -814,6 +837,8 @@ impl Running {
             if colds.len() == opts.cold_starts {
                 break (process, fetches_before);
             }
+            let mut process = process;
+            process.kill().await;
             drop(process);
             // Longer than one CFS period: the next process starts with a full CPU quota, as a
             // fresh execution environment would.
@@ -890,12 +915,14 @@ impl Running {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Measured, String> {
+    /// The figures; the process is killed before its cgroup (if any) is removed.
+    async fn finish(mut self) -> Result<Measured, String> {
         let pid = self.process.pid();
         let rss_mib = peak_rss_mib(pid)?;
         let threads = thread_count(pid);
         let cpus = status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
         let logs = self.process.logs();
+        self.process.kill().await;
         let decision_lines = logs.iter().filter(|l| l.contains("\"decision\"")).count();
         self.latencies.sort_unstable();
         self.billed.sort_unstable();
@@ -1218,8 +1245,18 @@ async fn bench(lambda_sized: bool, args: Vec<String>) {
         ),
         None => String::new(),
     };
+    let ours_env = if opts.ours_env.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = opts
+            .ours_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("our authorizers also get {}; ", pairs.join(" "))
+    };
     println!(
-        "authz-bench: {mode}N = {} measured invocations per function after {} warm-up, pool of {} distinct \
+        "authz-bench: {mode}{ours_env}N = {} measured invocations per function after {} warm-up, pool of {} distinct \
          tokens, in {} interleaved rounds; cold start = median of {} fresh processes (wrong answers counted over all of them); harness and functions on CPU(s) {affinity}; machine: {} × {}, kernel {}, \
          load average {}; Node {node_version}; source {}",
         opts.n,
@@ -1319,8 +1356,13 @@ async fn run_rows<'s>(
             t.elapsed().as_secs_f64()
         );
     }
-    running
-        .into_iter()
-        .map(|(spec, slot)| (spec, slot.and_then(Running::finish)))
-        .collect()
+    let mut results = Vec::new();
+    for (spec, slot) in running {
+        let result = match slot {
+            Ok(r) => r.finish().await,
+            Err(e) => Err(e),
+        };
+        results.push((spec, result));
+    }
+    results
 }

@@ -158,11 +158,16 @@ pub fn client(http: &HttpSettings) -> Result<reqwest::Client, String> {
                 }
             }
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
+            // TLS 1.2 and 1.3, certificates checked against `roots` for the URL's host name
+            // (rustls's WebPKI verifier; reqwest passes the host as the server name).
+            let mut tls = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| format!("cannot build the TLS configuration: {e}"))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
+            // reqwest's own configuration offers HTTP/1.1 by ALPN; so does this one (the client
+            // speaks nothing else).
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
             builder = builder.tls_backend_preconfigured(tls);
         }
         TlsRoots::System => {

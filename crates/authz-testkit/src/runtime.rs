@@ -399,6 +399,13 @@ impl LambdaProcess {
         }
     }
 
+    /// Sends the process SIGKILL now and returns once it is sent, where dropping only schedules
+    /// that (on a single-threaded runtime, for the next time the runtime gets control).
+    pub async fn kill(&mut self) {
+        self.waiter.abort();
+        let _ = (&mut self.waiter).await;
+    }
+
     /// The emulator this process is attached to.
     pub fn api(&self) -> &RuntimeApi {
         &self.api

@@ -574,7 +574,7 @@ pub const TLS_ROOTS: Setting = Setting {
     variable: "AUTHZ_TLS_ROOTS",
     key: "http.tls_roots",
     default: Some(DEFAULT_TLS_ROOTS.name()),
-    doc: "Public roots trusted by outgoing TLS: `builtin` (Mozilla's, compiled in) or `system` (the platform store, read at cold start).",
+    doc: "Public roots trusted by discovery, JWKS and introspection calls: `builtin` (Mozilla's, compiled in) or `system` (the platform store, read at cold start).",
     ..ROW
 };
 /// `AUTHZ_CONFIG`.

@@ -130,6 +130,46 @@ async fn https_issuer_behind_a_private_ca(roots: &str) {
         "failed handshakes never become requests"
     );
 
+    // The platform store is what `system` reads, and only it: SSL_CERT_FILE naming the issuer's
+    // CA makes `system` trust it, while `builtin` (compiled in) ignores the file.
+    let via_platform = start(with_roots(&[("SSL_CERT_FILE", path_of(&issuer))])).await;
+    if roots == "system" {
+        allowed(&via_platform, &token).await;
+    } else {
+        assert_eq!(refused(&via_platform, &token).await, "jwks_unavailable");
+    }
+
+    // The host name is checked: the certificate names 127.0.0.1 only, so the same server as
+    // `localhost`, CA trusted, fails the handshake (a connection is accepted, no request made).
+    let port = issuer.url().rsplit(':').next().unwrap().to_owned();
+    let by_name = format!("https://localhost:{port}");
+    let mut renamed = claims(&issuer);
+    renamed["iss"] = json!(by_name);
+    let renamed = key.sign(&renamed);
+    let (fetches, connections) = (
+        (issuer.discovery_fetches(), issuer.jwks_fetches()),
+        issuer.connections(),
+    );
+    let misnamed = start(with_roots(&[
+        ("AUTHZ_CA_BUNDLE", path_of(&issuer)),
+        ("AUTHZ_ISSUER", by_name.clone()),
+    ]))
+    .await;
+    assert_eq!(
+        refused(&misnamed, &renamed).await,
+        "jwks_unavailable",
+        "{roots}"
+    );
+    assert!(
+        issuer.connections() > connections,
+        "{roots}: no connection was made"
+    );
+    assert_eq!(
+        (issuer.discovery_fetches(), issuer.jwks_fetches()),
+        fetches,
+        "{roots}: a certificate for another name was accepted"
+    );
+
     // A bundle of several certificates (the other CA first) works: every one is trusted.
     let both =
         authz_testkit::PemFile::new(&format!("{}\n{}", other_ca.pem(), issuer.ca_pem().unwrap()));
