@@ -1,6 +1,6 @@
-//! The one outgoing HTTP path: client construction (platform roots plus the private CA bundle,
-//! no redirects, timeouts), capped body reads, and the [`Fetch`] seam through which discovery,
-//! JWKS and introspection all go.
+//! The one outgoing HTTP path: client construction (the public roots of `AUTHZ_TLS_ROOTS` plus
+//! the private CA bundle, no redirects, timeouts), capped body reads, and the [`Fetch`] seam
+//! through which discovery, JWKS and introspection all go.
 
 use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
