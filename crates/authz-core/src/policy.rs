@@ -460,20 +460,17 @@ impl Rule {
 
     /// The IAM glob of this rule (per method) as a path language: every template is `*`.
     fn pattern(&self) -> Vec<Tok<'_>> {
-        if self.method == Method::Default {
-            return vec![Tok::Many];
-        }
-        self.segments
-            .iter()
-            .flat_map(|s| match s {
-                Segment::Literal(l) => vec![Tok::Lit(l.as_str())],
-                Segment::Param | Segment::Greedy => vec![Tok::One, Tok::Many],
-            })
-            .collect()
+        self.language(&[Tok::One, Tok::Many])
     }
 
     /// The paths the rule matches (as `for_path` does), as a path language.
     fn structure(&self) -> Vec<Tok<'_>> {
+        self.language(&[Tok::One])
+    }
+
+    /// The rule's segments as a path language, a `{param}` standing for `param`; a greedy
+    /// `{proxy+}` is one segment or more either way, and the default rule any path.
+    fn language(&self, param: &[Tok<'static>]) -> Vec<Tok<'_>> {
         if self.method == Method::Default {
             return vec![Tok::Many];
         }
@@ -481,7 +478,7 @@ impl Rule {
             .iter()
             .flat_map(|s| match s {
                 Segment::Literal(l) => vec![Tok::Lit(l.as_str())],
-                Segment::Param => vec![Tok::One],
+                Segment::Param => param.to_vec(),
                 Segment::Greedy => vec![Tok::One, Tok::Many],
             })
             .collect()
