@@ -490,6 +490,26 @@ impl LambdaProcess {
         *exited.ok()?.ok()?
     }
 
+    /// Waits (up to 10 s each) for the cold start to fail as a bad configuration must: a
+    /// `Runtime.ConfigError` reported to `/runtime/init/error`, then an exit with a failure
+    /// status. Returns the reported message.
+    ///
+    /// # Panics
+    /// If either does not happen, with `what` and the captured logs.
+    pub async fn config_error(&mut self, what: &str) -> String {
+        const WAIT: Duration = Duration::from_secs(10);
+        let Some((error_type, message)) = self.api.init_error(WAIT).await else {
+            panic!("{what}: no init error; logs {:#?}", self.logs());
+        };
+        assert_eq!(error_type, "Runtime.ConfigError", "{what}: {message}");
+        let status = self.wait_exit(WAIT).await;
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{what}: exit status {status:?}"
+        );
+        message
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.pid

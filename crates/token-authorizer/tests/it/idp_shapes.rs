@@ -192,12 +192,10 @@ async fn entra_tenants_are_an_allow_list() {
     let key = TestKey::rsa("k1");
     let issuer = Shape::Entra.start_issuer(&key).await;
     let spec = spec(&issuer, Shape::Entra);
-    let p = start(Shape::Entra, &issuer, &spec, &[("AUTHZ_TENANTS", "")]).await;
-    let (_, e) = p
-        .api()
-        .init_error(std::time::Duration::from_secs(10))
-        .await
-        .expect("a cold-start error");
+    let mut p = start(Shape::Entra, &issuer, &spec, &[("AUTHZ_TENANTS", "")]).await;
+    let e = p
+        .config_error("a tenant template without AUTHZ_TENANTS")
+        .await;
     assert!(e.contains("AUTHZ_TENANTS"), "{e}");
 }
 
