@@ -139,6 +139,16 @@ enum Hierarchy {
 const V1_ROOT: &str = "/sys/fs/cgroup/cpu";
 const V2_ROOT: &str = "/sys/fs/cgroup";
 
+impl Hierarchy {
+    /// The folder the bench's groups are made in.
+    fn root(self) -> &'static str {
+        match self {
+            Hierarchy::V1 => V1_ROOT,
+            Hierarchy::V2 => V2_ROOT,
+        }
+    }
+}
+
 fn hierarchy() -> Result<Hierarchy, String> {
     if Path::new(V1_ROOT).join("cpu.cfs_quota_us").exists() {
         return Ok(Hierarchy::V1);
@@ -165,11 +175,7 @@ fn hierarchy() -> Result<Hierarchy, String> {
 /// Whether a CPU limit can be set here: removes the groups earlier runs left behind (killed
 /// before their cleanup), then creates and removes one probe group with a limit.
 fn can_limit() -> Result<(), String> {
-    let root = match hierarchy()? {
-        Hierarchy::V1 => V1_ROOT,
-        Hierarchy::V2 => V2_ROOT,
-    };
-    if let Ok(entries) = std::fs::read_dir(root) {
+    if let Ok(entries) = std::fs::read_dir(hierarchy()?.root()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let pid = name
@@ -200,11 +206,8 @@ impl Cgroup {
     /// the limit back.
     fn create(name: &str, memory_mb: u64) -> Result<Cgroup, String> {
         let hierarchy = hierarchy()?;
-        let root = match hierarchy {
-            Hierarchy::V1 => V1_ROOT,
-            Hierarchy::V2 => V2_ROOT,
-        };
-        let dir = Path::new(root).join(format!("authz-bench-{}-{name}", std::process::id()));
+        let dir =
+            Path::new(hierarchy.root()).join(format!("authz-bench-{}-{name}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         let cgroup = Cgroup { dir, memory_mb };
         let quota = quota_us(memory_mb);

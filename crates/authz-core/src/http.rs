@@ -146,16 +146,21 @@ pub fn client(http: &HttpSettings) -> Result<reqwest::Client, String> {
     let bad_bundle = |path: &str, e: &dyn fmt::Display| {
         format!("AUTHZ_CA_BUNDLE: `{path}` is not a PEM certificate bundle: {e}")
     };
+    // The bundle's certificates, read one way whichever roots they join.
+    let (bundle_path, extra) = match &http.ca_bundle {
+        Some(CaBundle { path, pem }) => (
+            path.as_str(),
+            pem_certificates(pem).map_err(|e| bad_bundle(path, &e))?,
+        ),
+        None => ("", Vec::new()),
+    };
     match http.roots {
         TlsRoots::Builtin => {
             let mut roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
-            if let Some(CaBundle { path, pem }) = &http.ca_bundle {
-                let certs = pem_certificates(pem).map_err(|e| bad_bundle(path, &e))?;
-                for cert in certs {
-                    roots.add(cert).map_err(|e| bad_bundle(path, &e))?;
-                }
+            for cert in extra {
+                roots.add(cert).map_err(|e| bad_bundle(bundle_path, &e))?;
             }
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             // TLS 1.2 and 1.3, certificates checked against `roots` for the URL's host name
@@ -171,11 +176,12 @@ pub fn client(http: &HttpSettings) -> Result<reqwest::Client, String> {
             builder = builder.tls_backend_preconfigured(tls);
         }
         TlsRoots::System => {
-            if let Some(CaBundle { path, pem }) = &http.ca_bundle {
-                let certs =
-                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| bad_bundle(path, &e))?;
-                builder = builder.tls_certs_merge(certs);
-            }
+            let certs = extra
+                .iter()
+                .map(|cert| reqwest::Certificate::from_der(cert))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad_bundle(bundle_path, &e))?;
+            builder = builder.tls_certs_merge(certs);
         }
     }
     builder
