@@ -14,16 +14,16 @@ use crate::{
     bearer,
     claims::Claims,
     config::Config,
+    decision_log::{Trace, log_decision},
     discovery::Discoverer,
     error::{AuthzError, ConfigError, Verdict},
     event::{
         self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
         split_list,
     },
-    http::{self, Fetch, HttpFetch},
     introspect::Introspector,
     keys::IssuerKeys,
-    log::{Trace, log_decision},
+    outbound::{self, Fetch, HttpFetch},
     policy::{self, MethodArn, Rules, Statement},
     response::{self, RenderSettings},
     secrets::{self, SecretSource},
@@ -62,7 +62,7 @@ impl Authorizer {
         config: Config,
         secrets: Option<Arc<dyn SecretSource>>,
     ) -> Result<Authorizer, ConfigError> {
-        let client = http::client(&config.http).map_err(ConfigError)?;
+        let client = outbound::client(&config.http).map_err(ConfigError)?;
         let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::new(client));
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for ic in &config.issuers {

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::{
+    decision_log::{Trace, truncate},
     error::AuthzError,
-    log::{Trace, truncate},
 };
 
 /// Verified claims of a token.

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::{
-    http::{Fetch, check_url, redact_userinfo},
-    log::truncate,
+    decision_log::truncate,
+    outbound::{Fetch, check_url, redact_userinfo},
 };
 
 /// The parts of an OIDC discovery document this crate uses.

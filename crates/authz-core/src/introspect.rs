@@ -24,10 +24,10 @@ use tokio::time::Instant;
 
 use crate::{
     claims::{ClaimCheck, Claims, DEFAULT_SCOPE_CLAIMS},
+    decision_log::{Trace, truncate},
     discovery::Discoverer,
     error::AuthzError,
-    http::{Fetch, FormPost},
-    log::{Trace, truncate},
+    outbound::{Fetch, FormPost},
     secrets::{ClientCredentials, SecretSource},
 };
 

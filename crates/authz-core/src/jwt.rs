@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     alg,
+    decision_log::{Trace, truncate},
     error::AuthzError,
-    log::{Trace, truncate},
 };
 
 #[derive(Deserialize)]

@@ -24,10 +24,10 @@ use tokio::time::Instant;
 
 use crate::{
     alg,
+    decision_log::truncate,
     discovery::Discoverer,
     error::AuthzError,
-    http::{Fetch, HttpResponse},
-    log::truncate,
+    outbound::{Fetch, HttpResponse},
 };
 
 /// JWKS cache bounds.

@@ -7,11 +7,19 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     // Pure.
     ("error", include_str!("error.rs"), &[]),
     ("alg", include_str!("alg.rs"), &[]),
-    ("log", include_str!("log.rs"), &["error"]),
+    ("decision_log", include_str!("decision_log.rs"), &["error"]),
     ("bearer", include_str!("bearer.rs"), &["error"]),
     ("event", include_str!("event.rs"), &["error"]),
-    ("jwt", include_str!("jwt.rs"), &["alg", "error", "log"]),
-    ("claims", include_str!("claims.rs"), &["error", "log"]),
+    (
+        "jwt",
+        include_str!("jwt.rs"),
+        &["alg", "error", "decision_log"],
+    ),
+    (
+        "claims",
+        include_str!("claims.rs"),
+        &["error", "decision_log"],
+    ),
     ("policy", include_str!("policy.rs"), &["claims", "error"]),
     (
         "response",
@@ -19,23 +27,41 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
         &["claims", "policy"],
     ),
     // I/O.
-    ("http", include_str!("http.rs"), &["error"]),
-    ("discovery", include_str!("discovery.rs"), &["http", "log"]),
+    ("outbound", include_str!("outbound.rs"), &["error"]),
+    (
+        "discovery",
+        include_str!("discovery.rs"),
+        &["outbound", "decision_log"],
+    ),
     (
         "keys",
         include_str!("keys.rs"),
-        &["alg", "discovery", "error", "http", "log"],
+        &["alg", "discovery", "error", "outbound", "decision_log"],
     ),
     ("secrets", include_str!("secrets.rs"), &["error"]),
     (
         "introspect",
         include_str!("introspect.rs"),
-        &["claims", "discovery", "error", "http", "log", "secrets"],
+        &[
+            "claims",
+            "discovery",
+            "error",
+            "outbound",
+            "decision_log",
+            "secrets",
+        ],
     ),
     (
         "verifier",
         include_str!("verifier.rs"),
-        &["claims", "error", "introspect", "jwt", "keys", "log"],
+        &[
+            "claims",
+            "error",
+            "introspect",
+            "jwt",
+            "keys",
+            "decision_log",
+        ],
     ),
     // Top.
     (
@@ -51,7 +77,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
             "claims",
             "error",
             "event",
-            "http",
+            "outbound",
             "introspect",
             "keys",
             "policy",
@@ -62,7 +88,15 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
 
 /// Pure modules: besides the table above, they may not name an I/O crate.
 const PURE: [&str; 9] = [
-    "error", "alg", "log", "bearer", "event", "jwt", "claims", "policy", "response",
+    "error",
+    "alg",
+    "decision_log",
+    "bearer",
+    "event",
+    "jwt",
+    "claims",
+    "policy",
+    "response",
 ];
 
 /// Crates only I/O modules may use.
@@ -158,10 +192,10 @@ fn modules_import_only_what_the_map_allows() {
 
 #[test]
 fn the_checker_sees_both_import_forms() {
-    let src = "use crate::{\n    claims::{A, B},\n    error::AuthzError,\n    log,\n};\nfn f() { crate::http::client(); }";
+    let src = "use crate::{\n    claims::{A, B},\n    error::AuthzError,\n    decision_log,\n};\nfn f() { crate::outbound::client(); }";
     assert_eq!(
         imported_modules(src),
-        ["claims", "error", "http", "log"]
+        ["claims", "decision_log", "error", "outbound"]
             .map(String::from)
             .to_vec()
     );
@@ -181,11 +215,11 @@ fn every_module_is_in_the_table() {
         "error",
         "event",
         "jwt",
-        "log",
+        "decision_log",
         "policy",
         "response",
         "discovery",
-        "http",
+        "outbound",
         "introspect",
         "keys",
         "secrets",

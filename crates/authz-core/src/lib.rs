@@ -15,18 +15,18 @@ mod config;
 mod alg;
 mod bearer;
 mod claims;
+mod decision_log;
 mod error;
 mod event;
 mod jwt;
-mod log;
 mod policy;
 mod response;
 
 // I/O: the one HTTP path and what goes through it.
 mod discovery;
-mod http;
 mod introspect;
 mod keys;
+mod outbound;
 mod secrets;
 mod verifier;
 
@@ -37,12 +37,12 @@ mod layering;
 pub use authorizer::Authorizer;
 pub use claims::Claims;
 pub use config::{Bounds, Config, DOCUMENT_ONLY_SETTINGS, Kind as SettingKind, SETTINGS, Setting};
+pub use decision_log::{DECISIONS, Trace};
 pub use error::{AuthzError, ConfigError, REASONS, Verdict};
 pub use event::{Binding, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES};
-pub use http::{CaBundle, HttpSettings, TlsRoots};
 pub use introspect::{ClientAuth, IntrospectionConfig};
 pub use keys::JwksSettings;
-pub use log::{DECISIONS, Trace};
+pub use outbound::{CaBundle, HttpSettings, TlsRoots};
 pub use policy::{MethodArn, Rule, Rules, Statement, evaluate, policy_statements};
 pub use secrets::{ClientCredentials, SecretFuture, SecretSource};
 pub use verifier::{IssuerConfig, TokenFormat};
@@ -55,11 +55,11 @@ pub mod internals {
     pub use crate::bearer::bearer;
     pub use crate::discovery::{Discovery, parse_discovery};
     pub use crate::event::parse_event;
-    pub use crate::http::{HttpResponse, check_url, redact_userinfo};
     pub use crate::introspect::{
         Answer, CallError, answer_ttl, is_access_token, judge, read_answer,
     };
     pub use crate::jwt::{ParsedJwt, parse_jwt};
     pub use crate::keys::{cache_ttl, parse_jwks};
+    pub use crate::outbound::{HttpResponse, check_url, redact_userinfo};
     pub use crate::policy::rest_statements;
 }

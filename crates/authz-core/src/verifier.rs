@@ -13,11 +13,11 @@ use jsonwebtoken::Algorithm;
 
 use crate::{
     claims::{ClaimCheck, Claims},
+    decision_log::Trace,
     error::AuthzError,
     introspect::{IntrospectionConfig, Introspector},
     jwt::{ParsedJwt, looks_like_jwt, parse_jwt},
     keys::IssuerKeys,
-    log::Trace,
 };
 
 /// One trusted issuer.

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::alg::SUPPORTED_ALGORITHMS;
 use crate::claims::{DEFAULT_SCOPE_CLAIMS, check_claim_name};
-use crate::http::TlsRoots;
-use crate::http::check_url;
+use crate::outbound::TlsRoots;
+use crate::outbound::check_url;
 use crate::policy::{Rule, Rules};
 
 #[derive(Deserialize, Default)]

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::settings::{self, Kind, SETTINGS, Setting};
 use super::{ConfigError, err, split_list};
-use crate::http::redact_userinfo;
+use crate::outbound::redact_userinfo;
 
 /// The merged document, and where each of its keys came from (for error messages).
 #[derive(Debug)]

@@ -21,9 +21,9 @@ pub use crate::error::ConfigError;
 use crate::{
     alg::SUPPORTED_ALGORITHMS,
     event::{Binding, split_list},
-    http::{CaBundle, HttpSettings},
     introspect::{ClientAuth, IntrospectionConfig},
     keys::JwksSettings,
+    outbound::{CaBundle, HttpSettings},
     policy::Rules,
     verifier::{IssuerConfig, TokenFormat},
 };
@@ -375,7 +375,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::env::without_value;
     use super::*;
-    use crate::http::TlsRoots;
+    use crate::outbound::TlsRoots;
     use serde_json::Value;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -495,8 +495,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.issuers[0].issuer, "http://127.0.0.1:8080");
-        assert!(crate::http::check_url("http://127.0.0.1.evil.com/x", "X").is_err());
-        assert!(crate::http::check_url("http://localhost", "X").is_ok());
+        assert!(crate::outbound::check_url("http://127.0.0.1.evil.com/x", "X").is_err());
+        assert!(crate::outbound::check_url("http://localhost", "X").is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::{ClientAuth, ConfigError, err};
-use crate::http::TlsRoots;
+use crate::outbound::TlsRoots;
 
 /// How a setting's value is written, in a flat variable and in the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
