@@ -20,7 +20,18 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
         include_str!("claims.rs"),
         &["error", "decision_log"],
     ),
-    ("policy", include_str!("policy.rs"), &["claims", "error"]),
+    (
+        "policy",
+        concat!(
+            include_str!("policy/mod.rs"),
+            include_str!("policy/arn.rs"),
+            include_str!("policy/iam.rs"),
+            include_str!("policy/rest.rs"),
+            include_str!("policy/rules.rs"),
+            include_str!("policy/tests.rs"),
+        ),
+        &["claims", "error"],
+    ),
     (
         "response",
         include_str!("response.rs"),
