@@ -8,9 +8,8 @@ use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 
-use crate::gateway::GatewayRequest;
 use crate::table::{
-    ApiKind, ApiSpec, AuthorizerKind, Caller, TierSpec, expected_status, sample_path,
+    ApiKind, ApiSpec, AuthorizerKind, Caller, RouteSpec, TierSpec, expected_status, sample_path,
     tier_satisfies,
 };
 use authz_testkit::server::response as reply;
@@ -21,6 +20,23 @@ fn pets() -> Value {
         {"id": 2, "type": "cat", "price": 124.99},
         {"id": 3, "type": "fish", "price": 0.99},
     ])
+}
+
+/// One request as the gateway sees it (built by `gateway`, answered here).
+#[derive(Debug)]
+pub struct GatewayRequest<'a> {
+    /// Method.
+    pub verb: String,
+    /// Path (no stage prefix).
+    pub path: String,
+    /// Raw query string.
+    pub query: String,
+    /// Headers (lower-case names) in order.
+    pub headers: Vec<(String, String)>,
+    /// The matched route.
+    pub route: &'a RouteSpec,
+    /// Path parameters.
+    pub params: Map<String, Value>,
 }
 
 /// The backend's answer for a request that passed the authorizer (`context`: what it handed

@@ -36,9 +36,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::backend;
+use crate::backend::{self, GatewayRequest};
 use crate::shapes::ShapeIssuers;
-use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
+use crate::table::{ApiKind, ApiSpec, AuthorizerKind, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
 
@@ -611,23 +611,6 @@ impl Gateway {
             "pathParameters": req.params, "stageVariables": {},
         })
     }
-}
-
-/// One request as the gateway sees it.
-#[derive(Debug)]
-pub struct GatewayRequest<'a> {
-    /// Method.
-    pub verb: String,
-    /// Path (no stage prefix).
-    pub path: String,
-    /// Raw query string.
-    pub query: String,
-    /// Headers (lower-case names) in order.
-    pub headers: Vec<(String, String)>,
-    /// The matched route.
-    pub route: &'a RouteSpec,
-    /// Path parameters.
-    pub params: Map<String, Value>,
 }
 
 /// API Gateway's JSON error body `{"message": …}`.
