@@ -45,6 +45,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::procfs::{clock_ticks_per_second, cpu_ticks, load_average, machine_busy_ticks, rss_mb};
+
 const DEFAULT_SECONDS: u64 = 20;
 const MAX_SECONDS: u64 = 3000;
 const DEFAULT_CONNECTIONS: usize = 32;
@@ -766,66 +768,6 @@ fn render(runs: &[ApiRun]) -> String {
     out
 }
 
-// ---- /proc ---------------------------------------------------------------------------------
-
-/// utime + stime of a process in clock ticks (0 once it is gone).
-fn cpu_ticks(pid: &str) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    // After the command name's `)`: state is field 3, utime and stime fields 14 and 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
-    field(14).unwrap_or(0) + field(15).unwrap_or(0)
-}
-
-/// Non-idle clock ticks of the whole machine (user nice system irq softirq steal).
-fn machine_busy_ticks() -> u64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
-        return 0;
-    };
-    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
-        return 0;
-    };
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum()
-}
-
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
-fn rss_mb(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let kb = s.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-            let kb: f64 = kb.trim().trim_end_matches("kB").trim().parse().ok()?;
-            Some(format!("{:.0}", kb / 1024.0))
-        })
-        .unwrap_or_else(|| "?".into())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
 /// The processes whose CPU time is reported, by name, with their ticks at one moment.
 #[derive(Debug, Clone)]
 struct CpuSample {
@@ -1320,13 +1262,13 @@ async fn with_local(
         opts.seconds,
         split.join(", ")
     );
-    let load_before = load_average();
+    let load_before = load_average().unwrap_or_else(|| "?".into());
     let rss_before = rss_mb(ready.pid);
     let before = cpu_sample(&procs);
     let runs = run_all(&plans, opts.seconds).await?;
     let after = cpu_sample(&procs);
     let rss_after = rss_mb(ready.pid);
-    let load_after = load_average();
+    let load_after = load_average().unwrap_or_else(|| "?".into());
 
     let mut out = String::new();
     let conns = if plans.len() > 1 {

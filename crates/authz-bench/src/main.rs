@@ -31,6 +31,7 @@
 
 mod lambda;
 mod load;
+mod procfs;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -576,45 +577,6 @@ struct Measured {
     throttled: (u64, u64),
 }
 
-/// ns on CPU of every live thread of `pid` (first field of each task's schedstat).
-fn cpu_ns(pid: u32) -> Result<u64, String> {
-    let dir = format!("/proc/{pid}/task");
-    let tasks = std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
-    let mut total = 0;
-    for task in tasks.flatten() {
-        // A thread may exit between the listing and the read: skip it.
-        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
-            continue;
-        };
-        let first = text.split_whitespace().next().unwrap_or("0");
-        total += first
-            .parse::<u64>()
-            .map_err(|e| format!("{dir}: schedstat `{text}`: {e}"))?;
-    }
-    Ok(total)
-}
-
-fn thread_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count)
-}
-
-/// A field of `/proc/<pid>/status` (e.g. `VmHWM`, `Cpus_allowed_list`), value trimmed.
-fn status_field(pid: &str, field: &str) -> Result<String, String> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .map(|v| v.trim().to_owned())
-        .ok_or_else(|| format!("{path}: no {field}"))
-}
-
-fn peak_rss_mib(pid: u32) -> Result<f64, String> {
-    let hwm = status_field(&pid.to_string(), "VmHWM")?;
-    let kib = hwm.trim_end_matches("kB").trim();
-    let kib: f64 = kib.parse().map_err(|e| format!("VmHWM `{hwm}`: {e}"))?;
-    Ok(kib / 1024.0)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -890,7 +852,7 @@ impl Running {
     /// `n` measured invocations in a row, CPU counted from the process's schedstat around them.
     async fn chunk(&mut self, n: usize) -> Result<(), String> {
         let pid = self.process.pid();
-        let cpu_before = cpu_ns(pid)?;
+        let cpu_before = procfs::cpu_ns(pid)?;
         let throttled_before = self.cgroup.as_ref().map(lambda::Cgroup::throttling);
         let started = Instant::now();
         for _ in 0..n {
@@ -899,7 +861,7 @@ impl Running {
             self.billed.extend(billed);
         }
         self.wall += started.elapsed();
-        let cpu = cpu_ns(pid)?.saturating_sub(cpu_before);
+        let cpu = procfs::cpu_ns(pid)?.saturating_sub(cpu_before);
         if let (Some(before), Some(cgroup)) = (throttled_before, &self.cgroup) {
             let after = cgroup.throttling();
             self.throttled.0 += after.0.saturating_sub(before.0);
@@ -918,9 +880,9 @@ impl Running {
     /// The figures; the process is killed before its cgroup (if any) is removed.
     async fn finish(mut self) -> Result<Measured, String> {
         let pid = self.process.pid();
-        let rss_mib = peak_rss_mib(pid)?;
-        let threads = thread_count(pid);
-        let cpus = status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
+        let rss_mib = procfs::peak_rss_mib(pid)?;
+        let threads = procfs::thread_count(pid);
+        let cpus = procfs::status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
         let logs = self.process.logs();
         self.process.kill().await;
         let decision_lines = logs.iter().filter(|l| l.contains("\"decision\"")).count();
@@ -975,33 +937,6 @@ fn command_output(program: &str, args: &[&str]) -> String {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .filter(|out| !out.is_empty())
-        .unwrap_or_else(|| "?".to_owned())
-}
-
-/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-/// CPUs of the machine (not of this process's affinity mask).
-fn machine_cpus() -> usize {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
-        .unwrap_or(0)
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("model name")?
-                    .split_once(':')
-                    .map(|(_, v)| v.trim().to_owned())
-            })
-        })
         .unwrap_or_else(|| "?".to_owned())
 }
 
@@ -1225,7 +1160,7 @@ async fn bench(lambda_sized: bool, args: Vec<String>) {
         eprintln!("authz-bench: {e}");
         std::process::exit(2);
     }
-    let affinity = status_field("self", "Cpus_allowed_list").unwrap_or_default();
+    let affinity = procfs::status_field("self", "Cpus_allowed_list").unwrap_or_default();
     if affinity.contains(',') || affinity.contains('-') {
         eprintln!(
             "authz-bench: warning: not pinned to one CPU (allowed: {affinity}); \
@@ -1264,10 +1199,10 @@ async fn bench(lambda_sized: bool, args: Vec<String>) {
         opts.pool,
         opts.rounds,
         opts.cold_starts,
-        machine_cpus(),
-        cpu_model(),
+        procfs::machine_cpus(),
+        procfs::cpu_model(),
         command_output("uname", &["-r"]),
-        load_average(),
+        procfs::load_average().unwrap_or_default(),
         command_output(
             "git",
             &[
@@ -1295,7 +1230,10 @@ async fn bench(lambda_sized: bool, args: Vec<String>) {
                 .any(|(_, r)| r.as_ref().map_or(true, |m| m.wrong > 0))
         }
     };
-    println!("\nload average at the end: {}", load_average());
+    println!(
+        "\nload average at the end: {}",
+        procfs::load_average().unwrap_or_default()
+    );
     if failed {
         eprintln!(
             "authz-bench: some functions failed or gave wrong answers: these figures are not valid"
