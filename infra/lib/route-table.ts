@@ -427,13 +427,20 @@ function structureOf(route: string): Tok[] {
   return segmentsOf(route).flatMap((s): Tok[] => (s.endsWith('+}') ? ['one', 'many'] : isTemplate(s) ? ['one'] : [{ lit: s }]));
 }
 
-/** The rule's resource with one `{param}`'s `*` spanning two segments or more, per `{param}`. */
+/**
+ * The rule's resource with one `{param}`'s `*` spanning two segments or more, per `{param}`
+ * (authz-core `Rule::deeper`). Not for a `{param}` followed only by `{param}`s and a final
+ * greedy `{name+}`: the greedy one takes whatever extra segments its `*` takes, so the rule
+ * matches every path the pattern does there.
+ */
 function deeperOf(route: string): Tok[][] {
   if (route === '$default') return [];
   const segs = segmentsOf(route);
   const out: Tok[][] = [];
   segs.forEach((seg, k) => {
     if (!isTemplate(seg) || seg.endsWith('+}')) return;
+    const rest = segs.slice(k + 1);
+    if (rest.length > 0 && rest[rest.length - 1].endsWith('+}') && rest.every(isTemplate)) return;
     out.push(segs.flatMap((s, i): Tok[] => (i === k ? ['one', 'one', 'many'] : isTemplate(s) ? ['one', 'many'] : [{ lit: s }])));
   });
   return out;
@@ -485,6 +492,18 @@ export function restCacheConflict(routes: readonly string[]): string | undefined
     const mine = methodsOf(rule, routes);
     const pattern = patternOf(rule);
     const deeper = deeperOf(rule);
+    // The Deny on deeper paths must not cover a path the rule matches itself (a literal after
+    // the `{param}` recurring in a greedy tail): IAM's `*` and `?` cannot state it without them.
+    const own = structureOf(rule);
+    if (deeper.some((d) => intersects(d, own))) {
+      return (
+        `rule \`${rule}\` cannot be cached as one REST policy: IAM's \`*\` for its \`{param}\` ` +
+        'also matches deeper paths, and a Deny on those would also match paths of ' +
+        `\`${rule}\` itself (a literal after the \`{param}\` can recur in the greedy tail), ` +
+        'so the cached policy would deny requests the rule allows; use an HTTP API ' +
+        '(its cache is per route) or spell the `{param}` out as literal routes'
+      );
+    }
     for (const other of routes) {
       if (other === rule) continue;
       const theirs = methodsOf(other, routes);

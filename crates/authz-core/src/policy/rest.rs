@@ -253,7 +253,9 @@ impl Rules {
     /// the other: a `{param}`/`{proxy+}`/`$default` rule whose resource also matches paths of
     /// another templated rule, or whose deeper paths (denied) hold another rule's paths.
     /// Literal rules never conflict with the rule they refine (`GET /pets/mine` beside
-    /// `GET /pets/{petId}`): their resource is exact. Also refused: a route listed twice.
+    /// `GET /pets/{petId}`): their resource is exact. Also refused: a route listed twice, and a
+    /// rule whose deeper-path Deny would hold paths of the rule itself (a literal between a
+    /// `{param}` and a greedy tail, as in `GET /repos/{repo}/contents/{path+}`).
     pub fn rest_cache_conflict(&self) -> Option<String> {
         for (i, rule) in self.0.iter().enumerate() {
             if self.0[..i].iter().any(|r| r.route == rule.route) {
@@ -267,6 +269,21 @@ impl Rules {
             let mine = self.methods_of(rule);
             let pattern = rule.pattern();
             let deeper = rule.deeper();
+            // The Deny on deeper paths must not cover a path the rule matches itself, which it
+            // does when a literal after the `{param}` can recur in a greedy tail
+            // (`repos/*/*/contents/*` holds `repos/r/contents/contents/x`): IAM's `*` and `?`
+            // cannot state the deeper paths without those.
+            let own = rule.structure();
+            if deeper.iter().any(|d| intersects(d, &own)) {
+                return Some(format!(
+                    "rule `{}` cannot be cached as one REST policy: IAM's `*` for its `{{param}}` \
+                     also matches deeper paths, and a Deny on those would also match paths of \
+                     `{}` itself (a literal after the `{{param}}` can recur in the greedy tail), \
+                     so the cached policy would deny requests the rule allows; use an HTTP API \
+                     (its cache is per route) or spell the `{{param}}` out as literal routes",
+                    rule.route, rule.route
+                ));
+            }
             for other in self.0.iter().filter(|o| o.route != rule.route) {
                 let theirs = self.methods_of(other);
                 let shared = mine

@@ -366,3 +366,57 @@ fn policy_documents_parse_as_api_gateway_reads_them() {
         Some(vec![])
     );
 }
+
+/// Issue 22 item 7: under `{param}` plus a greedy tail, the Deny on what the `{param}`'s `*`
+/// matches deeper (`…/repos/*/*/contents/*`) also matched paths the rule matches itself, where
+/// the literal after the `{param}` recurs in the tail (`repos/r/contents/contents/x.md`): a
+/// false deny. IAM's `*` and `?` cannot state that deeper set without those paths, so such a
+/// rule set is refused like the other uncachable ones, and no accepted rule set has a Deny on
+/// a path one of its satisfied rules matches.
+#[test]
+fn a_deeper_deny_never_covers_the_rules_own_paths() {
+    let repos = Rules(vec![rule("GET /repos/{repo}/contents/{path+}")]);
+    assert!(
+        repos
+            .for_path("GET", "repos/r/contents/contents/x.md")
+            .is_some()
+    );
+    let why = repos.rest_cache_conflict().unwrap_or_default();
+    assert!(
+        why.contains("`GET /repos/{repo}/contents/{path+}`") && why.contains("itself"),
+        "{why}"
+    );
+    for routes in [
+        vec!["GET /{x}/a/{y}/{rest+}"],
+        vec!["ANY /b/{x}/c/{rest+}", "GET /health"],
+    ] {
+        let rules = Rules(routes.iter().map(|r| rule(r)).collect());
+        assert!(rules.rest_cache_conflict().is_some(), "{routes:?}");
+    }
+    // Still cachable: no literal between the `{param}` and the greedy tail, or no greedy tail.
+    for routes in [
+        vec!["GET /a/{x}/{rest+}"],
+        vec!["GET /a/{x}/{y}/{rest+}"],
+        vec!["GET /{x}/a/{y}"],
+        vec!["GET /a/{x}/{rest+}", "GET /a/b/c/d"],
+    ] {
+        let rules = Rules(routes.iter().map(|r| rule(r)).collect());
+        assert_eq!(rules.rest_cache_conflict(), None, "{routes:?}");
+    }
+    // For every rule set accepted, a satisfied rule's own paths are allowed by its policy.
+    let all = claims(&[], serde_json::json!({}));
+    let base = "arn:aws:execute-api:us-east-1:1:api/prod";
+    let rules = Rules(vec![rule("GET /a/{x}/{rest+}"), rule("GET /b/{x}/c")]);
+    assert_eq!(rules.rest_cache_conflict(), None);
+    let arn_text = format!("{base}/GET/a/a/a");
+    let st = rest_statements(
+        &rules,
+        &all,
+        &MethodArn::parse(&arn_text).unwrap(),
+        &arn_text,
+    );
+    for path in ["a/a/a", "a/a/a/a", "a/b/a/a", "b/c/c"] {
+        assert!(rules.for_path("GET", path).is_some(), "{path}");
+        assert!(evaluate(&st, &format!("{base}/GET/{path}")), "{path}");
+    }
+}

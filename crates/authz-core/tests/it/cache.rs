@@ -294,7 +294,8 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
     }
     let tokens: Vec<String> = callers.iter().map(sign).collect();
     let mut seen = Vec::new();
-    for req in reqs {
+    let tails = greedy_tail_requests(setup);
+    for req in reqs.iter().chain(&tails) {
         let route_key = match kind {
             Kind::Http => match route_key_of(setup, req) {
                 Some(k) => k,
@@ -306,6 +307,20 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
         let mut req = req.clone();
         req.token %= tokens.len();
         let a = answer(&authz, kind, &req, token, &route_key);
+        if kind != Kind::Http
+            && let Some(own) = rules_decision(setup, &callers[req.token], &req)
+        {
+            prop_assert_eq!(
+                outcome(kind, &a, &req),
+                own,
+                "{:?}: {} {} fresh is not the rules' own decision (setup {:?}, answer {:?})",
+                kind,
+                req.verb,
+                req.path,
+                setup,
+                a
+            );
+        }
         seen.push((cache_key(kind, &req, &route_key), req, a));
     }
     for (key_a, req_a, answer_a) in &seen {
@@ -332,9 +347,101 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
     Ok(())
 }
 
+/// What the rules themselves decide for a REST request, when nothing else takes part (no
+/// binding, `AUTHZ_ROUTES` in force, a stage the allow-list admits): Allow when the rule the
+/// request routes to (`Rules::for_path`, the authorizer's own reader) admits the caller
+/// (`Rule::check`). A fresh REST answer must be exactly that: a Deny in the policy that covers a
+/// path a satisfied rule matches is a false deny even when cached and fresh agree (issue 22
+/// item 7).
+fn rules_decision(setup: &Setup, caller: &Caller, req: &Req) -> Option<Outcome> {
+    if setup.bind || req.route_set || req.stage != "prod" {
+        return None;
+    }
+    let rules = authz_core::Rules(
+        setup
+            .routes
+            .iter()
+            .map(|(route, scopes, tenant)| {
+                let claims = tenant.iter().map(|t| ("tenant".to_owned(), json!(t)));
+                authz_core::Rule::new(route, scopes.clone(), claims.collect()).unwrap()
+            })
+            .collect(),
+    );
+    let mut all = serde_json::Map::new();
+    if let Some(t) = &caller.tenant {
+        all.insert("tenant".into(), json!(t));
+    }
+    let claims = authz_core::Claims {
+        iss: String::new(),
+        sub: Some("alice".into()),
+        client_id: None,
+        scopes: caller.scopes.clone(),
+        all,
+    };
+    let allowed = rules
+        .for_path(&req.verb, &req.path)
+        .is_some_and(|rule| rule.check(&claims).is_ok());
+    Some(if allowed {
+        Outcome::Allow
+    } else {
+        Outcome::Forbidden
+    })
+}
+
+/// Requests the random paths rarely reach: for each rule with a greedy tail, its path with
+/// every `{param}` one segment and a tail that repeats the rule's literals (`pets/7/orders/
+/// pets/orders/7` for `GET /pets/{id}/orders/{proxy+}`), where a deeper-path Deny could also
+/// match the rule's own paths (issue 22 item 7).
+fn greedy_tail_requests(setup: &Setup) -> Vec<Req> {
+    let mut out = Vec::new();
+    for (route, _, _) in setup.routes.iter().chain(setup.route_set.iter().flatten()) {
+        let Some((verb, path)) = route.split_once(' ') else {
+            continue;
+        };
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if !segs.last().is_some_and(|s| s.ends_with("+}")) {
+            continue;
+        }
+        let literals: Vec<&str> = segs
+            .iter()
+            .copied()
+            .filter(|s| !s.starts_with('{'))
+            .collect();
+        let mut filled: Vec<&str> = segs[..segs.len() - 1]
+            .iter()
+            .map(|s| if s.starts_with('{') { "7" } else { s })
+            .collect();
+        filled.extend(&literals);
+        filled.push("7");
+        out.push(Req {
+            verb: if verb == "ANY" { "GET" } else { verb }.to_owned(),
+            path: filled.join("/"),
+            stage: "prod".into(),
+            tenant: None,
+            route_set: false,
+            token: out.len(),
+        });
+    }
+    out
+}
+
 const SEGMENTS: [&str; 5] = ["pets", "orders", "mine", "admin", "7"];
 
+/// A route: segments of `SEGMENTS`, `{id}` and a greedy tail at random, or (one in six) a
+/// `{param}` then a literal then a greedy tail, whose literal the request paths repeat inside
+/// the tail (`greedy_tail_requests`; issue 22 item 7).
 fn route() -> impl Strategy<Value = String> {
+    let verb = prop::sample::select(vec!["GET", "POST", "DELETE", "ANY"]);
+    let literal = prop::sample::select(&SEGMENTS[..4]);
+    let param_then_tail =
+        (verb, prop::option::of(literal.clone()), literal).prop_map(|(verb, lead, lit)| {
+            let lead = lead.map(|l| format!("/{l}")).unwrap_or_default();
+            format!("{verb} {lead}/{{id}}/{lit}/{{proxy+}}")
+        });
+    prop_oneof![5 => free_route(), 1 => param_then_tail]
+}
+
+fn free_route() -> impl Strategy<Value = String> {
     let seg = prop_oneof![
         4 => prop::sample::select(&SEGMENTS[..4]).prop_map(str::to_owned),
         2 => Just("{id}".to_owned()),
@@ -702,5 +809,37 @@ fn rest_cache_conflicts_match_the_golden_cases() {
             "{}",
             case["routes"]
         );
+    }
+}
+
+/// Issue 22 item 7: `GET /repos/{repo}/contents/{path+}` denied `GET /repos/r/contents/contents/
+/// x.md`, a path it matches (fresh and cached agreed: the deeper-path Deny `…/repos/*/*/
+/// contents/*` was in every answer). No IAM resource states those deeper paths without the
+/// rule's own, so the REST authorizers refuse the rule at cold start, naming the setting.
+#[test]
+fn regression_a_literal_recurring_in_a_greedy_tail_is_refused_not_denied() {
+    let setup = setup_of(&[("GET /repos/{repo}/contents/{path+}", &["read"])]);
+    let e = build(&setup).check_rest_caching().unwrap_err().to_string();
+    assert!(
+        e.contains("AUTHZ_ROUTES: rule `GET /repos/{repo}/contents/{path+}`")
+            && e.contains("itself"),
+        "{e}"
+    );
+    // Without the literal between `{param}` and the tail, the rule is cachable and its own
+    // deeper paths (the tail repeating segments) are allowed, fresh and cached.
+    let setup = setup_of(&[("GET /repos/{repo}/{path+}", &["read"])]);
+    let reqs = [
+        req("GET", "repos/r/contents/x.md"),
+        req("GET", "repos/r/repos/r/x.md"),
+        req("GET", "repos/contents/contents/contents/x.md"),
+    ];
+    for kind in [Kind::Token, Kind::Request] {
+        check(&setup, kind, &[reader()], &reqs).unwrap();
+    }
+    let authz = build(&setup);
+    let token = sign(&reader());
+    for r in &reqs {
+        let fresh = answer(&authz, Kind::Token, r, &token, "");
+        assert_eq!(outcome(Kind::Token, &fresh, r), Outcome::Allow, "{r:?}");
     }
 }
