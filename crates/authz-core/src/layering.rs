@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
         concat!(
             include_str!("config/mod.rs"),
             include_str!("config/build.rs"),
+            include_str!("config/declare.rs"),
             include_str!("config/env.rs"),
             include_str!("config/settings.rs"),
         ),
