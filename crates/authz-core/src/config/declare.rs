@@ -232,8 +232,9 @@ pub(super) const ROW: Setting = Setting {
 ///   which declare the named default constant and the bounds; none: unset.
 ///
 /// It defines the row constant `NAME`, [`super::SETTINGS`] (the rows with a flat variable),
-/// `DOCUMENT_ONLY_SETTINGS` and `ALL_ROWS` (the others, and every row, for the tests) and the schema structs; the README table is rendered
-/// from the rows.
+/// `DOCUMENT_ONLY_SETTINGS` and `ALL_ROWS` (the others, and every row, for the tests) and the
+/// schema structs; the README table is rendered from the rows. A declaration takes a few
+/// expansion steps, hence the crate's `recursion_limit`.
 macro_rules! settings {
     // One declaration, normalised: `[flat|document] NAME [section field type] kind [default]
     // [number] [docs]`; emits the row (and a number's default constant), then pushes the field.
@@ -241,7 +242,7 @@ macro_rules! settings {
         [$($value:expr)?] [$($words:literal)?] [$($dname:ident = $dval:expr, $bounds:expr)?]
         [$($doc:literal)*] $acc:tt $($rest:tt)*) => {
         $(
-            #[doc = concat!("Default of `", stringify!($name), "` (see its row).")]
+            #[doc = concat!("Default of the setting `", stringify!($name), "`.")]
             pub const $dname: $crate::config::declare::number_type!($kind) = $dval;
         )?
         $(#[doc = $doc])*
@@ -251,7 +252,7 @@ macro_rules! settings {
             key: $crate::config::declare::key!($sec $($field)?),
             also_per_issuer: $crate::config::declare::key!(@both $sec),
             kind: Kind::$kind,
-            doc: concat!($($doc),*),
+            doc: concat!($($doc),*).trim_ascii(),
             $(default: Some($value), default_is_value: true,)?
             $(default: Some($words),)?
             $(
@@ -328,8 +329,8 @@ macro_rules! settings {
     };
 
     // The end: the lists and the schema structs.
-    (@rows [[[$($flat:ident)*] [$($docs:ident)*] [$($all:ident)*]] [$($top:tt)*] [$($iss:tt)*] [$($jwks:tt)*]
-        [$($http:tt)*] [$($intr:tt)*]]) => {
+    (@rows [[[$($flat:ident)*] [$($docs:ident)*] [$($all:ident)*]]
+        [$($top:tt)*] [$($iss:tt)*] [$($jwks:tt)*] [$($http:tt)*] [$($intr:tt)*]]) => {
         /// Every setting with a flat variable, in the README's order.
         pub const SETTINGS: &[Setting] = &[$($flat),*];
 

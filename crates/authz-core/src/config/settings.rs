@@ -67,9 +67,9 @@ settings! {
     /// must be one. With both this and `AUTHZ_AUDIENCE`, both must hold. See [Identity
     /// providers](#identity-providers).
     CLIENT_ID: both.client_ids: Option<Vec<String>>, List ~ "any";
-    /// Tenant ids accepted by an issuer template containing `{tenantid}` (Entra ID multi-tenant): one
-    /// issuer per tenant, and `tid` must equal it. Required with a template; there is no any-tenant
-    /// value.
+    /// Tenant ids accepted by an issuer template containing `{tenantid}` (Entra ID multi-tenant):
+    /// one issuer per tenant, and `tid` must equal it. Required with a template; there is no
+    /// any-tenant value.
     TENANTS: both.tenants: Option<Vec<String>>, List ~ "none";
     /// Skips discovery. One URI with a single issuer, or `issuer=uri` pairs, comma-separated.
     JWKS_URI: issuer.jwks_uri: Option<String>, JwksUris ~ "discovery";
@@ -81,13 +81,14 @@ settings! {
     };
     /// RFC 9068 mode: `at+jwt` requires header `typ` `at+jwt` / `application/at+jwt`.
     REQUIRED_TYP: top.required_typ: Option<String>, Text;
-    /// Also accept OIDC ID tokens (a downgrade, see SECURITY.md). Tokens that say they are not access
-    /// tokens (Cognito `token_use` ≠ `access`, Keycloak `typ` ≠ `Bearer`, a header `typ` other than
-    /// `JWT`/`at+jwt`, `nonce`/`at_hash`) are refused by default (`not_access_token`).
-    ACCEPT_ID_TOKENS: top.accept_id_tokens: Option<bool>, Bool = bool_text(DEFAULT_ACCEPT_ID_TOKENS);
+    /// Also accept OIDC ID tokens (a downgrade, see SECURITY.md). Tokens that say they are not
+    /// access tokens (Cognito `token_use` ≠ `access`, Keycloak `typ` ≠ `Bearer`, a header `typ`
+    /// other than `JWT`/`at+jwt`, `nonce`/`at_hash`) are refused by default (`not_access_token`).
+    ACCEPT_ID_TOKENS: top.accept_id_tokens: Option<bool>, Bool
+        = bool_text(DEFAULT_ACCEPT_ID_TOKENS);
     /// Claims whose values are the token's scopes (route `scopes`, `authzScopes`, context `scope`),
-    /// each a space-delimited string or an array, e.g. `scope,permissions` (Auth0), `scp,roles` (Entra
-    /// ID), `scope,cognito:groups`. Names as in route rules (a `/…` name is a JSON Pointer).
+    /// each a space-delimited string or an array, e.g. `scope,permissions` (Auth0), `scp,roles`
+    /// (Entra ID), `scope,cognito:groups`. Names as in route rules (a `/…` name is a JSON Pointer).
     SCOPE_CLAIMS: both.scope_claims: Option<Vec<String>>, List = DEFAULT_SCOPE_CLAIMS_TEXT;
     /// Extra claims copied into the authorizer `context`, e.g. `email,groups`. A name starting with
     /// `/` is an RFC 6901 JSON Pointer (`/realm_access/roles`; the context key is the name as
@@ -98,7 +99,8 @@ settings! {
     /// comma-separated. Others get Deny.
     ALLOWED_API_ARNS: top.allowed_api_arns: Option<Vec<String>>, List ~ "any";
     /// Also accept a token without `Bearer ` (the API Gateway console's *Test* sends one).
-    ACCEPT_BARE_TOKEN: top.accept_bare_token: Option<bool>, Bool = bool_text(DEFAULT_ACCEPT_BARE_TOKEN);
+    ACCEPT_BARE_TOKEN: top.accept_bare_token: Option<bool>, Bool
+        = bool_text(DEFAULT_ACCEPT_BARE_TOKEN);
     /// Longer tokens are refused before decoding.
     MAX_TOKEN_BYTES: top.max_token_bytes: Option<usize>, Count {
         DEFAULT_MAX_TOKEN_BYTES = 8192, between(MIN_MAX_TOKEN_BYTES, MAX_MAX_TOKEN_BYTES)
@@ -137,15 +139,16 @@ settings! {
     HTTP_TIMEOUT_SECONDS: http.timeout_seconds: Option<f64>, Seconds {
         DEFAULT_HTTP_TIMEOUT_SECONDS = 2, up_to(MAX_HTTP_TIMEOUT_SECONDS)
     };
-    /// Route rules, JSON (see [Route rules](#route-rules)). Unset: any valid token may use any route.
+    /// Route rules, JSON (see [Route rules](#route-rules)). Unset: any valid token may use any
+    /// route.
     ROUTES: top.routes: Option<Vec<RawRule>>, Json;
     /// Named rule sets, JSON object `{"name": [rules]}`; a stage picks one with the stage variable
     /// `authzRouteSet`.
     ROUTE_SETS: top.route_sets: Option<HashMap<String, Vec<RawRule>>>, Json ~ "none";
     /// Header carrying `Bearer <token>` (REQUEST and HTTP authorizers).
     TOKEN_HEADER: top.token_header: Option<String>, Text = DEFAULT_TOKEN_HEADER;
-    /// Also accept the token in this query parameter (RFC 6750 §2.3 `access_token`), for clients that
-    /// cannot set headers. A request with both is refused.
+    /// Also accept the token in this query parameter (RFC 6750 §2.3 `access_token`), for clients
+    /// that cannot set headers. A request with both is refused.
     TOKEN_QUERY_PARAM: top.token_query_param: Option<String>, Text;
     /// Identity binding: this header (e.g. `X-Tenant-Id`) must equal the claim `AUTHZ_BIND_CLAIM`
     /// (e.g. `tenant`), else 403. Set both or neither. REQUEST/HTTP only (a TOKEN authorizer
@@ -158,7 +161,8 @@ settings! {
     USAGE_IDENTIFIER_CLAIM: top.usage_identifier_claim: Option<String>, Text;
     /// `jwt`, `opaque` (always introspect) or `auto` (JWT-shaped → local verification, else
     /// introspection). At most one issuer may take opaque tokens.
-    TOKEN_FORMAT: issuer.token_format: Option<String>, Text ~ "`jwt`, or `auto` with an introspection secret";
+    TOKEN_FORMAT: issuer.token_format: Option<String>, Text
+        ~ "`jwt`, or `auto` with an introspection secret";
     /// Secrets Manager secret (ARN or name) holding `{"client_id","client_secret"}` for RFC 7662
     /// introspection.
     INTROSPECTION_SECRET_ARN: introspection.secret_arn: Option<String>, Text;
@@ -166,7 +170,8 @@ settings! {
     INTROSPECTION_ENDPOINT: introspection.endpoint: Option<String>, Text ~ "discovery";
     /// `client_secret_basic`, `client_secret_post`, or `bearer` (a client-credentials access token,
     /// cached until it expires, sent as `Authorization: Bearer`).
-    INTROSPECTION_AUTH: introspection.auth: Option<String>, Text = DEFAULT_INTROSPECTION_AUTH.name();
+    INTROSPECTION_AUTH: introspection.auth: Option<String>, Text
+        = DEFAULT_INTROSPECTION_AUTH.name();
     /// Token endpoint for the `bearer` mode.
     INTROSPECTION_TOKEN_ENDPOINT: introspection.token_endpoint: Option<String>, Text ~ "discovery";
     /// Scope asked with the client-credentials grant of the `bearer` mode.
@@ -188,12 +193,12 @@ settings! {
     /// PEM file of extra trusted CAs (an IdP behind a private CA), used by discovery, JWKS and
     /// introspection calls.
     CA_BUNDLE: http.ca_bundle: Option<String>, Text;
-    /// The public roots trusted by discovery, JWKS and introspection calls: `builtin`, Mozilla's root
-    /// store compiled into the binary (webpki-roots, as Node.js bundles its own), nothing read at cold
-    /// start; or `system`, the platform's store (`/etc/pki/tls/certs` on Lambda's Amazon Linux), read
-    /// and parsed at every cold start (BENCHMARKS.md, "Lambda-sized", measures both).
-    /// `AUTHZ_CA_BUNDLE` adds to either. The AWS SDK's Secrets Manager client (introspection secret)
-    /// uses the platform store.
+    /// The public roots trusted by discovery, JWKS and introspection calls: `builtin`, Mozilla's
+    /// root store compiled into the binary (webpki-roots, as Node.js bundles its own), nothing read
+    /// at cold start; or `system`, the platform's store (`/etc/pki/tls/certs` on Lambda's Amazon
+    /// Linux), read and parsed at every cold start (BENCHMARKS.md, "Lambda-sized", measures both).
+    /// `AUTHZ_CA_BUNDLE` adds to either. The AWS SDK's Secrets Manager client (introspection
+    /// secret) uses the platform store.
     TLS_ROOTS: http.tls_roots: Option<String>, Text = DEFAULT_TLS_ROOTS.name();
     /// The whole configuration as one JSON document (below).
     CONFIG: whole, Document;
