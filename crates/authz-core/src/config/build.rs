@@ -1,6 +1,6 @@
-//! Validation: the merged document, deserialized into its schema, checked and turned into a
-//! [`Config`]. Defaults and bounds come from the settings table; every error names the variable
-//! or the document key at fault.
+//! Validation: the merged document, deserialized into its schema (the structs the settings
+//! table declares), checked and turned into a [`Config`]. Defaults and bounds come from the
+//! settings table; every error names the variable or the document key at fault.
 
 use std::collections::HashMap;
 
@@ -8,8 +8,9 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::declare::Setting;
 use super::env::Merged;
-use super::settings::{self as s, Setting};
+use super::settings::{self as s, RawConfig, RawIntrospection};
 use super::{
     Binding, CaBundle, ClientAuth, Config, ConfigError, HttpSettings, IntrospectionConfig,
     IssuerConfig, JwksSettings, TokenFormat, err,
@@ -20,90 +21,15 @@ use crate::outbound::TlsRoots;
 use crate::outbound::check_url;
 use crate::policy::{Rule, Rules};
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    issuers: Option<Vec<RawIssuer>>,
-    audiences: Option<Vec<String>>,
-    client_ids: Option<Vec<String>>,
-    tenants: Option<Vec<String>>,
-    algorithms: Option<Vec<String>>,
-    leeway_seconds: Option<f64>,
-    required_typ: Option<String>,
-    accept_id_tokens: Option<bool>,
-    scope_claims: Option<Vec<String>>,
-    context_claims: Option<Vec<String>>,
-    allowed_api_arns: Option<Vec<String>>,
-    accept_bare_token: Option<bool>,
-    max_token_bytes: Option<usize>,
-    #[serde(default)]
-    jwks: RawJwks,
-    #[serde(default)]
-    http: RawHttp,
-    routes: Option<Vec<RawRule>>,
-    route_sets: Option<HashMap<String, Vec<RawRule>>>,
-    token_header: Option<String>,
-    token_query_param: Option<String>,
-    bind_header: Option<String>,
-    bind_claim: Option<String>,
-    usage_identifier_claim: Option<String>,
-}
-
+/// One route rule of `routes` or of a set of `route_sets` (their fields are no settings).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRule {
+pub(super) struct RawRule {
     route: String,
     #[serde(default)]
     scopes: Vec<String>,
     #[serde(default)]
     claims: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIssuer {
-    issuer: String,
-    audiences: Option<Vec<String>>,
-    client_ids: Option<Vec<String>>,
-    tenants: Option<Vec<String>>,
-    scope_claims: Option<Vec<String>>,
-    jwks_uri: Option<String>,
-    algorithms: Option<Vec<String>>,
-    token_format: Option<String>,
-    introspection: Option<RawIntrospection>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIntrospection {
-    secret_arn: Option<String>,
-    endpoint: Option<String>,
-    auth: Option<String>,
-    token_endpoint: Option<String>,
-    scope: Option<String>,
-    cache_ttl_seconds: Option<f64>,
-    negative_ttl_seconds: Option<f64>,
-    max_entries: Option<usize>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawJwks {
-    min_ttl_seconds: Option<f64>,
-    max_ttl_seconds: Option<f64>,
-    default_ttl_seconds: Option<f64>,
-    stale_seconds: Option<f64>,
-    cooldown_seconds: Option<f64>,
-    max_bytes: Option<usize>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawHttp {
-    connect_timeout_seconds: Option<f64>,
-    timeout_seconds: Option<f64>,
-    ca_bundle: Option<String>,
-    tls_roots: Option<String>,
 }
 
 /// Validates the merged document into a [`Config`].
@@ -560,7 +486,7 @@ mod tests {
     use serde::de::DeserializeOwned;
 
     use super::*;
-    use crate::config::{DOCUMENT_ONLY_SETTINGS, SETTINGS};
+    use crate::config::settings::{DOCUMENT_ONLY_SETTINGS, RawHttp, RawIssuer, RawJwks, SETTINGS};
 
     /// The field names of a schema struct, from serde's answer to an unknown field.
     fn fields<T: DeserializeOwned>(prefix: &str) -> Vec<String> {

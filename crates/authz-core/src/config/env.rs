@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::settings::{self, Kind, SETTINGS, Setting};
+use super::declare::{Kind, Setting};
+use super::settings::{self, SETTINGS};
 use super::{ConfigError, err, split_list};
 use crate::outbound::redact_userinfo;
 
