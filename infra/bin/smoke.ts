@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DESCRIBE_USER_POOL_CLIENT } from '../lib/ci-permissions';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import {
   type Check,
@@ -137,7 +138,7 @@ async function fetchToken(api: RouteTable['apis'][number], tier: string, timeout
  * secret stays in this process (stdout captured, never printed); errors show the CLI's stderr.
  */
 export function readClientSecret(pool: PoolOutputs, clientId: string, timeoutMs: number): Promise<string> {
-  const args = ['cognito-idp', 'describe-user-pool-client', '--user-pool-id', pool.userPoolId, '--client-id', clientId,
+  const args = [...DESCRIBE_USER_POOL_CLIENT.cli, '--user-pool-id', pool.userPoolId, '--client-id', clientId,
     '--region', pool.region, '--query', 'UserPoolClient.ClientSecret', '--output', 'text'];
   return new Promise((resolve, reject) => {
     execFile('aws', args, { timeout: Math.max(timeoutMs, 30_000), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
