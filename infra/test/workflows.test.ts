@@ -196,3 +196,45 @@ describe('cleanup.yml', () => {
     assert.match(readme, /60 days/, '.github/README.md says scheduled workflows get disabled');
   });
 });
+
+describe('.github/README.md step 2 (API Gateway\'s CloudWatch Logs role), against a stand-in aws', () => {
+  const readme = fs.readFileSync(path.join(ROOT, '.github', 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/^( *)```sh\n([\s\S]*?)^\1```$/gm)].map((m) => m[2].replace(new RegExp(`^${m[1]}`, 'gm'), ''));
+  const block = blocks.find((b) => b.includes('aws apigateway update-account'));
+  const dir = path.join(scratch, 'aws-stand-in');
+  fs.mkdirSync(dir);
+  // Refuses the first $REFUSE update-account calls ("role still propagating"); records every call, and every sleep.
+  fs.writeFileSync(
+    path.join(dir, 'aws'),
+    '#!/usr/bin/env bash\necho "aws $*" >> "$LOG"\nif [ "$1 $2" = "apigateway update-account" ]; then\n' +
+      '  n=$(( $(cat "$COUNT" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$COUNT"\n' +
+      '  if [ "$n" -le "$REFUSE" ]; then echo "BadRequestException: The role ARN does not have required permissions" >&2; exit 254; fi\nfi\n',
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(path.join(dir, 'sleep'), '#!/usr/bin/env bash\necho "sleep $*" >> "$LOG"\n', { mode: 0o755 });
+  const run = (refuse: number) => {
+    const log = path.join(dir, `log-${refuse}`);
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', block!], {
+      env: { PATH: `${dir}:${process.env.PATH}`, LOG: log, COUNT: path.join(dir, `count-${refuse}`), REFUSE: String(refuse), ACCOUNT: '123456789012', REGION: 'eu-west-1' },
+      encoding: 'utf8',
+    });
+    const lines = fs.readFileSync(log, 'utf8').trimEnd().split('\n');
+    return { status: r.status, stderr: r.stderr, updates: lines.filter((l) => l.startsWith('aws apigateway update-account')).length, sleeps: lines.filter((l) => l.startsWith('sleep')).length };
+  };
+
+  it('tries update-account again while the new role propagates', () => {
+    assert.ok(block, 'the step 2 block');
+    const r = run(3);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.updates, 4);
+    assert.equal(r.sleeps, 3);
+  });
+
+  it('gives up after a bound, failing, with a message', () => {
+    const r = run(1_000);
+    assert.notEqual(r.status, 0);
+    assert.equal(r.updates, 12);
+    assert.equal(r.sleeps, 11);
+    assert.match(r.stderr, /still refused after 2 minutes/);
+  });
+});
