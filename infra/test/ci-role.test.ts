@@ -55,25 +55,38 @@ async function decide(policy: Policy, action: string, resource: string, account 
   return r.overallResult;
 }
 
-/** The roles the CDK CLI assumes for the app's stack: from the synthesized assembly. */
-function cdkRoles(context: Record<string, unknown>, withIssuer: boolean): string[] {
+/** A role the assembly tells the CDK CLI to assume, and whether with session tags (then it needs sts:TagSession too). */
+interface RoleUse {
+  readonly arn: string;
+  readonly tags: boolean;
+}
+
+/** The roles the CDK CLI assumes for the app's stack: from the synthesized assembly (stack and asset manifests). */
+function cdkRoleUses(context: Record<string, unknown>, withIssuer: boolean): RoleUse[] {
   const { app, stack } = withIssuer ? synth(context) : synthWithoutIssuer(context);
   const assembly = app.synth();
   const artifact = assembly.getStackArtifact(stack.artifactId);
-  const roles = new Set<string>();
-  if (artifact.assumeRoleArn) roles.add(artifact.assumeRoleArn);
-  if (artifact.lookupRole?.arn) roles.add(artifact.lookupRole.arn);
+  type Assume = { assumeRoleArn?: string; assumeRoleAdditionalOptions?: { Tags?: unknown[] } };
+  const uses: RoleUse[] = [];
+  const add = (a: Assume | undefined, arn = a?.assumeRoleArn) => {
+    if (arn) uses.push({ arn: resolveCdkRoleArn(arn, SCOPE), tags: (a?.assumeRoleAdditionalOptions?.Tags ?? []).length > 0 });
+  };
+  const props = artifact.manifest.properties as Assume & { lookupRole?: Assume & { arn?: string } };
+  add(props);
+  add(props.lookupRole, props.lookupRole?.arn);
   for (const dep of artifact.dependencies) {
     const file = (dep as { file?: string }).file;
     if (!file || !file.endsWith('.assets.json')) continue;
-    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, { destinations: Record<string, { assumeRoleArn?: string }> }>>;
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, { destinations: Record<string, Assume> }>>;
     for (const kind of ['files', 'dockerImages']) {
-      for (const asset of Object.values(manifest[kind] ?? {})) {
-        for (const d of Object.values(asset.destinations)) if (d.assumeRoleArn) roles.add(d.assumeRoleArn);
-      }
+      for (const asset of Object.values(manifest[kind] ?? {})) for (const d of Object.values(asset.destinations)) add(d);
     }
   }
-  return [...roles].map((r) => resolveCdkRoleArn(r, SCOPE));
+  return uses;
+}
+
+function cdkRoles(context: Record<string, unknown>, withIssuer: boolean): string[] {
+  return [...new Set(cdkRoleUses(context, withIssuer).map((u) => u.arn))];
 }
 
 interface Job {
@@ -93,6 +106,10 @@ function workflowJobs(): Job[] {
       const runs = (job.steps ?? []).flatMap((s) => (s.run ? [s.run] : []));
       const scripts = runs.flatMap((r) => [...r.matchAll(/\bscripts\/[a-z0-9-]+\.sh\b/g)].map((m) => m[0]));
       const called = [...new Set(scripts)].map((s) => fs.readFileSync(path.join(ROOT, s), 'utf8'));
+      // What they source (scripts/deploy.sh and destroy.sh: infra/scripts/common.sh).
+      for (const text of [...called]) {
+        for (const m of text.matchAll(/^\s*(?:\.|source) "\$ROOT\/([^"]+)"/gm)) called.push(fs.readFileSync(path.join(ROOT, m[1]), 'utf8'));
+      }
       const env = job.environment;
       const environments: DeployEnvironment[] =
         env === undefined ? [] : ENVIRONMENTS.includes(env as DeployEnvironment) ? [env as DeployEnvironment] : [...ENVIRONMENTS];
@@ -107,13 +124,17 @@ function callOf(service: string, operation: string): AwsCall | undefined {
 }
 
 /** Every (action, resource) the role of `env` is used for. */
-let allCdkRoles: Set<string> | undefined;
+let allCdkRoleUses: RoleUse[] | undefined;
 function needs(env: DeployEnvironment): { action: string; resource: string; by: string }[] {
   // A branch stage with and without an issuer, and prod: the roles do not depend on the stage, but this is what CI deploys.
-  allCdkRoles ??= new Set([...cdkRoles({}, true), ...cdkRoles({}, false), ...cdkRoles({ stage: 'prod' }, true)]);
-  const roles = allCdkRoles;
+  allCdkRoleUses ??= [...cdkRoleUses({}, true), ...cdkRoleUses({}, false), ...cdkRoleUses({ stage: 'prod' }, true)];
+  const cdk = allCdkRoleUses.flatMap((u) => [
+    { action: 'sts:AssumeRole', resource: u.arn, by: 'the CDK CLI (cdk deploy / destroy)' },
+    ...(u.tags ? [{ action: 'sts:TagSession', resource: u.arn, by: 'the CDK CLI (session tags of the assembly)' }] : []),
+  ]);
+  const unique = [...new Map(cdk.map((n) => [`${n.action} ${n.resource}`, n])).values()];
   return [
-    ...[...roles].map((r) => ({ action: 'sts:AssumeRole', resource: r, by: 'the CDK CLI (cdk deploy / destroy)' })),
+    ...unique,
     ...CI_AWS_CALLS.filter((c) => c.environments.includes(env)).map((c) => ({ action: c.action, resource: c.resource(SCOPE), by: c.by })),
   ];
 }
