@@ -45,6 +45,21 @@ function runStep(s: Step, env: Record<string, string>, cwd = ROOT): { status: nu
   return { status: r.status, output, stdout: `${r.stdout}${r.stderr}` };
 }
 
+describe('every workflow', () => {
+  it('every run: step is valid bash (bash -n; actionlint checks scripts only with shellcheck installed)', () => {
+    for (const file of fs.readdirSync(path.join(ROOT, '.github', 'workflows')).filter((f) => f.endsWith('.yml'))) {
+      for (const [id, job] of Object.entries(workflow(file).jobs)) {
+        for (const s of job.steps ?? []) {
+          if (!s.run) continue;
+          const script = s.run.replace(/\$\{\{[\s\S]*?\}\}/g, 'EXPR');
+          const r = spawnSync('bash', ['-n', '-c', script], { encoding: 'utf8' });
+          assert.equal(r.status, 0, `${file} job ${id} step ${s.name ?? s.run.slice(0, 40)}: ${r.stderr}`);
+        }
+      }
+    }
+  });
+});
+
 describe('ci.yml', () => {
   const ci = workflow('ci.yml');
 
