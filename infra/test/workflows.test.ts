@@ -87,6 +87,7 @@ describe('ci.yml', () => {
 describe('deploy.yml', () => {
   const wf = workflow('deploy.yml');
   const plan = step(wf.jobs.plan, 'Stage and environment of the branch; nothing when a later event overtook this one');
+  const planStep = plan;
 
   it('production is the repository\'s default branch: the plan asks bin/stage-name.ts with it', () => {
     assert.equal(plan.env?.DEFAULT_BRANCH, '${{ github.event.repository.default_branch }}');
@@ -151,6 +152,35 @@ describe('deploy.yml', () => {
       git(work, 'push', '-q', 'origin', ':refs/heads/feature/x');
       assert.deepEqual(runStep(gone, { BRANCH: 'feature/x' }, work).output, { gone: 'true' });
       assert.deepEqual(runStep(current, { BRANCH: 'feature/x', REF: two }, work).output, { current: 'false' }, 'a deleted branch is not deployed');
+    });
+
+    it('the plan step: production only for the default branch, nothing for an overtaken or deleted branch (stand-in npm, real npx tsx)', () => {
+      const repo = path.join(scratch, 'plan-repo');
+      const bin = path.join(scratch, 'plan-bin');
+      fs.mkdirSync(repo);
+      fs.mkdirSync(bin);
+      git(repo, 'init', '-q');
+      git(repo, 'remote', 'add', 'origin', origin);
+      fs.symlinkSync(path.join(ROOT, 'infra'), path.join(repo, 'infra'));
+      fs.writeFileSync(path.join(bin, 'npm'), '#!/usr/bin/env bash\n[ "$1" = ci ]\n', { mode: 0o755 }); // node_modules are there already
+      git(work, 'push', '-q', 'origin', `${two}:refs/heads/master`, `${two}:refs/heads/main`, `${two}:refs/heads/feature/y`);
+      const plan = (ACTION: string, BRANCH: string, REF: string, DEFAULT_BRANCH = 'main') => {
+        const r = runStep(planStep, { ACTION, BRANCH, REF, DEFAULT_BRANCH, PATH: `${bin}:${process.env.PATH}` }, repo);
+        assert.equal(r.status, 0, r.stdout);
+        return r.output;
+      };
+      assert.deepEqual(plan('deploy', 'main', two), { deploy: 'true', stage: 'prod', environment: 'production', 'source-branch': '', branch: 'main', ref: two, 'default-branch': 'main' });
+      assert.equal(plan('deploy', 'master', two).environment, 'preview', 'master beside a default main');
+      assert.equal(plan('deploy', 'master', two).stage, 'master');
+      assert.equal(plan('deploy', 'master', two, 'master').stage, 'prod');
+      assert.equal(plan('deploy', 'feature/y', two)['source-branch'], 'feature/y');
+      assert.equal(plan('deploy', 'feature/y', one).deploy, 'false', 'an overtaken commit');
+      assert.equal(plan('deploy', 'gone/branch', one).deploy, 'false', 'a deleted branch');
+      assert.equal(plan('destroy', 'gone/branch', '').deploy, 'true');
+      assert.equal(plan('destroy', 'feature/y', '').deploy, 'false', 'a branch that exists again');
+      assert.equal(plan('destroy', 'main', '').deploy, 'false', 'production is never destroyed');
+      const noDefault = runStep(planStep, { ACTION: 'deploy', BRANCH: 'main', REF: two, DEFAULT_BRANCH: '', PATH: `${bin}:${process.env.PATH}` }, repo);
+      assert.notEqual(noDefault.status, 0, 'no default branch known: no plan');
     });
 
     it('every step after the check depends on it', () => {
