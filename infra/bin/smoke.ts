@@ -6,17 +6,21 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DESCRIBE_USER_POOL_CLIENT } from '../lib/ci-permissions';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import {
   type Check,
   type PoolOutputs,
   clientVariables,
+  NEW_DOMAIN_RETRY,
   fetchClientCredentialsToken,
+  fetchTokenWithRetry,
   poolFromOutputs,
   describeCaller,
   outputName,
   planChecks,
   statusMatches,
+  tokenParamsVariable,
   tokenVariable,
   urlVariable,
 } from '../lib/smoke';
@@ -47,14 +51,20 @@ environment (API and tier names upper-cased, non-alphanumerics as _):
   or client credentials, fetched once per tier (OAuth 2.0 client_credentials grant):
   SMOKE_TOKEN_URL             the IdP's token endpoint
   SMOKE_CLIENT_ID_<API>_<TIER>, SMOKE_CLIENT_SECRET_<API>_<TIER>
-  SMOKE_SCOPE_<API>_<TIER>    scope to request (default: the tier's scopes in routes.json)
-  SMOKE_TOKEN_PARAMS          extra form parameters for the token request (e.g. audience=petstore)
+  SMOKE_SCOPE_<API>_<TIER>    scope to request (default: the tier's scopes in routes.json;
+                              Entra ID: <App ID URI>/.default)
+  SMOKE_TOKEN_PARAMS_<API>    extra form parameters for that API's token requests (e.g. Auth0's
+                              audience=https://petstore.example.com); default SMOKE_TOKEN_PARAMS
+  SMOKE_TOKEN_PARAMS          extra form parameters for every API's token requests
+  (an empty variable counts as unset)
 
 stack with its own Cognito user pool (deployed without -c issuer): with --outputs, each tier
 without SMOKE_TOKEN_<API>_<TIER> gets its token from the TokenEndpoint output with the tier's app
 client (<Api><Tier>ClientId output); its secret is SMOKE_CLIENT_SECRET_<API>_<TIER> if set, else
-read with your AWS credentials (aws cognito-idp describe-user-pool-client; never printed). A
-failed token request is an error (exit 2), not a skip.
+read with your AWS credentials (aws cognito-idp describe-user-pool-client; never printed). A new
+Cognito domain can take a minute to answer: its token requests are retried for up to 120 s while
+they fail transiently (unreachable, HTTP 5xx, 403, 404). A failed token request is an error
+(exit 2), not a skip.
 
 A tier with neither is skipped (and said so). Exit status: 0 all checks passed, 1 a check failed,
 2 usage error or nothing to check.
@@ -123,8 +133,9 @@ async function fetchToken(api: RouteTable['apis'][number], tier: string, timeout
   const clientSecret = process.env[vars.secret];
   const tokenUrl = process.env.SMOKE_TOKEN_URL;
   if (!clientId || !clientSecret || !tokenUrl) return undefined;
-  const scope = process.env[vars.scope] ?? api.tiers[tier].scopes.join(' ');
-  const extraParams = new URLSearchParams(process.env.SMOKE_TOKEN_PARAMS ?? '');
+  // An empty variable is an unset one (CI passes every repository variable, set or not).
+  const scope = process.env[vars.scope] || api.tiers[tier].scopes.join(' ');
+  const extraParams = new URLSearchParams(process.env[tokenParamsVariable(api.name)] || process.env.SMOKE_TOKEN_PARAMS || '');
   try {
     return await fetchClientCredentialsToken({ tokenUrl, clientId, clientSecret, scope, extraParams, timeoutMs });
   } catch (e) {
@@ -137,7 +148,7 @@ async function fetchToken(api: RouteTable['apis'][number], tier: string, timeout
  * secret stays in this process (stdout captured, never printed); errors show the CLI's stderr.
  */
 export function readClientSecret(pool: PoolOutputs, clientId: string, timeoutMs: number): Promise<string> {
-  const args = ['cognito-idp', 'describe-user-pool-client', '--user-pool-id', pool.userPoolId, '--client-id', clientId,
+  const args = [...DESCRIBE_USER_POOL_CLIENT.cli, '--user-pool-id', pool.userPoolId, '--client-id', clientId,
     '--region', pool.region, '--query', 'UserPoolClient.ClientSecret', '--output', 'text'];
   return new Promise((resolve, reject) => {
     execFile('aws', args, { timeout: Math.max(timeoutMs, 30_000), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
@@ -155,7 +166,7 @@ async function poolToken(pool: PoolOutputs, api: string, tier: string, timeoutMs
   try {
     const clientSecret = process.env[clientVariables(api, tier).secret] || (await readClientSecret(pool, clientId, timeoutMs));
     // No scope parameter: Cognito grants the client every scope it may have, the tier's.
-    return await fetchClientCredentialsToken({ tokenUrl: pool.tokenEndpoint, clientId, clientSecret, timeoutMs });
+    return await fetchTokenWithRetry({ tokenUrl: pool.tokenEndpoint, clientId, clientSecret, timeoutMs }, NEW_DOMAIN_RETRY);
   } catch (e) {
     throw new Error(`token for ${api}/${tier} from the stack's user pool (client ${clientId}): ${(e as Error).message}`);
   }

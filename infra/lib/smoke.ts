@@ -40,6 +40,11 @@ export function clientVariables(api: string, tier: string): { id: string; secret
   return { id: `SMOKE_CLIENT_ID_${s}`, secret: `SMOKE_CLIENT_SECRET_${s}`, scope: `SMOKE_SCOPE_${s}` };
 }
 
+/** Extra token-request form parameters for one API (e.g. Auth0's `audience`), else SMOKE_TOKEN_PARAMS. */
+export function tokenParamsVariable(api: string): string {
+  return `SMOKE_TOKEN_PARAMS_${envPart(api)}`;
+}
+
 /** The stack output holding an API's URL (`cdk deploy --outputs-file`). */
 export function outputName(api: string): string {
   return `${pascalCase(api)}Url`;
@@ -108,6 +113,52 @@ export interface ClientCredentialsRequest {
   readonly timeoutMs: number;
 }
 
+/** A failed token request; `transient` when another try may succeed (unreachable, 5xx, 403/404). */
+export class TokenRequestError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+    this.name = 'TokenRequestError';
+  }
+}
+
+/** How long to keep trying a token endpoint that fails transiently, and how long to wait between tries. */
+export interface RetryBound {
+  readonly withinMs: number;
+  readonly delayMs: number;
+}
+
+/**
+ * A new Cognito domain (the stack's own user pool, just deployed) can fail to answer for up to a
+ * minute: its first token requests are retried for this long.
+ */
+export const NEW_DOMAIN_RETRY: RetryBound = { withinMs: 120_000, delayMs: 5_000 };
+
+/**
+ * {@link fetchClientCredentialsToken}, tried again while it fails transiently and the bound allows
+ * (each error says how many tries were made). A permanent error (a refused client) fails at once.
+ */
+export async function fetchTokenWithRetry(
+  r: ClientCredentialsRequest,
+  bound: RetryBound,
+  fetchToken: (r: ClientCredentialsRequest) => Promise<string> = fetchClientCredentialsToken,
+): Promise<string> {
+  const start = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchToken(r);
+    } catch (e) {
+      const transient = e instanceof TokenRequestError && e.transient;
+      if (!transient || Date.now() - start + bound.delayMs > bound.withinMs) {
+        throw new Error(`${(e as Error).message}${transient ? ` (${attempt} tries within ${Math.round((Date.now() - start) / 1000)} s)` : ''}`);
+      }
+      await new Promise((ok) => setTimeout(ok, bound.delayMs));
+    }
+  }
+}
+
 /**
  * Fetches an access token. Errors name the HTTP status and the IdP's `error` code, never the
  * secret or a token.
@@ -128,12 +179,13 @@ export async function fetchClientCredentialsToken(r: ClientCredentialsRequest): 
       signal: AbortSignal.timeout(r.timeoutMs),
     });
   } catch (e) {
-    throw new Error(`token endpoint ${r.tokenUrl} unreachable: ${(e as Error).message}`);
+    throw new TokenRequestError(`token endpoint ${r.tokenUrl} unreachable: ${(e as Error).message}`, true);
   }
   const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; token_type?: unknown; error?: unknown };
   if (!res.ok) {
     const code = typeof body.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(body.error) ? ` ${body.error}` : '';
-    throw new Error(`token endpoint answered HTTP ${res.status}${code}`);
+    // 5xx, and 404/403 from a domain still being set up: worth another try; 400/401 (a refused client, scope): not.
+    throw new TokenRequestError(`token endpoint answered HTTP ${res.status}${code}`, res.status >= 500 || res.status === 404 || res.status === 403);
   }
   if (typeof body.access_token !== 'string' || body.access_token === '') throw new Error('token endpoint answered without an access_token');
   if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {

@@ -11,11 +11,14 @@ import { createHash } from 'node:crypto';
 /** Longest stage name; with the app name and the longest suffix a function name stays ≤ 64. */
 export const MAX_STAGE_LENGTH = 20;
 
-/** The stage the default branch deploys to. */
+/**
+ * The stage the repository's default branch deploys to, and no other branch: the default branch
+ * is a setting of the repository (`github.event.repository.default_branch`, `git ls-remote
+ * --symref origin HEAD`), given to every function here that may answer `prod`. Without it no
+ * branch is production (a `master` in a repository whose default branch is `main` is a preview).
+ */
 export const PRODUCTION_STAGE = 'prod';
 
-/** Branches that deploy to {@link PRODUCTION_STAGE}. */
-export const PRODUCTION_BRANCHES: readonly string[] = ['main', 'master'];
 
 /** The stage `cdk deploy` and `scripts/deploy.sh` use when no stage is given (manual work). */
 export const DEFAULT_MANUAL_STAGE = 'dev';
@@ -56,7 +59,8 @@ function branchOf(ref: string): string {
 
 /**
  * A stage name for an arbitrary git branch name. Deterministic, total (never throws) and
- * one-to-one in practice: `main`/`master` (also as `refs/heads/main`) → `prod`; a branch that is
+ * one-to-one in practice: the repository's default branch `defaultBranch` (also as
+ * `refs/heads/<it>`) → `prod`, and no other branch (without `defaultBranch`, none); a branch that is
  * already a valid stage name, is not reserved ({@link RESERVED_STAGES}) and does not end like a
  * hash is its own stage; every other branch gets its sanitized form (lower-cased, every run of
  * other characters one `-`, `b-` in front when it would not start with a letter, cut to fit)
@@ -65,9 +69,9 @@ function branchOf(ref: string): string {
  * branch `dev` does not take the manual default stage. Unhashed results never end like a hash,
  * so two branches can only meet through a 24-bit hash collision of two hashed names.
  */
-export function stageNameForBranch(branch: string): string {
+export function stageNameForBranch(branch: string, defaultBranch?: string): string {
   const name = branchOf(branch);
-  if (PRODUCTION_BRANCHES.includes(name)) return PRODUCTION_STAGE;
+  if (defaultBranch !== undefined && branchOf(defaultBranch) !== '' && name === branchOf(defaultBranch)) return PRODUCTION_STAGE;
   if (isValidStageName(name) && !RESERVED_STAGES.includes(name) && !HASH_TAIL.test(name)) return name;
   let stage = name
     .toLowerCase()
@@ -85,13 +89,51 @@ export type BranchDeployment =
   | { readonly deploy: false; readonly reason: string }
   | { readonly deploy: true; readonly stage: string; readonly environment: DeployEnvironment };
 
-/** The deployment of a branch pushed to GitHub (see {@link stageNameForBranch}). */
-export function branchDeployment(branch: string): BranchDeployment {
+/**
+ * The deployment of a branch pushed to GitHub (see {@link stageNameForBranch}): production for
+ * the repository's default branch `defaultBranch` only.
+ */
+export function branchDeployment(branch: string, defaultBranch: string): BranchDeployment {
   const name = branchOf(branch);
   const prefix = NO_STAGE_BRANCH_PREFIXES.find((p) => name.startsWith(p));
   if (prefix !== undefined) return { deploy: false, reason: `branches under ${prefix} get no stage` };
-  const stage = stageNameForBranch(name);
+  const stage = stageNameForBranch(name, defaultBranch);
   return { deploy: true, stage, environment: stage === PRODUCTION_STAGE ? 'production' : 'preview' };
+}
+
+/** What a workflow run was started for: deploy a pushed commit, or destroy a deleted branch's stage. */
+export interface CiEvent {
+  readonly action: 'deploy' | 'destroy';
+  readonly branch: string;
+  /** The repository's default branch: the only one deploying to {@link PRODUCTION_STAGE}. */
+  readonly defaultBranch: string;
+  /** The commit to deploy (deploy only; unset: whatever the branch's head is). */
+  readonly ref?: string;
+  /**
+   * The branch's head on the remote now (`git ls-remote`): '' when the branch does not exist.
+   * Deploy and destroy of one branch are serialized per stage; this makes the later event win:
+   * a deploy of a commit the branch no longer points at, or of a deleted branch, does nothing,
+   * and neither does the destroy of a branch that exists again.
+   */
+  readonly remoteHead: string;
+}
+
+/** What a deploy/destroy run does for its event: nothing (and why), or act on a stage. */
+export function ciPlan(e: CiEvent): BranchDeployment {
+  const d = branchDeployment(e.branch, e.defaultBranch);
+  if (!d.deploy) return d;
+  const name = branchOf(e.branch);
+  const head = e.remoteHead.trim();
+  if (e.action === 'deploy') {
+    if (head === '') return { deploy: false, reason: `branch ${name} no longer exists: its deletion destroys the stage, nothing deploys it` };
+    if (e.ref !== undefined && e.ref !== '' && head !== e.ref) {
+      return { deploy: false, reason: `branch ${name} is at ${head.slice(0, 12)} now, not ${e.ref.slice(0, 12)}: the run of that push deploys` };
+    }
+    return d;
+  }
+  if (d.environment === 'production') return { deploy: false, reason: 'the production stage is never destroyed by a workflow' };
+  if (head !== '') return { deploy: false, reason: `branch ${name} exists again (at ${head.slice(0, 12)}): its push deploys the stage, nothing destroys it` };
+  return d;
 }
 
 /** The stack name of a stage: `<App>-<stage>`. */
@@ -113,8 +155,8 @@ export interface StackSummary {
  * {@link SOURCE_TAG}) whose stage is no existing branch's stage. Never `prod`, never a stage
  * deployed by hand (no tag). Sorted, each once.
  */
-export function orphanStages(appName: string, stacks: readonly StackSummary[], branches: readonly string[]): string[] {
-  const live = new Set(branches.map((b) => stageNameForBranch(b)));
+export function orphanStages(appName: string, stacks: readonly StackSummary[], branches: readonly string[], defaultBranch?: string): string[] {
+  const live = new Set(branches.map((b) => stageNameForBranch(b, defaultBranch)));
   const out = new Set<string>();
   for (const s of stacks) {
     const tags = new Map((s.Tags ?? []).map((t) => [t.Key, t.Value]));

@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadRouteTable, samplePath } from '../lib/route-table';
-import { clientVariables, fetchClientCredentialsToken, poolFromOutputs, urlVariable, userPoolRegion } from '../lib/smoke';
+import {
+  NEW_DOMAIN_RETRY,
+  clientVariables,
+  fetchClientCredentialsToken,
+  fetchTokenWithRetry,
+  poolFromOutputs,
+  tokenParamsVariable,
+  urlVariable,
+  userPoolRegion,
+} from '../lib/smoke';
 import { readClientSecret } from '../bin/smoke';
 import { type Moto, startMoto, synthWithoutIssuer } from './helpers';
 
@@ -117,6 +126,50 @@ describe('fetchClientCredentialsToken against a loopback token endpoint', () => 
     await assert.rejects(get('plain', 's3cret', { tokenUrl: url, timeoutMs: 300 }), /unreachable/);
     silent.closeAllConnections();
     await new Promise((r) => silent.close(r));
+  });
+});
+
+describe('fetchTokenWithRetry: a new Cognito domain that does not answer yet', () => {
+  let fails = 0;
+  const flaky = (status: number) => (res: ServerResponse) => {
+    if (fails > 0) {
+      fails--;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ access_token: 'late-token', token_type: 'Bearer' }));
+  };
+  const idp = new TokenEndpoint({ c503: 's', c404: 's', c401: 's' }, { c503: flaky(503), c404: flaky(404) });
+  before(() => idp.start());
+  after(() => idp.stop());
+  const bound = { withinMs: 3_000, delayMs: 20 };
+  const req = (clientId: string, clientSecret = 's') => ({ tokenUrl: idp.url, clientId, clientSecret, timeoutMs: 2_000 });
+
+  it('tries again while the endpoint fails transiently (5xx, 404), within the bound', async () => {
+    fails = 3;
+    idp.requests.length = 0;
+    assert.equal(await fetchTokenWithRetry(req('c503'), bound), 'late-token');
+    assert.equal(idp.requests.length, 4);
+    fails = 2;
+    assert.equal(await fetchTokenWithRetry(req('c404'), bound), 'late-token');
+  });
+
+  it('gives up when the bound is spent, saying how many tries', async () => {
+    fails = 1_000;
+    await assert.rejects(fetchTokenWithRetry(req('c503'), { withinMs: 300, delayMs: 50 }), /HTTP 503 \(\d+ tries within \d+ s\)/);
+    fails = 0;
+  });
+
+  it('a refused client fails at once (no retry)', async () => {
+    idp.requests.length = 0;
+    await assert.rejects(fetchTokenWithRetry(req('c401', 'wrong'), bound), /^Error: token endpoint answered HTTP 401 invalid_client$/);
+    assert.equal(idp.requests.length, 1);
+  });
+
+  it('the stack\'s own pool is given a minute and more (the bound bin/smoke.ts uses)', () => {
+    assert.ok(NEW_DOMAIN_RETRY.withinMs >= 60_000 && NEW_DOMAIN_RETRY.withinMs <= 300_000);
   });
 });
 
@@ -256,6 +309,54 @@ describe('scripts/smoke.sh with the stack\'s own pool (bin/smoke.ts, real proces
     await smoke(env);
     assert.ok(!idp.requests.some((r) => r.clientId === idOf('pet-store', 'reader')));
     assert.ok(seen.some((s) => s.auth === 'Bearer given-token'));
+  });
+});
+
+describe('scripts/smoke.sh with an external IdP: per-API token parameters, per-tier scopes (bin/smoke.ts, real process)', () => {
+  const tiers = TABLE.apis.flatMap((a) => Object.keys(a.tiers).map((t) => ({ api: a.name, tier: t })));
+  const idp = new TokenEndpoint(Object.fromEntries(tiers.map(({ api, tier }) => [`id-${api}-${tier}`, `secret-${api}-${tier}`])));
+  const apis = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'smoke-external-'));
+  let outputsFile = '';
+  before(async () => {
+    await idp.start();
+    await new Promise<void>((r) => apis.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(apis.address() as AddressInfo).port}`;
+    outputsFile = path.join(dir, 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify({ 'ApiAuthz-x': { PetStoreUrl: `${base}/pet-store/`, SolarSystemUrl: `${base}/solar-system/` } }));
+  });
+  after(async () => {
+    await idp.stop();
+    apis.closeAllConnections();
+    await new Promise((r) => apis.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('each API\'s requests carry its own parameters; an empty variable is an unset one', async () => {
+    const env: Record<string, string> = { SMOKE_TOKEN_URL: idp.url, SMOKE_TOKEN_PARAMS: 'resource=shared' };
+    for (const { api, tier } of tiers) {
+      env[clientVariables(api, tier).id] = `id-${api}-${tier}`;
+      env[clientVariables(api, tier).secret] = `secret-${api}-${tier}`;
+      env[clientVariables(api, tier).scope] = ''; // as CI passes an unset repository variable
+    }
+    env[tokenParamsVariable('pet-store')] = 'audience=https://petstore.example.com';
+    env[tokenParamsVariable('solar-system')] = '';
+    env[clientVariables('solar-system', 'gold').scope] = 'api://solar/.default';
+    idp.requests.length = 0;
+    const { code, out } = await runSmoke(outputsFile, env);
+    // Every token was had (exit 2 would be a failed token request); the stand-in APIs answer 200 to all, so checks fail (1).
+    assert.equal(code, 1, out);
+    assert.equal(idp.requests.length, tiers.length);
+    const byClient = new Map(idp.requests.map((r) => [r.clientId, r.form]));
+    assert.equal(byClient.get('id-pet-store-reader')?.get('audience'), 'https://petstore.example.com');
+    assert.equal(byClient.get('id-pet-store-reader')?.get('resource'), null, 'the per-API value replaces SMOKE_TOKEN_PARAMS');
+    assert.equal(byClient.get('id-pet-store-reader')?.get('scope'), TABLE.apis.find((a) => a.name === 'pet-store')!.tiers.reader.scopes.join(' '));
+    assert.equal(byClient.get('id-solar-system-gold')?.get('scope'), 'api://solar/.default');
+    assert.equal(byClient.get('id-solar-system-gold')?.get('audience'), null);
+    assert.equal(byClient.get('id-solar-system-gold')?.get('resource'), 'shared', 'empty per-API value: SMOKE_TOKEN_PARAMS');
   });
 });
 

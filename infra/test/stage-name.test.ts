@@ -7,6 +7,7 @@ import { DEFAULT_STAGE } from '../bin/context';
 import {
   MAX_STAGE_LENGTH,
   branchDeployment,
+  ciPlan,
   isValidStageName,
   stackNameFor,
   stageNameForBranch,
@@ -15,10 +16,16 @@ import {
 const HASHED = (head: string) => new RegExp(`^${head}-[0-9a-f]{6}$`);
 
 describe('stageNameForBranch', () => {
-  it('maps the default branch to the production stage', () => {
-    assert.equal(stageNameForBranch('main'), 'prod');
-    assert.equal(stageNameForBranch('master'), 'prod');
-    assert.equal(stageNameForBranch('refs/heads/main'), 'prod');
+  it('maps the repository\'s default branch to the production stage, and nothing else', () => {
+    assert.equal(stageNameForBranch('main', 'main'), 'prod');
+    assert.equal(stageNameForBranch('refs/heads/main', 'main'), 'prod');
+    assert.equal(stageNameForBranch('trunk', 'trunk'), 'prod');
+    // A master next to a default main is a preview branch (it does not share ApiAuthz-prod).
+    assert.equal(stageNameForBranch('master', 'main'), 'master');
+    assert.equal(stageNameForBranch('main', 'trunk'), 'main');
+    // Without the default branch no branch is production.
+    assert.equal(stageNameForBranch('main'), 'main');
+    assert.equal(stageNameForBranch('master'), 'master');
   });
 
   it('keeps a branch that is already a stage name as it is', () => {
@@ -36,7 +43,7 @@ describe('stageNameForBranch', () => {
   });
 
   it('gives feature/foo, feature-foo and Feature/Foo three stages', () => {
-    const stages = ['feature/foo', 'feature-foo', 'Feature/Foo'].map(stageNameForBranch);
+    const stages = ['feature/foo', 'feature-foo', 'Feature/Foo'].map((b) => stageNameForBranch(b));
     assert.equal(new Set(stages).size, 3, stages.join(' '));
     assert.equal(stages[1], 'feature-foo');
   });
@@ -59,13 +66,13 @@ describe('stageNameForBranch', () => {
     const bodies = ['foo', 'Foo', 'foo-bar', 'foo_bar', 'foo.bar', 'v1.2.3', '123', 'a-very-long-branch-name-for-a-page', 'dev', 'prod', 'main'];
     const branches = new Set<string>(['main', 'master', 'dev', 'prod', 'Main', 'DEV', 'ci']);
     for (const p of prefixes) for (const sep of separators) for (const b of bodies) branches.add(p === '' ? b : `${p}${sep}${b}`);
-    for (const b of [...branches]) branches.add(stageNameForBranch(b)); // a branch named like another's stage
+    for (const b of [...branches]) branches.add(stageNameForBranch(b, 'main')); // a branch named like another's stage
     const byStage = new Map<string, string>();
     for (const branch of branches) {
-      const stage = stageNameForBranch(branch);
+      const stage = stageNameForBranch(branch, 'main');
       assert.ok(isValidStageName(stage), `${JSON.stringify(branch)} -> ${stage}`);
       if (stage === 'prod') {
-        assert.ok(branch === 'main' || branch === 'master', `${branch} -> prod`);
+        assert.equal(branch, 'main', `${branch} -> prod`);
         continue;
       }
       assert.notEqual(stage, DEFAULT_STAGE, `${branch} took the manual default stage`);
@@ -81,7 +88,8 @@ describe('stageNameForBranch', () => {
     assert.notEqual(s, 'prod');
     assert.match(s, /^prod-[0-9a-f]{6}$/);
     assert.notEqual(stageNameForBranch('PROD'), 'prod');
-    assert.notEqual(stageNameForBranch('Main'), 'prod', 'git branch names are case-sensitive: only main is production');
+    assert.notEqual(stageNameForBranch('Main', 'main'), 'prod', 'git branch names are case-sensitive: only main is production');
+    assert.notEqual(stageNameForBranch('prod', 'main'), 'prod');
   });
 
   it('starts with a letter', () => {
@@ -137,49 +145,78 @@ describe('stageNameForBranch', () => {
       }).trim();
     assert.match(run('feature/Login'), HASHED('feature-login'));
     assert.equal(run('feature-login'), 'feature-login');
-    assert.equal(run('--stack', '--app', 'Demo', 'main'), 'Demo-prod');
-    assert.equal(run('--github-output', 'master'), 'deploy=true\nstage=prod\nenvironment=production');
-    assert.equal(run('--github-output', 'feature-x'), 'deploy=true\nstage=feature-x\nenvironment=preview');
-    assert.match(run('--github-output', 'dependabot/cargo/serde-1.0.300'), /^deploy=false\nreason=/);
+    assert.equal(run('--stack', '--app', 'Demo', '--default-branch', 'main', 'main'), 'Demo-prod');
+    assert.equal(run('--stack', 'main'), 'ApiAuthz-main');
+    const gh = (branch: string, ...more: string[]) => run('--github-output', '--default-branch', 'trunk', '--remote-head', 'abc', ...more, branch);
+    assert.equal(gh('trunk'), 'deploy=true\nstage=prod\nenvironment=production\nsource-branch=');
+    assert.equal(gh('master'), 'deploy=true\nstage=master\nenvironment=preview\nsource-branch=master');
+    assert.equal(gh('feature-x'), 'deploy=true\nstage=feature-x\nenvironment=preview\nsource-branch=feature-x');
+    assert.match(gh('dependabot/cargo/serde-1.0.300'), /^deploy=false\nreason=/);
+    assert.match(gh('feature-x', '--ref', 'def'), /^deploy=false\nreason=branch feature-x is at abc now, not def/);
+    assert.match(run('--github-output', '--default-branch', 'trunk', '--remote-head', '', '--action', 'destroy', 'feature-x'), /^deploy=true\nstage=feature-x\n/);
+    // The production decision needs the default branch; the freshness check needs the remote head.
+    assert.throws(() => run('--github-output', '--remote-head', 'abc', 'trunk'), /needs --default-branch/);
+    assert.throws(() => run('--github-output', '--default-branch', 'trunk', 'trunk'), /needs --remote-head/);
   });
 });
 
 describe('branchDeployment', () => {
-  it('sends main and master to the production environment, every other branch to preview', () => {
-    assert.deepEqual(branchDeployment('main'), { deploy: true, stage: 'prod', environment: 'production' });
-    assert.deepEqual(branchDeployment('master'), { deploy: true, stage: 'prod', environment: 'production' });
-    assert.deepEqual(branchDeployment('refs/heads/master'), { deploy: true, stage: 'prod', environment: 'production' });
-    assert.deepEqual(branchDeployment('feature-x'), { deploy: true, stage: 'feature-x', environment: 'preview' });
-    const prodLike = branchDeployment('prod');
+  it('sends the default branch to the production environment, every other branch to preview', () => {
+    assert.deepEqual(branchDeployment('main', 'main'), { deploy: true, stage: 'prod', environment: 'production' });
+    assert.deepEqual(branchDeployment('refs/heads/master', 'master'), { deploy: true, stage: 'prod', environment: 'production' });
+    assert.deepEqual(branchDeployment('master', 'main'), { deploy: true, stage: 'master', environment: 'preview' });
+    assert.deepEqual(branchDeployment('main', 'master'), { deploy: true, stage: 'main', environment: 'preview' });
+    assert.deepEqual(branchDeployment('feature-x', 'main'), { deploy: true, stage: 'feature-x', environment: 'preview' });
+    const prodLike = branchDeployment('prod', 'main');
     assert.ok(prodLike.deploy && prodLike.environment === 'preview' && prodLike.stage !== 'prod');
   });
 
   it('gives dependabot branches no stage', () => {
     for (const b of ['dependabot/npm_and_yarn/infra/aws-cdk-lib-2.276.0', 'refs/heads/dependabot/cargo/serde-1.0.300']) {
-      const d = branchDeployment(b);
+      const d = branchDeployment(b, 'main');
       assert.equal(d.deploy, false, b);
     }
+  });
+});
+
+describe('ciPlan: deploy and destroy of one branch, the later event wins', () => {
+  const base = { branch: 'feature-x', defaultBranch: 'main' } as const;
+  it('deploys the commit the branch still points at', () => {
+    assert.deepEqual(ciPlan({ ...base, action: 'deploy', ref: 'a1', remoteHead: 'a1' }), { deploy: true, stage: 'feature-x', environment: 'preview' });
+    assert.deepEqual(ciPlan({ ...base, action: 'deploy', remoteHead: 'a1' }), { deploy: true, stage: 'feature-x', environment: 'preview' });
+  });
+  it('does not deploy a deleted branch (its destroy already ran or is queued) or an overtaken commit', () => {
+    const gone = ciPlan({ ...base, action: 'deploy', ref: 'a1', remoteHead: '' });
+    assert.equal(gone.deploy, false);
+    assert.match(!gone.deploy ? gone.reason : '', /no longer exists/);
+    const moved = ciPlan({ ...base, action: 'deploy', ref: 'a1', remoteHead: 'b2' });
+    assert.equal(moved.deploy, false);
+  });
+  it('destroys only a branch that is still gone, never production', () => {
+    assert.deepEqual(ciPlan({ ...base, action: 'destroy', remoteHead: '' }), { deploy: true, stage: 'feature-x', environment: 'preview' });
+    assert.equal(ciPlan({ ...base, action: 'destroy', remoteHead: 'c3' }).deploy, false);
+    assert.equal(ciPlan({ ...base, branch: 'main', action: 'destroy', remoteHead: '' }).deploy, false);
   });
 });
 
 describe('infra/README.md stage-name examples, run through the CLI as documented', () => {
   it('every `branch` → `stage` pair of the stage-name paragraph is what bin/stage-name.ts prints', () => {
     const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    const start = readme.indexOf('For a git branch, `npx tsx bin/stage-name.ts <branch>` prints its stage:');
+    const start = readme.indexOf('For a git branch, `npx tsx bin/stage-name.ts --default-branch main <branch>` prints its stage:');
     assert.ok(start >= 0, 'the documented command is in infra/README.md');
     const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
     const pairs = [...paragraph.matchAll(/`([^`\s]+)` → `([^`\s]+)`/g)].map((m) => [m[1], m[2]] as const);
-    // `main`/`master` → `prod`, `feature-login` → …, `feature/Login` → …, branch `dev` → `dev-…`.
-    assert.ok(pairs.length >= 4, JSON.stringify(pairs));
+    // `main` → `prod`, `master` → `master`, `feature-login` → …, `feature/Login` → …, branch `dev` → `dev-…`.
+    assert.ok(pairs.length >= 5, JSON.stringify(pairs));
     for (const [branch, stage] of pairs) {
-      const printed = execFileSync(process.execPath, ['--import', 'tsx', 'bin/stage-name.ts', branch], {
+      const printed = execFileSync(process.execPath, ['--import', 'tsx', 'bin/stage-name.ts', '--default-branch', 'main', branch], {
         cwd: path.join(__dirname, '..'),
         encoding: 'utf8',
       }).trim();
       if (stage.endsWith('…')) assert.ok(printed.startsWith(stage.slice(0, -1)) && printed !== stage.slice(0, -2), `${branch}: ${printed}`);
       else assert.equal(printed, stage, branch);
     }
-    assert.ok(paragraph.includes('`main`/`master` → `prod`'));
-    assert.equal(stageNameForBranch('main'), 'prod');
+    assert.ok(paragraph.includes('`main` → `prod`'));
+    assert.ok(paragraph.includes('`master` → `master`'));
   });
 });

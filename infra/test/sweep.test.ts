@@ -31,6 +31,12 @@ describe('orphanStages', () => {
     assert.deepEqual(orphanStages('ApiAuthz', stacks, ['main', 'feature/foo', 'feature-bar']), []);
   });
 
+  it('maps branches with the repository\'s default branch: a master beside main is a preview stage', () => {
+    const withMaster = [...stacks, tagged('master')];
+    assert.deepEqual(orphanStages('ApiAuthz', withMaster, ['main', 'master', 'feature/foo', 'feature-bar'], 'main'), []);
+    assert.deepEqual(orphanStages('ApiAuthz', withMaster, ['main', 'feature/foo', 'feature-bar'], 'main'), ['master']);
+  });
+
   it('never names prod or a stage deployed by hand, even with no branch left', () => {
     const out = orphanStages('ApiAuthz', stacks, ['unrelated']);
     for (const s of ['prod', 'dev', 'demo', 'other-app']) assert.ok(!out.includes(s), s);
@@ -68,5 +74,9 @@ describe('sourceBranch', () => {
 
   it('refuses a stage that is not the branch stage', () => {
     assert.throws(() => synth({ stage: 'feature-foo', sourceBranch: 'feature/foo' }), /sourceBranch "feature\/foo": its stage is feature-foo-[0-9a-f]{6}/);
+  });
+
+  it('prod is no branch stage: CI deploys it without sourceBranch (never tagged for the sweep)', () => {
+    assert.throws(() => synth({ stage: 'prod', sourceBranch: 'main' }), /sourceBranch "main": its stage is main, not prod/);
   });
 });
