@@ -3,6 +3,7 @@
  * only ever see these types (they read no context and no environment variable).
  */
 import type { RouteTable } from './route-table';
+import { isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
 
 /** Lambda architecture: arm64 by default (cheaper per ms, same speed for this code). */
 export type ArchitectureName = 'arm64' | 'x86_64';
@@ -176,4 +177,126 @@ export const VALID_RETENTION_DAYS: readonly number[] = [
  */
 export function logGroupNameFor(name: string, retained: boolean): string | undefined {
   return retained ? undefined : name;
+}
+
+/** Application names: PascalCase, short enough for every derived resource name. */
+export const APP_NAME_PATTERN = /^[A-Z][A-Za-z0-9]{0,11}$/;
+
+/**
+ * Variables the stack generates; `extraEnvironment` may not set them. Each must be a variable of
+ * the Rust settings table (`authz_core::SETTINGS`): test/golden.test.ts checks it against
+ * tests/golden/route-semantics.json, which the Rust side generates.
+ */
+export const GENERATED_VARIABLES: readonly string[] = [
+  'AUTHZ_ISSUER',
+  'AUTHZ_AUDIENCE',
+  'AUTHZ_ROUTES',
+  'AUTHZ_ALGORITHMS',
+  'AUTHZ_CONTEXT_CLAIMS',
+  'AUTHZ_JWKS_URI',
+  'AUTHZ_ALLOWED_API_ARNS',
+  'AUTHZ_INTROSPECTION_SECRET_ARN',
+  'AUTHZ_TOKEN_QUERY_PARAM',
+  'AUTHZ_CA_BUNDLE',
+  'AUTHZ_USAGE_IDENTIFIER_CLAIM',
+];
+
+/**
+ * Generated only when the stack makes its own user pool (no issuer); with an external issuer
+ * `extraEnvironment` may set them (e.g. AUTHZ_CLIENT_ID for an existing Cognito pool).
+ */
+export const USER_POOL_VARIABLES: readonly string[] = ['AUTHZ_CLIENT_ID'];
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+/** A configuration error: the message names the setting. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Checks a whole configuration before anything is built: every error names the setting (the
+ * context key of bin/context.ts, or the routes.json entry).
+ */
+export function checkConfig(c: AuthzStackConfig): void {
+  const a = c.authorizers;
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  if (!APP_NAME_PATTERN.test(c.appName)) fail(`appName "${c.appName}": PascalCase letters and digits, at most 12`);
+  if (!isValidStageName(c.stage)) fail(`stage "${c.stage}": ${stageNameProblem(c.stage)}`);
+  if (a.issuer !== undefined) {
+    let issuer: URL | undefined;
+    try {
+      issuer = new URL(a.issuer);
+    } catch {
+      fail(`issuer "${a.issuer}" is not a URL`);
+    }
+    if (issuer && issuer.protocol !== 'https:') fail(`issuer "${a.issuer}" must be https:// (API Gateway and Lambda reach it over the internet or the VPC)`);
+  } else {
+    // The stack's own Cognito pool: its tokens carry no `aud` and its keys come from discovery.
+    if (a.audienceOverrides !== undefined) fail('audiences need an issuer: the stack\'s own Cognito pool issues tokens without aud (the authorizers match client_id)');
+    if (a.jwksUri !== undefined) fail('jwksUri needs an issuer: the stack\'s own Cognito pool is found by discovery');
+    for (const key of Object.keys(a.extraEnvironment ?? {})) {
+      if (USER_POOL_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the stack's own user pool (no issuer given)`);
+    }
+  }
+  if (!Number.isInteger(a.memorySizeMb) || a.memorySizeMb < 128 || a.memorySizeMb > 10240) {
+    fail(`memorySizeMb ${a.memorySizeMb}: an integer from 128 to 10240`);
+  }
+  if (!(a.timeoutSeconds >= 1 && a.timeoutSeconds <= 9 && Number.isInteger(a.timeoutSeconds))) {
+    fail(`timeoutSeconds ${a.timeoutSeconds}: 1 to 9 (API Gateway gives an authorizer 10 s)`);
+  }
+  if (!VALID_RETENTION_DAYS.includes(a.logRetentionDays)) {
+    fail(`logRetentionDays ${a.logRetentionDays}: one of ${VALID_RETENTION_DAYS.join(', ')}`);
+  }
+  if (a.introspectionSecretArn !== undefined && !SECRET_ARN.test(a.introspectionSecretArn)) {
+    fail(`introspectionSecretArn "${a.introspectionSecretArn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)`);
+  }
+  if (a.jwksUri !== undefined && !/^https:\/\//.test(a.jwksUri)) fail(`jwksUri "${a.jwksUri}" must be https://`);
+  for (const key of Object.keys(a.extraEnvironment ?? {})) {
+    if (!/^AUTHZ_[A-Z0-9_]+$/.test(key)) fail(`extraEnvironment: "${key}" is not an AUTHZ_* variable`);
+    if (GENERATED_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the typed settings and routes.json; set it there`);
+  }
+  for (const api of Object.keys(a.audienceOverrides ?? {})) {
+    if (!c.routeTable.apis.some((x) => x.name === api)) fail(`audience override for unknown API "${api}"`);
+  }
+  if (a.vpc) {
+    if (a.vpc.subnetIds.length === 0) fail('vpc: at least one subnet');
+    if (a.vpc.securityGroupIds.length === 0) fail('vpc: at least one security group');
+    if (a.vpc.availabilityZones.length === 0) fail('vpc: the subnets\' availability zones');
+  }
+  const checkThrottle = (what: string, t: Throttle) => {
+    if (!Number.isInteger(t.rateLimit) || t.rateLimit < 1 || t.rateLimit > 10000) fail(`${what} rate ${t.rateLimit}: 1 to 10000 requests/s (the account's regional limit)`);
+    if (!Number.isInteger(t.burstLimit) || t.burstLimit < 1 || t.burstLimit > 5000) fail(`${what} burst ${t.burstLimit}: 1 to 5000 (the account's regional limit)`);
+  };
+  checkThrottle('throttleRateLimit/throttleBurstLimit', c.throttle);
+  for (const [route, t] of Object.entries(c.routeThrottles ?? {})) {
+    if (!c.routeTable.apis.some((x) => x.routes.some((r) => r.route === route))) fail(`routeThrottles: "${route}" is no route of routes.json`);
+    checkThrottle(`routeThrottles "${route}"`, t);
+  }
+  if (c.corsOrigin !== undefined && c.corsOrigin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(c.corsOrigin)) {
+    fail(`corsOrigin "${c.corsOrigin}": one origin (scheme://host[:port], no path) or *`);
+  }
+  if (c.customDomain) {
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(c.customDomain.domainName)) fail(`domainName "${c.customDomain.domainName}" is not a lower-case DNS name`);
+    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(c.customDomain.certificateArn)) fail(`certificateArn "${c.customDomain.certificateArn}" is not an ACM certificate ARN`);
+  }
+  if (c.usagePlan) {
+    if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);
+    if (!Number.isInteger(c.usagePlan.quotaPerDay) || c.usagePlan.quotaPerDay < 1) fail(`usagePlanQuotaPerDay ${c.usagePlan.quotaPerDay}: at least 1`);
+    if (!c.routeTable.apis.some((x) => x.type === 'rest')) fail('usagePlanClaim: usage plans need a REST API in routes.json');
+  }
+  if (a.reservedConcurrency !== undefined && !(Number.isInteger(a.reservedConcurrency) && a.reservedConcurrency >= 1)) {
+    fail(`reservedConcurrency ${a.reservedConcurrency}: a whole number of at least 1 (0 would stop every authorizer: every request a 500)`);
+  }
+  if (c.sourceBranch !== undefined && stageNameForBranch(c.sourceBranch) !== c.stage) {
+    fail(`sourceBranch "${c.sourceBranch}": its stage is ${stageNameForBranch(c.sourceBranch)}, not ${c.stage}`);
+  }
+  if (a.tokenQueryParam !== undefined && !/^[A-Za-z0-9_.~-]+$/.test(a.tokenQueryParam)) {
+    fail(`tokenQueryParam "${a.tokenQueryParam}" is not a query parameter name`);
+  }
 }
