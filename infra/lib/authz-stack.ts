@@ -1,4 +1,4 @@
-import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -151,7 +151,7 @@ export class AuthzStack extends Stack {
         if (rest.usagePlan) {
           new CfnOutput(this, `${Id}UsagePlanId`, {
             value: rest.usagePlan.usagePlanId,
-            description: `Usage plan of ${api.name}: add each client's API key (value = its ${c.usagePlan!.claim} claim) with aws apigateway create-usage-plan-key`,
+            description: `Usage plan of ${api.name}: add each client's API key (value = its ${c.usagePlan!.claim} claim, which API Gateway takes only at 20 characters or more) with aws apigateway create-usage-plan-key`,
           });
         }
         new CfnOutput(this, `${Id}ApiId`, { value: rest.restApi.restApiId, description: `REST API id of ${api.name}, stage ${c.stage}` });
@@ -188,6 +188,17 @@ export class AuthzStack extends Stack {
         value: urls[api.name],
         description: `Invoke URL of the ${api.name} ${api.type.toUpperCase()} API, stage ${c.stage}`,
       });
+    }
+    if (a.reservedConcurrency !== undefined) {
+      const functions = Object.values(allAuthorizers).reduce((n, fns) => n + Object.keys(fns).length, 0);
+      const total = functions * a.reservedConcurrency;
+      Annotations.of(this).addWarningV2(
+        'authz:reservedConcurrency',
+        `reservedConcurrency ${a.reservedConcurrency} reserves ${total} concurrent executions (${functions} authorizer functions): ` +
+          `Lambda keeps at least 100 of the account's concurrency unreserved, so the deploy fails unless the region's quota is at least ${total + 100} ` +
+          'plus what other functions reserve; new accounts often have a quota too low to reserve any ' +
+          '(aws lambda get-account-settings: AccountLimit.UnreservedConcurrentExecutions)',
+      );
     }
     if (c.customDomain) new StageCustomDomain(this, 'Domain', { settings: c.customDomain, stages });
     const monitoring = new StageMonitoring(this, 'Monitoring', {

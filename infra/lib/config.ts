@@ -125,7 +125,8 @@ export interface CustomDomainSettings {
  * A REST usage plan fed by the authorizers: they return the value of `claim` as
  * `usageIdentifierKey` (`AUTHZ_USAGE_IDENTIFIER_CLAIM`), the API takes API keys from the
  * authorizer (`apiKeySource: AUTHORIZER`), and every guarded method requires a key. The keys
- * themselves (one per client, the claim's value) are added to the plan by the operator.
+ * themselves (one per client, the claim's value) are added to the plan by the operator; API
+ * Gateway refuses key values under 20 characters, so the claim's values must be at least that long.
  */
 export interface UsagePlanSettings {
   readonly claim: string;
@@ -167,6 +168,21 @@ export const DEFAULTS = {
 export const VALID_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
+
+/** Where API access log groups live: outside the account's CloudWatch Logs resource policy. */
+export const VENDED_LOGS_PREFIX = '/aws/vendedlogs/';
+
+/**
+ * The access log group of an API stage. API Gateway delivering access logs to a log group adds
+ * that group to the account-wide CloudWatch Logs resource policy (5,120 characters, entries never
+ * removed): after some 40 stages every new one fails to enable logging. Groups under
+ * `/aws/vendedlogs/` need no entry (AWS's guidance). A kept group (see {@link logGroupNameFor})
+ * carries the API id instead, which is new with every new API, so a re-created stage never meets
+ * its old group's name.
+ */
+export function accessLogGroupName(apiName: string, apiId: string, retained: boolean): string {
+  return retained ? `${VENDED_LOGS_PREFIX}apigateway/${apiName}-${apiId}/access` : `${VENDED_LOGS_PREFIX}apigateway/${apiName}/access`;
+}
 
 /**
  * The name of a log group the stack creates: fixed (`name`) for a stage that deletes its logs
