@@ -13,6 +13,9 @@
 # Lambda permissions: every first deploy of a stage has some); without one (CI, a pipe, cron) it
 # cannot ask and would abort, so it deploys with --require-approval never. An explicit
 # --require-approval LEVEL among the options wins. AUTHZ_CDK=PROGRAM runs another CDK CLI.
+#
+# The AWS credentials are checked first (aws sts get-caller-identity, the AWS CLI), before
+# anything slow: without them cdk deploy would fail only after minutes of building.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../infra/scripts/common.sh
@@ -21,6 +24,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h | --help) usage; exit 0 ;; esac
+
+# Credentials before installing or building anything.
+command -v aws >/dev/null 2>&1 ||
+    die "aws (the AWS CLI) not found: deploy.sh checks the AWS credentials with it before building anything"
+if ! ACCOUNT="$(aws sts get-caller-identity --query Account --output text)"; then
+    die "no usable AWS credentials (aws sts get-caller-identity failed, above): set AWS_PROFILE or the AWS_* variables and AWS_REGION, then run again; nothing was built"
+fi
+echo "AWS account $ACCOUNT" >&2
 
 ensure_node_modules
 if [ "$1" = "--branch" ]; then

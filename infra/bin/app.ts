@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { AuthzStack } from '../lib/authz-stack';
 import type { RouteTable } from '../lib/route-table';
 import { PRODUCTION_STAGE, stackNameFor } from '../lib/stage-name';
-import { type ContextKey, configFromContext } from './context';
+import { type ContextKey, checkContextKeys, configFromContext } from './context';
 import { bundlingOff, bundlingPath, cliBundles } from './toolchain';
 
 /** The stack a command that builds nothing sees when the context defines no real one. */
@@ -29,6 +29,7 @@ export function defineApp(
   app: App,
   opts: { readonly routeTable?: RouteTable; readonly env?: { account?: string; region?: string } } = {},
 ): AuthzStack {
+  checkContextKeys(Object.keys(app.node.getAllContext()));
   const config = configFromContext((key: ContextKey) => app.node.tryGetContext(key), {
     workspaceRoot: WORKSPACE_ROOT,
     routeTable: opts.routeTable,
@@ -51,6 +52,8 @@ if (require.main === module) {
   const given = new App({ autoSynth: false });
   let templateOnly: boolean;
   try {
+    // Before anything else, whatever the command: a misspelt key is never meant.
+    checkContextKeys(Object.keys(given.node.getAllContext()));
     templateOnly = bundlingOff(given.node.tryGetContext('bundling'));
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);

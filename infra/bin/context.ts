@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { ContextProvider } from 'aws-cdk-lib/cloud-assembly-schema';
 import { type ArchitectureName, type AuthzStackConfig, type CustomDomainSettings, DEFAULTS, type Throttle, type UsagePlanSettings, type VpcPlacement } from '../lib/config';
 import { type RouteTable, loadRouteTable } from '../lib/route-table';
 import { DEFAULT_MANUAL_STAGE, stageNameForBranch, stageNameProblem } from '../lib/stage-name';
@@ -55,6 +56,77 @@ export const CONTEXT_KEYS = [
   'certificateArn',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Context keys bin/app.ts reads itself, before the configuration: `-c bundling=false`. */
+export const APP_SWITCH_KEYS = ['bundling'] as const;
+
+/** Every context key of the app: a key outside these (and CDK's own) is refused. */
+export const KNOWN_CONTEXT_KEYS: readonly string[] = [...CONTEXT_KEYS, ...APP_SWITCH_KEYS];
+
+/** The prefixes of the CDK's lookup cache keys (cdk.context.json): `availability-zones:account=…`. */
+const LOOKUP_PROVIDERS: readonly string[] = Object.values(ContextProvider);
+
+/**
+ * Context the CDK itself owns: feature flags (`@aws-cdk/…`, cdk.json), the CLI's and the App's
+ * settings (`aws:cdk:…`, `aws-cdk:…`), the lookup cache of cdk.context.json
+ * (`<provider>:<query>`, e.g. `availability-zones:account=…:region=…`, `hosted-zone:…`) and the
+ * notices the CLI was told to stop showing (`acknowledged-issue-numbers`).
+ */
+export function isCdkContextKey(key: string): boolean {
+  if (key.startsWith('@aws-cdk') || key.startsWith('aws:cdk:') || key.startsWith('aws-cdk:')) return true;
+  if (key === 'acknowledged-issue-numbers') return true;
+  const colon = key.indexOf(':');
+  return colon > 0 && LOOKUP_PROVIDERS.includes(key.slice(0, colon));
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 0; i < a.length; i++) {
+    const next = [i + 1];
+    for (let j = 0; j < b.length; j++) next.push(Math.min(row[j + 1] + 1, next[j] + 1, row[j] + (a[i] === b[j] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * The known key closest to `key`, as the authorizers pick one for an unknown `AUTHZ_*` variable
+ * (authz-core `config::env::closest`): case-insensitively, a key that begins the other counts as
+ * nearest, then the smaller edit distance; ties go to the smaller distance as written.
+ */
+export function closestContextKey(key: string): string {
+  const lower = key.toLowerCase();
+  let best = KNOWN_CONTEXT_KEYS[0];
+  let bestRank: [number, number] = [Infinity, Infinity];
+  for (const known of KNOWN_CONTEXT_KEYS) {
+    const k = known.toLowerCase();
+    const near = k.startsWith(lower) || lower.startsWith(k) ? 0 : editDistance(lower, k);
+    const rank: [number, number] = [near, editDistance(key, known)];
+    if (rank[0] < bestRank[0] || (rank[0] === bestRank[0] && rank[1] < bestRank[1])) {
+      best = known;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+/**
+ * Refuses context keys the app does not know (from `-c`, cdk.json, cdk.context.json or
+ * CDK_CONTEXT_JSON alike: `keys` is the whole merged context), CDK's own excepted: a misspelt
+ * key would otherwise be ignored (`-c isuer=…` would deploy the stage's own Cognito pool).
+ */
+export function checkContextKeys(keys: Iterable<string>): void {
+  const unknown = [...new Set(keys)]
+    .filter((k) => !KNOWN_CONTEXT_KEYS.includes(k) && !isCdkContextKey(k))
+    .sort()
+    .map((k) => `${k.length > 64 ? `${k.slice(0, 64)}…` : k} (did you mean ${closestContextKey(k)}?)`);
+  if (unknown.length > 0) {
+    throw new ContextError(
+      `unknown context key ${unknown.join(', ')}: every key must be a setting of infra/README.md's Configuration table; a misspelt one would be ignored`,
+    );
+  }
+}
 
 /** Reads one context value (`node.tryGetContext`). */
 export type ContextLookup = (key: ContextKey) => unknown;

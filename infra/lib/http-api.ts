@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type Throttle, logGroupNameFor } from './config';
+import { type Throttle, accessLogGroupName, logGroupNameFor } from './config';
 import { type ApiSpec, DEFAULT_TOKEN_HEADER, type IdentityHeaders, methodOf, pascalCase, pathOf } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
@@ -120,7 +120,7 @@ export class HttpApiFromTable extends Construct {
         : undefined,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: logGroupNameFor(`/aws/apigateway/${props.httpApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
+      logGroupName: accessLogGroupName(props.httpApiName, this.httpApi.apiId, props.logRemovalPolicy === RemovalPolicy.RETAIN),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });

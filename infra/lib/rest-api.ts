@@ -1,10 +1,10 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { type Throttle, type UsagePlanSettings, logGroupNameFor } from './config';
+import { type Throttle, type UsagePlanSettings, accessLogGroupName } from './config';
 import {
   type ApiSpec,
   DEFAULT_TOKEN_HEADER,
@@ -171,7 +171,12 @@ export class RestApiFromTable extends Construct {
     checkRestCaching(api, props.identityHeaders, props.routeSets, props.stageVariables);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: logGroupNameFor(`/aws/apigateway/${props.restApiName}/access`, props.logRemovalPolicy === RemovalPolicy.RETAIN),
+      // The API is made below (its stage needs this group): its id is resolved at synth.
+      logGroupName: accessLogGroupName(
+        props.restApiName,
+        Lazy.string({ produce: () => this.restApi.restApiId }),
+        props.logRemovalPolicy === RemovalPolicy.RETAIN,
+      ),
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
     });
@@ -296,6 +301,13 @@ export class RestApiFromTable extends Construct {
       },
       templates: { 'application/json': errorBody('insufficient_scope') },
     });
+
+    // Every other answer API Gateway makes itself (429 throttled, 403 missing token or invalid API
+    // key, 5XX) carries the CORS headers too: its defaults, with the headers added.
+    if (props.corsOrigin) {
+      this.restApi.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, responseHeaders: cors });
+      this.restApi.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, responseHeaders: cors });
+    }
 
     const tokenFn = props.authorizerFunctions.token;
     if (api.routes.some((r) => r.authorizer === 'token')) {

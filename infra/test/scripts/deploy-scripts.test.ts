@@ -1,7 +1,10 @@
 /**
  * scripts/deploy.sh and scripts/destroy.sh as CI runs them: a non-interactive shell (stdin not a
  * terminal), with a stand-in `cdk` on PATH (AUTHZ_CDK=cdk) that records its arguments and working
- * directory; the real CLI cannot reach AWS here. One case runs under a pseudo-terminal (`script`)
+ * directory, and a stand-in `aws` answering `sts get-caller-identity` (with an account when
+ * STANDIN_AWS_ACCOUNT is set, else AWS CLI's "Unable to locate credentials"); the real CLIs cannot
+ * reach AWS here. One stand-in runs the real CDK CLI instead: `cdk deploy` becomes a
+ * template-only `cdk synth` with the same `-c` options, so the real app judges them. One case runs under a pseudo-terminal (`script`)
  * to show that an interactive run still asks. Run by scripts/test-infra.sh after it installed
  * cargo-lambda (deploy.sh checks for it), not by `npm test`.
  */
@@ -25,6 +28,41 @@ fs.writeFileSync(
   { mode: 0o755 },
 );
 
+// `aws sts get-caller-identity --query Account --output text` as the AWS CLI answers it.
+fs.writeFileSync(
+  path.join(stubDir, 'aws'),
+  [
+    '#!/usr/bin/env bash',
+    '[ "$1 $2" = "sts get-caller-identity" ] || { echo "stand-in aws: unexpected $*" >&2; exit 64; }',
+    'if [ -n "${STANDIN_AWS_ACCOUNT:-}" ]; then echo "$STANDIN_AWS_ACCOUNT"; exit 0; fi',
+    'echo \'Unable to locate credentials. You can configure credentials by running "aws configure".\' >&2',
+    'exit 255',
+    '',
+  ].join('\n'),
+  { mode: 0o755 },
+);
+
+// `cdk deploy ARGS` → the real CLI's template-only `cdk synth` with ARGS' context options.
+const synthDir = path.join(scratch, 'synth-bin');
+fs.mkdirSync(synthDir);
+fs.writeFileSync(
+  path.join(synthDir, 'cdk'),
+  [
+    '#!/usr/bin/env bash',
+    'set -euo pipefail',
+    'ctx=()',
+    'while [ $# -gt 0 ]; do case "$1" in -c | --context) ctx+=(-c "$2"); shift 2 ;; *) shift ;; esac; done',
+    `exec ${JSON.stringify(path.join(ROOT, 'infra', 'node_modules', '.bin', 'cdk'))} synth "\${ctx[@]}" -c bundling=false --quiet --output "$CDK_SYNTH_OUT"`,
+    '',
+  ].join('\n'),
+  { mode: 0o755 },
+);
+
+// A `cargo` that records being called: put first on PATH, it shows whether the build began.
+const cargoDir = path.join(scratch, 'cargo-bin');
+fs.mkdirSync(cargoDir);
+fs.writeFileSync(path.join(cargoDir, 'cargo'), '#!/usr/bin/env bash\ntouch "$CARGO_RECORD"\nexit 1\n', { mode: 0o755 });
+
 interface Run {
   readonly status: number | null;
   readonly stderr: string;
@@ -33,14 +71,21 @@ interface Run {
   readonly cwd?: string;
 }
 
-function run(script: string, args: string[], opts: { tty?: boolean } = {}): Run {
+function run(
+  script: string,
+  args: string[],
+  opts: { tty?: boolean; env?: Record<string, string | undefined>; pathFirst?: string } = {},
+): Run {
   const record = path.join(scratch, `record-${Math.random().toString(36).slice(2)}`);
   const env = {
     ...process.env,
-    PATH: `${stubDir}:${process.env.PATH}`,
+    PATH: [opts.pathFirst, stubDir, process.env.PATH].filter(Boolean).join(':'),
     AUTHZ_CDK: 'cdk',
     AUTHZ_INFRA_ARCH: 'x86_64',
     CDK_RECORD: record,
+    STANDIN_AWS_ACCOUNT: '123456789012',
+    CDK_DISABLE_VERSION_CHECK: '1',
+    ...opts.env,
   };
   const command = [path.join(ROOT, 'scripts', script), ...args];
   const r = opts.tty
@@ -97,6 +142,39 @@ describe('scripts/deploy.sh (stand-in cdk)', () => {
     const stage = stageNameForBranch('feature/Foo');
     assert.match(stage, /^feature-foo-[0-9a-f]{6}$/);
     assert.deepEqual(values(r.args!, '-c').slice(0, 1), [`stage=${stage}`]);
+  });
+
+  it('stops before building anything when there are no AWS credentials', () => {
+    const cargoRecord = path.join(scratch, 'cargo-called');
+    const r = run('deploy.sh', ['feature-x', '-c', 'issuer=https://idp.example.com'], {
+      env: { STANDIN_AWS_ACCOUNT: undefined, CARGO_RECORD: cargoRecord },
+      pathFirst: cargoDir,
+    });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Unable to locate credentials/);
+    assert.match(r.stderr, /no usable AWS credentials .*nothing was built/);
+    assert.equal(r.args, undefined, 'cdk was not called');
+    assert.equal(fs.existsSync(cargoRecord), false, 'cargo was not called');
+    // With credentials the same run gets to cargo (the recording stand-in fails the toolchain step).
+    const withCredentials = run('deploy.sh', ['feature-x', '-c', 'issuer=https://idp.example.com'], {
+      env: { CARGO_RECORD: cargoRecord },
+      pathFirst: cargoDir,
+    });
+    assert.notEqual(withCredentials.status, 0);
+    assert.match(withCredentials.stderr, /AWS account 123456789012/);
+    assert.equal(fs.existsSync(cargoRecord), true, 'cargo was called');
+  });
+
+  it('a misspelt context key reaches the app, which refuses it (the real CLI, template only)', () => {
+    const out = fs.mkdtempSync(path.join(scratch, 'synth-'));
+    const cdkOnPath = { pathFirst: synthDir, env: { CDK_SYNTH_OUT: out } };
+    const r = run('deploy.sh', ['feature-x', '-c', 'isuer=https://idp.example.com'], cdkOnPath);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown context key isuer \(did you mean issuer\?\)/);
+    assert.equal(fs.existsSync(path.join(out, 'ApiAuthz-feature-x.template.json')), false);
+    const sized = run('deploy.sh', ['feature-x', '-c', 'issuer=https://idp.example.com', '-c', 'memorySizeMB=256'], cdkOnPath);
+    assert.notEqual(sized.status, 0);
+    assert.match(sized.stderr, /unknown context key memorySizeMB \(did you mean memorySizeMb\?\)/);
   });
 
   it('refuses a stage that is not a stage name, before calling cdk', () => {
