@@ -21,9 +21,9 @@ use std::{collections::HashMap, time::Duration};
 pub use crate::error::ConfigError;
 use crate::{
     event::{Binding, split_list},
-    outbound::{CaBundle, HttpSettings},
     introspect::{ClientAuth, IntrospectionConfig},
     keys::JwksSettings,
+    outbound::{CaBundle, HttpSettings},
     policy::Rules,
     verifier::{IssuerConfig, TokenFormat},
 };

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use super::build::RawRule;
 use super::declare::{Kind, Setting, between, bool_text, settings, up_to};
-use crate::outbound::TlsRoots;
 use crate::introspect::ClientAuth;
+use crate::outbound::TlsRoots;
 
 // Defaults and bounds shared or used outside a number's declaration, named. Seconds are whole
 // numbers here (the parser accepts fractions).
