@@ -36,7 +36,10 @@ mod layering;
 // The public interface.
 pub use authorizer::Authorizer;
 pub use claims::Claims;
-pub use config::{Bounds, Config, DOCUMENT_ONLY_SETTINGS, Kind as SettingKind, SETTINGS, Setting};
+pub use config::{
+    AuthorizerKind, Bounds, CacheKey, Config, DOCUMENT_ONLY_SETTINGS, Kind as SettingKind,
+    SETTINGS, Setting,
+};
 pub use error::{AuthzError, ConfigError, REASONS, Verdict};
 pub use event::{Binding, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES};
 pub use http::{CaBundle, HttpSettings, TlsRoots};

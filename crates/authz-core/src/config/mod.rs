@@ -11,6 +11,7 @@
 
 mod build;
 mod env;
+mod identity;
 mod settings;
 
 use std::{collections::HashMap, time::Duration};
@@ -28,6 +29,7 @@ use crate::{
     verifier::{IssuerConfig, TokenFormat},
 };
 
+pub use identity::{AuthorizerKind, CacheKey};
 pub use settings::{Bounds, DOCUMENT_ONLY_SETTINGS, Kind, SETTINGS, Setting};
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
