@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -8,17 +8,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ALARM_PERIOD, AuthorizerFunction, DECISIONS } from './authorizer-function';
+import { AuthzConfigError, type CacheKey, type CacheKeyReader, authzConfigProgram, cacheKeyReader } from './authz-config';
 import { type AuthzStackConfig, type Throttle, VALID_RETENTION_DAYS } from './config';
 import { HttpApiFromTable } from './http-api';
-import { RestApiFromTable } from './rest-api';
+import { RestApiFromTable, checkRestCaching } from './rest-api';
 import {
   type ApiSpec,
   BINARY_BY_AUTHORIZER,
   type LambdaAuthorizerType,
   authzRoutesFor,
-  identityHeadersFrom,
   lambdaAuthorizersOf,
-  routeSetsFrom,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, SOURCE_TAG, isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
@@ -61,6 +60,12 @@ export const USER_POOL_VARIABLES: readonly string[] = ['AUTHZ_CLIENT_ID'];
 type TokenIdentity =
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: string }
   | { readonly kind: 'pool'; readonly issuer: string; readonly clientIds: readonly string[] };
+
+/** Stand-ins for the generated values only known at deploy time (the stack's own user pool). */
+const DEPLOY_TIME_STAND_INS: Readonly<Record<string, string>> = {
+  AUTHZ_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_StandIn',
+  AUTHZ_CLIENT_ID: 'stand-in-client',
+};
 
 /** Lambda's limit on the total size of a function's environment variables. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
@@ -114,6 +119,12 @@ function checkConfig(c: AuthzStackConfig): void {
   for (const key of Object.keys(a.extraEnvironment ?? {})) {
     if (!/^AUTHZ_[A-Z0-9_]+$/.test(key)) fail(`extraEnvironment: "${key}" is not an AUTHZ_* variable`);
     if (GENERATED_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the typed settings and routes.json; set it there`);
+    if (key === 'AUTHZ_CONFIG_FILE') {
+      fail(
+        'extraEnvironment: AUTHZ_CONFIG_FILE names a file in the function\'s filesystem, which cdk synth cannot read, and the identity ' +
+          'sources (the authorizer cache key) come from that configuration; give the document in AUTHZ_CONFIG, or the settings as variables',
+      );
+    }
   }
   for (const api of Object.keys(a.audienceOverrides ?? {})) {
     if (!c.routeTable.apis.some((x) => x.name === api)) fail(`audience override for unknown API "${api}"`);
@@ -219,8 +230,12 @@ export class AuthzStack extends Stack {
         ? { kind: 'pool', issuer: pool.issuer, clientIds: pool.clientIdsOf(api.name) }
         : { kind: 'external', issuer: a.issuer as string, audience: a.audienceOverrides?.[api.name] ?? api.audience };
       const fns: Partial<Record<LambdaAuthorizerType, AuthorizerFunction>> = {};
+      const cacheKeys: Partial<Record<LambdaAuthorizerType, CacheKey>> = {};
+      // routes.json first (its message names the file), then each authorizer's whole configuration.
+      if (api.type === 'rest') checkRestCaching(api);
       for (const type of lambdaAuthorizersOf(api)) {
         const environment = this.environmentFor(c, api, type, identity);
+        cacheKeys[type] = this.cacheKeyOf(c, api, type, environment);
         const TypeId = pascalCase(type);
         fns[type] = new AuthorizerFunction(this, `${Id}${TypeId}Authorizer`, {
           binary: BINARY_BY_AUTHORIZER[type],
@@ -260,14 +275,12 @@ export class AuthzStack extends Stack {
           restApiName: apiPrefix,
           stageName: c.stage,
           authorizerFunctions: { token: fns.token?.function, request: fns.request?.function },
-          tokenQueryParam: a.tokenQueryParam,
+          cacheKeys: { token: cacheKeys.token, request: cacheKeys.request },
           stageVariables: c.restStageVariables,
           logRetention,
           logRemovalPolicy,
           createCloudWatchRole,
           webAclArn: c.webAclArn,
-          identityHeaders: identityHeadersFrom(a.extraEnvironment),
-          routeSets: routeSetsFrom(a.extraEnvironment),
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           tracing: a.tracing ?? false,
@@ -299,7 +312,7 @@ export class AuthzStack extends Stack {
           architecture,
           logRetention,
           logRemovalPolicy,
-          identityHeaders: identityHeadersFrom(a.extraEnvironment),
+          cacheKey: cacheKeys.http,
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           corsOrigin: c.corsOrigin,
@@ -383,6 +396,32 @@ export class AuthzStack extends Stack {
     });
     this.authorizers = allAuthorizers;
     this.urls = urls;
+  }
+
+  private reader?: CacheKeyReader;
+
+  /**
+   * The cache key of one authorizer, read from its environment by `authz-config` as its cold
+   * start reads it (lib/authz-config.ts): the identity sources, and a refusal of whatever the
+   * cold start would refuse. Values only known at deploy time (the stack's own user pool) are
+   * given as stand-ins (they are not part of the key); the CA bundle is the local file.
+   */
+  private cacheKeyOf(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, environment: Record<string, string>): CacheKey {
+    this.reader ??= cacheKeyReader(authzConfigProgram(c.workspaceRoot, c.authzConfigProgram));
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(environment)) {
+      if (!Token.isUnresolved(value)) env[name] = value;
+      else if (name in DEPLOY_TIME_STAND_INS) env[name] = DEPLOY_TIME_STAND_INS[name];
+      else throw new ConfigError(`${api.name} ${type} authorizer: ${name} is only known at deploy time; cdk synth cannot read the configuration`);
+    }
+    if (c.authorizers.caBundle) env.AUTHZ_CA_BUNDLE = c.authorizers.caBundle;
+    const stageVariables = api.type === 'rest' ? c.restStageVariables : undefined;
+    try {
+      return this.reader(type, env, { stageVariables, cached: api.cacheTtlSeconds > 0 });
+    } catch (e) {
+      if (!(e instanceof AuthzConfigError)) throw e;
+      throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it)`);
+    }
   }
 
   private environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, identity: TokenIdentity): Record<string, string> {

@@ -71,6 +71,11 @@ export interface AuthzStackConfig {
   readonly routeTable: RouteTable;
   /** Directory of the Cargo workspace (`Cargo.toml`). */
   readonly workspaceRoot: string;
+  /**
+   * The `authz-config` program that reads each authorizer's configuration at synth (its cache
+   * key); unset: built in {@link workspaceRoot} with cargo (lib/authz-config.ts).
+   */
+  readonly authzConfigProgram?: string;
   readonly authorizers: AuthorizerSettings;
   /** SNS topic the error alarms notify. */
   readonly alarmTopicArn?: string;
