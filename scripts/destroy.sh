@@ -38,8 +38,9 @@ if [ "$FORCE" != true ] && ! [ -t 0 ]; then
 fi
 
 cd "$INFRA"
-# Deleting needs no build: the app is synthesized without bundling (cdk destroy does not
-# bundle), and the issuer is only required to define the stack, so any placeholder does.
+# Deleting builds no authorizer: the app is synthesized without bundling (cdk destroy does not
+# bundle; cargo builds only the small authz-config reader every synth runs), and the issuer is
+# only required to define the stack, so any placeholder does.
 # The app defines exactly one stack, the stage's.
 cdk_cli destroy --all \
     -c stage="$STAGE" -c issuer=https://issuer.placeholder.invalid \

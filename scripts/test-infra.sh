@@ -11,7 +11,8 @@
 # Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
 # cargo-lambda, ziglang and cfn-lint from PyPI when missing; moto_server and the testkit's
 # `authz-testkit-moto` launcher, which the smoke test's `readClientSecret` test runs the real `aws`
-# CLI against: the AWS CLI itself must be installed). Runs from any directory; idempotent; no
+# CLI against: the AWS CLI itself must be installed; and `authz-config`, which the app runs at
+# synth to read the authorizers' configuration). Runs from any directory; idempotent; no
 # network beyond the package registries. Architecture: arm64 when the aarch64-unknown-linux-gnu
 # Rust target is installed, otherwise x86_64 (said in the output); AUTHZ_INFRA_ARCH overrides.
 #
@@ -37,6 +38,11 @@ ensure_cfn_lint
 (cd "$ROOT" && cargo build --quiet --locked -p authz-testkit --bin authz-testkit-moto)
 AUTHZ_TESTKIT_MOTO="$(cd "$INFRA" && node --require tsx/cjs -p 'require("./test/helpers").testkitMotoPath()')"
 export AUTHZ_TESTKIT_MOTO
+# The reader of the authorizers' configuration the app runs at synth (infra/lib/authz-config.ts):
+# built here, before CARGO_TARGET_DIR changes, and passed as AUTHZ_CONFIG_BIN.
+(cd "$ROOT" && cargo build --quiet --locked -p authz-config)
+AUTHZ_CONFIG_BIN="$(dirname "$AUTHZ_TESTKIT_MOTO")/authz-config"
+export AUTHZ_CONFIG_BIN
 pick_arch
 if [ "${AUTHZ_INFRA_RELEASE_PROFILE:-0}" = 1 ]; then
     BUILD="the workspace's release profile"

@@ -30,10 +30,15 @@ export function defineApp(
   opts: { readonly routeTable?: RouteTable; readonly env?: { account?: string; region?: string } } = {},
 ): AuthzStack {
   checkContextKeys(Object.keys(app.node.getAllContext()));
-  const config = configFromContext((key: ContextKey) => app.node.tryGetContext(key), {
-    workspaceRoot: WORKSPACE_ROOT,
-    routeTable: opts.routeTable,
-  });
+  const config = {
+    ...configFromContext((key: ContextKey) => app.node.tryGetContext(key), {
+      workspaceRoot: WORKSPACE_ROOT,
+      routeTable: opts.routeTable,
+    }),
+    // The reader of the authorizers' configuration (lib/authz-config.ts): scripts/test-infra.sh
+    // passes the one it built; unset, the app builds it with cargo.
+    authzConfigProgram: process.env.AUTHZ_CONFIG_BIN,
+  };
   const stack = new AuthzStack(app, stackNameFor(config.appName, config.stage), {
     config,
     env: opts.env,

@@ -1,27 +1,32 @@
-import { Annotations, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ALARM_PERIOD, AuthorizerFunction } from './authorizer-function';
 import { type TokenIdentity, environmentFor } from './authorizer-environment';
-import { type AuthzStackConfig, type Throttle, checkConfig } from './config';
+import { AuthzConfigError, type CacheKey, type CacheKeyReader, authzConfigProgram, cacheKeyReader } from './authz-config';
+import { type AuthzStackConfig, ConfigError, type Throttle, checkConfig } from './config';
 import { StageCustomDomain, type MappedStage } from './custom-domain';
 import { logicalIdWithoutGrouping } from './grouping';
 import { HttpApiFromTable } from './http-api';
 import { type MonitoredApi, StageMonitoring } from './monitoring';
-import { RestApiFromTable } from './rest-api';
+import { RestApiFromTable, checkRestCaching } from './rest-api';
 import {
   type ApiSpec,
   BINARY_BY_AUTHORIZER,
   type LambdaAuthorizerType,
-  identityHeadersFrom,
   lambdaAuthorizersOf,
-  routeSetsFrom,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, SOURCE_TAG } from './stage-name';
 import { StageUserPool, withCognitoScopes } from './user-pool';
+
+/** Stand-ins for the generated values only known at deploy time (the stack's own user pool). */
+const DEPLOY_TIME_STAND_INS: Readonly<Record<string, string>> = {
+  AUTHZ_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_StandIn',
+  AUTHZ_CLIENT_ID: 'stand-in-client',
+};
 
 // Moved to config.ts (validation beside the configuration it checks); re-exported for importers.
 export { APP_NAME_PATTERN, ConfigError, GENERATED_VARIABLES, USER_POOL_VARIABLES } from './config';
@@ -93,8 +98,12 @@ export class AuthzStack extends Stack {
         ? { kind: 'pool', issuer: pool.issuer, clientIds: pool.clientIdsOf(api.name) }
         : { kind: 'external', issuer: a.issuer as string, audience: a.audienceOverrides?.[api.name] ?? api.audience };
       const fns: Partial<Record<LambdaAuthorizerType, AuthorizerFunction>> = {};
+      const cacheKeys: Partial<Record<LambdaAuthorizerType, CacheKey>> = {};
+      // routes.json first (its message names the file), then each authorizer's whole configuration.
+      if (api.type === 'rest') checkRestCaching(api);
       for (const type of lambdaAuthorizersOf(api)) {
         const environment = environmentFor(c, api, type, identity);
+        cacheKeys[type] = this.cacheKeyOf(c, api, type, environment);
         const TypeId = pascalCase(type);
         fns[type] = new AuthorizerFunction(this, `${Id}${TypeId}Authorizer`, {
           binary: BINARY_BY_AUTHORIZER[type],
@@ -134,14 +143,12 @@ export class AuthzStack extends Stack {
           restApiName: apiPrefix,
           stageName: c.stage,
           authorizerFunctions: { token: fns.token?.function, request: fns.request?.function },
-          tokenQueryParam: a.tokenQueryParam,
+          cacheKeys: { token: cacheKeys.token, request: cacheKeys.request },
           stageVariables: c.restStageVariables,
           logRetention,
           logRemovalPolicy,
           createCloudWatchRole,
           webAclArn: c.webAclArn,
-          identityHeaders: identityHeadersFrom(a.extraEnvironment),
-          routeSets: routeSetsFrom(a.extraEnvironment),
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           tracing: a.tracing ?? false,
@@ -173,7 +180,7 @@ export class AuthzStack extends Stack {
           architecture,
           logRetention,
           logRemovalPolicy,
-          identityHeaders: identityHeadersFrom(a.extraEnvironment),
+          cacheKey: cacheKeys.http,
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           corsOrigin: c.corsOrigin,
@@ -214,6 +221,32 @@ export class AuthzStack extends Stack {
   }
 
   /** Grouping constructs (monitoring, custom domain) take no part in logical ids: lib/grouping.ts. */
+  private reader?: CacheKeyReader;
+
+  /**
+   * The cache key of one authorizer, read from its environment by `authz-config` as its cold
+   * start reads it (lib/authz-config.ts): the identity sources, and a refusal of whatever the
+   * cold start would refuse. Values only known at deploy time (the stack's own user pool) are
+   * given as stand-ins (they are not part of the key); the CA bundle is the local file.
+   */
+  private cacheKeyOf(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, environment: Record<string, string>): CacheKey {
+    this.reader ??= cacheKeyReader(authzConfigProgram(c.workspaceRoot, c.authzConfigProgram));
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(environment)) {
+      if (!Token.isUnresolved(value)) env[name] = value;
+      else if (name in DEPLOY_TIME_STAND_INS) env[name] = DEPLOY_TIME_STAND_INS[name];
+      else throw new ConfigError(`${api.name} ${type} authorizer: ${name} is only known at deploy time; cdk synth cannot read the configuration`);
+    }
+    if (c.authorizers.caBundle) env.AUTHZ_CA_BUNDLE = c.authorizers.caBundle;
+    const stageVariables = api.type === 'rest' ? c.restStageVariables : undefined;
+    try {
+      return this.reader(type, env, { stageVariables, cached: api.cacheTtlSeconds > 0 });
+    } catch (e) {
+      if (!(e instanceof AuthzConfigError)) throw e;
+      throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it)`);
+    }
+  }
+
   protected allocateLogicalId(element: CfnElement): string {
     return logicalIdWithoutGrouping(element) ?? super.allocateLogicalId(element);
   }

@@ -72,6 +72,11 @@ export interface AuthzStackConfig {
   readonly routeTable: RouteTable;
   /** Directory of the Cargo workspace (`Cargo.toml`). */
   readonly workspaceRoot: string;
+  /**
+   * The `authz-config` program that reads each authorizer's configuration at synth (its cache
+   * key); unset: built in {@link workspaceRoot} with cargo (lib/authz-config.ts).
+   */
+  readonly authzConfigProgram?: string;
   readonly authorizers: AuthorizerSettings;
   /** SNS topic the error alarms notify. */
   readonly alarmTopicArn?: string;
@@ -276,6 +281,12 @@ export function checkConfig(c: AuthzStackConfig): void {
   for (const key of Object.keys(a.extraEnvironment ?? {})) {
     if (!/^AUTHZ_[A-Z0-9_]+$/.test(key)) fail(`extraEnvironment: "${key}" is not an AUTHZ_* variable`);
     if (GENERATED_VARIABLES.includes(key)) fail(`extraEnvironment: ${key} is generated from the typed settings and routes.json; set it there`);
+    if (key === 'AUTHZ_CONFIG_FILE') {
+      fail(
+        'extraEnvironment: AUTHZ_CONFIG_FILE names a file in the function\'s filesystem, which cdk synth cannot read, and the identity ' +
+          'sources (the authorizer cache key) come from that configuration; give the document in AUTHZ_CONFIG, or the settings as variables',
+      );
+    }
   }
   for (const api of Object.keys(a.audienceOverrides ?? {})) {
     if (!c.routeTable.apis.some((x) => x.name === api)) fail(`audience override for unknown API "${api}"`);

@@ -8,7 +8,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type Throttle, accessLogGroupName, logGroupNameFor } from './config';
-import { type ApiSpec, DEFAULT_TOKEN_HEADER, type IdentityHeaders, methodOf, pascalCase, pathOf } from './route-table';
+import type { CacheKey } from './authz-config';
+import { type ApiSpec, methodOf, pascalCase, pathOf } from './route-table';
 
 /** Properties of {@link HttpApiFromTable}. */
 export interface HttpApiFromTableProps {
@@ -25,27 +26,18 @@ export interface HttpApiFromTableProps {
   readonly architecture: lambda.Architecture;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
-  readonly identityHeaders?: IdentityHeaders;
+  /**
+   * The `http` authorizer's cache key (`authz-config`, from its environment): its identity
+   * sources (token header, binding header, `authz*` stage variables, and `$context.routeKey`
+   * whenever results are cached: the authorizer decides per route), as it reads the configuration.
+   */
+  readonly cacheKey?: CacheKey;
   /** Stage-wide throttling. */
   readonly throttle: Throttle;
   /** Per-route throttling by route key (`GET /planets`). */
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /** CORS origin (one, or `*`): API Gateway answers preflight and adds the headers itself. */
   readonly corsOrigin?: string;
-}
-
-/**
- * The HTTP Lambda authorizer's identity sources: the token header and the identity-binding
- * header the authorizer reads, plus `$context.routeKey` whenever results are cached (the
- * authorizer decides per route: a rule of its own, or denied when no rule lists the route, so
- * an answer cached for `GET /asteroids` must not be reused for `GET /planets`).
- */
-export function httpIdentitySources(api: ApiSpec, headers?: IdentityHeaders): string[] {
-  const sources = [`$request.header.${headers?.token ?? DEFAULT_TOKEN_HEADER}`];
-  if (headers?.bind) sources.push(`$request.header.${headers.bind}`);
-  if (api.cacheTtlSeconds > 0) sources.push('$context.routeKey');
-  return sources;
 }
 
 /** A construct id for a route key: `GET /pets/{petId}` → `GetPetsByPetId`. */
@@ -158,10 +150,11 @@ export class HttpApiFromTable extends Construct {
 
     if (api.routes.some((r) => r.authorizer === 'http')) {
       if (!props.httpAuthorizerFunction) throw new Error(`${api.name}: routes use the http authorizer but no function was given`);
+      if (!props.cacheKey) throw new Error(`${api.name}: routes use the http authorizer but no cache key was given`);
       this.lambdaAuthorizer = new authorizers.HttpLambdaAuthorizer('HttpAuthorizer', props.httpAuthorizerFunction, {
         authorizerName: `${props.httpApiName}-http`,
         responseTypes: [authorizers.HttpLambdaResponseType.SIMPLE],
-        identitySource: httpIdentitySources(api, props.identityHeaders),
+        identitySource: [...props.cacheKey.identitySources],
         resultsCacheTtl: Duration.seconds(api.cacheTtlSeconds),
       });
     }

@@ -5,15 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { type Throttle, type UsagePlanSettings, accessLogGroupName } from './config';
-import {
-  type ApiSpec,
-  DEFAULT_TOKEN_HEADER,
-  type IdentityHeaders,
-  methodOf,
-  pathOf,
-  restCacheConflict,
-  routesGuardedBy,
-} from './route-table';
+import type { CacheKey } from './authz-config';
+import { type ApiSpec, methodOf, pathOf, restCacheConflict, routesGuardedBy } from './route-table';
 
 /** RFC 6750 §3: what a client is told on 401 and 403. */
 export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope'): string {
@@ -34,9 +27,12 @@ export interface RestApiFromTableProps {
   readonly stageName: string;
   /** The Lambda authorizers this API's routes use. */
   readonly authorizerFunctions: Readonly<Partial<Record<'token' | 'request', lambda.IFunction>>>;
-  /** REQUEST authorizer reads the token from this query parameter too (needs cache TTL 0). */
-  readonly tokenQueryParam?: string;
-  /** Stage variables; `authz*` ones are read by the REQUEST authorizer, so they join its identity sources. */
+  /**
+   * The cache keys of the authorizers (`authz-config`, from each one's environment and these
+   * stage variables): their identity sources, as the authorizers read the configuration.
+   */
+  readonly cacheKeys: Readonly<Partial<Record<'token' | 'request', CacheKey>>>;
+  /** Stage variables (the `authz*` ones are in the REQUEST authorizer's cache key). */
   readonly stageVariables?: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
@@ -44,10 +40,6 @@ export interface RestApiFromTableProps {
   readonly createCloudWatchRole: boolean;
   /** AWS WAFv2 web ACL (regional) to associate with the stage. */
   readonly webAclArn?: string;
-  /** The headers the authorizers read (`AUTHZ_TOKEN_HEADER`, `AUTHZ_BIND_HEADER`): identity sources. */
-  readonly identityHeaders?: IdentityHeaders;
-  /** The rule sets of `AUTHZ_ROUTE_SETS` (name → routes), checked like routes.json's. */
-  readonly routeSets?: Readonly<Record<string, readonly string[]>>;
   /** Stage-wide throttling. */
   readonly throttle: Throttle;
   /** Per-route throttling by route key (`GET /pets`). */
@@ -69,78 +61,18 @@ function corsHeaders(origin: string): Record<string, string> {
   };
 }
 
-/** The identity sources of the REQUEST authorizer: what it reads, so the cache key covers it
- *  (the token header, the identity-binding header, the `authz*` stage variables). */
-export function requestIdentitySources(props: {
-  readonly cacheTtlSeconds: number;
-  readonly tokenQueryParam?: string;
-  readonly stageVariables?: Readonly<Record<string, string>>;
-  readonly identityHeaders?: IdentityHeaders;
-}): string[] {
-  const stageVars = Object.keys(props.stageVariables ?? {})
-    .filter((k) => k.startsWith('authz'))
-    .sort()
-    .map((k) => apigw.IdentitySource.stageVariable(k));
-  if (props.tokenQueryParam) {
-    if (props.cacheTtlSeconds !== 0) {
-      throw new Error(
-        `the REQUEST authorizer reads the token from the header or the query parameter "${props.tokenQueryParam}"; ` +
-          'with caching on, every identity source is required (a request with only one would get 401 without the authorizer being called). ' +
-          'Set cacheTtlSeconds to 0 for this API, or drop tokenQueryParam.',
-      );
-    }
-    // Caching off: API Gateway invokes the authorizer whatever is present; it answers 401 itself.
-    return [];
-  }
-  const headers = props.identityHeaders ?? { token: DEFAULT_TOKEN_HEADER };
-  const bind = headers.bind ? [apigw.IdentitySource.header(headers.bind)] : [];
-  return [apigw.IdentitySource.header(headers.token), ...bind, ...stageVars];
-}
-
 /**
- * The REST checks of a configuration that one cached policy could not answer right: the
- * authorizer refuses the same at cold start (authz-core `Authorizer::check_rest_caching`), so
- * `cdk synth` fails first, naming the setting.
+ * The REST check of routes.json that one cached policy could not answer right: the authorizer
+ * refuses the same at cold start (authz-core `Config::check_rest_caching`, which `authz-config`
+ * also runs at synth on the whole configuration, rule sets included); this one comes first, to
+ * name routes.json.
  */
-export function checkRestCaching(
-  api: ApiSpec,
-  identityHeaders?: IdentityHeaders,
-  routeSets: Readonly<Record<string, readonly string[]>> = {},
-  stageVariables: Readonly<Record<string, string>> = {},
-): void {
-  // A TOKEN event carries no stage variables: the token authorizer would silently skip
-  // `authzScopes` / `authzRouteSet` / `authzAudience` (and can never select a rule set).
-  if (routesGuardedBy(api, 'token').length > 0) {
-    const authz = Object.keys(stageVariables).filter((k) => k.startsWith('authz')).sort();
-    if (authz.length > 0) {
-      throw new Error(
-        `${api.name}: stage variable ${authz.join(', ')} would not apply to the token authorizer's routes ` +
-          '(a TOKEN event carries no stage variables); use authorizer "request" for them',
-      );
-    }
-    if (Object.keys(routeSets).length > 0) {
-      throw new Error(
-        `${api.name}: AUTHZ_ROUTE_SETS needs the request authorizer: the token authorizer gets no stage variables, so no rule set could be selected`,
-      );
-    }
-  }
-  if (api.routes.some((r) => r.authorizer === 'token' || r.authorizer === 'request')) {
-    for (const name of Object.keys(routeSets).sort()) {
-      const why = restCacheConflict(routeSets[name]);
-      if (why) throw new Error(`${api.name}: AUTHZ_ROUTE_SETS: rule set \`${name}\`: ${why}`);
-    }
-  }
+export function checkRestCaching(api: ApiSpec): void {
   for (const type of ['token', 'request'] as const) {
     const routes = routesGuardedBy(api, type).map((r) => r.route);
     if (routes.length === 0) continue;
     const why = restCacheConflict(routes);
     if (why) throw new Error(`${api.name}: the ${type} authorizer's AUTHZ_ROUTES (from routes.json): ${why}`);
-    if (type === 'token' && identityHeaders?.bind) {
-      throw new Error(
-        `${api.name}: AUTHZ_BIND_HEADER "${identityHeaders.bind}" needs the request authorizer: a TOKEN authorizer sees no other header, ` +
-          'and its cache is keyed on the token alone; use authorizer "request" for these routes',
-      );
-    }
   }
 }
 
@@ -168,7 +100,7 @@ export class RestApiFromTable extends Construct {
     super(scope, id);
     const { api } = props;
     const ttl = Duration.seconds(api.cacheTtlSeconds);
-    checkRestCaching(api, props.identityHeaders, props.routeSets, props.stageVariables);
+    checkRestCaching(api);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       // The API is made below (its stage needs this group): its id is resolved at synth.
@@ -316,7 +248,7 @@ export class RestApiFromTable extends Construct {
         handler: tokenFn,
         authorizerName: `${props.restApiName}-token`,
         // The cache key is the token alone: the header the authorizer reads it from.
-        identitySource: apigw.IdentitySource.header(props.identityHeaders?.token ?? DEFAULT_TOKEN_HEADER),
+        identitySource: cacheKeyOf(props, 'token').identitySources.join(','),
         resultsCacheTtl: ttl,
       });
     }
@@ -326,12 +258,7 @@ export class RestApiFromTable extends Construct {
       this.requestAuthorizer = new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
         handler: requestFn,
         authorizerName: `${props.restApiName}-request`,
-        identitySources: requestIdentitySources({
-          cacheTtlSeconds: api.cacheTtlSeconds,
-          tokenQueryParam: props.tokenQueryParam,
-          stageVariables: props.stageVariables,
-          identityHeaders: props.identityHeaders,
-        }),
+        identitySources: [...cacheKeyOf(props, 'request').identitySources],
         resultsCacheTtl: ttl,
       });
       if ((this.requestAuthorizer.node.defaultChild as apigw.CfnAuthorizer).identitySource === '') {
@@ -402,6 +329,13 @@ export class RestApiFromTable extends Construct {
 
     this.url = this.restApi.url;
   }
+}
+
+/** The cache key of one of the REST API's authorizers (read from its configuration). */
+function cacheKeyOf(props: RestApiFromTableProps, type: 'token' | 'request'): CacheKey {
+  const key = props.cacheKeys[type];
+  if (!key) throw new Error(`${props.api.name}: routes use the ${type} authorizer but no cache key was given`);
+  return key;
 }
 
 /** A mock integration answering 200 with a small JSON document (HTML for `GET /`). */

@@ -2,8 +2,9 @@
  * The route table (`infra/routes.json`): loading, validation and everything derived from it.
  *
  * One file says, per API and route, which authorizer guards it, with its scopes and claim
- * rules. From it come the API Gateway routes/methods, each Lambda authorizer's `AUTHZ_ROUTES`,
- * the identity sources, and the answers the smoke test expects. Pure functions, no CDK.
+ * rules. From it come the API Gateway routes/methods, each Lambda authorizer's `AUTHZ_ROUTES`
+ * and the answers the smoke test expects. Pure functions, no CDK. (The identity sources come from
+ * the authorizers' configuration as they read it: `authz-config.ts`.)
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -371,33 +372,6 @@ export function pascalCase(name: string): string {
     .join('');
 }
 
-/**
- * The request headers an authorizer reads, from the same settings the authorizer reads them
- * from (`AUTHZ_TOKEN_HEADER`, default `authorization`; `AUTHZ_BIND_HEADER`): each must be an
- * identity source, or API Gateway would answer a request from a cache entry made for a request
- * with other values (another tenant's binding header), or answer 401 without calling the
- * authorizer (a custom token header while the identity source is `Authorization`).
- */
-export interface IdentityHeaders {
-  /** The token header (`AUTHZ_TOKEN_HEADER`), as configured. */
-  readonly token: string;
-  /** The identity-binding header (`AUTHZ_BIND_HEADER`), if binding is on. */
-  readonly bind?: string;
-}
-
-/** The default token header (authz-core `DEFAULT_TOKEN_HEADER`), as API Gateway spells it. */
-export const DEFAULT_TOKEN_HEADER = 'Authorization';
-
-/** The identity headers from the authorizers' `AUTHZ_*` environment (`extraEnvironment`). */
-export function identityHeadersFrom(env: Readonly<Record<string, string>> | undefined): IdentityHeaders {
-  const token = env?.AUTHZ_TOKEN_HEADER?.trim();
-  const bind = env?.AUTHZ_BIND_HEADER?.trim();
-  return {
-    token: token ? token : DEFAULT_TOKEN_HEADER,
-    bind: bind ? bind : undefined,
-  };
-}
-
 /** A REST rule set that API Gateway's cache would reuse wrongly: the reason, naming the rules. */
 type Tok = { readonly lit: string } | 'one' | 'many';
 
@@ -521,28 +495,4 @@ export function restCacheConflict(routes: readonly string[]): string | undefined
     }
   }
   return undefined;
-}
-
-/**
- * The route sets of `AUTHZ_ROUTE_SETS` in the authorizers' environment (`extraEnvironment`):
- * rule set name → its routes. An unreadable value is left to the authorizer's cold start, which
- * refuses it naming the variable.
- */
-export function routeSetsFrom(env: Readonly<Record<string, string>> | undefined): Record<string, string[]> {
-  const raw = env?.AUTHZ_ROUTE_SETS;
-  if (!raw) return {};
-  try {
-    const doc = JSON.parse(raw) as unknown;
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return {};
-    const out: Record<string, string[]> = {};
-    for (const [name, rules] of Object.entries(doc as Record<string, unknown>)) {
-      if (!Array.isArray(rules)) continue;
-      out[name] = rules
-        .map((r) => (typeof r === 'object' && r !== null ? (r as { route?: unknown }).route : undefined))
-        .filter((r): r is string => typeof r === 'string');
-    }
-    return out;
-  } catch {
-    return {};
-  }
 }

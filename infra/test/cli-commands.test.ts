@@ -1,11 +1,12 @@
 /**
  * The CDK CLI commands infra/README.md documents, run for real through `npx cdk` in infra/:
- * the template-only synth (no cargo-lambda on PATH, nothing built) and `cdk bootstrap`, which
+ * the template-only synth (no cargo-lambda on PATH, no authorizer built; cargo builds the small
+ * `authz-config` reader every synth runs) and `cdk bootstrap`, which
  * must get past the app with no context at all (it then fails on the AWS call: no credentials,
  * no network here).
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,12 +15,19 @@ import { PLACEHOLDER_STACK } from '../bin/app';
 
 const INFRA = path.resolve(__dirname, '..');
 
-/** `npx cdk ARGS` in infra/ with a PATH holding node and the system, not .venv or cargo-lambda. */
+/** Where cargo is: every synth runs the `authz-config` reader, built with cargo (lib/authz-config.ts). */
+const CARGO_DIR = path.dirname(execFileSync('sh', ['-c', 'command -v cargo'], { encoding: 'utf8' }).trim());
+
+/**
+ * `npx cdk ARGS` in infra/ with a PATH holding node, cargo and the system, not .venv or
+ * cargo-lambda; the `authz-config` that scripts/test-infra.sh built, when it did (AUTHZ_CONFIG_BIN).
+ */
 function cdk(args: string[], extraEnv: Record<string, string> = {}) {
   const env: NodeJS.ProcessEnv = {
     HOME: process.env.HOME,
-    PATH: [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
+    PATH: [path.dirname(process.execPath), CARGO_DIR, '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
     CDK_DISABLE_VERSION_CHECK: '1',
+    ...(process.env.AUTHZ_CONFIG_BIN ? { AUTHZ_CONFIG_BIN: process.env.AUTHZ_CONFIG_BIN } : {}),
     ...extraEnv,
   };
   const r = spawnSync('npx', ['--no-install', 'cdk', ...args], { cwd: INFRA, env, encoding: 'utf8', timeout: 300_000 });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { defineApp } from '../bin/app';
+import { type CacheKeyReader, authzConfigProgram, cacheKeyReader } from '../lib/authz-config';
 import type { AuthzStack } from '../lib/authz-stack';
 import { type RouteTable, parseRouteTable } from '../lib/route-table';
 
@@ -142,3 +143,14 @@ export async function startMoto(): Promise<Moto> {
   };
   return { endpoint, awsEnv, stop };
 }
+
+let reader: CacheKeyReader | undefined;
+
+/**
+ * An authorizer's cache key read from `environment` by `authz-config`, the reader the app uses
+ * (AUTHZ_CONFIG_BIN when scripts/test-infra.sh built it, else built here with cargo).
+ */
+export const readCacheKey: CacheKeyReader = (kind, environment, stage) => {
+  reader ??= cacheKeyReader(authzConfigProgram(path.join(__dirname, '..', '..'), process.env.AUTHZ_CONFIG_BIN));
+  return reader(kind, environment, stage);
+};

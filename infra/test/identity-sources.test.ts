@@ -1,77 +1,119 @@
 /**
- * Issue 13: the identity sources the CDK app renders are the cache key API Gateway uses; they
- * come from the same settings the authorizers read, and a REST rule set one cached policy cannot
- * state exactly fails `cdk synth` (as it fails the authorizer's cold start).
+ * Issues 13 and 22: the identity sources the CDK app renders are the cache key API Gateway uses;
+ * they come from the authorizers' configuration as the authorizers read it (`authz-config`, the
+ * cold start's parser: flat variables and `AUTHZ_CONFIG` document keys alike), and what the cold
+ * start would refuse (a REST rule set one cached policy cannot state exactly, binding on a TOKEN
+ * authorizer, an unknown setting) fails `cdk synth`.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { httpIdentitySources } from '../lib/http-api';
-import { requestIdentitySources } from '../lib/rest-api';
-import { apiNamed, identityHeadersFrom, loadRouteTable, restCacheConflict } from '../lib/route-table';
-import { synth, table } from './helpers';
+import { apiNamed, authzRoutesFor, loadRouteTable, restCacheConflict } from '../lib/route-table';
+import { readCacheKey, synth, table } from './helpers';
 
 const rest = (routes: { route: string; authorizer: string; scopes?: string[] }[], ttl = 300) =>
   table({ apis: { shop: { type: 'rest', audience: 'shop', cacheTtlSeconds: ttl, routes } } });
+const http = () => table({ apis: { sky: { type: 'http', audience: 'sky', routes: [{ route: 'GET /a', authorizer: 'http' }] } } });
 
-describe('identity sources from the authorizer settings', () => {
-  it('default: the Authorization header', () => {
-    assert.deepEqual(identityHeadersFrom(undefined), { token: 'Authorization', bind: undefined });
-    assert.deepEqual(identityHeadersFrom({ AUTHZ_TOKEN_HEADER: 'X-Api-Token', AUTHZ_BIND_HEADER: 'x-tenant' }), {
-      token: 'X-Api-Token',
-      bind: 'x-tenant',
-    });
-  });
+/** The same settings, as flat variables and as keys of the AUTHZ_CONFIG document. */
+function spellings(flat: Record<string, string>, doc: Record<string, unknown>): [string, Record<string, string>][] {
+  return [
+    ['flat variables', flat],
+    ['AUTHZ_CONFIG', { AUTHZ_CONFIG: JSON.stringify(doc) }],
+  ];
+}
 
-  it('HTTP: token header, binding header, and the route key whenever results are cached', () => {
+const authorizerOf = (template: ReturnType<typeof synth>['template'], type: string) =>
+  Object.values(template.findResources(type === 'http' ? 'AWS::ApiGatewayV2::Authorizer' : 'AWS::ApiGateway::Authorizer'))
+    .map((r) => (r as { Properties: Record<string, unknown> }).Properties)
+    .find((p) => type === 'http' || p.Type === type.toUpperCase());
+
+describe('identity sources from the authorizers\' configuration (authz-config)', () => {
+  it('default: the Authorization header; HTTP adds the route key whenever results are cached', () => {
     const solar = apiNamed(loadRouteTable(), 'solar-system');
-    assert.deepEqual(httpIdentitySources(solar), ['$request.header.Authorization', '$context.routeKey']);
-    assert.deepEqual(httpIdentitySources(solar, { token: 'X-Api-Token', bind: 'x-tenant' }), [
-      '$request.header.X-Api-Token',
-      '$request.header.x-tenant',
-      '$context.routeKey',
-    ]);
-    assert.deepEqual(httpIdentitySources({ ...solar, cacheTtlSeconds: 0 }), ['$request.header.Authorization']);
+    const env = { AUTHZ_ISSUER: 'https://idp.example.com', AUTHZ_AUDIENCE: 'a', AUTHZ_ROUTES: authzRoutesFor(solar, 'http') };
+    assert.deepEqual(readCacheKey('http', env, { cached: true }).identitySources, ['$request.header.Authorization', '$context.routeKey']);
+    assert.deepEqual(readCacheKey('http', env, { cached: false }).identitySources, ['$request.header.Authorization']);
+    assert.deepEqual(readCacheKey('token', env, { cached: true }).identitySources, ['method.request.header.Authorization']);
   });
 
-  it('REST REQUEST: token header, binding header, authz stage variables', () => {
+  it('HTTP: the authz stage variables the authorizer reads are identity sources (issue 22 item 2)', () => {
+    const env = { AUTHZ_ISSUER: 'https://idp.example.com', AUTHZ_AUDIENCE: 'a', AUTHZ_ROUTE_SETS: '{"v2":[{"route":"GET /a"}]}' };
     assert.deepEqual(
-      requestIdentitySources({
-        cacheTtlSeconds: 300,
-        stageVariables: { authzRouteSet: 'v2', other: 'x' },
-        identityHeaders: { token: 'X-Api-Token', bind: 'x-tenant' },
-      }),
-      ['method.request.header.X-Api-Token', 'method.request.header.x-tenant', 'stageVariables.authzRouteSet'],
+      readCacheKey('http', env, { cached: true, stageVariables: { authzScopes: 'read', authzRouteSet: 'v2', authzAudience: 'b', color: 'blue' } })
+        .identitySources,
+      [
+        '$request.header.Authorization',
+        '$stageVariables.authzAudience',
+        '$stageVariables.authzRouteSet',
+        '$stageVariables.authzScopes',
+        '$context.routeKey',
+      ],
     );
+    assert.throws(() => readCacheKey('http', env, { cached: true, stageVariables: { authzScope: 'read' } }), /stage variable authzScope is not one the authorizer reads/);
   });
 
-  it('the synthesized authorizers carry them', () => {
-    const { template } = synth({ authzEnvironment: { AUTHZ_TOKEN_HEADER: 'X-Api-Token', AUTHZ_BIND_HEADER: 'x-tenant' } }, rest([
-      { route: 'GET /items', authorizer: 'request' },
-    ]));
-    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
-      Type: 'REQUEST',
-      IdentitySource: 'method.request.header.X-Api-Token,method.request.header.x-tenant',
+  for (const [spelling, env] of spellings(
+    { AUTHZ_TOKEN_HEADER: 'X-Api-Token', AUTHZ_BIND_HEADER: 'X-Tenant-Id', AUTHZ_BIND_CLAIM: 'tenant' },
+    { token_header: 'X-Api-Token', bind_header: 'X-Tenant-Id', bind_claim: 'tenant' },
+  )) {
+    it(`the synthesized REQUEST and HTTP authorizers carry the token and binding headers (${spelling}; issue 22 item 1)`, () => {
+      const request = synth({ authzEnvironment: env }, rest([{ route: 'GET /items', authorizer: 'request' }])).template;
+      assert.equal(authorizerOf(request, 'request')?.IdentitySource, 'method.request.header.X-Api-Token,method.request.header.X-Tenant-Id');
+      const sky = synth({ authzEnvironment: env }, http()).template;
+      assert.deepEqual(authorizerOf(sky, 'http')?.IdentitySource, ['$request.header.X-Api-Token', '$request.header.X-Tenant-Id', '$context.routeKey']);
     });
-    const tokenOnly = synth({ authzEnvironment: { AUTHZ_TOKEN_HEADER: 'X-Api-Token' } }, rest([{ route: 'GET /items', authorizer: 'token' }]));
-    tokenOnly.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
-      Type: 'TOKEN',
-      IdentitySource: 'method.request.header.X-Api-Token',
-    });
-    const http = synth(
-      { authzEnvironment: { AUTHZ_BIND_HEADER: 'x-tenant' } },
-      table({ apis: { sky: { type: 'http', audience: 'sky', routes: [{ route: 'GET /a', authorizer: 'http' }] } } }),
-    );
-    http.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      IdentitySource: ['$request.header.Authorization', '$request.header.x-tenant', '$context.routeKey'],
-    });
-  });
 
-  it('identity binding on a TOKEN authorizer is refused (it sees no other header)', () => {
+    it(`identity binding on a TOKEN authorizer is refused at synth (${spelling})`, () => {
+      assert.throws(
+        () => synth({ authzEnvironment: env }, rest([{ route: 'GET /items', authorizer: 'token' }])),
+        /shop: AUTHZ_BIND_HEADER `x-tenant-id`: a TOKEN authorizer sees no other header than the token/,
+      );
+    });
+  }
+
+  for (const [spelling, env] of spellings({ AUTHZ_TOKEN_HEADER: 'X-Api-Token' }, { token_header: 'X-Api-Token' })) {
+    it(`the TOKEN authorizer is keyed on the configured token header (${spelling})`, () => {
+      const { template } = synth({ authzEnvironment: env }, rest([{ route: 'GET /items', authorizer: 'token' }]));
+      assert.equal(authorizerOf(template, 'token')?.IdentitySource, 'method.request.header.X-Api-Token');
+    });
+  }
+
+  it('REST REQUEST: the authz stage variables of the stage, which must be ones the authorizer reads', () => {
+    const { template } = synth({ restStageVariables: 'authzScopes=read,color=blue' }, rest([{ route: 'GET /items', authorizer: 'request' }]));
+    assert.equal(authorizerOf(template, 'request')?.IdentitySource, 'method.request.header.Authorization,stageVariables.authzScopes');
     assert.throws(
-      () => synth({ authzEnvironment: { AUTHZ_BIND_HEADER: 'x-tenant' } }, rest([{ route: 'GET /items', authorizer: 'token' }])),
-      /AUTHZ_BIND_HEADER "x-tenant" needs the request authorizer/,
+      () => synth({ restStageVariables: 'authzScope=read' }, rest([{ route: 'GET /items', authorizer: 'request' }])),
+      /shop: stage variable authzScope is not one the authorizer reads/,
+    );
+    assert.throws(
+      () => synth({ restStageVariables: 'authzRouteSet=v9' }, rest([{ route: 'GET /items', authorizer: 'request' }])),
+      /shop: stage variable authzRouteSet names rule set `v9`, which AUTHZ_ROUTE_SETS does not define/,
+    );
+  });
+
+  it('a stage audience or scope list that reads as empty is refused at synth (issue 22 item 3)', () => {
+    for (const name of ['authzAudience', 'authzScopes']) {
+      assert.throws(
+        () => readCacheKey('request', { AUTHZ_ISSUER: 'https://idp.example.com', AUTHZ_CLIENT_ID: 'app' }, { cached: true, stageVariables: { [name]: ',' } }),
+        new RegExp(`stage variable ${name} is set but lists nothing`),
+      );
+    }
+  });
+
+  it('refuses at synth what the cold start refuses: unknown settings, bad values, AUTHZ_CONFIG_FILE', () => {
+    assert.throws(() => synth({ authzEnvironment: { AUTHZ_TOKEN_HEADERS: 'x' } }), /unknown setting AUTHZ_TOKEN_HEADERS \(did you mean AUTHZ_TOKEN_HEADER\?\)/);
+    assert.throws(
+      () => synth({ authzEnvironment: { AUTHZ_CONFIG: '{"token_header":"not a header"}' } }),
+      /AUTHZ_CONFIG key `token_header`: `not a header` is not a header name/,
+    );
+    assert.throws(() => synth({ authzEnvironment: { AUTHZ_CONFIG: '{"tokenHeader":"x"}' } }), /AUTHZ_CONFIG key `tokenHeader`: at `tokenHeader`: unknown field/);
+    assert.throws(() => synth({ authzEnvironment: { AUTHZ_CONFIG_FILE: '/var/task/authz.json' } }), /AUTHZ_CONFIG_FILE names a file in the function's filesystem/);
+    // What the app generates is read too: the stack's own user pool (deploy-time values) passes.
+    synth({ authzEnvironment: { AUTHZ_CONFIG: JSON.stringify({ token_header: 'X-Api-Token' }) } }).template.hasResourceProperties(
+      'AWS::ApiGateway::Authorizer',
+      { Type: 'TOKEN', IdentitySource: 'method.request.header.X-Api-Token' },
     );
   });
 });
@@ -118,12 +160,18 @@ describe('REST rule sets one cached policy cannot state exactly', () => {
     ]));
   });
 
-  it('in AUTHZ_ROUTE_SETS fail cdk synth naming the setting and the rule set', () => {
-    const sets = JSON.stringify({ v2: [{ route: 'ANY /{proxy+}' }, { route: 'GET /a/{id}' }] });
-    assert.throws(
-      () => synth({ authzEnvironment: { AUTHZ_ROUTE_SETS: sets } }, rest([{ route: 'GET /items', authorizer: 'request' }])),
-      /shop: AUTHZ_ROUTE_SETS: rule set `v2`: rules `ANY \/\{proxy\+\}` and `GET \/a\/\{id\}` cannot share one cached REST policy/,
-    );
+  it('in AUTHZ_ROUTE_SETS (either spelling) fail cdk synth naming the setting and the rule set', () => {
+    const sets = { v2: [{ route: 'ANY /{proxy+}' }, { route: 'GET /a/{id}' }] };
+    for (const [, env] of spellings({ AUTHZ_ROUTE_SETS: JSON.stringify(sets) }, { route_sets: sets })) {
+      assert.throws(
+        () => synth({ authzEnvironment: env }, rest([{ route: 'GET /items', authorizer: 'request' }])),
+        /shop: AUTHZ_ROUTE_SETS: rule set `v2`: rules `ANY \/\{proxy\+\}` and `GET \/a\/\{id\}` cannot share one cached REST policy/,
+      );
+      assert.throws(
+        () => synth({ authzEnvironment: env }, rest([{ route: 'GET /items', authorizer: 'token' }])),
+        /shop: AUTHZ_ROUTE_SETS: /,
+      );
+    }
     synth({ authzEnvironment: { AUTHZ_ROUTE_SETS: JSON.stringify({ v2: [{ route: 'GET /a/{id}' }] }) } }, rest([
       { route: 'GET /items', authorizer: 'request' },
     ]));

@@ -419,7 +419,7 @@ describe('route table → API', () => {
 
   it('REQUEST identity sources include the authz stage variables set on the stage', () => {
     const t = table({ apis: { shop: { type: 'rest', audience: 'shop', routes: [{ route: 'GET /items', authorizer: 'request' }] } } });
-    const { template } = synth({ restStageVariables: 'authzRouteSet=v2,other=x' }, t);
+    const { template } = synth({ restStageVariables: 'authzRouteSet=v2,other=x', authzEnvironment: { AUTHZ_ROUTE_SETS: '{"v2":[{"route":"GET /items"}]}' } }, t);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization,stageVariables.authzRouteSet',

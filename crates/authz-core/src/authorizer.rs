@@ -13,13 +13,12 @@ use aws_lambda_events::apigw::{
 use crate::{
     bearer,
     claims::Claims,
-    config::Config,
+    config::{AuthorizerKind, Config},
     decision_log::{Trace, log_decision},
     discovery::Discoverer,
     error::{AuthzError, ConfigError, Verdict},
     event::{
         self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
-        split_list,
     },
     introspect::Introspector,
     keys::IssuerKeys,
@@ -132,40 +131,16 @@ impl Authorizer {
 
     /// The REST authorizers' (TOKEN, REQUEST) cold-start check: API Gateway reuses a cached
     /// policy for every method ARN of the stage, so every rule set must be one IAM can state
-    /// exactly ([`Rules::rest_cache_conflict`]). The error names the setting and the rules.
+    /// exactly ([`Config::check_rest_caching`]). The error names the setting and the rules.
     pub fn check_rest_caching(&self) -> Result<(), ConfigError> {
-        if let Some(why) = self
-            .config
-            .routes
-            .as_ref()
-            .and_then(Rules::rest_cache_conflict)
-        {
-            return Err(ConfigError(format!("AUTHZ_ROUTES: {why}")));
-        }
-        let mut sets: Vec<_> = self.config.route_sets.iter().collect();
-        sets.sort_by_key(|(name, _)| *name);
-        for (name, rules) in sets {
-            if let Some(why) = rules.rest_cache_conflict() {
-                return Err(ConfigError(format!(
-                    "AUTHZ_ROUTE_SETS: rule set `{name}`: {why}"
-                )));
-            }
-        }
-        Ok(())
+        self.config.check_rest_caching()
     }
 
-    /// The TOKEN authorizer's own limit: a TOKEN event carries no stage variables, so a rule set
-    /// of `AUTHZ_ROUTE_SETS` could never be selected (and `AUTHZ_ROUTES` alone would be in force
-    /// where the operator meant a set): refused at cold start, as `cdk synth` refuses it.
+    /// The TOKEN authorizer's cold-start check ([`Config::check_for`]): a TOKEN event carries no
+    /// stage variables and no other header, so a rule set of `AUTHZ_ROUTE_SETS` could never be
+    /// selected and an identity binding never hold; refused, as `cdk synth` refuses it.
     pub fn check_token(&self) -> Result<(), ConfigError> {
-        if self.config.route_sets.is_empty() {
-            return Ok(());
-        }
-        Err(ConfigError(
-            "AUTHZ_ROUTE_SETS: a TOKEN authorizer gets no stage variables, so no rule set could \
-             ever be selected; use AUTHZ_ROUTES, or the REQUEST authorizer"
-                .to_owned(),
-        ))
+        self.config.check_for(AuthorizerKind::Token)
     }
 
     /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is
@@ -297,15 +272,13 @@ impl Authorizer {
             })?),
             None => self.config.routes.as_ref(),
         };
-        let audiences: Option<Vec<String>> = input.stage(STAGE_AUDIENCE).map(|a| split_list(a));
-        let required_scopes = input.stage(STAGE_SCOPES);
+        let audiences = input.stage_list(STAGE_AUDIENCE)?;
+        let required_scopes = input.stage_list(STAGE_SCOPES)?;
         let claims = self
             .verify_credential(input.credential?, audiences.as_deref(), trace)
             .await?;
         if let Some(required) = required_scopes
-            && !split_list(required)
-                .iter()
-                .any(|s| claims.scopes.contains(s))
+            && !required.iter().any(|s| claims.scopes.contains(s))
         {
             return Err(AuthzError::InsufficientScope);
         }

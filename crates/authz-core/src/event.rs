@@ -57,6 +57,30 @@ impl<'a> Input<'a> {
             .and_then(|v| v.get(name))
             .filter(|v| !v.is_empty())
     }
+
+    /// A list-valued stage variable (`authzAudience`, `authzScopes`): `None` when the stage does
+    /// not set it; one that reads as an empty list is a configuration error naming it (500),
+    /// never "no list" (an empty audience list would turn the audience check off).
+    pub fn stage_list(&self, name: &str) -> Result<Option<Vec<String>>, AuthzError> {
+        match self.stage_variables.and_then(|v| v.get(name)) {
+            None => Ok(None),
+            Some(raw) => stage_list(name, raw)
+                .map(Some)
+                .map_err(AuthzError::Internal),
+        }
+    }
+}
+
+/// The items of the list-valued stage variable `name` (comma-separated, as [`split_list`]); a
+/// value with none (empty, blanks, `,`) is refused with a message naming the variable.
+pub fn stage_list(name: &str, raw: &str) -> Result<Vec<String>, String> {
+    let list = split_list(raw);
+    if list.is_empty() {
+        return Err(format!(
+            "stage variable {name} is set but lists nothing; give it a value or remove it"
+        ));
+    }
+    Ok(list)
 }
 
 /// A TOKEN event: the `authorizationToken` is the header value; no stage variables.

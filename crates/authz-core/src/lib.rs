@@ -39,7 +39,7 @@ mod layering;
 // The public interface.
 pub use authorizer::Authorizer;
 pub use claims::Claims;
-pub use config::{Config, Kind as SettingKind, SETTINGS};
+pub use config::{AuthorizerKind, CacheKey, Config, Kind as SettingKind, SETTINGS};
 pub use decision_log::{DECISIONS, Trace};
 pub use error::{AuthzError, ConfigError, Verdict};
 pub use keys::JwksSettings;

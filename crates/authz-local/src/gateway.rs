@@ -128,18 +128,26 @@ pub struct IdentityHeaders {
 }
 
 impl IdentityHeaders {
-    /// From the authorizers' environment, as infra renders the identity sources from it.
+    /// From the authorizers' environment, read by the authorizers' own parser (both spellings:
+    /// flat variables and `AUTHZ_CONFIG` keys), as infra renders the identity sources from it
+    /// (`Config::cache_key`, through `authz-config`). A configuration the parser refuses fails
+    /// every authorizer's cold start; the defaults then stand in.
     pub fn from_env(env: &[(String, String)]) -> IdentityHeaders {
-        let get = |name: &str| {
+        let lookup = |name: &str| {
             env.iter()
                 .rev()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_ascii_lowercase())
-                .filter(|v| !v.is_empty())
+                .map(|(_, v)| v.clone())
         };
-        IdentityHeaders {
-            token: get("AUTHZ_TOKEN_HEADER").unwrap_or_else(|| "authorization".to_owned()),
-            bind: get("AUTHZ_BIND_HEADER"),
+        match Config::from_lookup(lookup) {
+            Ok(config) => IdentityHeaders {
+                token: config.token_header,
+                bind: config.binding.map(|b| b.header),
+            },
+            Err(_) => IdentityHeaders {
+                token: "authorization".to_owned(),
+                bind: None,
+            },
         }
     }
 }
@@ -158,8 +166,8 @@ pub struct Gateway {
     /// The IdP shapes the demo page offers (their issuers are trusted).
     shapes: Vec<&'static str>,
     rules: Rules,
-    /// The identity sources as the CDK app renders them (`infra/lib/route-table.ts`
-    /// `identityHeadersFrom`): the token header and the binding header the authorizers read.
+    /// The identity sources as the CDK app renders them (`Config::cache_key` through
+    /// `authz-config`): the token header and the binding header the authorizers read.
     identity: IdentityHeaders,
     pools: Vec<Pool>,
     jwt: Option<Authorizer>,
@@ -648,15 +656,30 @@ mod tests {
                 bind: None
             }
         );
+        let base = [
+            ("AUTHZ_ISSUER", "https://idp.example.com"),
+            ("AUTHZ_AUDIENCE", "api"),
+        ];
+        let want = IdentityHeaders {
+            token: "x-api-token".into(),
+            bind: Some("x-tenant".into()),
+        };
+        let flat = [
+            ("AUTHZ_TOKEN_HEADER", "X-Api-Token"),
+            ("AUTHZ_BIND_HEADER", "X-Tenant"),
+            ("AUTHZ_BIND_CLAIM", "tenant"),
+        ];
         assert_eq!(
-            IdentityHeaders::from_env(&env(&[
-                ("AUTHZ_TOKEN_HEADER", "X-Api-Token"),
-                ("AUTHZ_BIND_HEADER", "X-Tenant"),
-            ])),
-            IdentityHeaders {
-                token: "x-api-token".into(),
-                bind: Some("x-tenant".into())
-            }
+            IdentityHeaders::from_env(&env(&[&base[..], &flat].concat())),
+            want
+        );
+        let doc = [(
+            "AUTHZ_CONFIG",
+            r#"{"token_header":"X-Api-Token","bind_header":"X-Tenant","bind_claim":"tenant"}"#,
+        )];
+        assert_eq!(
+            IdentityHeaders::from_env(&env(&[&base[..], &doc].concat())),
+            want
         );
     }
 }

@@ -14,6 +14,7 @@
 mod build;
 mod declare;
 mod env;
+mod identity;
 mod settings;
 
 use std::{collections::HashMap, time::Duration};
@@ -29,6 +30,7 @@ use crate::{
 };
 
 pub use declare::Kind;
+pub use identity::{AuthorizerKind, CacheKey};
 pub use settings::SETTINGS;
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {

@@ -145,14 +145,16 @@ settings! {
     /// Named rule sets, JSON object `{"name": [rules]}`; a stage picks one with the stage variable
     /// `authzRouteSet`.
     ROUTE_SETS: top.route_sets: Option<HashMap<String, Vec<RawRule>>>, Json ~ "none";
-    /// Header carrying `Bearer <token>` (REQUEST and HTTP authorizers).
+    /// Header carrying `Bearer <token>` (REQUEST and HTTP authorizers); the CDK app makes it the
+    /// identity source, in either spelling.
     TOKEN_HEADER: top.token_header: Option<String>, Text = DEFAULT_TOKEN_HEADER;
     /// Also accept the token in this query parameter (RFC 6750 §2.3 `access_token`), for clients
     /// that cannot set headers. A request with both is refused.
     TOKEN_QUERY_PARAM: top.token_query_param: Option<String>, Text;
     /// Identity binding: this header (e.g. `X-Tenant-Id`) must equal the claim `AUTHZ_BIND_CLAIM`
-    /// (e.g. `tenant`), else 403. Set both or neither. REQUEST/HTTP only (a TOKEN authorizer
-    /// configured with it denies everything).
+    /// (e.g. `tenant`), else 403. Set both or neither. REQUEST/HTTP only: a TOKEN authorizer
+    /// refuses it at cold start (and `cdk synth`), it sees no other header. The CDK app adds the
+    /// header to the identity sources.
     BIND_HEADER: top.bind_header: Option<String>, Text;
     /// Identity binding: the claim the header `AUTHZ_BIND_HEADER` must equal.
     BIND_CLAIM: top.bind_claim: Option<String>, Text;
@@ -202,7 +204,9 @@ settings! {
     TLS_ROOTS: http.tls_roots: Option<String>, Text = DEFAULT_TLS_ROOTS.name();
     /// The whole configuration as one JSON document (below).
     CONFIG: whole, Document;
-    /// Path of a file holding that document (not both).
+    /// Path of a file holding that document (not both). Not through the CDK app: `cdk synth`
+    /// cannot read a file of the function's filesystem, and the identity sources come from the
+    /// configuration.
     CONFIG_FILE: whole, DocumentFile;
 }
 

@@ -5,14 +5,21 @@
 //!
 //! Everything runs through the real `Authorizer` (`token`, `request`, `http` on raw event JSON)
 //! with real signed tokens from a loopback issuer. The cache keys are the identity sources the
-//! CDK app renders (`infra/lib/rest-api.ts`, `infra/lib/http-api.ts`): TOKEN the token header
-//! alone; REQUEST the token header, the binding header and the `authz*` stage variables; HTTP
-//! the token header, the binding header and `$context.routeKey`. REST caches are per stage.
-//! The observed cases of the issue are fixed regressions at the end.
+//! CDK app renders: `Config::cache_key` of the parsed configuration, which infra takes from the
+//! `authz-config` binary (issue 22: no second derivation here); each identity source string is
+//! looked up in the request (a header, a stage variable, the route key), and a request missing
+//! one gets 401 from API Gateway without the authorizer (nothing cached). Configurations are
+//! drawn in both spellings (flat variables, `AUTHZ_CONFIG` document keys), with a custom token
+//! header, and requests on stages with `authz*` stage variables. REST caches are per stage.
+//! The observed cases of issues 13 and 22 are fixed regressions at the end.
 
 use std::sync::OnceLock;
 
-use authz_core::{Authorizer, Config, evaluate, policy_statements};
+use std::collections::BTreeMap;
+
+use authz_core::{
+    Authorizer, AuthorizerKind, AuthzError, Config, Verdict, evaluate, policy_statements,
+};
 use authz_testkit::{Issuer, TestKey, now};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -20,6 +27,8 @@ use serde_json::{Value, json};
 const PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012";
 const API: &str = "api1";
 const BIND_HEADER: &str = "x-tenant";
+/// The custom token header some configurations name (`AUTHZ_TOKEN_HEADER` / `token_header`).
+const API_TOKEN_HEADER: &str = "x-api-token";
 
 /// One loopback issuer for every case (keys signed with one RSA key).
 fn runtime_and_issuer() -> &'static (tokio::runtime::Runtime, Issuer) {
@@ -59,6 +68,20 @@ struct Setup {
     route_set: Option<Vec<GenRule>>,
     bind: bool,
     allowed_stage: bool,
+    /// The token in `x-api-token` instead of `authorization` (which then carries junk).
+    custom_header: bool,
+    /// The settings as keys of the `AUTHZ_CONFIG` document instead of flat variables.
+    document: bool,
+}
+
+impl Setup {
+    fn token_header(&self) -> &'static str {
+        if self.custom_header {
+            API_TOKEN_HEADER
+        } else {
+            "authorization"
+        }
+    }
 }
 
 fn rules_json(rules: &[GenRule]) -> String {
@@ -79,38 +102,70 @@ fn rules_json(rules: &[GenRule]) -> String {
 }
 
 fn build(setup: &Setup) -> Authorizer {
-    try_build(setup).expect("the configuration parses")
+    try_build(setup).expect("the configuration parses").1
 }
 
-/// The authorizer of `setup`, or `None` when the configuration is refused while parsing.
-fn try_build(setup: &Setup) -> Option<Authorizer> {
-    let (rt, issuer) = runtime_and_issuer();
+/// The configuration of `setup` in its spelling, as the environment the authorizer gets.
+fn environment(setup: &Setup) -> Vec<(String, String)> {
+    let (_, issuer) = runtime_and_issuer();
+    let mut settings: Vec<(&str, &str, Value)> = vec![(
+        "AUTHZ_ROUTES",
+        "routes",
+        serde_json::from_str(&rules_json(&setup.routes)).unwrap(),
+    )];
+    if let Some(set) = &setup.route_set {
+        let set: Value = serde_json::from_str(&rules_json(set)).unwrap();
+        settings.push(("AUTHZ_ROUTE_SETS", "route_sets", json!({ "other": set })));
+    }
+    if setup.bind {
+        settings.push(("AUTHZ_BIND_HEADER", "bind_header", json!(BIND_HEADER)));
+        settings.push(("AUTHZ_BIND_CLAIM", "bind_claim", json!("tenant")));
+    }
+    if setup.allowed_stage {
+        let arn = format!("{PREFIX}:{API}/prod");
+        settings.push(("AUTHZ_ALLOWED_API_ARNS", "allowed_api_arns", json!([arn])));
+    }
+    if setup.custom_header {
+        // As an operator writes it; the configuration lower-cases it.
+        settings.push(("AUTHZ_TOKEN_HEADER", "token_header", json!("X-Api-Token")));
+    }
     let mut vars: Vec<(String, String)> = vec![
         ("AUTHZ_ISSUER".into(), issuer.url()),
         ("AUTHZ_AUDIENCE".into(), "api".into()),
-        ("AUTHZ_ROUTES".into(), rules_json(&setup.routes)),
     ];
-    if let Some(set) = &setup.route_set {
-        vars.push((
-            "AUTHZ_ROUTE_SETS".into(),
-            format!(r#"{{"other": {}}}"#, rules_json(set)),
-        ));
+    if setup.document {
+        let doc: serde_json::Map<String, Value> = settings
+            .into_iter()
+            .map(|(_, key, value)| (key.to_owned(), value))
+            .collect();
+        vars.push(("AUTHZ_CONFIG".into(), Value::Object(doc).to_string()));
+    } else {
+        vars.extend(settings.into_iter().map(|(name, _, value)| {
+            let flat = match value {
+                Value::String(s) => s,
+                Value::Array(items) if name == "AUTHZ_ALLOWED_API_ARNS" => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (name.to_owned(), flat)
+        }));
     }
-    if setup.bind {
-        vars.push(("AUTHZ_BIND_HEADER".into(), BIND_HEADER.into()));
-        vars.push(("AUTHZ_BIND_CLAIM".into(), "tenant".into()));
-    }
-    if setup.allowed_stage {
-        vars.push((
-            "AUTHZ_ALLOWED_API_ARNS".into(),
-            format!("{PREFIX}:{API}/prod"),
-        ));
-    }
+    vars
+}
+
+/// The configuration and authorizer of `setup`, or `None` when the configuration is refused
+/// while parsing.
+fn try_build(setup: &Setup) -> Option<(Config, Authorizer)> {
+    let (rt, _) = runtime_and_issuer();
+    let vars = environment(setup);
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).ok()?;
-    let authz = Authorizer::new(config).unwrap();
+    let authz = Authorizer::new(config.clone()).unwrap();
     assert_eq!(rt.block_on(authz.warm()), 1);
-    Some(authz)
+    Some((config, authz))
 }
 
 /// A generated token: scopes and a tenant claim.
@@ -139,7 +194,12 @@ struct Req {
     stage: String,
     tenant: Option<String>,
     route_set: bool,
+    /// The stage's `authzAudience`, `authzScopes`.
+    audience: Option<String>,
+    scopes: Option<String>,
     token: usize,
+    /// The request carries no token at all (only the junk `authorization` of a custom header).
+    no_token: bool,
 }
 
 impl Req {
@@ -147,18 +207,32 @@ impl Req {
         format!("{PREFIX}:{API}/{}/{}/{}", self.stage, self.verb, self.path)
     }
 
-    fn stage_vars(&self) -> Value {
+    fn stage_vars(&self) -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
         if self.route_set {
-            json!({"authzRouteSet": "other"})
-        } else {
-            json!({})
+            v.insert("authzRouteSet".to_owned(), "other".to_owned());
         }
+        if let Some(a) = &self.audience {
+            v.insert("authzAudience".to_owned(), a.clone());
+        }
+        if let Some(s) = &self.scopes {
+            v.insert("authzScopes".to_owned(), s.clone());
+        }
+        v
     }
 
-    fn headers(&self, token: &str) -> Value {
-        let mut h = json!({"authorization": format!("Bearer {token}")});
+    /// The request headers, lower-case: the token in `token_header` (unless `no_token`), junk in
+    /// `authorization` when the token travels elsewhere, the binding header.
+    fn headers(&self, token_header: &str, token: &str) -> serde_json::Map<String, Value> {
+        let mut h = serde_json::Map::new();
+        if token_header != "authorization" {
+            h.insert("authorization".into(), json!("Bearer junk"));
+        }
+        if !self.no_token {
+            h.insert(token_header.into(), json!(format!("Bearer {token}")));
+        }
         if let Some(t) = &self.tenant {
-            h[BIND_HEADER] = json!(t);
+            h.insert(BIND_HEADER.into(), json!(t));
         }
         h
     }
@@ -171,9 +245,20 @@ enum Kind {
     Http,
 }
 
+impl Kind {
+    fn core(self) -> AuthorizerKind {
+        match self {
+            Kind::Token => AuthorizerKind::Token,
+            Kind::Request => AuthorizerKind::Request,
+            Kind::Http => AuthorizerKind::Http,
+        }
+    }
+}
+
 /// The answer API Gateway caches for `req`, as JSON (`Err` = the error message).
 fn answer(
     authz: &Authorizer,
+    token_header: &str,
     kind: Kind,
     req: &Req,
     token: &str,
@@ -183,27 +268,28 @@ fn answer(
     let arn = req.arn();
     match kind {
         Kind::Token => {
-            let event = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": arn});
+            let mut event = json!({"type": "TOKEN", "methodArn": arn});
+            if !req.no_token {
+                event["authorizationToken"] = json!(format!("Bearer {token}"));
+            }
             rt.block_on(authz.token(&event.to_string()))
                 .map(|r| serde_json::to_value(r).unwrap())
-                .map_err(|e| e.to_string())
+                .map_err(runtime_message)
         }
         Kind::Request => {
             let mut event = authz_testkit::fixtures::sample_event("request/header.json", token);
-            let headers = req.headers(token);
+            let headers = req.headers(token_header, token);
             let multi: serde_json::Map<String, Value> = headers
-                .as_object()
-                .unwrap()
                 .iter()
                 .map(|(k, v)| (k.clone(), json!([v])))
                 .collect();
             event["methodArn"] = json!(arn);
-            event["headers"] = headers;
+            event["headers"] = Value::Object(headers);
             event["multiValueHeaders"] = Value::Object(multi);
-            event["stageVariables"] = req.stage_vars();
+            event["stageVariables"] = json!(req.stage_vars());
             rt.block_on(authz.request(&event.to_string()))
                 .map(|r| serde_json::to_value(r).unwrap())
-                .map_err(|e| e.to_string())
+                .map_err(runtime_message)
         }
         Kind::Http => {
             let route_arn = if route_key == "$default" {
@@ -213,14 +299,23 @@ fn answer(
             };
             let event = json!({"version": "2.0", "type": "REQUEST", "routeArn": route_arn,
                 "identitySource": [format!("Bearer {token}"), route_key], "routeKey": route_key,
-                "rawPath": format!("/{}/{}", req.stage, req.path), "headers": req.headers(token),
+                "rawPath": format!("/{}/{}", req.stage, req.path), "headers": req.headers(token_header, token),
                 "requestContext": {"accountId": "123456789012", "apiId": API, "routeKey": route_key,
                     "stage": req.stage, "http": {"method": req.verb, "path": format!("/{}", req.path)}},
                 "stageVariables": req.stage_vars()});
             rt.block_on(authz.http(&event.to_string()))
                 .map(|r| serde_json::to_value(r).unwrap())
-                .map_err(|e| e.to_string())
+                .map_err(runtime_message)
         }
+    }
+}
+
+/// The error as the runtime reports it (authz-lambda): exactly `Unauthorized` for a 401, else the
+/// message (a 500).
+fn runtime_message(e: AuthzError) -> String {
+    match e.verdict() {
+        Verdict::Unauthorized => "Unauthorized".to_owned(),
+        _ => e.to_string(),
     }
 }
 
@@ -247,19 +342,39 @@ fn outcome(kind: Kind, answer: &Result<Value, String>, req: &Req) -> Outcome {
     }
 }
 
-/// The cache key of `req` as the CDK app renders the identity sources (REST per stage).
-fn cache_key(kind: Kind, req: &Req, route_key: &str) -> String {
-    match kind {
-        Kind::Token => format!("{}|{}", req.stage, req.token),
-        Kind::Request => format!(
-            "{}|{}|{:?}|{}",
-            req.stage, req.token, req.tenant, req.route_set
-        ),
-        Kind::Http => format!(
-            "{}|{}|{:?}|{}|{route_key}",
-            req.stage, req.token, req.tenant, req.route_set
-        ),
+/// The cache key of `req`: the values of the identity sources `Config::cache_key` gives for the
+/// stage `req` is on (what the CDK app renders), REST per stage. `None`: the stage is refused at
+/// synth, or a source is missing (API Gateway answers 401 without calling the authorizer).
+fn cache_key(
+    config: &Config,
+    kind: Kind,
+    req: &Req,
+    token: &str,
+    route_key: &str,
+) -> Option<String> {
+    let stage = req.stage_vars();
+    let key = config.cache_key(kind.core(), &stage, true).ok()?;
+    let headers = req.headers(&key.token_header, token);
+    let mut parts = vec![req.stage.clone()];
+    for source in &key.identity_sources {
+        let header = source
+            .strip_prefix("method.request.header.")
+            .or_else(|| source.strip_prefix("$request.header."));
+        let variable = source
+            .strip_prefix("stageVariables.")
+            .or_else(|| source.strip_prefix("$stageVariables."));
+        let value = match (header, variable) {
+            (Some(h), _) => headers
+                .get(&h.to_ascii_lowercase())
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            (_, Some(v)) => stage.get(v).cloned(),
+            _ if source == "$context.routeKey" => Some(route_key.to_owned()),
+            _ => panic!("an identity source this test cannot read: {source}"),
+        };
+        parts.push(format!("{source}={}", value.filter(|v| !v.is_empty())?));
     }
+    Some(parts.join("|"))
 }
 
 /// The route key an HTTP API gives a request: the most specific route of the API's table
@@ -285,13 +400,14 @@ fn route_key_of(setup: &Setup, req: &Req) -> Option<String> {
 
 /// Runs every request fresh, then checks every pair sharing a cache key.
 fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<(), TestCaseError> {
-    let Some(authz) = try_build(setup) else {
+    let Some((config, authz)) = try_build(setup) else {
         return Ok(());
     };
-    if kind != Kind::Http && authz.check_rest_caching().is_err() {
-        // Refused at cold start: nothing to cache.
+    if config.check_for(kind.core()).is_err() {
+        // Refused at cold start (and at synth): nothing to cache.
         return Ok(());
     }
+    let header = setup.token_header();
     let tokens: Vec<String> = callers.iter().map(sign).collect();
     let mut seen = Vec::new();
     let tails = greedy_tail_requests(setup);
@@ -306,7 +422,10 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
         let token = &tokens[req.token % tokens.len()];
         let mut req = req.clone();
         req.token %= tokens.len();
-        let a = answer(&authz, kind, &req, token, &route_key);
+        let Some(key) = cache_key(&config, kind, &req, token, &route_key) else {
+            continue;
+        };
+        let a = answer(&authz, header, kind, &req, token, &route_key);
         if kind != Kind::Http
             && let Some(own) = rules_decision(setup, &callers[req.token], &req)
         {
@@ -321,7 +440,7 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
                 a
             );
         }
-        seen.push((cache_key(kind, &req, &route_key), req, a));
+        seen.push((key, req, a));
     }
     for (key_a, req_a, answer_a) in &seen {
         for (key_b, req_b, answer_b) in &seen {
@@ -333,12 +452,10 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
             prop_assert_eq!(
                 &cached,
                 &fresh,
-                "{:?}: {} {} cached from {} {} (setup {:?}, answer {:?})",
+                "{:?}: {:?} cached from {:?} (setup {:?}, answer {:?})",
                 kind,
-                req_b.verb,
-                req_b.path,
-                req_a.verb,
-                req_a.path,
+                req_b,
+                req_a,
                 setup,
                 answer_a
             );
@@ -354,7 +471,13 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
 /// path a satisfied rule matches is a false deny even when cached and fresh agree (issue 22
 /// item 7).
 fn rules_decision(setup: &Setup, caller: &Caller, req: &Req) -> Option<Outcome> {
-    if setup.bind || req.route_set || req.stage != "prod" {
+    if setup.bind
+        || req.route_set
+        || req.stage != "prod"
+        || req.no_token
+        || req.audience.is_some()
+        || req.scopes.is_some()
+    {
         return None;
     }
     let rules = authz_core::Rules(
@@ -414,12 +537,8 @@ fn greedy_tail_requests(setup: &Setup) -> Vec<Req> {
         filled.extend(&literals);
         filled.push("7");
         out.push(Req {
-            verb: if verb == "ANY" { "GET" } else { verb }.to_owned(),
-            path: filled.join("/"),
-            stage: "prod".into(),
-            tenant: None,
-            route_set: false,
             token: out.len(),
+            ..req(if verb == "ANY" { "GET" } else { verb }, &filled.join("/"))
         });
     }
     out
@@ -487,13 +606,19 @@ fn setup(http: bool) -> impl Strategy<Value = Setup> {
         prop::option::weighted(0.3, rule_set(http)),
         any::<bool>(),
         any::<bool>(),
+        prop::bool::weighted(0.3),
+        any::<bool>(),
     )
-        .prop_map(|(routes, route_set, bind, allowed_stage)| Setup {
-            routes,
-            route_set,
-            bind,
-            allowed_stage,
-        })
+        .prop_map(
+            |(routes, route_set, bind, allowed_stage, custom_header, document)| Setup {
+                routes,
+                route_set,
+                bind,
+                allowed_stage,
+                custom_header,
+                document,
+            },
+        )
 }
 
 fn caller() -> impl Strategy<Value = Caller> {
@@ -526,16 +651,27 @@ fn request() -> impl Strategy<Value = Req> {
         prop::sample::select(vec!["prod", "prod", "prod", "dev"]),
         prop::option::of(prop::sample::select(vec!["a", "b"]).prop_map(str::to_owned)),
         prop::bool::weighted(0.3),
+        prop::option::weighted(0.2, prop::sample::select(vec!["api", "other", "api,other"])),
+        prop::option::weighted(
+            0.2,
+            prop::sample::select(vec!["read", "admin", "read,write"]),
+        ),
         0..3usize,
+        prop::bool::weighted(0.15),
     )
-        .prop_map(|(verb, path, stage, tenant, route_set, token)| Req {
-            verb: verb.to_owned(),
-            path,
-            stage: stage.to_owned(),
-            tenant,
-            route_set,
-            token,
-        })
+        .prop_map(
+            |(verb, path, stage, tenant, route_set, audience, scopes, token, no_token)| Req {
+                verb: verb.to_owned(),
+                path,
+                stage: stage.to_owned(),
+                tenant,
+                route_set,
+                audience: audience.map(str::to_owned),
+                scopes: scopes.map(str::to_owned),
+                token,
+                no_token,
+            },
+        )
 }
 
 fn config() -> ProptestConfig {
@@ -585,6 +721,8 @@ fn setup_of(routes: &[(&str, &[&str])]) -> Setup {
         route_set: None,
         bind: false,
         allowed_stage: false,
+        custom_header: false,
+        document: false,
     }
 }
 
@@ -595,7 +733,10 @@ fn req(verb: &str, path: &str) -> Req {
         stage: "prod".into(),
         tenant: None,
         route_set: false,
+        audience: None,
+        scopes: None,
         token: 0,
+        no_token: false,
     }
 }
 
@@ -627,7 +768,7 @@ fn regression_unlisted_routes_under_templates_stay_denied_from_the_cache() {
     }
     let authz = build(&setup);
     let token = sign(&reader());
-    let cached = answer(&authz, Kind::Token, &reqs[0], &token, "");
+    let cached = answer(&authz, "authorization", Kind::Token, &reqs[0], &token, "");
     assert_eq!(outcome(Kind::Token, &cached, &reqs[0]), Outcome::Allow);
     for r in &reqs[1..4] {
         assert_eq!(
@@ -694,14 +835,14 @@ fn regression_binding_header_is_part_of_the_cache_key() {
     ];
     for kind in [Kind::Request, Kind::Http] {
         check(&setup, kind, std::slice::from_ref(&a), &reqs).unwrap();
-        let authz = build(&setup);
+        let (config, authz) = try_build(&setup).unwrap();
         let token = sign(&a);
         let route_key = if kind == Kind::Http { "GET /pets" } else { "" };
-        let fresh_b = answer(&authz, kind, &reqs[1], &token, route_key);
+        let fresh_b = answer(&authz, "authorization", kind, &reqs[1], &token, route_key);
         assert_eq!(outcome(kind, &fresh_b, &reqs[1]), Outcome::Forbidden);
         assert_ne!(
-            cache_key(kind, &reqs[0], route_key),
-            cache_key(kind, &reqs[1], route_key)
+            cache_key(&config, kind, &reqs[0], &token, route_key),
+            cache_key(&config, kind, &reqs[1], &token, route_key)
         );
     }
 }
@@ -726,7 +867,7 @@ fn regression_trailing_slash_and_empty_segments_never_allow() {
         let authz = build(&setup);
         let token = sign(&reader());
         for r in &reqs[..3] {
-            let fresh = answer(&authz, kind, r, &token, "");
+            let fresh = answer(&authz, "authorization", kind, r, &token, "");
             assert_eq!(outcome(kind, &fresh, r), Outcome::Forbidden, "{r:?}");
         }
     }
@@ -739,7 +880,14 @@ fn regression_http_authorizer_applies_the_api_allow_list() {
     setup.allowed_stage = true;
     let authz = build(&setup);
     let token = sign(&reader());
-    let ok = answer(&authz, Kind::Http, &req("GET", "pets"), &token, "GET /pets");
+    let ok = answer(
+        &authz,
+        "authorization",
+        Kind::Http,
+        &req("GET", "pets"),
+        &token,
+        "GET /pets",
+    );
     assert_eq!(
         outcome(Kind::Http, &ok, &req("GET", "pets")),
         Outcome::Allow
@@ -748,7 +896,14 @@ fn regression_http_authorizer_applies_the_api_allow_list() {
         stage: "dev".into(),
         ..req("GET", "pets")
     };
-    let other = answer(&authz, Kind::Http, &dev, &token, "GET /pets");
+    let other = answer(
+        &authz,
+        "authorization",
+        Kind::Http,
+        &dev,
+        &token,
+        "GET /pets",
+    );
     assert_eq!(outcome(Kind::Http, &other, &dev), Outcome::Forbidden);
 }
 
@@ -812,6 +967,162 @@ fn rest_cache_conflicts_match_the_golden_cases() {
     }
 }
 
+// ---- The observed cases of issue 22, kept as fixed regressions. ----
+
+/// Item 1: `AUTHZ_CONFIG={"token_header":"X-Api-Token"}`. A request with any `Authorization`
+/// and a valid `X-Api-Token` is allowed; the next with the same `Authorization` and no token
+/// must not get that answer from the cache (it is missing an identity source: 401 without the
+/// authorizer), and fresh it is `missing_token`.
+#[test]
+fn regression_token_header_in_the_document_is_the_cache_key() {
+    let mut setup = setup_of(&[("GET /pets", &[])]);
+    setup.custom_header = true;
+    setup.document = true;
+    let (config, authz) = try_build(&setup).unwrap();
+    let token = sign(&reader());
+    let with = req("GET", "pets");
+    let without = Req {
+        no_token: true,
+        ..req("GET", "pets")
+    };
+    for (kind, route_key) in [(Kind::Request, ""), (Kind::Http, "GET /pets")] {
+        let key = cache_key(&config, kind, &with, &token, route_key).unwrap();
+        assert!(key.contains("header.X-Api-Token=Bearer "), "{key}");
+        assert!(!key.contains("Authorization"), "{key}");
+        assert_eq!(cache_key(&config, kind, &without, &token, route_key), None);
+        let fresh = answer(&authz, API_TOKEN_HEADER, kind, &with, &token, route_key);
+        assert_eq!(outcome(kind, &fresh, &with), Outcome::Allow);
+        let fresh = answer(&authz, API_TOKEN_HEADER, kind, &without, &token, route_key);
+        let missing = if kind == Kind::Http {
+            Outcome::Forbidden
+        } else {
+            Outcome::Unauthorized
+        };
+        assert_eq!(outcome(kind, &fresh, &without), missing);
+        check(&setup, kind, &[reader()], &[with.clone(), without.clone()]).unwrap();
+    }
+}
+
+/// Item 1: binding written in the document is in the cache key (tenant A's token with
+/// `x-tenant: b` never reuses tenant A's answer), and is refused on a TOKEN authorizer.
+#[test]
+fn regression_binding_in_the_document_is_the_cache_key() {
+    let mut setup = setup_of(&[("GET /pets", &[])]);
+    setup.bind = true;
+    setup.document = true;
+    let (config, authz) = try_build(&setup).unwrap();
+    let a = Caller {
+        scopes: vec![],
+        tenant: Some("a".into()),
+    };
+    let token = sign(&a);
+    let reqs = [
+        Req {
+            tenant: Some("a".into()),
+            ..req("GET", "pets")
+        },
+        Req {
+            tenant: Some("b".into()),
+            ..req("GET", "pets")
+        },
+    ];
+    for (kind, route_key) in [(Kind::Request, ""), (Kind::Http, "GET /pets")] {
+        assert_ne!(
+            cache_key(&config, kind, &reqs[0], &token, route_key),
+            cache_key(&config, kind, &reqs[1], &token, route_key)
+        );
+        let fresh = answer(&authz, "authorization", kind, &reqs[1], &token, route_key);
+        assert_eq!(outcome(kind, &fresh, &reqs[1]), Outcome::Forbidden);
+        check(&setup, kind, std::slice::from_ref(&a), &reqs).unwrap();
+    }
+    let e = config.check_for(AuthorizerKind::Token).unwrap_err();
+    assert!(e.to_string().contains("AUTHZ_BIND_HEADER"), "{e}");
+}
+
+/// Item 2: the HTTP authorizer's `authz*` stage variables are in its cache key: an answer for a
+/// stage without `authzScopes` is never reused on one requiring `admin`.
+#[test]
+fn regression_http_stage_variables_are_the_cache_key() {
+    let setup = setup_of(&[("GET /pets", &[])]);
+    let (config, authz) = try_build(&setup).unwrap();
+    let token = sign(&reader());
+    let plain = req("GET", "pets");
+    let admin = Req {
+        scopes: Some("admin".into()),
+        ..req("GET", "pets")
+    };
+    let k = |r: &Req| cache_key(&config, Kind::Http, r, &token, "GET /pets").unwrap();
+    assert_ne!(k(&plain), k(&admin));
+    assert!(k(&admin).contains("$stageVariables.authzScopes=admin"));
+    let fresh = answer(
+        &authz,
+        "authorization",
+        Kind::Http,
+        &admin,
+        &token,
+        "GET /pets",
+    );
+    assert_eq!(outcome(Kind::Http, &fresh, &admin), Outcome::Forbidden);
+    let fresh = answer(
+        &authz,
+        "authorization",
+        Kind::Http,
+        &plain,
+        &token,
+        "GET /pets",
+    );
+    assert_eq!(outcome(Kind::Http, &fresh, &plain), Outcome::Allow);
+}
+
+/// Item 3: with `AUTHZ_CLIENT_ID`, a stage `authzAudience` of `,` or blanks used to turn the
+/// audience check off (a token of the same client for `aud: billing-api` was allowed). It is a
+/// configuration error (500, the variable named in the log), and refused at synth.
+#[test]
+fn regression_blank_stage_audience_is_a_configuration_error() {
+    let (rt, issuer) = runtime_and_issuer();
+    let vars = [
+        ("AUTHZ_ISSUER", issuer.url()),
+        ("AUTHZ_CLIENT_ID", "app".to_owned()),
+    ];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let authz = Authorizer::new(config.clone()).unwrap();
+    rt.block_on(authz.warm());
+    let token = key().sign(
+        &json!({"iss": issuer.url(), "aud": "billing-api", "client_id": "app",
+        "sub": "alice", "exp": now() + 600, "scope": "read"}),
+    );
+    for blank in [",", " ", " , "] {
+        let r = Req {
+            audience: Some(blank.into()),
+            ..req("GET", "pets")
+        };
+        for (kind, route_key) in [(Kind::Request, ""), (Kind::Http, "GET /pets")] {
+            let fresh = answer(&authz, "authorization", kind, &r, &token, route_key);
+            assert_eq!(
+                outcome(kind, &fresh, &r),
+                Outcome::Fault,
+                "{blank:?} {kind:?}"
+            );
+            let e = fresh.unwrap_err();
+            assert!(e.contains("authzAudience"), "{e}");
+            assert!(
+                config
+                    .cache_key(kind.core(), &r.stage_vars(), true)
+                    .is_err()
+            );
+        }
+    }
+    // The same client's token for its own audience is still allowed with a real stage audience.
+    let r = Req {
+        audience: Some("billing-api".into()),
+        ..req("GET", "pets")
+    };
+    let fresh = answer(&authz, "authorization", Kind::Http, &r, &token, "GET /pets");
+    assert_eq!(outcome(Kind::Http, &fresh, &r), Outcome::Allow);
+}
+
 /// Issue 22 item 7: `GET /repos/{repo}/contents/{path+}` denied `GET /repos/r/contents/contents/
 /// x.md`, a path it matches (fresh and cached agreed: the deeper-path Deny `…/repos/*/*/
 /// contents/*` was in every answer). No IAM resource states those deeper paths without the
@@ -839,7 +1150,7 @@ fn regression_a_literal_recurring_in_a_greedy_tail_is_refused_not_denied() {
     let authz = build(&setup);
     let token = sign(&reader());
     for r in &reqs {
-        let fresh = answer(&authz, Kind::Token, r, &token, "");
+        let fresh = answer(&authz, "authorization", Kind::Token, r, &token, "");
         assert_eq!(outcome(Kind::Token, &fresh, r), Outcome::Allow, "{r:?}");
     }
 }
