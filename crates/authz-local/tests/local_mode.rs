@@ -688,11 +688,11 @@ fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
     std::fs::remove_dir_all(&dir).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started on a bad table: {stderr}");
-    // Word for word what `cdk synth` (route-table.ts) says; tests/golden/ holds the case.
+    // What `cdk synth` (route-table.ts) says too; tests/golden/ holds the case.
     assert_eq!(
         stderr.trim_end(),
         "authz-local: routes.json is not a valid route table:\n  - apis.solar-system.routes[2]: \
-         unknown property \"scope\""
+         unknown property \"scope\"; did you mean \"scopes\"?"
     );
     assert!(out.stdout.is_empty(), "no banner: nothing started");
 }
