@@ -42,6 +42,35 @@ use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
 
+/// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
+const COLD_START_LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits until the process polls for its first event (its init phase is over), or fails with
+/// what it reported to `/runtime/init/error`, or how it exited.
+async fn cold_start(p: &mut LambdaProcess) -> Result<(), String> {
+    let deadline = Instant::now() + COLD_START_LIMIT;
+    loop {
+        if p.api().first_poll().is_some() {
+            return Ok(());
+        }
+        if let Some((error_type, message)) = p.api().init_error(Duration::ZERO).await {
+            return Err(format!("{error_type}: {message}"));
+        }
+        if let Some(status) = p.wait_exit(Duration::ZERO).await {
+            let logs = p.logs();
+            let last = logs.last().map_or("", String::as_str);
+            return Err(format!("exited ({status}) before its first poll: {last}"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no first poll within {} s",
+                COLD_START_LIMIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Region, account and stage of the emulated APIs.
 pub const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012";
 /// The stage name.
@@ -60,18 +89,31 @@ pub struct Pool {
 }
 
 impl Pool {
-    async fn start(kind: AuthorizerKind, bin: &Path, env: &[(&str, &str)], size: usize) -> Pool {
+    /// Starts the processes and waits for each cold start: one that fails (a configuration the
+    /// authorizer refuses, as it would in Lambda) fails the start with its reported error.
+    async fn start(
+        kind: AuthorizerKind,
+        bin: &Path,
+        env: &[(&str, &str)],
+        size: usize,
+    ) -> Result<Pool, String> {
         let mut procs = Vec::new();
         for _ in 0..size.max(1) {
             procs.push(LambdaProcess::spawn(bin, env).await);
         }
-        Pool {
+        let binary = kind.binary().unwrap_or_default();
+        for p in &mut procs {
+            cold_start(p)
+                .await
+                .map_err(|e| format!("{binary} failed its cold start: {e}"))?;
+        }
+        Ok(Pool {
             kind,
             free: Mutex::new((0..procs.len()).rev().collect()),
             permits: Semaphore::new(procs.len()),
             procs,
             invocations: AtomicUsize::new(0),
-        }
+        })
     }
 
     /// Invokes one free process.
@@ -236,7 +278,11 @@ impl Gateway {
                 env.push((k, v));
             }
             let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
-            pools.push(Pool::start(kind, &bin, &env, opts.pool_size).await);
+            pools.push(
+                Pool::start(kind, &bin, &env, opts.pool_size)
+                    .await
+                    .map_err(|e| format!("{}: {e}", api.name))?,
+            );
         }
         let jwt = if api
             .routes

@@ -665,12 +665,16 @@ fn table_with_the_scope_typo() -> String {
     table.to_string()
 }
 
-#[test]
-fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
-    let dir = std::env::temp_dir().join(format!("authz-local-bad-table-{}", std::process::id()));
+/// `authz-local --routes` on this table, with the ports free: its output.
+fn run_on_table(table: &str) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!(
+        "authz-local-bad-table-{}-{}",
+        std::process::id(),
+        table.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.json");
-    std::fs::write(&file, table_with_the_scope_typo()).unwrap();
+    std::fs::write(&file, table).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))
         .arg("--routes")
         .arg(&file)
@@ -686,6 +690,12 @@ fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
+    let out = run_on_table(&table_with_the_scope_typo());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started on a bad table: {stderr}");
     // What `cdk synth` (route-table.ts) says too; tests/golden/ holds the case.
@@ -695,6 +705,48 @@ fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
          unknown property \"scope\"; did you mean \"scopes\"?"
     );
     assert!(out.stdout.is_empty(), "no banner: nothing started");
+}
+
+#[test]
+fn authz_local_refuses_routes_one_cached_rest_policy_cannot_decide_as_synth_does() {
+    // The issue's table: GET /pets/{petId}/photos beside GET /pets/{petId} on the request
+    // authorizer. Synth refuses it (rest-api.ts); the local mode used to start and answer 500.
+    let mut table: Value =
+        serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
+    table["apis"]["pet-store"]["routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"route": "GET /pets/{petId}/photos", "authorizer": "request"}));
+    let out = run_on_table(&table.to_string());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {stderr}");
+    assert!(
+        stderr.starts_with(
+            "authz-local: routes.json is not a valid route table:\n  - pet-store: the request \
+             authorizer's AUTHZ_ROUTES (from routes.json): rules `GET /pets/{petId}"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no banner: nothing started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorizer_cold_start_failure_stops_the_start_with_its_message() {
+    // A configuration the authorizers refuse at cold start (an unknown AUTHZ_* setting): the
+    // start fails with the authorizer's own message, instead of "up" and 500s later.
+    let opts = Options {
+        opaque: false,
+        pool_size: 1,
+        extra_env: vec![("AUTHZ_NOT_A_SETTING".to_owned(), "1".to_owned())],
+        ..options()
+    };
+    let err = LocalMode::start(&opts).await.err().expect("started");
+    assert!(
+        err.contains("failed its cold start: Runtime.ConfigError"),
+        "{err}"
+    );
+    assert!(err.contains("AUTHZ_NOT_A_SETTING"), "{err}");
+    assert!(err.starts_with("pet-store: token-authorizer"), "{err}");
 }
 
 /// State letter of a process (`/proc/<pid>/stat` third field), `None` once it is gone.
