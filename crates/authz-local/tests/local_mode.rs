@@ -740,7 +740,7 @@ async fn an_authorizer_cold_start_failure_stops_the_start_with_its_message() {
         extra_env: vec![("AUTHZ_NOT_A_SETTING".to_owned(), "1".to_owned())],
         ..options()
     };
-    let err = LocalMode::start(&opts).await.err().expect("started");
+    let err = LocalMode::start(&opts).await.expect_err("started");
     assert!(
         err.contains("failed its cold start: Runtime.ConfigError"),
         "{err}"
