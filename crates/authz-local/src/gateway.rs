@@ -427,7 +427,7 @@ impl Gateway {
                     }
                 };
                 let Some(identity) = identity else {
-                    return message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                    return self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized");
                 };
                 match self.authorize(kind, &request, &identity).await {
                     Ok(ctx) => Some(ctx),
@@ -483,7 +483,7 @@ impl Gateway {
                     &policy_statements(&answer["policyDocument"]).unwrap_or_default(),
                     &arn,
                 ) {
-                    return Err(message(
+                    return Err(self.refuse(
                         StatusCode::FORBIDDEN,
                         "User is not authorized to access this resource with an explicit deny",
                     ));
@@ -559,12 +559,27 @@ impl Gateway {
             Ok(Outcome::Error { error_message, .. })
                 if error_message == "Unauthorized" && kind != AuthorizerKind::Http =>
             {
-                Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"))
+                Err(self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized"))
             }
             Ok(Outcome::Error { .. }) | Err(_) => Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             )),
+        }
+    }
+
+    /// A refusal: on a REST API the gateway response the CDK app deploys for it
+    /// ([`gateway_response`]), on an HTTP API API Gateway's fixed `{"message"}` answer.
+    fn refuse(&self, status: StatusCode, text: &str) -> Resp {
+        let response = match status {
+            StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+            StatusCode::FORBIDDEN => "ACCESS_DENIED",
+            _ => return message(status, text),
+        };
+        if self.api.kind == ApiKind::Rest {
+            gateway_response(response, &self.api.name, text, &self.request_id())
+        } else {
+            message(status, text)
         }
     }
 
@@ -674,6 +689,43 @@ pub struct GatewayRequest<'a> {
     pub route: &'a RouteSpec,
     /// Path parameters.
     pub params: Map<String, Value>,
+}
+
+/// The REST APIs' 401 / 403 answers: `infra/gateway-responses.json`, the definition
+/// `infra/lib/rest-api.ts` deploys as gateway responses.
+const GATEWAY_RESPONSES: &str = include_str!("../../../infra/gateway-responses.json");
+
+/// A REST API's answer when its authorizer refuses (`UNAUTHORIZED` or `ACCESS_DENIED`), as the
+/// deployed gateway response: `{"message", "error", "requestId"}` and an RFC 6750 challenge
+/// with the realm the CDK app gives (`ApiAuthz-<stage>-<api>`).
+///
+/// # Panics
+/// If `infra/gateway-responses.json` lacks the response (a test reads every one).
+pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str) -> Resp {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
+    });
+    let r = &doc["responses"][response];
+    let error = r["error"].as_str().expect("gateway response error");
+    let status = r["statusCode"]
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .expect("gateway response statusCode");
+    let description = r["errorDescription"].as_str().unwrap_or_default();
+    let mut resp = reply(
+        status,
+        "application/json",
+        json!({"message": text, "error": error, "requestId": request_id}).to_string(),
+    );
+    let challenge = format!(
+        "Bearer realm=\"ApiAuthz-{STAGE}-{api}\", error=\"{error}\", error_description=\"{description}\""
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }
 
 /// API Gateway's JSON error body `{"message": …}`.

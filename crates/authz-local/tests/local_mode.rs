@@ -185,6 +185,55 @@ async fn every_route_and_tier_answers_as_the_route_table_says() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_refusals_are_the_deployed_gateway_responses() {
+    // infra/gateway-responses.json: what rest-api.ts deploys for 401 and 403.
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/gateway-responses.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mode = start().await;
+    let pets = mode.gateway("pet-store").unwrap();
+    let client = reqwest::Client::new();
+    let nobody = token(&mode, "pet-store", "nobody");
+    for (response, bearer) in [("UNAUTHORIZED", None), ("ACCESS_DENIED", Some(nobody))] {
+        let r = &doc["responses"][response];
+        let mut req = client.get(format!("{}/pets", pets.url()));
+        if let Some(t) = &bearer {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(
+            u64::from(resp.status().as_u16()),
+            r["statusCode"],
+            "{response}"
+        );
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            challenge,
+            format!(
+                "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"{}\", error_description=\"{}\"",
+                r["error"].as_str().unwrap(),
+                r["errorDescription"].as_str().unwrap()
+            )
+        );
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], r["error"], "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert_eq!(
+            body["requestId"].as_str().unwrap_or_default().len(),
+            36,
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_defaults_to_a_petstore_reader_token() {
     let mode = start().await;
     let client = reqwest::Client::new();
