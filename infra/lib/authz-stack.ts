@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -19,6 +19,7 @@ import {
   identityHeadersFrom,
   lambdaAuthorizersOf,
   routeSetsFrom,
+  routeTableWarnings,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, SOURCE_TAG, isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
@@ -188,6 +189,8 @@ export class AuthzStack extends Stack {
     });
     const c = props.config;
     checkConfig(c);
+    // What the table may mean by mistake (the local mode prints the same lines at start).
+    for (const w of routeTableWarnings(c.routeTable)) Annotations.of(this).addWarningV2('authz:routeTable', w);
     const a = c.authorizers;
     const prefix = `${c.appName}-${c.stage}`;
     const architecture = a.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;

@@ -218,6 +218,25 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
   return { apis };
 }
 
+/**
+ * What a table may mean by mistake, though synth accepts it (authz-local's `table::warnings`, the
+ * same lines): a route scope that no tier of its API carries (a typo such as `silvr` would lock
+ * every caller out), with the scopes the tiers carry. APIs without tiers say nothing.
+ */
+export function routeTableWarnings(table: RouteTable): string[] {
+  const out: string[] = [];
+  for (const api of table.apis) {
+    if (Object.keys(api.tiers).length === 0) continue;
+    const known = [...new Set(Object.values(api.tiers).flatMap((t) => t.scopes))].sort();
+    api.routes.forEach((r, i) => {
+      for (const scope of r.scopes.filter((s) => !known.includes(s))) {
+        out.push(`apis.${api.name}.routes[${i}] ("${r.route}"): scope "${scope}" is carried by no tier of the API (they carry ${known.join(', ')})`);
+      }
+    });
+  }
+  return out;
+}
+
 /** Every authorizer type (the route schema's enum). */
 const ALL_AUTHORIZERS: readonly string[] = ['none', 'token', 'request', 'http', 'jwt'];
 

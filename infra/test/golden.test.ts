@@ -24,6 +24,7 @@ import {
   lambdaAuthorizersOf,
   loadRouteTable,
   parseRouteTable,
+  routeTableWarnings,
   rulesDifferPerRoute,
 } from '../lib/route-table';
 
@@ -62,6 +63,12 @@ describe('golden: invalid route tables (the Rust loader asserts the same pointer
       for (const line of c.says ?? []) assert.ok(error.problems.includes(line), `${c.name}: no line ${line} in ${error.message}`);
     }
     if (UPDATE) writeFileSync(file, `${JSON.stringify(golden, null, 2)}\n`);
+  });
+
+  it('accepted tables warn with exactly the golden lines (the Rust loader asserts the same)', () => {
+    const cases = (golden as unknown as { warningCases: { name: string; table: unknown; warnings: string[] }[] }).warningCases;
+    assert.ok(cases.some((c) => c.warnings.length > 0));
+    for (const c of cases) assert.deepEqual(routeTableWarnings(parseRouteTable(c.table)), c.warnings, c.name);
   });
 
   it('covers what the issue found accepted by the local mode', () => {

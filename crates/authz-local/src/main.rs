@@ -174,6 +174,11 @@ async fn main() {
         rx
     });
     let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    // What the table may mean by mistake (synth warns with the same lines).
+    let apis: Vec<authz_local::ApiSpec> = mode.gateways.iter().map(|g| g.api.clone()).collect();
+    for w in authz_local::table::warnings(&apis) {
+        eprintln!("authz-local: warning: {w}");
+    }
     // An external issuer that cannot serve keys makes every call fail: say so now.
     let issuer_problem = match &opts.issuer {
         Some(external) => authz_local::probe::issuer(&external.url).await.err(),

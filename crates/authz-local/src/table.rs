@@ -462,6 +462,35 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
     Ok(apis)
 }
 
+/// What a table may mean by mistake, though synth accepts it (route-table.ts `routeTableWarnings`,
+/// the same lines): a route scope that no tier of its API carries (a typo such as `silvr` would
+/// lock every caller out), with the scopes the tiers carry. APIs without tiers say nothing.
+pub fn warnings(apis: &[ApiSpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    for api in apis {
+        let known: BTreeSet<&str> = api
+            .tiers
+            .values()
+            .flat_map(|t| t.scopes.iter().map(String::as_str))
+            .collect();
+        if api.tiers.is_empty() {
+            continue;
+        }
+        for (i, r) in api.routes.iter().enumerate() {
+            for scope in r.scopes.iter().filter(|s| !known.contains(s.as_str())) {
+                out.push(format!(
+                    "apis.{}.routes[{i}] (\"{}\"): scope \"{scope}\" is carried by no tier of the \
+                     API (they carry {})",
+                    api.name,
+                    r.route,
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// What is wrong with one route beyond the schema (route-table.ts's wording).
 fn route_problems(
     kind: ApiKind,

@@ -714,8 +714,9 @@ fn table_with_the_scope_typo() -> String {
     table.to_string()
 }
 
-/// `authz-local --routes` on this table, with the ports free: its output.
-fn run_on_table(table: &str) -> std::process::Output {
+/// `authz-local --routes` on this table, with the ports free and these arguments: its output
+/// (standard input is closed: with `--ready-json` it stops once up).
+fn run_on_table(table: &str, args: &[&str]) -> std::process::Output {
     let dir = std::env::temp_dir().join(format!(
         "authz-local-bad-table-{}-{}",
         std::process::id(),
@@ -736,6 +737,7 @@ fn run_on_table(table: &str) -> std::process::Output {
             "--token-port",
             "0",
         ])
+        .args(args)
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -744,7 +746,7 @@ fn run_on_table(table: &str) -> std::process::Output {
 
 #[test]
 fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
-    let out = run_on_table(&table_with_the_scope_typo());
+    let out = run_on_table(&table_with_the_scope_typo(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started on a bad table: {stderr}");
     // What `cdk synth` (route-table.ts) says too; tests/golden/ holds the case.
@@ -766,7 +768,7 @@ fn authz_local_refuses_routes_one_cached_rest_policy_cannot_decide_as_synth_does
         .as_array_mut()
         .unwrap()
         .push(serde_json::json!({"route": "GET /pets/{petId}/photos", "authorizer": "request"}));
-    let out = run_on_table(&table.to_string());
+    let out = run_on_table(&table.to_string(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started: {stderr}");
     assert!(
@@ -796,6 +798,39 @@ async fn an_authorizer_cold_start_failure_stops_the_start_with_its_message() {
     );
     assert!(err.contains("AUTHZ_NOT_A_SETTING"), "{err}");
     assert!(err.starts_with("pet-store: token-authorizer"), "{err}");
+}
+
+#[test]
+fn authz_local_warns_of_a_route_scope_no_tier_carries() {
+    let mut table: Value =
+        serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
+    let planets = table["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["route"] == "GET /planets")
+        .unwrap();
+    planets["scopes"] = serde_json::json!(["silvr", "gold"]);
+    let bins = bin_dir();
+    let out = run_on_table(
+        &table.to_string(),
+        &[
+            "--ready-json",
+            "--bin-dir",
+            bins.to_str().unwrap(),
+            "--pool",
+            "1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "authz-local: warning: apis.solar-system.routes[2] (\"GET /planets\"): scope \"silvr\" \
+             is carried by no tier of the API (they carry bronze, gold, silver)"
+        ),
+        "{stderr}"
+    );
 }
 
 /// State letter of a process (`/proc/<pid>/stat` third field), `None` once it is gone.

@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 use authz_core::{DECISIONS, SETTINGS};
 
 use super::json::Json;
-use super::{ApiSpec, AuthorizerKind, Caller, Rules, expected_status, load, sample_path, validate};
+use super::{
+    ApiSpec, AuthorizerKind, Caller, Rules, expected_status, load, sample_path, validate, warnings,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -83,6 +85,31 @@ fn invalid_tables_are_refused_at_the_golden_pointers() {
                 err.lines().join("\n  - ")
             )
         );
+    }
+}
+
+#[test]
+fn accepted_tables_warn_with_the_golden_lines() {
+    let text = std::fs::read_to_string(golden("invalid-route-tables.json")).unwrap();
+    let doc = Json::parse(&text).unwrap();
+    let cases = doc.get("warningCases").and_then(Json::as_array).unwrap();
+    assert!(cases.iter().any(|c| {
+        c.get("warnings")
+            .and_then(Json::as_array)
+            .is_some_and(|w| !w.is_empty())
+    }));
+    for case in cases {
+        let name = case.get("name").and_then(Json::as_str).unwrap();
+        let want: Vec<&str> = case
+            .get("warnings")
+            .and_then(Json::as_array)
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        let apis = validate(case.get("table").unwrap(), "routes.json")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(warnings(&apis), want, "{name}");
     }
 }
 
