@@ -207,6 +207,7 @@ pub struct Gateway {
     jwt: Option<Authorizer>,
     cache: Mutex<HashMap<String, (Instant, Cached)>>,
     jwt_checks: AtomicUsize,
+    jwt_log: Mutex<Vec<String>>,
     request_ids: AtomicU64,
 }
 
@@ -317,6 +318,7 @@ impl Gateway {
             jwt,
             cache: Mutex::default(),
             jwt_checks: AtomicUsize::new(0),
+            jwt_log: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(1),
         })
     }
@@ -532,14 +534,25 @@ impl Gateway {
                         "Internal Server Error",
                     ));
                 };
+                let started = Instant::now();
                 let mut trace = Trace::default();
-                let Ok(claims) = jwt.verify_bearer(Some(authorization), &mut trace).await else {
-                    return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                let claims = match jwt.verify_bearer(Some(authorization), &mut trace).await {
+                    Ok(claims) => claims,
+                    Err(e) => {
+                        // API Gateway's native JWT authorizer answers 401 to any token it
+                        // cannot verify; the line says why, as a Lambda authorizer's would.
+                        let decision = authz_core::DECISIONS[2];
+                        self.log_jwt(req, decision, Some(e.reason()), &trace, started);
+                        return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                    }
                 };
                 let scopes = &req.route.scopes;
                 if !scopes.is_empty() && !scopes.iter().any(|s| claims.scopes.contains(s)) {
+                    let decision = authz_core::DECISIONS[1];
+                    self.log_jwt(req, decision, Some("insufficient_scope"), &trace, started);
                     return Err(message(StatusCode::FORBIDDEN, "Forbidden"));
                 }
+                self.log_jwt(req, authz_core::DECISIONS[0], None, &trace, started);
                 Ok(json!({"jwt": {"claims": claims.all, "scopes": claims.scopes}}))
             }
             AuthorizerKind::None => Ok(Value::Null),
@@ -566,6 +579,33 @@ impl Gateway {
                 "Internal Server Error",
             )),
         }
+    }
+
+    /// The native JWT route's decision line, shaped as the Lambda authorizers' (`decision`,
+    /// `reason`, `route`, `iss`, `kid`, `sub`, `latency_us`; never the token), kept for
+    /// [`Gateway::jwt_logs`] and handed to the local mode's output ([`crate::logs::emit`]).
+    fn log_jwt(
+        &self,
+        req: &GatewayRequest<'_>,
+        decision: &str,
+        reason: Option<&str>,
+        trace: &Trace,
+        started: Instant,
+    ) {
+        let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let line = json!({
+            "level": "INFO", "message": "authorization decision", "decision": decision,
+            "reason": reason, "route": req.route.route, "iss": trace.iss, "kid": trace.kid,
+            "sub": trace.sub, "latency_us": latency,
+        })
+        .to_string();
+        crate::logs::emit(&format!("{}/jwt", self.api.name), &line);
+        lock(&self.jwt_log).push(line);
+    }
+
+    /// The native JWT routes' decision lines so far (JSON, one per check).
+    pub fn jwt_logs(&self) -> Vec<String> {
+        lock(&self.jwt_log).clone()
     }
 
     /// A refusal: on a REST API the gateway response the CDK app deploys for it

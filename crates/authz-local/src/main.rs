@@ -163,12 +163,19 @@ async fn main() {
     // Before the start: a parent that is gone during it stops us right after.
     let stdin_closed = ready_json.then(stdin_closed);
     // The authorizers' lines wait in this channel until the banner is out.
+    // (A line the local mode writes itself, the native JWT route's, comes with its label.)
     let log_lines = (!ready_json && !quiet).then(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<(u32, String)>();
+        let (tx, rx) = std::sync::mpsc::channel::<(Result<u32, String>, String)>();
+        let own = std::sync::Mutex::new(tx.clone());
         let tx = std::sync::Mutex::new(tx);
         authz_testkit::runtime::set_log_sink(std::sync::Arc::new(move |pid, line| {
             if let Ok(tx) = tx.lock() {
-                let _ = tx.send((pid, line.to_owned()));
+                let _ = tx.send((Ok(pid), line.to_owned()));
+            }
+        }));
+        authz_local::logs::set_sink(std::sync::Arc::new(move |label, line| {
+            if let Ok(tx) = own.lock() {
+                let _ = tx.send((Err(label.to_owned()), line.to_owned()));
             }
         }));
         rx
@@ -213,11 +220,14 @@ async fn main() {
             let labels = function_labels(&mode);
             std::thread::spawn(move || {
                 let mut out = std::io::stdout();
-                for (pid, line) in rx {
-                    let label = labels
-                        .iter()
-                        .find(|(p, _)| *p == pid)
-                        .map_or_else(|| format!("pid {pid}"), |(_, l)| l.clone());
+                for (source, line) in rx {
+                    let label = match source {
+                        Ok(pid) => labels
+                            .iter()
+                            .find(|(p, _)| *p == pid)
+                            .map_or_else(|| format!("pid {pid}"), |(_, l)| l.clone()),
+                        Err(label) => label,
+                    };
                     if let Some(text) = authz_local::logs::compact(&label, &line) {
                         let _ = writeln!(out, "{text}");
                     }

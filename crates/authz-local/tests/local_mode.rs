@@ -234,6 +234,74 @@ async fn rest_refusals_are_the_deployed_gateway_responses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_jwt_route_logs_a_decision_line_for_every_check() {
+    let mode = start().await;
+    let solar = mode.gateway("solar-system").unwrap();
+    let moons = solar
+        .api
+        .routes_guarded_by(AuthorizerKind::Jwt)
+        .next()
+        .unwrap();
+    let url = format!("{}{}", solar.url(), sample_path(moons));
+    let client = reqwest::Client::new();
+    let allowed = solar
+        .api
+        .tiers
+        .iter()
+        .find(|(_, t)| authz_local::table::tier_satisfies(t, moons))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let refused = solar
+        .api
+        .tiers
+        .iter()
+        .find(|(_, t)| !authz_local::table::tier_satisfies(t, moons))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let expired = mode
+        .minter()
+        .mint(&TokenRequest {
+            api: Some("solar-system".into()),
+            tier: Some(allowed.clone()),
+            lifetime: Some(-120),
+            ..TokenRequest::default()
+        })
+        .unwrap()
+        .token;
+    for (token, status, decision, reason) in [
+        (
+            token(&mode, "solar-system", &allowed),
+            200,
+            "allow",
+            Value::Null,
+        ),
+        (
+            token(&mode, "solar-system", &refused),
+            403,
+            "deny",
+            "insufficient_scope".into(),
+        ),
+        (expired, 401, "unauthorized", "expired".into()),
+        ("not-a-jwt".to_owned(), 401, "unauthorized", Value::Null),
+    ] {
+        let before = solar.jwt_logs().len();
+        let resp = client.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{decision}");
+        let logs = solar.jwt_logs();
+        assert_eq!(logs.len(), before + 1, "one line per check");
+        let line: Value = serde_json::from_str(logs.last().unwrap()).unwrap();
+        assert_eq!(line["decision"], decision, "{line}");
+        assert_eq!(line["route"], moons.route.as_str(), "{line}");
+        if reason.is_null() && decision != "allow" {
+            assert!(line["reason"].is_string(), "a refusal says why: {line}");
+        } else {
+            assert_eq!(line["reason"], reason, "{line}");
+        }
+        assert!(!logs.last().unwrap().contains(&token), "a token in the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_defaults_to_a_petstore_reader_token() {
     let mode = start().await;
     let client = reqwest::Client::new();
