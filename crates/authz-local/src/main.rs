@@ -288,9 +288,20 @@ fn print_banner(mode: &LocalMode) {
         println!("  demo tokens       {token_url}/token  (scripts/token.sh)");
     }
     if let Some(shapes) = &mode.shapes {
+        let jwt = mode.gateways.iter().any(|g| {
+            g.api
+                .routes_guarded_by(AuthorizerKind::Jwt)
+                .next()
+                .is_some()
+        });
         println!(
             "  IdP-shaped issuers (scripts/token.sh --shape IDP; every Lambda authorizer also \
-             trusts each, with that IdP's README recipe; the native JWT routes do not):"
+             trusts each, with that IdP's README recipe{}):",
+            if jwt {
+                "; the native JWT routes do not"
+            } else {
+                ""
+            }
         );
         let apis: Vec<&authz_local::ApiSpec> = mode.gateways.iter().map(|g| &g.api).collect();
         for line in shapes.describe(&apis) {
@@ -416,36 +427,87 @@ fn print_banner(mode: &LocalMode) {
             client.client_id, client.client_secret, mode.issuer_url
         );
     }
-    if let Some(gw) = mode
+    // The opaque and IdP-shaped examples: a route of the table and a tier it lets in, as the
+    // table says (no route or API named here).
+    let example_in = |gw: &'_ std::sync::Arc<authz_local::Gateway>| {
+        gw.api.routes.iter().find_map(|r| {
+            r.authorizer.binary()?;
+            let (tier, _) = gw
+                .api
+                .tiers
+                .iter()
+                .find(|(_, t)| authz_local::table::tier_satisfies(t, r))?;
+            Some((gw.clone(), r.clone(), tier.clone()))
+        })
+    };
+    let has_jwt = |gw: &&std::sync::Arc<authz_local::Gateway>| {
+        gw.api
+            .routes_guarded_by(AuthorizerKind::Jwt)
+            .next()
+            .is_some()
+    };
+    let lambda_example = mode.gateways.iter().find_map(example_in);
+    // For the opaque token, an API with native JWT routes first (they refuse it).
+    let opaque_example = mode
         .gateways
         .iter()
-        .find(|g| g.api.name == "solar-system")
-        .filter(|_| mode.moto.is_some())
-    {
+        .filter(has_jwt)
+        .find_map(example_in)
+        .or_else(|| lambda_example.clone());
+    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.moto.is_some()) {
+        let jwt_routes: Vec<&authz_local::table::RouteSpec> =
+            gw.api.routes_guarded_by(AuthorizerKind::Jwt).collect();
+        let jwt_note = if jwt_routes.is_empty() {
+            String::new()
+        } else {
+            let keys: Vec<&str> = jwt_routes.iter().map(|r| r.route.as_str()).collect();
+            format!(
+                "; the native JWT authorizer ({}) refuses it (401)",
+                keys.join(", ")
+            )
+        };
         println!(
-            "\n  # an opaque token: the Lambda authorizers introspect it; the native JWT route refuses it (401)"
+            "\n  # an opaque token: the Lambda authorizers introspect it ({} {}){jwt_note}",
+            r.authorizer.name(),
+            r.route
         );
         println!(
-            "  t=$({port_env}scripts/token.sh --api solar-system --tier gold --opaque)\n  \
-             curl -i -H \"Authorization: Bearer $t\" {}/planets\n  \
-             curl -i -H \"Authorization: Bearer $t\" {}/moons",
+            "  t=$({port_env}scripts/token.sh --api {} --tier {tier} --opaque)\n  \
+             curl -i {}-H \"Authorization: Bearer $t\" {}{}",
+            gw.api.name,
+            method_flag(r.method()),
             gw.url(),
-            gw.url()
+            sample_path(r)
         );
+        for j in &jwt_routes {
+            println!(
+                "  curl -i {}-H \"Authorization: Bearer $t\" {}{}",
+                method_flag(j.method()),
+                gw.url(),
+                sample_path(j)
+            );
+        }
     }
-    if let Some(gw) = mode
-        .gateways
-        .iter()
-        .find(|g| g.api.name == "pet-store")
-        .filter(|_| mode.shapes.is_some())
-    {
+    if let Some((gw, r, tier)) = lambda_example.as_ref().filter(|_| mode.shapes.is_some()) {
         println!(
             "\n  # an IdP-shaped token (Cognito's layout, from its issuer above): the Lambda authorizers apply the Cognito recipe"
         );
         println!(
-            "  curl -i -H \"Authorization: Bearer $({port_env}scripts/token.sh --shape cognito --tier reader)\" {}/pets",
-            gw.url()
+            "  curl -i {}-H \"Authorization: Bearer $({port_env}scripts/token.sh --api {} --shape cognito --tier {tier})\" {}{}",
+            method_flag(r.method()),
+            gw.api.name,
+            gw.url(),
+            sample_path(r)
         );
+    }
+}
+
+/// `-X METHOD ` for curl, nothing for GET (and ANY, called with GET).
+fn method_flag(method: &str) -> String {
+    if method == "GET" || method == "ANY" {
+        String::new()
+    } else {
+        format!("-X {method} ")
     }
 }
 

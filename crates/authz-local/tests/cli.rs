@@ -134,6 +134,53 @@ fn url_after(banner: &[String], label: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
+    // The change: /moons moved from `jwt` to `http`. The banner's opaque-token and
+    // IdP-shape notes must follow the table, not say the native JWT route refuses.
+    let mut table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("infra/routes.json")).unwrap())
+            .unwrap();
+    for r in table["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if r["authorizer"] == "jwt" {
+            r["authorizer"] = "http".into();
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("authz-local-banner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.json");
+    std::fs::write(&file, table.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(repo())
+        .args([
+            "--bin-dir",
+            bin_dir().to_str().unwrap(),
+            "--quiet",
+            "--pool",
+            "1",
+        ])
+        .args(["--routes", file.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let text = banner.join("\n");
+    assert!(!text.contains("native JWT"), "{text}");
+    assert!(
+        text.contains("# an opaque token: the Lambda authorizers introspect it"),
+        "{text}"
+    );
+    assert!(text.contains("# solar-system"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_banner_names_the_demo_page_and_every_decision_is_shown_by_function() {
     let mut child = tokio::process::Command::new(BIN)
         .current_dir(repo())
