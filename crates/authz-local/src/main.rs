@@ -40,6 +40,28 @@ const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-
 [--ready-json] [--issuer URL [--introspection-client-id ID]]\n       \
 authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]";
 
+/// What `--help` prints: the usage, then each option.
+const HELP: &str = "Options:
+  --routes FILE        the route table (default infra/routes.json)
+  --bin-dir DIR        where token-authorizer, request-authorizer, http-authorizer are
+                       (default: this executable's directory)
+  --rest-port N        port of the first REST API (default 3000; AUTHZ_LOCAL_REST_PORT)
+  --http-port N        port of the first HTTP API (default 3001; AUTHZ_LOCAL_HTTP_PORT)
+  --token-port N       port of the demo-token endpoint (default 3002; AUTHZ_LOCAL_TOKEN_PORT)
+  --pool N             processes per Lambda function, 1 to 16 (default 2)
+  --cache-ttl N        overrides every API's authorizer cache TTL, 0 to 3600 s (0: off)
+  --no-opaque          no moto_server and no opaque tokens (JWTs only)
+  --quiet              print no authorizer log lines after the banner
+  --ready-json         print one line of JSON once up instead of the banner; stop when
+                       standard input closes (for programs driving the local mode)
+  --issuer URL         trust this external OIDC issuer instead of starting the dev issuer
+  --introspection-client-id ID
+                       with --issuer: introspect its opaque tokens with this client (secret
+                       in AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
+  -h, --help           this help
+demo <authorizer> <events-dir>: run one authorizer on a directory of sample events, configured
+  from the route table (--routes FILE, --tier T, NAME=VALUE settings).";
+
 /// The flags that take a value.
 const VALUE_FLAGS: &[&str] = &[
     "--routes",
@@ -93,7 +115,7 @@ async fn main() {
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n\n{HELP}");
                 return;
             }
             "--no-opaque" => {

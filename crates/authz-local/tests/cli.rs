@@ -52,6 +52,46 @@ fn an_unknown_flag_is_named_as_unknown() {
 }
 
 #[test]
+fn dev_sh_help_comes_first_and_describes_every_option() {
+    // No cargo on PATH: --help must not build anything.
+    let out = std::process::Command::new("bash")
+        .current_dir(repo())
+        .arg("scripts/dev.sh")
+        .arg("--help")
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(help.starts_with("usage: scripts/dev.sh"), "{help}");
+    // Every option authz-local takes is described there, on its own line.
+    let own = authz_local(&["--help"]);
+    let own = String::from_utf8_lossy(&own.stdout);
+    // `  --flag ARG   what it does` (or `-h, --help …`): the flag, and whether text follows.
+    let option = |l: &str| -> Option<(String, bool)> {
+        let l = l.trim_start();
+        let l = l.strip_prefix("-h, ").unwrap_or(l);
+        let flag = l.split_whitespace().next()?.strip_prefix("--")?;
+        Some((format!("--{flag}"), l.split_whitespace().count() > 2))
+    };
+    let flags: Vec<String> = own.lines().filter_map(option).map(|(f, _)| f).collect();
+    assert!(flags.len() >= 12, "{own}");
+    for flag in flags {
+        assert!(
+            help.lines()
+                .filter_map(option)
+                .any(|(f, described)| f == flag && (described || f == "--introspection-client-id")),
+            "scripts/dev.sh --help does not describe {flag}:\n{help}"
+        );
+    }
+}
+
+#[test]
 fn a_busy_port_fails_the_start_before_any_authorizer_runs() {
     // Wrappers record every authorizer start, so the test sees one even if it outlived us.
     let dir = std::env::temp_dir().join(format!("authz-local-busy-{}", std::process::id()));
