@@ -42,6 +42,24 @@ use crate::table::{ApiKind, ApiSpec, AuthorizerKind, RouteSpec, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
 
+/// Which process served an invocation, and how many lines it had written before.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    process: usize,
+    lines_before: usize,
+}
+
+/// The response header the local mode adds to a refusal: the reason of the authorizer's decision
+/// line (dev only; API Gateway sends no such header). The demo page shows it.
+pub const REASON_HEADER: &str = "x-authz-local-reason";
+
+fn with_reason(mut resp: Resp, reason: Option<&str>) -> Resp {
+    if let Some(v) = reason.and_then(|r| http::HeaderValue::from_str(r).ok()) {
+        resp.headers_mut().insert(REASON_HEADER, v);
+    }
+    resp
+}
+
 /// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
 const COLD_START_LIMIT: Duration = Duration::from_secs(30);
 
@@ -116,17 +134,52 @@ impl Pool {
         })
     }
 
-    /// Invokes one free process.
-    pub async fn invoke(&self, event: &Value) -> Result<Outcome, String> {
+    /// Invokes one free process; the [`Ticket`] finds that invocation's decision line.
+    pub async fn invoke(&self, event: &Value) -> Result<(Outcome, Ticket), String> {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let i = lock(&self.free).pop().ok_or("pool: no free process")?;
         self.invocations.fetch_add(1, Ordering::SeqCst);
         let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+        let ticket = Ticket {
+            process: i,
+            lines_before: self.procs[i].logs().len(),
+        };
         let out = self.procs[i]
             .invoke_raw(body, Duration::from_secs(10))
             .await;
         lock(&self.free).push(i);
-        out
+        out.map(|o| (o, ticket))
+    }
+
+    /// The `reason` of the decision line the invocation of `ticket` wrote (waiting up to 200 ms
+    /// for it to be read from the process's output); `None` if it wrote none.
+    pub async fn decision_reason(&self, ticket: &Ticket) -> Option<String> {
+        let process = self.procs.get(ticket.process)?;
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            // A process serves one invocation at a time: the first decision line after the
+            // ticket's is this invocation's.
+            let found = process
+                .logs()
+                .iter()
+                .skip(ticket.lines_before)
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find_map(|v| {
+                    let fields = v.get("fields").unwrap_or(&v);
+                    fields.get("decision")?;
+                    Some(
+                        fields
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or("-")
+                            .to_owned(),
+                    )
+                });
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Invocations so far.
@@ -468,27 +521,28 @@ impl Gateway {
                 } else {
                     format!("{}\n{}", kind.name(), identity.join("\n"))
                 };
-                let answer = match self.cached(&key) {
-                    Some(Cached::Policy(v)) => v,
+                let (answer, ticket) = match self.cached(&key) {
+                    Some(Cached::Policy(v)) => (v, None),
                     _ => {
                         let event = if kind == AuthorizerKind::Token {
                             json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn})
                         } else {
                             self.request_event(req, &arn)
                         };
-                        let v = self.invoke_lambda(kind, &event).await?;
+                        let (v, ticket) = self.invoke_lambda(kind, &event).await?;
                         self.remember(key, Cached::Policy(v.clone()));
-                        v
+                        (v, Some(ticket))
                     }
                 };
                 if !evaluate(
                     &policy_statements(&answer["policyDocument"]).unwrap_or_default(),
                     &arn,
                 ) {
-                    return Err(self.refuse(
+                    let refusal = self.refuse(
                         StatusCode::FORBIDDEN,
                         "User is not authorized to access this resource with an explicit deny",
-                    ));
+                    );
+                    return Err(self.explained(kind, refusal, ticket.as_ref()).await);
                 }
                 let mut ctx = answer
                     .get("context")
@@ -504,11 +558,11 @@ impl Gateway {
                     identity.push(req.route.route.clone());
                 }
                 let key = format!("http\n{}", identity.join("\n"));
-                let (ok, ctx) = match self.cached(&key) {
-                    Some(Cached::Simple(ok, ctx)) => (ok, ctx),
+                let (ok, ctx, ticket) = match self.cached(&key) {
+                    Some(Cached::Simple(ok, ctx)) => (ok, ctx, None),
                     _ => {
                         let event = self.http_event(req, &identity);
-                        let v = self.invoke_lambda(kind, &event).await?;
+                        let (v, ticket) = self.invoke_lambda(kind, &event).await?;
                         let Some(ok) = v.get("isAuthorized").and_then(Value::as_bool) else {
                             return Err(message(
                                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -517,13 +571,14 @@ impl Gateway {
                         };
                         let ctx = v.get("context").cloned().unwrap_or(json!({}));
                         self.remember(key, Cached::Simple(ok, ctx.clone()));
-                        (ok, ctx)
+                        (ok, ctx, Some(ticket))
                     }
                 };
                 if ok {
                     Ok(ctx)
                 } else {
-                    Err(message(StatusCode::FORBIDDEN, "Forbidden"))
+                    let refusal = message(StatusCode::FORBIDDEN, "Forbidden");
+                    Err(self.explained(kind, refusal, ticket.as_ref()).await)
                 }
             }
             AuthorizerKind::Jwt => {
@@ -543,14 +598,16 @@ impl Gateway {
                         // cannot verify; the line says why, as a Lambda authorizer's would.
                         let decision = authz_core::DECISIONS[2];
                         self.log_jwt(req, decision, Some(e.reason()), &trace, started);
-                        return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                        let refusal = message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                        return Err(with_reason(refusal, Some(e.reason())));
                     }
                 };
                 let scopes = &req.route.scopes;
                 if !scopes.is_empty() && !scopes.iter().any(|s| claims.scopes.contains(s)) {
                     let decision = authz_core::DECISIONS[1];
                     self.log_jwt(req, decision, Some("insufficient_scope"), &trace, started);
-                    return Err(message(StatusCode::FORBIDDEN, "Forbidden"));
+                    let refusal = message(StatusCode::FORBIDDEN, "Forbidden");
+                    return Err(with_reason(refusal, Some("insufficient_scope")));
                 }
                 self.log_jwt(req, authz_core::DECISIONS[0], None, &trace, started);
                 Ok(json!({"jwt": {"claims": claims.all, "scopes": claims.scopes}}))
@@ -560,7 +617,11 @@ impl Gateway {
     }
 
     /// Invokes a Lambda authorizer: a response, or the API Gateway answer for an error.
-    async fn invoke_lambda(&self, kind: AuthorizerKind, event: &Value) -> Result<Value, Resp> {
+    async fn invoke_lambda(
+        &self,
+        kind: AuthorizerKind,
+        event: &Value,
+    ) -> Result<(Value, Ticket), Resp> {
         let Some(pool) = self.pool(kind) else {
             return Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -568,17 +629,33 @@ impl Gateway {
             ));
         };
         match pool.invoke(event).await {
-            Ok(Outcome::Response(v)) => Ok(v),
-            Ok(Outcome::Error { error_message, .. })
+            Ok((Outcome::Response(v), ticket)) => Ok((v, ticket)),
+            Ok((Outcome::Error { error_message, .. }, ticket))
                 if error_message == "Unauthorized" && kind != AuthorizerKind::Http =>
             {
-                Err(self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized"))
+                let refusal = self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized");
+                Err(self.explained(kind, refusal, Some(&ticket)).await)
             }
-            Ok(Outcome::Error { .. }) | Err(_) => Err(message(
+            Ok((Outcome::Error { .. }, _)) | Err(_) => Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             )),
         }
+    }
+
+    /// A refusal with the reason the authorizer's decision line gives ([`REASON_HEADER`]); none
+    /// for an answer from the emulated cache (no call, no line, as in API Gateway).
+    async fn explained(
+        &self,
+        kind: AuthorizerKind,
+        refusal: Resp,
+        ticket: Option<&Ticket>,
+    ) -> Resp {
+        let reason = match (self.pool(kind), ticket) {
+            (Some(pool), Some(ticket)) => pool.decision_reason(ticket).await,
+            _ => None,
+        };
+        with_reason(refusal, reason.as_deref())
     }
 
     /// The native JWT route's decision line, shaped as the Lambda authorizers' (`decision`,

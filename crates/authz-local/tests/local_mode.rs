@@ -210,6 +210,14 @@ async fn rest_refusals_are_the_deployed_gateway_responses() {
             r["statusCode"],
             "{response}"
         );
+        // The local mode's own header: the reason of the authorizer's decision line (none when
+        // no authorizer was called: no token).
+        let reason = resp
+            .headers()
+            .get(authz_local::gateway::REASON_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let want = bearer.as_ref().map(|_| "insufficient_scope".to_owned());
+        assert_eq!(reason, want, "{response}");
         let challenge = resp.headers()["www-authenticate"]
             .to_str()
             .unwrap()
@@ -287,6 +295,10 @@ async fn the_native_jwt_route_logs_a_decision_line_for_every_check() {
         let before = solar.jwt_logs().len();
         let resp = client.get(&url).bearer_auth(&token).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), status, "{decision}");
+        let shown = resp
+            .headers()
+            .get(authz_local::gateway::REASON_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned());
         let logs = solar.jwt_logs();
         assert_eq!(logs.len(), before + 1, "one line per check");
         let line: Value = serde_json::from_str(logs.last().unwrap()).unwrap();
@@ -297,6 +309,8 @@ async fn the_native_jwt_route_logs_a_decision_line_for_every_check() {
         } else {
             assert_eq!(line["reason"], reason, "{line}");
         }
+        // The demo page shows the reason the log line has.
+        assert_eq!(shown.as_deref(), line["reason"].as_str(), "{line}");
         assert!(!logs.last().unwrap().contains(&token), "a token in the log");
     }
 }
