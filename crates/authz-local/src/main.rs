@@ -18,6 +18,9 @@
 //! After the banner it prints each authorizer's log lines, compact and prefixed by API and
 //! function (`--quiet`: none). With `--issuer` it checks at start that the issuer's discovery
 //! and JWKS are usable, and warns when not (every call would be refused).
+//! It watches the route table file (once a second): an edited table that loads replaces the
+//! running local mode (everything restarts, the dev issuer's keys too); one that does not is
+//! refused with its problems and the running one kept (not with `--ready-json`).
 //! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
 //!
 //! `--ready-json` is for programs that drive the local mode (`authz-bench load`): instead of the
@@ -202,12 +205,9 @@ async fn main() {
         }));
         rx
     });
-    let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
-    // What the table may mean by mistake (synth warns with the same lines).
-    let apis: Vec<authz_local::ApiSpec> = mode.gateways.iter().map(|g| g.api.clone()).collect();
-    for w in authz_local::table::warnings(&apis) {
-        eprintln!("authz-local: warning: {w}");
-    }
+    let mut stamp = table_stamp(&opts.routes_file);
+    let mut mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    print_warnings(&mode);
     // An external issuer that cannot serve keys makes every call fail: say so now.
     let issuer_problem = match &opts.issuer {
         Some(external) => authz_local::probe::issuer(&external.url).await.err(),
@@ -220,6 +220,8 @@ async fn main() {
             mode.issuer_url
         );
     }
+    // The authorizer processes' labels, renewed when the table is reloaded.
+    let labels = std::sync::Arc::new(std::sync::Mutex::new(function_labels(&mode)));
     if ready_json {
         let line = serde_json::to_string(&mode.readiness())
             .unwrap_or_else(|e| fail(&format!("readiness JSON: {e}")));
@@ -239,15 +241,16 @@ async fn main() {
             println!(
                 "\nAuthorizer log lines (API/function, decision or level, reason, route; --quiet hides them):"
             );
-            let labels = function_labels(&mode);
+            let labels = labels.clone();
             std::thread::spawn(move || {
                 let mut out = std::io::stdout();
                 for (source, line) in rx {
                     let label = match source {
                         Ok(pid) => labels
-                            .iter()
-                            .find(|(p, _)| *p == pid)
-                            .map_or_else(|| format!("pid {pid}"), |(_, l)| l.clone()),
+                            .lock()
+                            .ok()
+                            .and_then(|l| l.iter().find(|(p, _)| *p == pid).map(|(_, l)| l.clone()))
+                            .unwrap_or_else(|| format!("pid {pid}")),
                         Err(label) => label,
                     };
                     if let Some(text) = authz_local::logs::compact(&label, &line) {
@@ -257,11 +260,68 @@ async fn main() {
             });
         }
     }
-    wait_for_shutdown(stdin_closed).await;
+    let shutdown = wait_for_shutdown(stdin_closed);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)), if !ready_json => {}
+        }
+        // The banner mode reloads an edited table: a valid one replaces everything (the issuer
+        // and its keys too: get new tokens); an invalid one is refused and the old one kept.
+        let now = table_stamp(&opts.routes_file);
+        if now == stamp {
+            continue;
+        }
+        stamp = now;
+        if let Err(e) = authz_local::table::load(&opts.routes_file) {
+            eprintln!("authz-local: {e}\nauthz-local: still serving the previous table");
+            continue;
+        }
+        println!(
+            "\nauthz-local: {} changed: restarting with it (new issuer keys: get new tokens)\n",
+            opts.routes_file.display()
+        );
+        drop(mode);
+        mode = restart(&opts).await;
+        print_warnings(&mode);
+        if let Ok(mut l) = labels.lock() {
+            *l = function_labels(&mode);
+        }
+        print_banner(&mode);
+    }
     if !ready_json {
         println!("\nstopping: killing the authorizer processes");
     }
     drop(mode);
+}
+
+/// The route table file's modification time and length (what a reload watches).
+fn table_stamp(file: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// What the table may mean by mistake (synth warns with the same lines).
+fn print_warnings(mode: &LocalMode) {
+    let apis: Vec<authz_local::ApiSpec> = mode.gateways.iter().map(|g| g.api.clone()).collect();
+    for w in authz_local::table::warnings(&apis) {
+        eprintln!("authz-local: warning: {w}");
+    }
+}
+
+/// Starts the local mode again on the same ports, once the stopped one has let them go.
+async fn restart(opts: &Options) -> LocalMode {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match LocalMode::start(opts).await {
+            Ok(mode) => return mode,
+            Err(e) if e.contains("cannot listen") => last = e,
+            Err(e) => fail(&e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    fail(&last)
 }
 
 /// Whether the API serves the demo page (an unprotected `GET /`).

@@ -221,6 +221,79 @@ async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
+    let table = std::fs::read_to_string(repo().join("infra/routes.json")).unwrap();
+    let dir = std::env::temp_dir().join(format!("authz-local-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.json");
+    std::fs::write(&file, &table).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(repo())
+        .args([
+            "--bin-dir",
+            bin_dir().to_str().unwrap(),
+            "--quiet",
+            "--pool",
+            "1",
+        ])
+        .args(["--no-opaque", "--routes", file.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    let banner = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    let solar = url_after(&banner, "solar-system");
+    let status = |url: String| async move { reqwest::get(url).await.unwrap().status().as_u16() };
+    assert_eq!(status(format!("{solar}/asteroids")).await, 401);
+
+    // A broken edit: refused with synth's reason, the running table kept.
+    std::fs::write(&file, table.replace("\"scopes\"", "\"scope\"")).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut seen = Vec::new();
+        while let Some(l) = errors.next_line().await.unwrap() {
+            let done = l.contains("still serving the previous table");
+            seen.push(l);
+            if done {
+                break;
+            }
+        }
+        seen.join("\n")
+    })
+    .await
+    .unwrap();
+    assert!(refused.contains("did you mean \"scopes\""), "{refused}");
+    assert_eq!(status(format!("{solar}/asteroids")).await, 401);
+
+    // `GET /asteroids` made public: the local mode restarts with it.
+    let mut doc: serde_json::Value = serde_json::from_str(&table).unwrap();
+    for r in doc["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if r["route"] == "GET /asteroids" {
+            *r = serde_json::json!({"route": "GET /asteroids", "authorizer": "none"});
+        }
+    }
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let again = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    assert!(
+        again
+            .iter()
+            .any(|l| l.contains("changed: restarting with it")),
+        "{}",
+        again.join("\n")
+    );
+    let solar = url_after(&again, "solar-system");
+    assert_eq!(status(format!("{solar}/asteroids")).await, 200);
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_banner_names_the_demo_page_and_every_decision_is_shown_by_function() {
     let mut child = tokio::process::Command::new(BIN)
         .current_dir(repo())
