@@ -15,13 +15,39 @@
 #     127.0.0.1:3000, solar-system HTTP API on 127.0.0.1:3001), running the REAL authorizer
 #     binaries through a Lambda Runtime API emulator, with demo backends behind them.
 # It prints the URLs and ready-to-paste curl commands, then each authorizer's log lines (decision
-# lines compact, prefixed by API and function; `--quiet` hides them).
-# Ports: AUTHZ_LOCAL_REST_PORT, AUTHZ_LOCAL_HTTP_PORT, AUTHZ_LOCAL_TOKEN_PORT (or flags, below).
-# Extra arguments go to authz-local (--routes FILE, --rest-port N, --http-port N,
-# --token-port N, --pool N, --cache-ttl N, --no-opaque, --quiet, --issuer URL; `--help` lists
-# them). `scripts/dev.sh demo token-authorizer events/token` runs the one-shot demo of one
-# authorizer (a name from this build, or a path) on a directory of sample events.
+# lines compact, prefixed by API and function; `--quiet` hides them). An edited route table is
+# reloaded (everything restarts with it; a table synth would refuse is refused and the old kept).
+#
+# usage: scripts/dev.sh [--release] [OPTION ...]
+#        scripts/dev.sh demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]
+#   --release            build the shipping profile (fat LTO, about 10 minutes cold) instead of dev
+#   --routes FILE        the route table (default infra/routes.json)
+#   --rest-port N        port of the first REST API (default 3000; AUTHZ_LOCAL_REST_PORT)
+#   --http-port N        port of the first HTTP API (default 3001; AUTHZ_LOCAL_HTTP_PORT)
+#   --token-port N       port of the demo-token endpoint (default 3002; AUTHZ_LOCAL_TOKEN_PORT)
+#   --pool N             processes per Lambda function, 1 to 16 (default 2)
+#   --cache-ttl N        overrides every API's authorizer cache TTL, 0 to 3600 s (0: off)
+#   --no-opaque          no moto_server and no opaque tokens (JWTs only; nothing installed)
+#   --quiet              print no authorizer log lines after the banner
+#   --ready-json         one line of JSON once up instead of the banner (for programs)
+#   --issuer URL         trust an external OIDC issuer instead of the dev issuer
+#   --introspection-client-id ID
+#                        with --issuer: introspect its opaque tokens with this client (secret in
+#                        AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
+#   --bin-dir DIR        where the authorizer binaries are (default: the build's directory)
+#   -h, --help           this help (nothing is built)
+# `demo` runs one authorizer (a name from this build, or a path) on a directory of sample
+# events, configured from the route table, e.g. scripts/dev.sh demo token-authorizer events/token
 set -euo pipefail
+
+# The usage block above, without the `#`s; nothing is built.
+for arg in "$@"; do
+    case "$arg" in
+        -h|--help)
+            awk '/^# usage:/ { on = 1 } on && /^#/ { sub(/^# ?/, ""); print; next } on { exit }' "${BASH_SOURCE[0]}"
+            exit 0 ;;
+    esac
+done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v cargo >/dev/null 2>&1 || {
@@ -35,7 +61,7 @@ args=()
 for arg in "$@"; do
     case "$arg" in
         --release) profile=(--release) dir=target/release; continue ;;
-        --no-opaque|demo|-h|--help) need_moto=false ;;
+        --no-opaque|demo) need_moto=false ;;
     esac
     args+=("$arg")
 done

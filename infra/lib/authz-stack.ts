@@ -17,6 +17,7 @@ import {
   BINARY_BY_AUTHORIZER,
   type LambdaAuthorizerType,
   lambdaAuthorizersOf,
+  routeTableWarnings,
   pascalCase,
 } from './route-table';
 import { PRODUCTION_STAGE, SOURCE_TAG } from './stage-name';
@@ -69,6 +70,8 @@ export class AuthzStack extends Stack {
     });
     const c = props.config;
     checkConfig(c);
+    // What the table may mean by mistake (the local mode prints the same lines at start).
+    for (const w of routeTableWarnings(c.routeTable)) Annotations.of(this).addWarningV2('authz:routeTable', w);
     const a = c.authorizers;
     const prefix = `${c.appName}-${c.stage}`;
     const architecture = a.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;

@@ -4,17 +4,19 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import gatewayResponses from '../gateway-responses.json';
 import { type Throttle, type UsagePlanSettings, accessLogGroupName } from './config';
 import type { CacheKey } from './authz-config';
 import { type ApiSpec, methodOf, pathOf, restCacheConflict, routesGuardedBy } from './route-table';
 
+/** The 401 and 403 answers, one definition with the local mode (`infra/gateway-responses.json`). */
+export const GATEWAY_RESPONSES = gatewayResponses.responses;
+
 /** RFC 6750 §3: what a client is told on 401 and 403. */
 export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope'): string {
-  const description =
-    error === 'invalid_token'
-      ? 'The access token is missing, malformed, expired or not trusted'
-      : 'The access token does not grant access to this resource';
-  return `Bearer realm="${realm}", error="${error}", error_description="${description}"`;
+  const r = Object.values(GATEWAY_RESPONSES).find((x) => x.error === error);
+  if (!r) throw new Error(`gateway-responses.json: no response with error ${error}`);
+  return `Bearer realm="${realm}", error="${error}", error_description="${r.errorDescription}"`;
 }
 
 /** Properties of {@link RestApiFromTable}. */
@@ -215,7 +217,7 @@ export class RestApiFromTable extends Construct {
       `{"message":$context.error.messageString,"error":"${error}","requestId":"$context.requestId"}`;
     this.restApi.addGatewayResponse('Unauthorized', {
       type: apigw.ResponseType.UNAUTHORIZED,
-      statusCode: '401',
+      statusCode: String(GATEWAY_RESPONSES.UNAUTHORIZED.statusCode),
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token')}'`,
         'Content-Type': "'application/json'",
@@ -225,7 +227,7 @@ export class RestApiFromTable extends Construct {
     });
     this.restApi.addGatewayResponse('AccessDenied', {
       type: apigw.ResponseType.ACCESS_DENIED,
-      statusCode: '403',
+      statusCode: String(GATEWAY_RESPONSES.ACCESS_DENIED.statusCode),
       responseHeaders: {
         'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope')}'`,
         'Content-Type': "'application/json'",

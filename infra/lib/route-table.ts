@@ -77,14 +77,29 @@ export const DEFAULT_CACHE_TTL_SECONDS = 300;
 /** Native JWT authorizer quota: scopes per route. */
 export const JWT_MAX_SCOPES_PER_ROUTE = 10;
 
-/** A route table that does not fit: the message lists every problem, each naming its place. */
+/** One problem of a route table: where (a JSON pointer into the table) and the line shown. */
+export interface Problem {
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/**
+ * A route table that does not fit: the message lists every problem, each naming its place;
+ * `pointers[i]` is the JSON pointer of `problems[i]`.
+ */
 export class RouteTableError extends Error {
+  readonly problems: readonly string[];
+  readonly pointers: readonly string[];
   constructor(
     readonly source: string,
-    readonly problems: readonly string[],
+    found: readonly (Problem | string)[],
   ) {
+    const problems = found.map((p) => (typeof p === 'string' ? p : p.message));
+    const pointers = found.map((p) => (typeof p === 'string' ? '' : p.pointer));
     super(`${source} is not a valid route table:\n  - ${problems.join('\n  - ')}`);
     this.name = 'RouteTableError';
+    this.problems = problems;
+    this.pointers = pointers;
   }
 }
 
@@ -131,35 +146,39 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       }
     >;
   };
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const apis: ApiSpec[] = [];
   for (const [name, api] of Object.entries(raw.apis)) {
     const seen = new Set<string>();
     const routes: RouteSpec[] = api.routes.map((r, i) => {
       const at = `apis.${name}.routes[${i}] ("${r.route}")`;
+      const pointer = `/apis/${escapePointer(name)}/routes/${i}`;
+      const problem = (message: string): void => {
+        problems.push({ pointer, message });
+      };
       const scopes = r.scopes ?? [];
       const claims = r.claims ?? {};
-      if (seen.has(r.route)) problems.push(`${at}: route listed twice`);
+      if (seen.has(r.route)) problem(`${at}: route listed twice`);
       seen.add(r.route);
       if (r.route === '$default' && api.type === 'rest') {
-        problems.push(`${at}: $default exists only on HTTP APIs; a REST API uses ANY /{proxy+}`);
+        problem(`${at}: $default exists only on HTTP APIs; a REST API uses ANY /{proxy+}`);
       }
       const greedy = r.route.indexOf('+}');
       if (greedy >= 0 && greedy !== r.route.length - 2) {
-        problems.push(`${at}: a greedy {param+} must be the last path segment`);
+        problem(`${at}: a greedy {param+} must be the last path segment`);
       }
       const params = [...r.route.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]);
-      if (new Set(params).size !== params.length) problems.push(`${at}: a path parameter name is used twice`);
+      if (new Set(params).size !== params.length) problem(`${at}: a path parameter name is used twice`);
       if (r.authorizer === 'none' && (scopes.length > 0 || Object.keys(claims).length > 0)) {
-        problems.push(`${at}: authorizer "none" cannot have scopes or claims (nothing would check them)`);
+        problem(`${at}: authorizer "none" cannot have scopes or claims (nothing would check them)`);
       }
       if (r.authorizer === 'jwt' && Object.keys(claims).length > 0) {
-        problems.push(
+        problem(
           `${at}: the native JWT authorizer checks scopes only, not claims; use authorizer "http" for claim rules`,
         );
       }
       if (r.authorizer === 'jwt' && scopes.length > JWT_MAX_SCOPES_PER_ROUTE) {
-        problems.push(`${at}: the native JWT authorizer allows at most ${JWT_MAX_SCOPES_PER_ROUTE} scopes per route`);
+        problem(`${at}: the native JWT authorizer allows at most ${JWT_MAX_SCOPES_PER_ROUTE} scopes per route`);
       }
       return { route: r.route, authorizer: r.authorizer, scopes, claims, description: r.description };
     });
@@ -173,9 +192,10 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
           const parent = '/' + segs.slice(0, i).join('/');
           const other = byParent.get(parent);
           if (other !== undefined && other !== seg) {
-            problems.push(
-              `apis.${name}: REST resources under "${parent}" use two different path parameters (${other}, ${seg}); API Gateway allows one`,
-            );
+            problems.push({
+              pointer: `/apis/${escapePointer(name)}/routes`,
+              message: `apis.${name}: REST resources under "${parent}" use two different path parameters (${other}, ${seg}); API Gateway allows one`,
+            });
           }
           byParent.set(parent, seg);
         });
@@ -199,55 +219,137 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
   return { apis };
 }
 
+/**
+ * What a table may mean by mistake, though synth accepts it (authz-local's `table::warnings`, the
+ * same lines): a route scope that no tier of its API carries (a typo such as `silvr` would lock
+ * every caller out), with the scopes the tiers carry. APIs without tiers say nothing.
+ */
+export function routeTableWarnings(table: RouteTable): string[] {
+  const out: string[] = [];
+  for (const api of table.apis) {
+    if (Object.keys(api.tiers).length === 0) continue;
+    const known = [...new Set(Object.values(api.tiers).flatMap((t) => t.scopes))].sort();
+    api.routes.forEach((r, i) => {
+      for (const scope of r.scopes.filter((s) => !known.includes(s))) {
+        out.push(`apis.${api.name}.routes[${i}] ("${r.route}"): scope "${scope}" is carried by no tier of the API (they carry ${known.join(', ')})`);
+      }
+    });
+  }
+  return out;
+}
+
 /** Every authorizer type (the route schema's enum). */
 const ALL_AUTHORIZERS: readonly string[] = ['none', 'token', 'request', 'http', 'jwt'];
 
+/** What the route pattern says, in words. */
+const ROUTE_SHAPE =
+  '"METHOD /path" (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY; {param} and a final {param+} templates) or "$default"';
+
+let schemaProperties: string[] | undefined;
+/** Every property name the schema defines anywhere (for "did you mean"), sorted. */
+function knownProperties(): string[] {
+  if (!schemaProperties) {
+    const out = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (typeof node === 'object' && node !== null) {
+        const props = (node as { properties?: unknown }).properties;
+        if (typeof props === 'object' && props !== null && !Array.isArray(props)) Object.keys(props).forEach((k) => out.add(k));
+        Object.values(node).forEach(walk);
+      }
+    };
+    walk(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
+    schemaProperties = [...out].sort();
+  }
+  return schemaProperties;
+}
+
 /**
- * ajv's errors → one line each, naming the place. authz-local's Rust loader
- * (`crates/authz-local/src/table/schema.rs`) formats the same way; `tests/golden/` holds cases both
- * sides assert.
+ * ajv's errors → one problem each, naming the place, with its JSON pointer. authz-local's Rust
+ * loader (`crates/authz-local/src/table/schema.rs`, the `jsonschema` crate) formats the friendly
+ * messages alike and reports the same pointers; `tests/golden/invalid-route-tables.json` holds
+ * cases both sides assert.
  */
-function formatSchemaErrors(doc: unknown, errors: readonly ErrorObject[]): string[] {
-  const out: string[] = [];
+function formatSchemaErrors(doc: unknown, errors: readonly ErrorObject[]): Problem[] {
+  const out: Problem[] = [];
+  const push = (pointer: string, message: string): void => {
+    if (!out.some((p) => p.pointer === pointer && p.message === message)) out.push({ pointer, message });
+  };
   for (const e of errors) {
     // `if` only says "must match then"; the error inside `then` says what is wrong.
     if (e.keyword === 'if') continue;
+    // Inside `anyOf`: the `anyOf` error itself names the value.
+    if (e.schemaPath.includes('/anyOf/')) continue;
     // An error inside `propertyNames`: the `propertyNames` error below names the property.
     if ((e as { propertyName?: string }).propertyName !== undefined) continue;
-    const where = pointerToPath(e.instancePath) || '(top level)';
-    let msg = e.message ?? e.keyword;
-    const route = /^\/apis\/([^/]+)\/routes\/(\d+)\/authorizer$/.exec(e.instancePath);
+    const at = e.instancePath;
+    const where = pointerToPath(at) || '(top level)';
+    const route = /^\/apis\/([^/]+)\/routes\/(\d+)\/authorizer$/.exec(at);
     if (route && e.keyword === 'enum') {
-      const [, api, index] = route;
-      const apiDoc = (doc as { apis: Record<string, { type?: string; routes: { route?: unknown; authorizer?: unknown }[] }> }).apis[
-        decodePointer(api)
-      ];
-      const r = apiDoc.routes[Number(index)];
-      const allowed = (e.params as { allowedValues: string[] }).allowedValues;
-      if (typeof r.authorizer === 'string' && ALL_AUTHORIZERS.includes(r.authorizer)) {
-        // A real authorizer type that the API type does not take (the `then` enum).
-        const kind = apiDoc.type === 'rest' || apiDoc.type === 'http' ? `a ${apiDoc.type} API` : 'any API';
-        out.push(
-          `apis.${decodePointer(api)}.routes[${index}] ("${String(r.route)}"): authorizer "${r.authorizer}" does not fit ${kind}; use one of ${allowed.join(', ')}`,
-        );
-        continue;
-      }
-      // Not an authorizer type at all: the route schema's enum says so; the API type's is noise.
-      if (allowed.length !== ALL_AUTHORIZERS.length) continue;
+      push(at, authorizerProblem(doc, decodePointer(route[1]), Number(route[2])));
+      continue;
     }
+    let msg = e.message ?? e.keyword;
+    let pointer = at;
     if (e.keyword === 'additionalProperties') {
-      msg = `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+      const name = (e.params as { additionalProperty: string }).additionalProperty;
+      pointer = `${at}/${escapePointer(name)}`;
+      msg = unknownProperty(name, knownProperties());
     } else if (e.keyword === 'enum') {
-      msg = `must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+      const allowed = (e.params as { allowedValues: string[] }).allowedValues.join(', ');
+      msg = `${JSON.stringify(valueAt(doc, at))} is not one of ${allowed}`;
     } else if (e.keyword === 'propertyNames') {
+      const name = (e.params as { propertyName: string }).propertyName;
+      pointer = `${at}/${escapePointer(name)}`;
       msg = propertyNameMessage(e, errors);
-    } else if (e.keyword === 'pattern' && e.instancePath.endsWith('/route')) {
-      msg = 'must be "METHOD /path" (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY; {param} and a final {param+} templates) or "$default"';
+    } else if (e.keyword === 'pattern' && at.endsWith('/route')) {
+      msg = `${JSON.stringify(valueAt(doc, at))} is not ${ROUTE_SHAPE}`;
     }
-    const line = `${where}: ${msg}`;
-    if (!out.includes(line)) out.push(line);
+    push(pointer, `${where}: ${msg}`);
   }
   return out;
+}
+
+/** An authorizer value the API cannot use: not a type at all, or not one of its API type's. */
+function authorizerProblem(doc: unknown, api: string, index: number): string {
+  const apiDoc = (doc as { apis: Record<string, { type?: unknown; routes: { route?: unknown; authorizer?: unknown }[] }> }).apis[api];
+  const r = apiDoc.routes[index];
+  const routeKey = typeof r.route === 'string' ? r.route : JSON.stringify(r.route);
+  const known = apiDoc.type === 'rest' || apiDoc.type === 'http';
+  const apiName = known ? `a ${apiDoc.type as string} API` : 'any API';
+  const allowed = (known ? AUTHORIZERS_BY_API[apiDoc.type as ApiType] : ALL_AUTHORIZERS).join(', ');
+  const at = `apis.${api}.routes[${index}] ("${routeKey}")`;
+  if (typeof r.authorizer === 'string' && ALL_AUTHORIZERS.includes(r.authorizer)) {
+    return `${at}: authorizer "${r.authorizer}" does not fit ${apiName}; use one of ${allowed}`;
+  }
+  return `${at}: authorizer ${JSON.stringify(r.authorizer)} is not an authorizer type; ${apiName} takes one of ${allowed}`;
+}
+
+/** `unknown property "x"`, with the closest name the schema knows when one is close (schema.rs `unknown_property`). */
+export function unknownProperty(name: string, known: readonly string[]): string {
+  const s = didYouMean(name, known);
+  return s === undefined ? `unknown property "${name}"` : `unknown property "${name}"; did you mean "${s}"?`;
+}
+
+/** The known name at the smallest edit distance, at most a third of the name's length (at least 1), the first among equals. */
+export function didYouMean(name: string, known: readonly string[]): string | undefined {
+  let best: [number, string] | undefined;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d <= Math.max(1, Math.floor([...name].length / 3)) && (best === undefined || d < best[0])) best = [d, k];
+  }
+  return best?.[1];
+}
+
+function editDistance(a: string, b: string): number {
+  const bs = [...b];
+  let prev = Array.from({ length: bs.length + 1 }, (_, j) => j);
+  [...a].forEach((ca, i) => {
+    const cur = [i + 1];
+    bs.forEach((cb, j) => cur.push(Math.min(prev[j] + (ca === cb ? 0 : 1), prev[j + 1] + 1, cur[j] + 1)));
+    prev = cur;
+  });
+  return prev[bs.length];
 }
 
 /** What is wrong with a property name: API and tier names in words, others by the inner errors. */
@@ -260,6 +362,19 @@ function propertyNameMessage(e: ErrorObject, errors: readonly ErrorObject[]): st
     .filter((x) => (x as { propertyName?: string }).propertyName === name && x.instancePath === e.instancePath)
     .map((x) => x.message ?? x.keyword);
   return `name "${name}": ${[...new Set(inner)].join('; ')}`;
+}
+
+/** The value at a JSON pointer. */
+function valueAt(doc: unknown, pointer: string): unknown {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map(decodePointer)
+    .reduce<unknown>((node, seg) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[seg] : undefined), doc);
+}
+
+function escapePointer(seg: string): string {
+  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function decodePointer(seg: string): string {

@@ -163,6 +163,7 @@ function rows(page) {
         status: Number(status.dataset.status),
         expected: Number(tr.querySelector("td.expected").textContent),
         match: status.dataset.match,
+        reason: status.dataset.reason,
         answer: tr.querySelector("td.answer").textContent,
       }];
     })));
@@ -223,6 +224,8 @@ describe("demo page, solar-system (HTTP API)", () => {
       } else {
         assert.equal(json(shown["GET /planets"].answer).message, "Forbidden");
         assert.doesNotMatch(shown["GET /planets"].answer, /Jupiter/);
+        // The reason the Lambda authorizer's decision line gives.
+        assert.equal(shown["GET /planets"].reason, "insufficient_scope");
       }
       if (tier === "gold") {
         const moons = json(shown["GET /moons"].answer);
@@ -255,6 +258,7 @@ describe("demo page, solar-system (HTTP API)", () => {
     assert.ok(json(shown["GET /planets"].answer).planets.includes("Jupiter"));
     assert.equal(json(shown["GET /planets"].answer).authorizer.sub, "gold-user");
     assert.equal(json(shown["GET /moons"].answer).message, "Unauthorized");
+    assert.ok(shown["GET /moons"].reason, "the native JWT route's reason is shown");
     const file = path.join(shotDir, "solar-system-gold-opaque.png");
     await page.screenshot({ path: file, fullPage: true });
     console.log(`# screenshot: ${file}`);
@@ -289,12 +293,15 @@ describe("demo page, pet-store (REST API)", () => {
   test("every tier: the statuses of the table, POST with a body, path parameters", async () => {
     const { page, problems } = await open(ports.rest);
     assert.equal(await page.textContent("h1"), "pet-store");
+    // It starts on a tier some route lets in, not on `nobody`.
+    assert.equal(await page.inputValue("#tier"), "reader");
     assert.deepEqual(statuses(await callAll(page)), PETS.none);
     for (const tier of ["nobody", "reader", "writer"]) {
       await getToken(page, tier, "jwt");
       const shown = await callAll(page);
       assert.deepEqual(statuses(shown), PETS[tier], tier);
       assertMatchesTable(shown, tier);
+      if (tier === "nobody") assert.equal(shown["GET /pets"].reason, "insufficient_scope");
       if (tier === "writer") {
         const created = json(shown["POST /pets"].answer);
         assert.equal(created.created, true);

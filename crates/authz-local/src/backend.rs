@@ -128,6 +128,13 @@ fn home(api: &ApiSpec, token_url: &str, shapes: &[&str]) -> String {
     };
     let mut tiers: Vec<(&String, &TierSpec)> = api.tiers.iter().collect();
     tiers.sort_by_key(|(name, t)| (guarded(t), name.as_str()));
+    // The page starts on the first tier some guarded route lets in (not on one refused
+    // everywhere, such as PetStore's `nobody`).
+    let start_tier = tiers
+        .iter()
+        .find(|(_, t)| guarded(t) > 0)
+        .or(tiers.first())
+        .map(|(name, _)| (*name).clone());
     let tiers: Vec<Value> = tiers
         .into_iter()
         .map(|(name, t)| json!({"name": name, "scopes": t.scopes}))
@@ -156,7 +163,8 @@ fn home(api: &ApiSpec, token_url: &str, shapes: &[&str]) -> String {
         ApiKind::Http => "http",
     };
     let config = json!({"api": api.name, "kind": kind, "tokenUrl": token_url,
-                        "tiers": tiers, "shapes": shapes, "routes": routes});
+                        "tiers": tiers, "startTier": start_tier, "shapes": shapes,
+                        "routes": routes});
     fill(
         DEMO_PAGE,
         &[
@@ -250,6 +258,7 @@ mod tests {
             .map(|t| t["name"].as_str().unwrap())
             .collect();
         assert_eq!(tiers, ["bronze", "silver", "gold"], "least access first");
+        assert_eq!(config["startTier"], "bronze");
         let planets = &config["routes"][2];
         assert_eq!(planets["route"], "GET /planets");
         assert_eq!(
@@ -264,6 +273,9 @@ mod tests {
         );
         let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
         let config = config_of(&home(pets, "http://127.0.0.1:3002", &[]));
+        // `nobody` (refused everywhere) is listed first, but the page starts on `reader`.
+        assert_eq!(config["tiers"][0]["name"], "nobody");
+        assert_eq!(config["startTier"], "reader");
         assert_eq!(config["routes"][3]["path"], "/pets/1");
         assert_eq!(config["kind"], "rest");
     }

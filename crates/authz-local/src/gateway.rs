@@ -26,7 +26,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use authz_core::{Authorizer, Config, Rule, Rules, Trace, evaluate, policy_statements};
+use authz_core::{
+    Authorizer, AuthorizerKind as AuthzKind, Config, Rule, Rules, Trace, evaluate,
+    policy_statements,
+};
 use authz_testkit::{LambdaProcess, Outcome};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -41,6 +44,53 @@ use crate::shapes::ShapeIssuers;
 use crate::table::{ApiKind, ApiSpec, AuthorizerKind, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
+
+/// Which process served an invocation, and how many lines it had written before.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    process: usize,
+    lines_before: usize,
+}
+
+/// The response header the local mode adds to a refusal: the reason of the authorizer's decision
+/// line (dev only; API Gateway sends no such header). The demo page shows it.
+pub const REASON_HEADER: &str = "x-authz-local-reason";
+
+fn with_reason(mut resp: Resp, reason: Option<&str>) -> Resp {
+    if let Some(v) = reason.and_then(|r| http::HeaderValue::from_str(r).ok()) {
+        resp.headers_mut().insert(REASON_HEADER, v);
+    }
+    resp
+}
+
+/// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
+const COLD_START_LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits until the process polls for its first event (its init phase is over), or fails with
+/// what it reported to `/runtime/init/error`, or how it exited.
+async fn cold_start(p: &mut LambdaProcess) -> Result<(), String> {
+    let deadline = Instant::now() + COLD_START_LIMIT;
+    loop {
+        if p.api().first_poll().is_some() {
+            return Ok(());
+        }
+        if let Some((error_type, message)) = p.api().init_error(Duration::ZERO).await {
+            return Err(format!("{error_type}: {message}"));
+        }
+        if let Some(status) = p.wait_exit(Duration::ZERO).await {
+            let logs = p.logs();
+            let last = logs.last().map_or("", String::as_str);
+            return Err(format!("exited ({status}) before its first poll: {last}"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no first poll within {} s",
+                COLD_START_LIMIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// Region, account and stage of the emulated APIs.
 pub const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012";
@@ -60,31 +110,79 @@ pub struct Pool {
 }
 
 impl Pool {
-    async fn start(kind: AuthorizerKind, bin: &Path, env: &[(&str, &str)], size: usize) -> Pool {
+    /// Starts the processes and waits for each cold start: one that fails (a configuration the
+    /// authorizer refuses, as it would in Lambda) fails the start with its reported error.
+    async fn start(
+        kind: AuthorizerKind,
+        bin: &Path,
+        env: &[(&str, &str)],
+        size: usize,
+    ) -> Result<Pool, String> {
         let mut procs = Vec::new();
         for _ in 0..size.max(1) {
             procs.push(LambdaProcess::spawn(bin, env).await);
         }
-        Pool {
+        let binary = kind.binary().unwrap_or_default();
+        for p in &mut procs {
+            cold_start(p)
+                .await
+                .map_err(|e| format!("{binary} failed its cold start: {e}"))?;
+        }
+        Ok(Pool {
             kind,
             free: Mutex::new((0..procs.len()).rev().collect()),
             permits: Semaphore::new(procs.len()),
             procs,
             invocations: AtomicUsize::new(0),
-        }
+        })
     }
 
-    /// Invokes one free process.
-    pub async fn invoke(&self, event: &Value) -> Result<Outcome, String> {
+    /// Invokes one free process; the [`Ticket`] finds that invocation's decision line.
+    pub async fn invoke(&self, event: &Value) -> Result<(Outcome, Ticket), String> {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let i = lock(&self.free).pop().ok_or("pool: no free process")?;
         self.invocations.fetch_add(1, Ordering::SeqCst);
         let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+        let ticket = Ticket {
+            process: i,
+            lines_before: self.procs[i].logs().len(),
+        };
         let out = self.procs[i]
             .invoke_raw(body, Duration::from_secs(10))
             .await;
         lock(&self.free).push(i);
-        out
+        out.map(|o| (o, ticket))
+    }
+
+    /// The `reason` of the decision line the invocation of `ticket` wrote (waiting up to 200 ms
+    /// for it to be read from the process's output); `None` if it wrote none.
+    pub async fn decision_reason(&self, ticket: &Ticket) -> Option<String> {
+        let process = self.procs.get(ticket.process)?;
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            // A process serves one invocation at a time: the first decision line after the
+            // ticket's is this invocation's.
+            let found = process
+                .logs()
+                .iter()
+                .skip(ticket.lines_before)
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find_map(|v| {
+                    let fields = v.get("fields").unwrap_or(&v);
+                    fields.get("decision")?;
+                    Some(
+                        fields
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or("-")
+                            .to_owned(),
+                    )
+                });
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Invocations so far.
@@ -139,10 +237,13 @@ impl IdentityHeaders {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         };
-        match Config::from_lookup(lookup) {
-            Ok(config) => IdentityHeaders {
-                token: config.token_header,
-                bind: config.binding.map(|b| b.header),
+        let key = Config::from_lookup(lookup).and_then(|config| {
+            config.cache_key(AuthzKind::Http, &std::collections::BTreeMap::new(), false)
+        });
+        match key {
+            Ok(key) => IdentityHeaders {
+                token: key.token_header,
+                bind: key.bind_header,
             },
             Err(_) => IdentityHeaders {
                 token: "authorization".to_owned(),
@@ -173,6 +274,7 @@ pub struct Gateway {
     jwt: Option<Authorizer>,
     cache: Mutex<HashMap<String, (Instant, Cached)>>,
     jwt_checks: AtomicUsize,
+    jwt_log: Mutex<Vec<String>>,
     request_ids: AtomicU64,
 }
 
@@ -244,7 +346,11 @@ impl Gateway {
                 env.push((k, v));
             }
             let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
-            pools.push(Pool::start(kind, &bin, &env, opts.pool_size).await);
+            pools.push(
+                Pool::start(kind, &bin, &env, opts.pool_size)
+                    .await
+                    .map_err(|e| format!("{}: {e}", api.name))?,
+            );
         }
         let jwt = if api
             .routes
@@ -279,6 +385,7 @@ impl Gateway {
             jwt,
             cache: Mutex::default(),
             jwt_checks: AtomicUsize::new(0),
+            jwt_log: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(1),
         })
     }
@@ -389,7 +496,7 @@ impl Gateway {
                     }
                 };
                 let Some(identity) = identity else {
-                    return message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                    return self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized");
                 };
                 match self.authorize(kind, &request, &identity).await {
                     Ok(ctx) => Some(ctx),
@@ -428,27 +535,28 @@ impl Gateway {
                 } else {
                     format!("{}\n{}", kind.name(), identity.join("\n"))
                 };
-                let answer = match self.cached(&key) {
-                    Some(Cached::Policy(v)) => v,
+                let (answer, ticket) = match self.cached(&key) {
+                    Some(Cached::Policy(v)) => (v, None),
                     _ => {
                         let event = if kind == AuthorizerKind::Token {
                             json!({"type": "TOKEN", "authorizationToken": authorization, "methodArn": arn})
                         } else {
                             self.request_event(req, &arn)
                         };
-                        let v = self.invoke_lambda(kind, &event).await?;
+                        let (v, ticket) = self.invoke_lambda(kind, &event).await?;
                         self.remember(key, Cached::Policy(v.clone()));
-                        v
+                        (v, Some(ticket))
                     }
                 };
                 if !evaluate(
                     &policy_statements(&answer["policyDocument"]).unwrap_or_default(),
                     &arn,
                 ) {
-                    return Err(message(
+                    let refusal = self.refuse(
                         StatusCode::FORBIDDEN,
                         "User is not authorized to access this resource with an explicit deny",
-                    ));
+                    );
+                    return Err(self.explained(kind, refusal, ticket.as_ref()).await);
                 }
                 let mut ctx = answer
                     .get("context")
@@ -464,11 +572,11 @@ impl Gateway {
                     identity.push(req.route.route.clone());
                 }
                 let key = format!("http\n{}", identity.join("\n"));
-                let (ok, ctx) = match self.cached(&key) {
-                    Some(Cached::Simple(ok, ctx)) => (ok, ctx),
+                let (ok, ctx, ticket) = match self.cached(&key) {
+                    Some(Cached::Simple(ok, ctx)) => (ok, ctx, None),
                     _ => {
                         let event = self.http_event(req, &identity);
-                        let v = self.invoke_lambda(kind, &event).await?;
+                        let (v, ticket) = self.invoke_lambda(kind, &event).await?;
                         let Some(ok) = v.get("isAuthorized").and_then(Value::as_bool) else {
                             return Err(message(
                                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -477,13 +585,14 @@ impl Gateway {
                         };
                         let ctx = v.get("context").cloned().unwrap_or(json!({}));
                         self.remember(key, Cached::Simple(ok, ctx.clone()));
-                        (ok, ctx)
+                        (ok, ctx, Some(ticket))
                     }
                 };
                 if ok {
                     Ok(ctx)
                 } else {
-                    Err(message(StatusCode::FORBIDDEN, "Forbidden"))
+                    let refusal = message(StatusCode::FORBIDDEN, "Forbidden");
+                    Err(self.explained(kind, refusal, ticket.as_ref()).await)
                 }
             }
             AuthorizerKind::Jwt => {
@@ -494,14 +603,27 @@ impl Gateway {
                         "Internal Server Error",
                     ));
                 };
+                let started = Instant::now();
                 let mut trace = Trace::default();
-                let Ok(claims) = jwt.verify_bearer(Some(authorization), &mut trace).await else {
-                    return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                let claims = match jwt.verify_bearer(Some(authorization), &mut trace).await {
+                    Ok(claims) => claims,
+                    Err(e) => {
+                        // API Gateway's native JWT authorizer answers 401 to any token it
+                        // cannot verify; the line says why, as a Lambda authorizer's would.
+                        let decision = authz_core::DECISIONS[2];
+                        self.log_jwt(req, decision, Some(e.reason()), &trace, started);
+                        let refusal = message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                        return Err(with_reason(refusal, Some(e.reason())));
+                    }
                 };
                 let scopes = &req.route.scopes;
                 if !scopes.is_empty() && !scopes.iter().any(|s| claims.scopes.contains(s)) {
-                    return Err(message(StatusCode::FORBIDDEN, "Forbidden"));
+                    let decision = authz_core::DECISIONS[1];
+                    self.log_jwt(req, decision, Some("insufficient_scope"), &trace, started);
+                    let refusal = message(StatusCode::FORBIDDEN, "Forbidden");
+                    return Err(with_reason(refusal, Some("insufficient_scope")));
                 }
+                self.log_jwt(req, authz_core::DECISIONS[0], None, &trace, started);
                 Ok(json!({"jwt": {"claims": claims.all, "scopes": claims.scopes}}))
             }
             AuthorizerKind::None => Ok(Value::Null),
@@ -509,7 +631,11 @@ impl Gateway {
     }
 
     /// Invokes a Lambda authorizer: a response, or the API Gateway answer for an error.
-    async fn invoke_lambda(&self, kind: AuthorizerKind, event: &Value) -> Result<Value, Resp> {
+    async fn invoke_lambda(
+        &self,
+        kind: AuthorizerKind,
+        event: &Value,
+    ) -> Result<(Value, Ticket), Resp> {
         let Some(pool) = self.pool(kind) else {
             return Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -517,16 +643,74 @@ impl Gateway {
             ));
         };
         match pool.invoke(event).await {
-            Ok(Outcome::Response(v)) => Ok(v),
-            Ok(Outcome::Error { error_message, .. })
+            Ok((Outcome::Response(v), ticket)) => Ok((v, ticket)),
+            Ok((Outcome::Error { error_message, .. }, ticket))
                 if error_message == "Unauthorized" && kind != AuthorizerKind::Http =>
             {
-                Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"))
+                let refusal = self.refuse(StatusCode::UNAUTHORIZED, "Unauthorized");
+                Err(self.explained(kind, refusal, Some(&ticket)).await)
             }
-            Ok(Outcome::Error { .. }) | Err(_) => Err(message(
+            Ok((Outcome::Error { .. }, _)) | Err(_) => Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             )),
+        }
+    }
+
+    /// A refusal with the reason the authorizer's decision line gives ([`REASON_HEADER`]); none
+    /// for an answer from the emulated cache (no call, no line, as in API Gateway).
+    async fn explained(
+        &self,
+        kind: AuthorizerKind,
+        refusal: Resp,
+        ticket: Option<&Ticket>,
+    ) -> Resp {
+        let reason = match (self.pool(kind), ticket) {
+            (Some(pool), Some(ticket)) => pool.decision_reason(ticket).await,
+            _ => None,
+        };
+        with_reason(refusal, reason.as_deref())
+    }
+
+    /// The native JWT route's decision line, shaped as the Lambda authorizers' (`decision`,
+    /// `reason`, `route`, `iss`, `kid`, `sub`, `latency_us`; never the token), kept for
+    /// [`Gateway::jwt_logs`] and handed to the local mode's output ([`crate::logs::emit`]).
+    fn log_jwt(
+        &self,
+        req: &GatewayRequest<'_>,
+        decision: &str,
+        reason: Option<&str>,
+        trace: &Trace,
+        started: Instant,
+    ) {
+        let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let line = json!({
+            "level": "INFO", "message": "authorization decision", "decision": decision,
+            "reason": reason, "route": req.route.route, "iss": trace.iss, "kid": trace.kid,
+            "sub": trace.sub, "latency_us": latency,
+        })
+        .to_string();
+        crate::logs::emit(&format!("{}/jwt", self.api.name), &line);
+        lock(&self.jwt_log).push(line);
+    }
+
+    /// The native JWT routes' decision lines so far (JSON, one per check).
+    pub fn jwt_logs(&self) -> Vec<String> {
+        lock(&self.jwt_log).clone()
+    }
+
+    /// A refusal: on a REST API the gateway response the CDK app deploys for it
+    /// ([`gateway_response`]), on an HTTP API API Gateway's fixed `{"message"}` answer.
+    fn refuse(&self, status: StatusCode, text: &str) -> Resp {
+        let response = match status {
+            StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+            StatusCode::FORBIDDEN => "ACCESS_DENIED",
+            _ => return message(status, text),
+        };
+        if self.api.kind == ApiKind::Rest {
+            gateway_response(response, &self.api.name, text, &self.request_id())
+        } else {
+            message(status, text)
         }
     }
 
@@ -619,6 +803,43 @@ impl Gateway {
             "pathParameters": req.params, "stageVariables": {},
         })
     }
+}
+
+/// The REST APIs' 401 / 403 answers: `infra/gateway-responses.json`, the definition
+/// `infra/lib/rest-api.ts` deploys as gateway responses.
+const GATEWAY_RESPONSES: &str = include_str!("../../../infra/gateway-responses.json");
+
+/// A REST API's answer when its authorizer refuses (`UNAUTHORIZED` or `ACCESS_DENIED`), as the
+/// deployed gateway response: `{"message", "error", "requestId"}` and an RFC 6750 challenge
+/// with the realm the CDK app gives (`ApiAuthz-<stage>-<api>`).
+///
+/// # Panics
+/// If `infra/gateway-responses.json` lacks the response (a test reads every one).
+pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str) -> Resp {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
+    });
+    let r = &doc["responses"][response];
+    let error = r["error"].as_str().expect("gateway response error");
+    let status = r["statusCode"]
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .expect("gateway response statusCode");
+    let description = r["errorDescription"].as_str().unwrap_or_default();
+    let mut resp = reply(
+        status,
+        "application/json",
+        json!({"message": text, "error": error, "requestId": request_id}).to_string(),
+    );
+    let challenge = format!(
+        "Bearer realm=\"ApiAuthz-{STAGE}-{api}\", error=\"{error}\", error_description=\"{description}\""
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }
 
 /// API Gateway's JSON error body `{"message": …}`.

@@ -2,7 +2,27 @@
 //! the function (`pet-store/token`), decision lines first-class (`allow`, `deny`, …, the reason,
 //! the route, the subject), any other line as its level, message and fields.
 
+use std::sync::{Arc, OnceLock};
+
 use serde_json::{Map, Value};
+
+/// Receives the lines the local mode writes itself (the native JWT routes' decisions), with the
+/// function label (`solar-system/jwt`).
+pub type Sink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Installs the program's [`Sink`] (once; `false` if one was installed already).
+pub fn set_sink(sink: Sink) -> bool {
+    SINK.set(sink).is_ok()
+}
+
+/// Hands a line of `label` to the [`Sink`], if one is installed.
+pub fn emit(label: &str, line: &str) {
+    if let Some(sink) = SINK.get() {
+        sink(label, line);
+    }
+}
 
 /// Keys a compact line leaves out (they are in the prefix, the layout, or noise).
 const SKIPPED: &[&str] = &[

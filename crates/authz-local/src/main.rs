@@ -18,6 +18,9 @@
 //! After the banner it prints each authorizer's log lines, compact and prefixed by API and
 //! function (`--quiet`: none). With `--issuer` it checks at start that the issuer's discovery
 //! and JWKS are usable, and warns when not (every call would be refused).
+//! It watches the route table file (once a second): an edited table that loads replaces the
+//! running local mode (everything restarts, the dev issuer's keys too); one that does not is
+//! refused with its problems and the running one kept (not with `--ready-json`).
 //! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
 //!
 //! `--ready-json` is for programs that drive the local mode (`authz-bench load`): instead of the
@@ -39,6 +42,28 @@ const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-
 [--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--quiet]\n                   \
 [--ready-json] [--issuer URL [--introspection-client-id ID]]\n       \
 authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]";
+
+/// What `--help` prints: the usage, then each option.
+const HELP: &str = "Options:
+  --routes FILE        the route table (default infra/routes.json)
+  --bin-dir DIR        where token-authorizer, request-authorizer, http-authorizer are
+                       (default: this executable's directory)
+  --rest-port N        port of the first REST API (default 3000; AUTHZ_LOCAL_REST_PORT)
+  --http-port N        port of the first HTTP API (default 3001; AUTHZ_LOCAL_HTTP_PORT)
+  --token-port N       port of the demo-token endpoint (default 3002; AUTHZ_LOCAL_TOKEN_PORT)
+  --pool N             processes per Lambda function, 1 to 16 (default 2)
+  --cache-ttl N        overrides every API's authorizer cache TTL, 0 to 3600 s (0: off)
+  --no-opaque          no moto_server and no opaque tokens (JWTs only)
+  --quiet              print no authorizer log lines after the banner
+  --ready-json         print one line of JSON once up instead of the banner; stop when
+                       standard input closes (for programs driving the local mode)
+  --issuer URL         trust this external OIDC issuer instead of starting the dev issuer
+  --introspection-client-id ID
+                       with --issuer: introspect its opaque tokens with this client (secret
+                       in AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
+  -h, --help           this help
+demo <authorizer> <events-dir>: run one authorizer on a directory of sample events, configured
+  from the route table (--routes FILE, --tier T, NAME=VALUE settings).";
 
 /// The flags that take a value.
 const VALUE_FLAGS: &[&str] = &[
@@ -93,7 +118,7 @@ async fn main() {
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n\n{HELP}");
                 return;
             }
             "--no-opaque" => {
@@ -163,17 +188,26 @@ async fn main() {
     // Before the start: a parent that is gone during it stops us right after.
     let stdin_closed = ready_json.then(stdin_closed);
     // The authorizers' lines wait in this channel until the banner is out.
+    // (A line the local mode writes itself, the native JWT route's, comes with its label.)
     let log_lines = (!ready_json && !quiet).then(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<(u32, String)>();
+        let (tx, rx) = std::sync::mpsc::channel::<(Result<u32, String>, String)>();
+        let own = std::sync::Mutex::new(tx.clone());
         let tx = std::sync::Mutex::new(tx);
         authz_testkit::runtime::set_log_sink(std::sync::Arc::new(move |pid, line| {
             if let Ok(tx) = tx.lock() {
-                let _ = tx.send((pid, line.to_owned()));
+                let _ = tx.send((Ok(pid), line.to_owned()));
+            }
+        }));
+        authz_local::logs::set_sink(std::sync::Arc::new(move |label, line| {
+            if let Ok(tx) = own.lock() {
+                let _ = tx.send((Err(label.to_owned()), line.to_owned()));
             }
         }));
         rx
     });
-    let mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    let mut stamp = table_stamp(&opts.routes_file);
+    let mut mode = LocalMode::start(&opts).await.unwrap_or_else(|e| fail(&e));
+    print_warnings(&mode);
     // An external issuer that cannot serve keys makes every call fail: say so now.
     let issuer_problem = match &opts.issuer {
         Some(external) => authz_local::probe::issuer(&external.url).await.err(),
@@ -186,6 +220,8 @@ async fn main() {
             mode.issuer_url
         );
     }
+    // The authorizer processes' labels, renewed when the table is reloaded.
+    let labels = std::sync::Arc::new(std::sync::Mutex::new(function_labels(&mode)));
     if ready_json {
         let line = serde_json::to_string(&mode.readiness())
             .unwrap_or_else(|e| fail(&format!("readiness JSON: {e}")));
@@ -205,14 +241,18 @@ async fn main() {
             println!(
                 "\nAuthorizer log lines (API/function, decision or level, reason, route; --quiet hides them):"
             );
-            let labels = function_labels(&mode);
+            let labels = labels.clone();
             std::thread::spawn(move || {
                 let mut out = std::io::stdout();
-                for (pid, line) in rx {
-                    let label = labels
-                        .iter()
-                        .find(|(p, _)| *p == pid)
-                        .map_or_else(|| format!("pid {pid}"), |(_, l)| l.clone());
+                for (source, line) in rx {
+                    let label = match source {
+                        Ok(pid) => labels
+                            .lock()
+                            .ok()
+                            .and_then(|l| l.iter().find(|(p, _)| *p == pid).map(|(_, l)| l.clone()))
+                            .unwrap_or_else(|| format!("pid {pid}")),
+                        Err(label) => label,
+                    };
                     if let Some(text) = authz_local::logs::compact(&label, &line) {
                         let _ = writeln!(out, "{text}");
                     }
@@ -220,11 +260,68 @@ async fn main() {
             });
         }
     }
-    wait_for_shutdown(stdin_closed).await;
+    let shutdown = wait_for_shutdown(stdin_closed);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)), if !ready_json => {}
+        }
+        // The banner mode reloads an edited table: a valid one replaces everything (the issuer
+        // and its keys too: get new tokens); an invalid one is refused and the old one kept.
+        let now = table_stamp(&opts.routes_file);
+        if now == stamp {
+            continue;
+        }
+        stamp = now;
+        if let Err(e) = authz_local::table::load(&opts.routes_file) {
+            eprintln!("authz-local: {e}\nauthz-local: still serving the previous table");
+            continue;
+        }
+        println!(
+            "\nauthz-local: {} changed: restarting with it (new issuer keys: get new tokens)\n",
+            opts.routes_file.display()
+        );
+        drop(mode);
+        mode = restart(&opts).await;
+        print_warnings(&mode);
+        if let Ok(mut l) = labels.lock() {
+            *l = function_labels(&mode);
+        }
+        print_banner(&mode);
+    }
     if !ready_json {
         println!("\nstopping: killing the authorizer processes");
     }
     drop(mode);
+}
+
+/// The route table file's modification time and length (what a reload watches).
+fn table_stamp(file: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// What the table may mean by mistake (synth warns with the same lines).
+fn print_warnings(mode: &LocalMode) {
+    let apis: Vec<authz_local::ApiSpec> = mode.gateways.iter().map(|g| g.api.clone()).collect();
+    for w in authz_local::table::warnings(&apis) {
+        eprintln!("authz-local: warning: {w}");
+    }
+}
+
+/// Starts the local mode again on the same ports, once the stopped one has let them go.
+async fn restart(opts: &Options) -> LocalMode {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match LocalMode::start(opts).await {
+            Ok(mode) => return mode,
+            Err(e) if e.contains("cannot listen") => last = e,
+            Err(e) => fail(&e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    fail(&last)
 }
 
 /// Whether the API serves the demo page (an unprotected `GET /`).
@@ -273,9 +370,20 @@ fn print_banner(mode: &LocalMode) {
         println!("  demo tokens       {token_url}/token  (scripts/token.sh)");
     }
     if let Some(shapes) = &mode.shapes {
+        let jwt = mode.gateways.iter().any(|g| {
+            g.api
+                .routes_guarded_by(AuthorizerKind::Jwt)
+                .next()
+                .is_some()
+        });
         println!(
             "  IdP-shaped issuers (scripts/token.sh --shape IDP; every Lambda authorizer also \
-             trusts each, with that IdP's README recipe; the native JWT routes do not):"
+             trusts each, with that IdP's README recipe{}):",
+            if jwt {
+                "; the native JWT routes do not"
+            } else {
+                ""
+            }
         );
         let apis: Vec<&authz_local::ApiSpec> = mode.gateways.iter().map(|g| &g.api).collect();
         for line in shapes.describe(&apis) {
@@ -401,36 +509,87 @@ fn print_banner(mode: &LocalMode) {
             client.client_id, client.client_secret, mode.issuer_url
         );
     }
-    if let Some(gw) = mode
+    // The opaque and IdP-shaped examples: a route of the table and a tier it lets in, as the
+    // table says (no route or API named here).
+    let example_in = |gw: &'_ std::sync::Arc<authz_local::Gateway>| {
+        gw.api.routes.iter().find_map(|r| {
+            r.authorizer.binary()?;
+            let (tier, _) = gw
+                .api
+                .tiers
+                .iter()
+                .find(|(_, t)| authz_local::table::tier_satisfies(t, r))?;
+            Some((gw.clone(), r.clone(), tier.clone()))
+        })
+    };
+    let has_jwt = |gw: &&std::sync::Arc<authz_local::Gateway>| {
+        gw.api
+            .routes_guarded_by(AuthorizerKind::Jwt)
+            .next()
+            .is_some()
+    };
+    let lambda_example = mode.gateways.iter().find_map(example_in);
+    // For the opaque token, an API with native JWT routes first (they refuse it).
+    let opaque_example = mode
         .gateways
         .iter()
-        .find(|g| g.api.name == "solar-system")
-        .filter(|_| mode.moto.is_some())
-    {
+        .filter(has_jwt)
+        .find_map(example_in)
+        .or_else(|| lambda_example.clone());
+    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.moto.is_some()) {
+        let jwt_routes: Vec<&authz_local::table::RouteSpec> =
+            gw.api.routes_guarded_by(AuthorizerKind::Jwt).collect();
+        let jwt_note = if jwt_routes.is_empty() {
+            String::new()
+        } else {
+            let keys: Vec<&str> = jwt_routes.iter().map(|r| r.route.as_str()).collect();
+            format!(
+                "; the native JWT authorizer ({}) refuses it (401)",
+                keys.join(", ")
+            )
+        };
         println!(
-            "\n  # an opaque token: the Lambda authorizers introspect it; the native JWT route refuses it (401)"
+            "\n  # an opaque token: the Lambda authorizers introspect it ({} {}){jwt_note}",
+            r.authorizer.name(),
+            r.route
         );
         println!(
-            "  t=$({port_env}scripts/token.sh --api solar-system --tier gold --opaque)\n  \
-             curl -i -H \"Authorization: Bearer $t\" {}/planets\n  \
-             curl -i -H \"Authorization: Bearer $t\" {}/moons",
+            "  t=$({port_env}scripts/token.sh --api {} --tier {tier} --opaque)\n  \
+             curl -i {}-H \"Authorization: Bearer $t\" {}{}",
+            gw.api.name,
+            method_flag(r.method()),
             gw.url(),
-            gw.url()
+            sample_path(r)
         );
+        for j in &jwt_routes {
+            println!(
+                "  curl -i {}-H \"Authorization: Bearer $t\" {}{}",
+                method_flag(j.method()),
+                gw.url(),
+                sample_path(j)
+            );
+        }
     }
-    if let Some(gw) = mode
-        .gateways
-        .iter()
-        .find(|g| g.api.name == "pet-store")
-        .filter(|_| mode.shapes.is_some())
-    {
+    if let Some((gw, r, tier)) = lambda_example.as_ref().filter(|_| mode.shapes.is_some()) {
         println!(
             "\n  # an IdP-shaped token (Cognito's layout, from its issuer above): the Lambda authorizers apply the Cognito recipe"
         );
         println!(
-            "  curl -i -H \"Authorization: Bearer $({port_env}scripts/token.sh --shape cognito --tier reader)\" {}/pets",
-            gw.url()
+            "  curl -i {}-H \"Authorization: Bearer $({port_env}scripts/token.sh --api {} --shape cognito --tier {tier})\" {}{}",
+            method_flag(r.method()),
+            gw.api.name,
+            gw.url(),
+            sample_path(r)
         );
+    }
+}
+
+/// `-X METHOD ` for curl, nothing for GET (and ANY, called with GET).
+fn method_flag(method: &str) -> String {
+    if method == "GET" || method == "ANY" {
+        String::new()
+    } else {
+        format!("-X {method} ")
     }
 }
 

@@ -6,10 +6,14 @@
 //! shaped token gets the answers the recipe gives in production, and the demo page can switch
 //! shapes with no restart.
 
+use std::sync::Arc;
+
 use authz_core::{SETTINGS, SettingKind};
-use authz_testkit::idp::{Shape, TokenSpec};
+use authz_testkit::idp::{KEYCLOAK_REALM, Shape, TokenSpec};
+use authz_testkit::server::response;
 use authz_testkit::{Issuer, TestKey};
-use serde_json::{Map, Value};
+use http::StatusCode;
+use serde_json::{Map, Value, json};
 
 use crate::table::ApiSpec;
 use crate::token::client_id;
@@ -25,7 +29,13 @@ impl ShapeIssuers {
     pub async fn start(key: &TestKey) -> ShapeIssuers {
         let mut issuers = Vec::new();
         for shape in Shape::ALL {
-            issuers.push((shape, shape.start_issuer(key).await));
+            let issuer = shape.start_issuer(key).await;
+            issuer.set_fallback(discovery_at_issuer_path(
+                shape,
+                issuer.url(),
+                issuer.jwks_uri(),
+            ));
+            issuers.push((shape, issuer));
         }
         ShapeIssuers { issuers }
     }
@@ -89,6 +99,51 @@ impl ShapeIssuers {
             })
             .collect()
     }
+}
+
+/// Discovery where that IdP serves it: at the issuer's path form
+/// (`{issuer}/.well-known/openid-configuration`: Keycloak's `/realms/shop`, Okta's
+/// `/oauth2/default`, Entra ID's `/{tid}/v2.0` for any tenant), so README's recipes work as
+/// written, without `AUTHZ_JWKS_URI`. (The root serves the base's own document.)
+fn discovery_at_issuer_path(
+    shape: Shape,
+    base: String,
+    jwks_uri: String,
+) -> authz_testkit::issuer::Fallback {
+    Arc::new(move |req| {
+        let doc = req
+            .uri()
+            .path()
+            .strip_suffix("/.well-known/openid-configuration")
+            .and_then(|path| issuer_path(shape, path))
+            .map(|path| {
+                json!({
+                    "issuer": format!("{base}{path}"), "jwks_uri": jwks_uri,
+                    "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                })
+            });
+        Box::pin(async move {
+            Ok(match doc {
+                Some(doc) => response(StatusCode::OK, "application/json", doc.to_string()),
+                None => response(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
+            })
+        })
+    })
+}
+
+/// The issuer path a discovery request names, when that IdP serves one there.
+fn issuer_path(shape: Shape, path: &str) -> Option<String> {
+    let ok = match shape {
+        Shape::Keycloak => path == format!("/realms/{KEYCLOAK_REALM}"),
+        Shape::Okta => path == "/oauth2/default",
+        Shape::Entra => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_suffix("/v2.0"))
+            .is_some_and(|tid| !tid.is_empty() && !tid.contains('/')),
+        _ => false,
+    };
+    ok.then(|| path.to_owned())
 }
 
 /// One `issuers[]` entry of the `AUTHZ_CONFIG` document holding the flat variables of a

@@ -3,11 +3,13 @@
 //! differ per route (then HTTP API identity sources add `$context.routeKey`), and the status
 //! API Gateway answers for a caller.
 //!
-//! Loading validates exactly as `cdk synth` does, with the same messages: the JSON Schema
-//! `infra/routes.schema.json` applied as ajv applies it ([`schema`]), then the rules a schema
-//! cannot say. Whether a token satisfies a route is authz-core's own rule check
+//! Loading refuses what `cdk synth` refuses: the JSON Schema `infra/routes.schema.json` (applied by
+//! the `jsonschema` crate, [`schema`]; infra applies it with ajv), then the rules a schema cannot
+//! say, then what synth checks beyond the table's own file: a REST Lambda authorizer's routes that
+//! one cached policy cannot decide (authz-core's [`Rules::rest_cache_conflict`], the rule the
+//! cold start applies). Whether a token satisfies a route is authz-core's own rule check
 //! ([`authz_core::Rule`]). `tests/golden/` holds what both languages assert: invalid tables with
-//! their problems, and the semantics generated here (`golden`).
+//! the JSON pointers of their problems, and the semantics generated here (`golden`).
 
 mod json;
 mod schema;
@@ -45,7 +47,18 @@ impl ApiKind {
             ApiKind::Http => "http",
         }
     }
+
+    /// The authorizer types this API type takes (route-table.ts `AUTHORIZERS_BY_API`).
+    pub fn authorizers(self) -> &'static [&'static str] {
+        match self {
+            ApiKind::Rest => &["none", "token", "request"],
+            ApiKind::Http => &["none", "http", "jwt"],
+        }
+    }
 }
+
+/// Every authorizer type (the route schema's enum).
+pub(crate) const ALL_AUTHORIZERS: [&str; 5] = ["none", "token", "request", "http", "jwt"];
 
 /// Which authorizer guards a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,23 +117,54 @@ pub const JWT_MAX_SCOPES_PER_ROUTE: usize = 10;
 /// The name route-table.ts's `parseRouteTable` gives a table without a file.
 const DEFAULT_SOURCE: &str = "routes.json";
 
-/// A route table that does not fit: every problem, each naming its place; displayed exactly as
-/// route-table.ts's `RouteTableError`.
+/// One problem of a route table: where (a JSON pointer into the table) and what, in one line
+/// that names the place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// RFC 6901 pointer to the value at fault (`""`: the whole table).
+    pub pointer: String,
+    /// The line shown (`apis.shop.routes[0] ("GET /x"): …`).
+    pub message: String,
+}
+
+impl Problem {
+    fn at(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A route table that does not fit: every problem, each naming its place; displayed as
+/// route-table.ts's `RouteTableError` is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouteTableError {
     /// The file (its name, or its path when it could not be read as JSON).
     pub source: String,
-    /// One line per problem.
-    pub problems: Vec<String>,
+    /// One per problem.
+    pub problems: Vec<Problem>,
 }
 
 impl RouteTableError {
-    fn new(source: &str, problems: Vec<String>) -> RouteTableError {
+    fn new(source: &str, problems: Vec<Problem>) -> RouteTableError {
         RouteTableError {
             source: source.to_owned(),
             problems,
         }
+    }
+
+    /// The problems' lines.
+    pub fn lines(&self) -> Vec<&str> {
+        self.problems.iter().map(|p| p.message.as_str()).collect()
     }
 }
 
@@ -130,7 +174,7 @@ impl fmt::Display for RouteTableError {
             f,
             "{} is not a valid route table:\n  - {}",
             self.source,
-            self.problems.join("\n  - ")
+            self.lines().join("\n  - ")
         )
     }
 }
@@ -232,7 +276,7 @@ pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
     let unreadable = |e: String| {
         RouteTableError::new(
             &file.display().to_string(),
-            vec![format!("cannot read it as JSON: {e}")],
+            vec![Problem::at("", format!("cannot read it as JSON: {e}"))],
         )
     };
     let text = std::fs::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
@@ -247,31 +291,59 @@ pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
 /// Parses and validates a route table document (route-table.ts `parseRouteTable`).
 pub fn parse(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
     let doc = Json::parse(text).map_err(|e| {
-        RouteTableError::new(DEFAULT_SOURCE, vec![format!("cannot read it as JSON: {e}")])
+        RouteTableError::new(
+            DEFAULT_SOURCE,
+            vec![Problem::at("", format!("cannot read it as JSON: {e}"))],
+        )
     })?;
     validate(&doc, DEFAULT_SOURCE)
 }
 
-/// The JSON Schema first, then the rules a schema cannot say (the order and wording of
-/// route-table.ts).
+/// The JSON Schema first, then the rules a schema cannot say (route-table.ts's order), then the
+/// REST cache rule synth applies (rest-api.ts).
 fn validate(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
-    let schema = schema::routes_schema().map_err(|e| RouteTableError::new(source, vec![e]))?;
-    let errors = schema.validate(doc);
-    if !errors.is_empty() {
-        return Err(RouteTableError::new(
-            source,
-            schema::format_errors(doc, &errors),
-        ));
+    let problems = schema::problems(&doc.to_value())
+        .map_err(|e| RouteTableError::new(source, vec![Problem::at("", e)]))?;
+    if !problems.is_empty() {
+        return Err(RouteTableError::new(source, problems));
     }
-    build(doc, source)
+    let apis = build(doc, source)?;
+    let conflicts: Vec<Problem> = apis.iter().flat_map(rest_cache_problems).collect();
+    if !conflicts.is_empty() {
+        return Err(RouteTableError::new(source, conflicts));
+    }
+    Ok(apis)
+}
+
+/// What `cdk synth` refuses in a REST API beyond route-table.ts (infra/lib/rest-api.ts, with its
+/// words): routes of one TOKEN / REQUEST authorizer that one cached policy cannot decide. The
+/// authorizer's cold start refuses them too, with the same reason.
+fn rest_cache_problems(api: &ApiSpec) -> Vec<Problem> {
+    if api.kind != ApiKind::Rest {
+        return Vec::new();
+    }
+    [AuthorizerKind::Token, AuthorizerKind::Request]
+        .into_iter()
+        .filter_map(|kind| {
+            let why = api.rules_for(kind).rest_cache_conflict()?;
+            Some(Problem::at(
+                format!("/apis/{}/routes", schema::escape_pointer(&api.name)),
+                format!(
+                    "{}: the {} authorizer's AUTHZ_ROUTES (from routes.json): {why}",
+                    api.name,
+                    kind.name()
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// A table that skips the JSON Schema, for tests of what a hostile value would do downstream
 /// (the demo page's escaping).
 #[cfg(test)]
 pub(crate) fn parse_unvalidated(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
-    let doc =
-        Json::parse(text).map_err(|e| RouteTableError::new(DEFAULT_SOURCE, vec![e.to_string()]))?;
+    let doc = Json::parse(text)
+        .map_err(|e| RouteTableError::new(DEFAULT_SOURCE, vec![Problem::at("", e.to_string())]))?;
     build(&doc, DEFAULT_SOURCE)
 }
 
@@ -319,14 +391,15 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                 .map(|(k, v)| (k.clone(), v.to_value()))
                 .collect();
             let at = format!("apis.{name}.routes[{i}] (\"{route}\")");
+            let pointer = format!("/apis/{}/routes/{i}", schema::escape_pointer(name));
             let known_problems = problems.len();
             if !seen.insert(route.clone()) {
-                problems.push(format!("{at}: route listed twice"));
+                problems.push(Problem::at(&pointer, format!("{at}: route listed twice")));
             }
             problems.extend(
                 route_problems(kind, &route, authorizer, &scopes, &claims)
                     .into_iter()
-                    .map(|p| format!("{at}: {p}")),
+                    .map(|p| Problem::at(&pointer, format!("{at}: {p}"))),
             );
             // What the checks above admit, authz-core must accept (it parses AUTHZ_ROUTES).
             match Rule::new(&route, scopes.clone(), claims.clone()) {
@@ -340,7 +413,10 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                 }),
                 // Said above in route-table.ts's words (a greedy segment not last).
                 Err(_) if problems.len() > known_problems => {}
-                Err(e) => problems.push(format!("{at}: authz-core refuses this route: {e}")),
+                Err(e) => problems.push(Problem::at(
+                    &pointer,
+                    format!("{at}: authz-core refuses this route: {e}"),
+                )),
             }
         }
         if kind == ApiKind::Rest {
@@ -386,6 +462,35 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
     Ok(apis)
 }
 
+/// What a table may mean by mistake, though synth accepts it (route-table.ts `routeTableWarnings`,
+/// the same lines): a route scope that no tier of its API carries (a typo such as `silvr` would
+/// lock every caller out), with the scopes the tiers carry. APIs without tiers say nothing.
+pub fn warnings(apis: &[ApiSpec]) -> Vec<String> {
+    let mut out = Vec::new();
+    for api in apis {
+        let known: BTreeSet<&str> = api
+            .tiers
+            .values()
+            .flat_map(|t| t.scopes.iter().map(String::as_str))
+            .collect();
+        if api.tiers.is_empty() {
+            continue;
+        }
+        for (i, r) in api.routes.iter().enumerate() {
+            for scope in r.scopes.iter().filter(|s| !known.contains(s.as_str())) {
+                out.push(format!(
+                    "apis.{}.routes[{i}] (\"{}\"): scope \"{scope}\" is carried by no tier of the \
+                     API (they carry {})",
+                    api.name,
+                    r.route,
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// What is wrong with one route beyond the schema (route-table.ts's wording).
 fn route_problems(
     kind: ApiKind,
@@ -427,7 +532,7 @@ fn route_problems(
 }
 
 /// API Gateway REST resources: one template name per position among siblings.
-fn rest_resource_problems(api: &str, routes: &[RouteSpec]) -> Vec<String> {
+fn rest_resource_problems(api: &str, routes: &[RouteSpec]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut by_parent: HashMap<String, String> = HashMap::new();
     for r in routes {
@@ -440,9 +545,12 @@ fn rest_resource_problems(api: &str, routes: &[RouteSpec]) -> Vec<String> {
             if let Some(other) = by_parent.get(&parent)
                 && other != seg
             {
-                out.push(format!(
-                    "apis.{api}: REST resources under \"{parent}\" use two different path \
-                     parameters ({other}, {seg}); API Gateway allows one"
+                out.push(Problem::at(
+                    format!("/apis/{}/routes", schema::escape_pointer(api)),
+                    format!(
+                        "apis.{api}: REST resources under \"{parent}\" use two different path \
+                         parameters ({other}, {seg}); API Gateway allows one"
+                    ),
                 ));
             }
             by_parent.insert(parent, (*seg).to_owned());
@@ -653,6 +761,31 @@ mod tests {
         .try_fold(&schema, |node, key| node.get(key))
         .unwrap();
         assert_eq!(ttl.to_value(), json!(DEFAULT_CACHE_TTL_SECONDS));
+    }
+
+    #[test]
+    fn a_table_synth_refuses_for_its_rest_cache_is_refused_with_synth_s_reason() {
+        // The issue's table: both routes on the request authorizer, one cached policy for both.
+        let mut doc: Value = serde_json::from_str(TABLE).unwrap();
+        let routes = doc["apis"]["pet-store"]["routes"].as_array_mut().unwrap();
+        routes.push(json!({"route": "GET /pets/{petId}/photos", "authorizer": "request", "scopes": ["read"]}));
+        let err = parse(&doc.to_string()).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].pointer, "/apis/pet-store/routes");
+        // authz-core's own reason (what the cold start says), as rest-api.ts words it at synth.
+        let rules = Rules(
+            ["GET /pets/{petId}", "GET /pets/{petId}/photos"]
+                .iter()
+                .map(|r| Rule::new(r, vec!["read".into()], Vec::new()).unwrap())
+                .collect(),
+        );
+        let why = rules.rest_cache_conflict().unwrap();
+        assert_eq!(
+            err.problems[0].message,
+            format!("pet-store: the request authorizer's AUTHZ_ROUTES (from routes.json): {why}")
+        );
+        // The table as committed passes.
+        assert!(parse(TABLE).is_ok());
     }
 
     #[test]

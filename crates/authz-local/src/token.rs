@@ -311,8 +311,23 @@ impl Minter {
             .cloned()
             .unwrap_or_default(),
         );
+        // Worded for scripts/token.sh's flags, with the query parameter each sets.
         if req.shape.is_none() && (req.id_token || req.tenant.is_some()) {
-            return Err("kind=id and tenant apply to IdP-shaped tokens (shape=…)".to_owned());
+            return Err(
+                "--id-token (kind=id) and --tenant (tenant=) apply to IdP-shaped tokens: add \
+                 --shape IDP (shape=)"
+                    .to_owned(),
+            );
+        }
+        if let Some(shape) = req.shape
+            && req.tenant.is_some()
+            && !matches!(shape, Shape::Entra | Shape::EntraV1)
+        {
+            return Err(format!(
+                "--tenant (tenant=) sets Entra ID's tenant (tid): it applies to --shape entra or \
+                 entra-v1, not {}",
+                shape.name()
+            ));
         }
         if let Some(shape) = req.shape {
             if req.format == Format::Opaque {
@@ -671,7 +686,15 @@ mod tests {
             (Some("solar-system-gold"), Some("t2"))
         );
         assert!(c.get("nonce").is_some(), "an ID token: {c:?}");
-        assert!(m.mint(&req("tier=gold&kind=id")).is_err(), "no shape");
+        let e = m.mint(&req("tier=gold&kind=id")).unwrap_err();
+        assert!(
+            e.starts_with("--id-token (kind=id)") && e.contains("--shape IDP"),
+            "{e}"
+        );
+        let e = m
+            .mint(&req("tier=reader&shape=cognito&tenant=abc"))
+            .unwrap_err();
+        assert!(e.contains("entra-v1, not cognito"), "{e}");
         assert!(TokenRequest::from_query("kind=refresh").is_err());
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/routes.json");
         let apis = crate::table::load(std::path::Path::new(file)).unwrap();

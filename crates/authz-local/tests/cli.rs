@@ -52,6 +52,46 @@ fn an_unknown_flag_is_named_as_unknown() {
 }
 
 #[test]
+fn dev_sh_help_comes_first_and_describes_every_option() {
+    // No cargo on PATH: --help must not build anything.
+    let out = std::process::Command::new("bash")
+        .current_dir(repo())
+        .arg("scripts/dev.sh")
+        .arg("--help")
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(help.starts_with("usage: scripts/dev.sh"), "{help}");
+    // Every option authz-local takes is described there, on its own line.
+    let own = authz_local(&["--help"]);
+    let own = String::from_utf8_lossy(&own.stdout);
+    // `  --flag ARG   what it does` (or `-h, --help …`): the flag, and whether text follows.
+    let option = |l: &str| -> Option<(String, bool)> {
+        let l = l.trim_start();
+        let l = l.strip_prefix("-h, ").unwrap_or(l);
+        let flag = l.split_whitespace().next()?.strip_prefix("--")?;
+        Some((format!("--{flag}"), l.split_whitespace().count() > 2))
+    };
+    let flags: Vec<String> = own.lines().filter_map(option).map(|(f, _)| f).collect();
+    assert!(flags.len() >= 12, "{own}");
+    for flag in flags {
+        assert!(
+            help.lines()
+                .filter_map(option)
+                .any(|(f, described)| f == flag && (described || f == "--introspection-client-id")),
+            "scripts/dev.sh --help does not describe {flag}:\n{help}"
+        );
+    }
+}
+
+#[test]
 fn a_busy_port_fails_the_start_before_any_authorizer_runs() {
     // Wrappers record every authorizer start, so the test sees one even if it outlived us.
     let dir = std::env::temp_dir().join(format!("authz-local-busy-{}", std::process::id()));
@@ -131,6 +171,126 @@ fn url_after(banner: &[String], label: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no `{label}` line in the banner:\n{}", banner.join("\n")))
         .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
+    // The change: /moons moved from `jwt` to `http`. The banner's opaque-token and
+    // IdP-shape notes must follow the table, not say the native JWT route refuses.
+    let mut table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("infra/routes.json")).unwrap())
+            .unwrap();
+    for r in table["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if r["authorizer"] == "jwt" {
+            r["authorizer"] = "http".into();
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("authz-local-banner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.json");
+    std::fs::write(&file, table.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(repo())
+        .args([
+            "--bin-dir",
+            bin_dir().to_str().unwrap(),
+            "--quiet",
+            "--pool",
+            "1",
+        ])
+        .args(["--routes", file.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let text = banner.join("\n");
+    assert!(!text.contains("native JWT"), "{text}");
+    assert!(
+        text.contains("# an opaque token: the Lambda authorizers introspect it"),
+        "{text}"
+    );
+    assert!(text.contains("# solar-system"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
+    let table = std::fs::read_to_string(repo().join("infra/routes.json")).unwrap();
+    let dir = std::env::temp_dir().join(format!("authz-local-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.json");
+    std::fs::write(&file, &table).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(repo())
+        .args([
+            "--bin-dir",
+            bin_dir().to_str().unwrap(),
+            "--quiet",
+            "--pool",
+            "1",
+        ])
+        .args(["--no-opaque", "--routes", file.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    let banner = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    let solar = url_after(&banner, "solar-system");
+    let status = |url: String| async move { reqwest::get(url).await.unwrap().status().as_u16() };
+    assert_eq!(status(format!("{solar}/asteroids")).await, 401);
+
+    // A broken edit: refused with synth's reason, the running table kept.
+    std::fs::write(&file, table.replace("\"scopes\"", "\"scope\"")).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut seen = Vec::new();
+        while let Some(l) = errors.next_line().await.unwrap() {
+            let done = l.contains("still serving the previous table");
+            seen.push(l);
+            if done {
+                break;
+            }
+        }
+        seen.join("\n")
+    })
+    .await
+    .unwrap();
+    assert!(refused.contains("did you mean \"scopes\""), "{refused}");
+    assert_eq!(status(format!("{solar}/asteroids")).await, 401);
+
+    // `GET /asteroids` made public: the local mode restarts with it.
+    let mut doc: serde_json::Value = serde_json::from_str(&table).unwrap();
+    for r in doc["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if r["route"] == "GET /asteroids" {
+            *r = serde_json::json!({"route": "GET /asteroids", "authorizer": "none"});
+        }
+    }
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let again = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    assert!(
+        again
+            .iter()
+            .any(|l| l.contains("changed: restarting with it")),
+        "{}",
+        again.join("\n")
+    );
+    let solar = url_after(&again, "solar-system");
+    assert_eq!(status(format!("{solar}/asteroids")).await, 200);
+    child.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! program it runs) knows, every repository path exists; and the local-mode examples (the curls
 //! with their documented statuses, the token.sh variants, the client-credentials grant) are run
 //! against a real local mode and checked. The CDK commands (template-only synth, bootstrap) are
-//! run by infra/test/cli-commands.test.ts.
+//! run by infra/test/cli-commands.test.ts. README's IdP recipes (`AUTHZ_ISSUER=…` as written, the
+//! host standing for the local mode's shaped issuer) verify that shape's tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::process::CommandExt as _;
@@ -374,4 +375,74 @@ async fn the_cargo_lambda_example_works_against_the_local_mode() {
         answer.contains("\"Effect\":\"Allow\"") && answer.contains("\"principalId\":\"dev-user\""),
         "{answer}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_idp_recipes_work_as_written_against_the_shaped_issuers() {
+    use authz_core::{Authorizer, Config, Trace};
+    use authz_local::shapes::ShapeIssuers;
+    use authz_local::token::{Minter, TokenRequest};
+    use authz_testkit::TestKey;
+    use authz_testkit::idp::{Shape, TokenSpec};
+
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let apis = authz_local::table::load(&repo().join("infra/routes.json")).unwrap();
+    let api = apis.iter().find(|a| a.name == "pet-store").unwrap().clone();
+    let key = TestKey::rsa("authz-local-dev");
+    let shapes = ShapeIssuers::start(&key).await;
+    let bases = shapes
+        .shapes()
+        .filter_map(|s| Some((s, shapes.base(s)?)))
+        .collect();
+    let minter =
+        Minter::new("http://127.0.0.1:9".into(), key, apis.clone(), false).with_shape_bases(bases);
+    // The IdPs whose issuer has a path form (README's host stands for the shaped issuer's).
+    for (shape, host) in [
+        (Shape::Keycloak, "https://HOST"),
+        (Shape::Okta, "https://ORG.okta.com"),
+        (Shape::Entra, "https://login.microsoftonline.com"),
+        (Shape::Auth0, "https://TENANT.auth0.com"),
+    ] {
+        let prefix = format!("AUTHZ_ISSUER={host}");
+        let written = readme
+            .split('`')
+            .find(|w| w.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("README has no `{prefix}…` recipe"));
+        let base = shapes.base(shape).unwrap();
+        let issuer = written["AUTHZ_ISSUER=".len()..]
+            .replacen(host, &base, 1)
+            .replace("TENANT_ID", &TokenSpec::new("").tenant);
+        // The recipe's other variables as the local mode's (audience, clients, scope claims),
+        // the issuer as README writes it, and no AUTHZ_JWKS_URI: discovery must be where that
+        // IdP serves it.
+        let mut vars: std::collections::HashMap<String, String> = shapes
+            .recipe(shape, &api)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| !["AUTHZ_ISSUER", "AUTHZ_JWKS_URI", "AUTHZ_TENANTS"].contains(k))
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        vars.insert("AUTHZ_ISSUER".into(), issuer.clone());
+        let config = Config::from_lookup(|n| vars.get(n).cloned())
+            .unwrap_or_else(|e| panic!("{}: {issuer}: {e}", shape.name()));
+        let authorizer = Authorizer::new(config).unwrap();
+        let token = minter
+            .mint(&TokenRequest {
+                api: Some("pet-store".into()),
+                tier: Some("reader".into()),
+                shape: Some(shape),
+                ..TokenRequest::default()
+            })
+            .unwrap()
+            .token;
+        let verified = authorizer
+            .verify_bearer(Some(&format!("Bearer {token}")), &mut Trace::default())
+            .await;
+        assert!(
+            verified.is_ok(),
+            "{}: README's AUTHZ_ISSUER={issuer}: {:?}",
+            shape.name(),
+            verified.err()
+        );
+    }
 }

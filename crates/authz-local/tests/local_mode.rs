@@ -185,6 +185,137 @@ async fn every_route_and_tier_answers_as_the_route_table_says() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_refusals_are_the_deployed_gateway_responses() {
+    // infra/gateway-responses.json: what rest-api.ts deploys for 401 and 403.
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/gateway-responses.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mode = start().await;
+    let pets = mode.gateway("pet-store").unwrap();
+    let client = reqwest::Client::new();
+    let nobody = token(&mode, "pet-store", "nobody");
+    for (response, bearer) in [("UNAUTHORIZED", None), ("ACCESS_DENIED", Some(nobody))] {
+        let r = &doc["responses"][response];
+        let mut req = client.get(format!("{}/pets", pets.url()));
+        if let Some(t) = &bearer {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(
+            u64::from(resp.status().as_u16()),
+            r["statusCode"],
+            "{response}"
+        );
+        // The local mode's own header: the reason of the authorizer's decision line (none when
+        // no authorizer was called: no token).
+        let reason = resp
+            .headers()
+            .get(authz_local::gateway::REASON_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let want = bearer.as_ref().map(|_| "insufficient_scope".to_owned());
+        assert_eq!(reason, want, "{response}");
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            challenge,
+            format!(
+                "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"{}\", error_description=\"{}\"",
+                r["error"].as_str().unwrap(),
+                r["errorDescription"].as_str().unwrap()
+            )
+        );
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], r["error"], "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert_eq!(
+            body["requestId"].as_str().unwrap_or_default().len(),
+            36,
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_jwt_route_logs_a_decision_line_for_every_check() {
+    let mode = start().await;
+    let solar = mode.gateway("solar-system").unwrap();
+    let moons = solar
+        .api
+        .routes_guarded_by(AuthorizerKind::Jwt)
+        .next()
+        .unwrap();
+    let url = format!("{}{}", solar.url(), sample_path(moons));
+    let client = reqwest::Client::new();
+    let allowed = solar
+        .api
+        .tiers
+        .iter()
+        .find(|(_, t)| authz_local::table::tier_satisfies(t, moons))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let refused = solar
+        .api
+        .tiers
+        .iter()
+        .find(|(_, t)| !authz_local::table::tier_satisfies(t, moons))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let expired = mode
+        .minter()
+        .mint(&TokenRequest {
+            api: Some("solar-system".into()),
+            tier: Some(allowed.clone()),
+            lifetime: Some(-120),
+            ..TokenRequest::default()
+        })
+        .unwrap()
+        .token;
+    for (token, status, decision, reason) in [
+        (
+            token(&mode, "solar-system", &allowed),
+            200,
+            "allow",
+            Value::Null,
+        ),
+        (
+            token(&mode, "solar-system", &refused),
+            403,
+            "deny",
+            "insufficient_scope".into(),
+        ),
+        (expired, 401, "unauthorized", "expired".into()),
+        ("not-a-jwt".to_owned(), 401, "unauthorized", Value::Null),
+    ] {
+        let before = solar.jwt_logs().len();
+        let resp = client.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{decision}");
+        let shown = resp
+            .headers()
+            .get(authz_local::gateway::REASON_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let logs = solar.jwt_logs();
+        assert_eq!(logs.len(), before + 1, "one line per check");
+        let line: Value = serde_json::from_str(logs.last().unwrap()).unwrap();
+        assert_eq!(line["decision"], decision, "{line}");
+        assert_eq!(line["route"], moons.route.as_str(), "{line}");
+        if reason.is_null() && decision != "allow" {
+            assert!(line["reason"].is_string(), "a refusal says why: {line}");
+        } else {
+            assert_eq!(line["reason"], reason, "{line}");
+        }
+        // The demo page shows the reason the log line has.
+        assert_eq!(shown.as_deref(), line["reason"].as_str(), "{line}");
+        assert!(!logs.last().unwrap().contains(&token), "a token in the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_defaults_to_a_petstore_reader_token() {
     let mode = start().await;
     let client = reqwest::Client::new();
@@ -665,12 +796,17 @@ fn table_with_the_scope_typo() -> String {
     table.to_string()
 }
 
-#[test]
-fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
-    let dir = std::env::temp_dir().join(format!("authz-local-bad-table-{}", std::process::id()));
+/// `authz-local --routes` on this table, with the ports free and these arguments: its output
+/// (standard input is closed: with `--ready-json` it stops once up).
+fn run_on_table(table: &str, args: &[&str]) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!(
+        "authz-local-bad-table-{}-{}",
+        std::process::id(),
+        table.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.json");
-    std::fs::write(&file, table_with_the_scope_typo()).unwrap();
+    std::fs::write(&file, table).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))
         .arg("--routes")
         .arg(&file)
@@ -683,18 +819,100 @@ fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
             "--token-port",
             "0",
         ])
+        .args(args)
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn authz_local_refuses_a_table_synth_refuses_and_exits_with_its_message() {
+    let out = run_on_table(&table_with_the_scope_typo(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started on a bad table: {stderr}");
-    // Word for word what `cdk synth` (route-table.ts) says; tests/golden/ holds the case.
+    // What `cdk synth` (route-table.ts) says too; tests/golden/ holds the case.
     assert_eq!(
         stderr.trim_end(),
         "authz-local: routes.json is not a valid route table:\n  - apis.solar-system.routes[2]: \
-         unknown property \"scope\""
+         unknown property \"scope\"; did you mean \"scopes\"?"
     );
     assert!(out.stdout.is_empty(), "no banner: nothing started");
+}
+
+#[test]
+fn authz_local_refuses_routes_one_cached_rest_policy_cannot_decide_as_synth_does() {
+    // The issue's table: GET /pets/{petId}/photos beside GET /pets/{petId} on the request
+    // authorizer. Synth refuses it (rest-api.ts); the local mode used to start and answer 500.
+    let mut table: Value =
+        serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
+    table["apis"]["pet-store"]["routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"route": "GET /pets/{petId}/photos", "authorizer": "request"}));
+    let out = run_on_table(&table.to_string(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {stderr}");
+    assert!(
+        stderr.starts_with(
+            "authz-local: routes.json is not a valid route table:\n  - pet-store: the request \
+             authorizer's AUTHZ_ROUTES (from routes.json): rules `GET /pets/{petId}"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no banner: nothing started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorizer_cold_start_failure_stops_the_start_with_its_message() {
+    // A configuration the authorizers refuse at cold start (an unknown AUTHZ_* setting): the
+    // start fails with the authorizer's own message, instead of "up" and 500s later.
+    let opts = Options {
+        opaque: false,
+        pool_size: 1,
+        extra_env: vec![("AUTHZ_NOT_A_SETTING".to_owned(), "1".to_owned())],
+        ..options()
+    };
+    let err = LocalMode::start(&opts).await.expect_err("started");
+    assert!(
+        err.contains("failed its cold start: Runtime.ConfigError"),
+        "{err}"
+    );
+    assert!(err.contains("AUTHZ_NOT_A_SETTING"), "{err}");
+    assert!(err.starts_with("pet-store: token-authorizer"), "{err}");
+}
+
+#[test]
+fn authz_local_warns_of_a_route_scope_no_tier_carries() {
+    let mut table: Value =
+        serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
+    let planets = table["apis"]["solar-system"]["routes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["route"] == "GET /planets")
+        .unwrap();
+    planets["scopes"] = serde_json::json!(["silvr", "gold"]);
+    let bins = bin_dir();
+    let out = run_on_table(
+        &table.to_string(),
+        &[
+            "--ready-json",
+            "--bin-dir",
+            bins.to_str().unwrap(),
+            "--pool",
+            "1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "authz-local: warning: apis.solar-system.routes[2] (\"GET /planets\"): scope \"silvr\" \
+             is carried by no tier of the API (they carry bronze, gold, silver)"
+        ),
+        "{stderr}"
+    );
 }
 
 /// State letter of a process (`/proc/<pid>/stat` third field), `None` once it is gone.

@@ -1,6 +1,7 @@
 //! The golden files in `tests/golden/`, shared with `infra/test/golden.test.ts`:
-//! - `invalid-route-tables.json`: tables and their problems (ajv's, written by the TS side);
-//!   asserted here, so the local mode refuses what `cdk synth` refuses, with the same words.
+//! - `invalid-route-tables.json`: tables, the JSON pointers of their problems and the lines both
+//!   sides word alike (`says`); asserted here and by the TS side, so the local mode refuses what
+//!   `cdk synth` refuses, at the same places (`problems` there are ajv's words, for reading).
 //! - `route-semantics.json`: GENERATED HERE (`UPDATE_GOLDEN=1 cargo test -p authz-local
 //!   golden`), asserted current here and asserted by the TS side: per table, API and Lambda
 //!   authorizer the `AUTHZ_ROUTES` value and whether rules differ per route, per route the
@@ -8,6 +9,7 @@
 //!   copies (settings variables, decision values).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -17,7 +19,9 @@ use serde_json::{Value, json};
 use authz_core::{DECISIONS, SETTINGS};
 
 use super::json::Json;
-use super::{ApiSpec, AuthorizerKind, Caller, Rules, expected_status, load, sample_path, validate};
+use super::{
+    ApiSpec, AuthorizerKind, Caller, Rules, expected_status, load, sample_path, validate, warnings,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -46,31 +50,66 @@ fn load_table(file: &str) -> Vec<ApiSpec> {
 }
 
 #[test]
-fn invalid_tables_are_refused_with_the_golden_problems() {
+fn invalid_tables_are_refused_at_the_golden_pointers() {
     let text = std::fs::read_to_string(golden("invalid-route-tables.json")).unwrap();
     let doc = Json::parse(&text).unwrap();
     let cases = doc.get("cases").and_then(Json::as_array).unwrap();
     assert!(cases.len() >= 20, "the golden file lost its cases");
     for case in cases {
         let name = case.get("name").and_then(Json::as_str).unwrap();
-        let want: Vec<&str> = case
-            .get("problems")
-            .and_then(Json::as_array)
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
+        let strings = |key: &str| -> Vec<String> {
+            case.get(key)
+                .and_then(Json::as_array)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_owned())
+                .collect()
+        };
         let err = validate(case.get("table").unwrap(), "routes.json")
             .err()
             .unwrap_or_else(|| panic!("{name}: accepted"));
-        assert_eq!(err.problems, want, "{name}");
+        let pointers: BTreeSet<String> = err.problems.iter().map(|p| p.pointer.clone()).collect();
+        let want: BTreeSet<String> = strings("pointers").into_iter().collect();
+        assert_eq!(pointers, want, "{name}: {err}");
+        // The friendly messages both sides format alike.
+        for says in strings("says") {
+            assert!(
+                err.lines().contains(&says.as_str()),
+                "{name}: no line `{says}` in {err}"
+            );
+        }
         assert_eq!(
             err.to_string(),
             format!(
                 "routes.json is not a valid route table:\n  - {}",
-                want.join("\n  - ")
+                err.lines().join("\n  - ")
             )
         );
+    }
+}
+
+#[test]
+fn accepted_tables_warn_with_the_golden_lines() {
+    let text = std::fs::read_to_string(golden("invalid-route-tables.json")).unwrap();
+    let doc = Json::parse(&text).unwrap();
+    let cases = doc.get("warningCases").and_then(Json::as_array).unwrap();
+    assert!(cases.iter().any(|c| {
+        c.get("warnings")
+            .and_then(Json::as_array)
+            .is_some_and(|w| !w.is_empty())
+    }));
+    for case in cases {
+        let name = case.get("name").and_then(Json::as_str).unwrap();
+        let want: Vec<&str> = case
+            .get("warnings")
+            .and_then(Json::as_array)
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        let apis = validate(case.get("table").unwrap(), "routes.json")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(warnings(&apis), want, "{name}");
     }
 }
 
