@@ -28,8 +28,8 @@ pub struct IssuerConfig {
     /// The token's `aud` must contain one of these; empty: `aud` is not checked (only with
     /// `client_ids`; with neither, every token is refused).
     pub audiences: Vec<String>,
-    /// When non-empty, the token's client (`client_id`, else `azp`, `cid`, `appid`) must be one
-    /// of these.
+    /// When non-empty, every client claim of the token (`client_id`, `azp`, `cid`, `appid`;
+    /// at least one) must be one of these.
     pub client_ids: Vec<String>,
     /// When set, the token's `tid` must equal it (Entra ID multi-tenant: the tenant this
     /// issuer was expanded for).
