@@ -45,7 +45,7 @@ pub use keys::JwksSettings;
 pub use log::{DECISIONS, Trace};
 pub use policy::{MethodArn, Rule, Rules, Statement, evaluate, policy_statements};
 pub use secrets::{ClientCredentials, SecretFuture, SecretSource};
-pub use verifier::{IssuerConfig, TokenFormat};
+pub use verifier::{COLD_START_FETCH_BOUND, IssuerConfig, TokenFormat};
 
 /// The pure parsers, for the fuzz targets, property tests and benches only: not a stable
 /// interface (rustls does the same).
