@@ -97,8 +97,8 @@ impl Issuer {
 /// IdP cannot keep the function from starting (with the longest HTTP timeouts, 9 s, discovery
 /// then JWKS could take 18 s). What is not fetched by then is left to the first requests: the
 /// issuer has no keys yet, its tokens are `Unauthorized` and a fetch is tried again after the
-/// cool-down, as after a failed fetch. With the default timeouts (2 s a request) every fetch ends
-/// before it.
+/// cool-down, as after a failed fetch. With the default timeouts (2 s a request), discovery then
+/// JWKS end within it.
 pub const COLD_START_FETCH_BOUND: Duration = Duration::from_secs(5);
 
 /// Verifier-wide settings.
@@ -177,8 +177,9 @@ impl Verifier {
                     tracing::warn!(
                         bound_ms = COLD_START_FETCH_BOUND.as_millis() as u64,
                         pending = %pending,
-                        "cold start: keys not fetched within the bound; tokens of these issuers \
-                         are refused until a fetch after the cool-down succeeds"
+                        "cold start: keys or introspection secret not fetched within the bound; \
+                         tokens of these issuers are refused until a fetch after the cool-down \
+                         succeeds"
                     );
                     break;
                 }
