@@ -21,7 +21,7 @@ use crate::{
         self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
     },
     introspect::Introspector,
-    keys::IssuerKeys,
+    keys::{IssuerKeys, JwksFetcher},
     outbound::{self, Fetch, HttpFetch},
     policy::{self, MethodArn, Rules, Statement},
     response::{self, RenderSettings},
@@ -63,6 +63,8 @@ impl Authorizer {
     ) -> Result<Authorizer, ConfigError> {
         let client = outbound::client(&config.http).map_err(ConfigError)?;
         let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::new(client));
+        // One for every issuer: tenants sharing a JWKS URI fetch it once.
+        let jwks = Arc::new(JwksFetcher::new(Arc::clone(&fetch), config.jwks.max_bytes));
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for ic in &config.issuers {
             let discovery = Arc::new(Discoverer::new(
@@ -77,7 +79,7 @@ impl Authorizer {
                 Arc::clone(&discovery),
                 ic.algorithms.clone(),
                 config.jwks.clone(),
-                Arc::clone(&fetch),
+                Arc::clone(&jwks),
             );
             let introspector = match &ic.introspection {
                 None => None,
@@ -143,8 +145,9 @@ impl Authorizer {
         self.config.check_for(AuthorizerKind::Token)
     }
 
-    /// Fetches every issuer's keys before the first request. Never fails: an unreachable IdP is
-    /// logged and retried on demand (cool-down bounded).
+    /// Fetches every issuer's keys before the first request, all at once, within
+    /// `COLD_START_FETCH_BOUND`. Never fails: an unreachable or
+    /// slow IdP is logged and retried on demand (cool-down bounded).
     pub async fn warm(&self) -> usize {
         self.verifier.warm().await
     }

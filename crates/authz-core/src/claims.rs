@@ -15,8 +15,9 @@ pub struct Claims {
     pub iss: String,
     /// `sub`, if present.
     pub sub: Option<String>,
-    /// The client the token was issued to: `client_id`, else `azp`, `cid`, `appid` (and, for an
-    /// accepted ID token, its single `aud`), if present.
+    /// The client the token was issued to: the first present of `client_id`, `azp`, `cid`,
+    /// `appid` (with `AUTHZ_CLIENT_ID` set, every one present was allowed), or, for an accepted
+    /// ID token without them, its single `aud`.
     pub client_id: Option<String>,
     /// Scopes from the scope claims (default `scope` and `scp`; each a space-delimited string or
     /// an array of strings), in order, each once.
@@ -91,8 +92,17 @@ pub fn check_claim_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The claims that name the client a token was issued to, in order of preference.
+/// The claims that name the client a token was issued to. When clients are configured, every
+/// one present must name an allowed client; the first present is the token's client
+/// ([`Claims::client_id`]).
 pub const CLIENT_CLAIMS: [&str; 4] = ["client_id", "azp", "cid", "appid"];
+
+/// Whether the claims are a security event token's (RFC 8417 §2.2: an `events` claim, whatever
+/// its value): an OIDC back-channel logout token, a RISC or CAEP event. Such a token is never an
+/// access token, whatever else it says (a logout token's header `typ` may be `JWT` or absent).
+pub fn is_security_event(claims: &Map<String, Value>) -> bool {
+    claims.contains_key("events")
+}
 
 /// The default scope claims (`AUTHZ_SCOPE_CLAIMS`).
 pub const DEFAULT_SCOPE_CLAIMS: [&str; 2] = ["scope", "scp"];
@@ -105,7 +115,8 @@ pub struct ClaimCheck<'a> {
     /// `aud` must contain one of these. Empty: `aud` is not checked, which is allowed only with
     /// `client_ids` (otherwise every token is refused).
     pub audiences: &'a [String],
-    /// When non-empty, the token's client claim ([`CLIENT_CLAIMS`]) must be one of these.
+    /// When non-empty, every client claim of the token ([`CLIENT_CLAIMS`]) must be one of
+    /// these, and there must be one.
     pub client_ids: &'a [String],
     /// When set, `tid` must equal it (an issuer expanded from a `{tenantid}` template).
     pub tenant: Option<&'a str>,
@@ -155,9 +166,13 @@ impl ClaimCheck<'_> {
         self.check(claims, Presence::IfPresent, trace)
     }
 
-    /// The token's kind, from the header `typ` and the claims that say it: Cognito's
-    /// `token_use`, Keycloak's `typ` claim, and the claims only an ID token has.
+    /// The token's kind, from the header `typ` and the claims that say it: an `events` claim
+    /// ([`is_security_event`]), Cognito's `token_use`, Keycloak's `typ` claim, and the claims
+    /// only an ID token has.
     fn kind(&self, claims: &Map<String, Value>) -> Result<TokenKind, AuthzError> {
+        if is_security_event(claims) {
+            return Ok(TokenKind::Other);
+        }
         let mut access_marker = false;
         if let Some(typ) = self.header_typ {
             let typ = typ.to_ascii_lowercase();
@@ -257,27 +272,29 @@ impl ClaimCheck<'_> {
                 }
             }
         }
-        let mut client_id = None;
+        // Every client claim present, in order: none may be skipped (a custom `client_id` must
+        // not override Okta's `cid` or Entra ID's `azp`/`appid`).
+        let mut clients = Vec::with_capacity(1);
         for name in CLIENT_CLAIMS {
             if let Some(c) = optional_string(&claims, name)? {
-                client_id = Some(c);
-                break;
+                clients.push(c);
             }
         }
-        if client_id.is_none() && kind == TokenKind::Id {
+        if clients.is_empty() && kind == TokenKind::Id {
             // OIDC Core §2: an ID token's `aud` holds its client.
             if let Some([one]) = aud.as_deref() {
-                client_id = Some((*one).to_owned());
+                clients.push((*one).to_owned());
             }
         }
         if !self.client_ids.is_empty() {
-            let client = client_id
-                .as_deref()
-                .ok_or(AuthzError::MissingClaim("client_id"))?;
-            if !self.client_ids.iter().any(|c| c == client) {
+            if clients.is_empty() {
+                return Err(AuthzError::MissingClaim("client_id"));
+            }
+            if !clients.iter().all(|c| self.client_ids.contains(c)) {
                 return Err(AuthzError::ClientMismatch);
             }
         }
+        let client_id = clients.into_iter().next();
         if let Some(tenant) = self.tenant {
             match optional_string(&claims, "tid")? {
                 Some(tid) if tid == tenant => {}
@@ -559,7 +576,7 @@ mod tests {
                 "{name}"
             );
         }
-        // `client_id` wins over `azp`: the first client claim present is the client.
+        // `azp: app1` does not make up for `client_id: app2`: every client claim must hold.
         let both = m(json!({"sub": "s", "client_id": "app2", "azp": "app1", "exp": 2000}));
         assert_eq!(
             check(&AUDIENCES, &clients).jwt(both, &mut trace).err(),
@@ -661,6 +678,82 @@ mod tests {
         );
         assert_eq!(
             ids.jwt(with(json!({"typ": "Refresh"})), &mut trace).err(),
+            Some(AuthzError::NotAccessToken)
+        );
+    }
+
+    /// Issue 22, item 4: a custom `client_id` does not override the IdP's own client claim
+    /// (Okta `cid`, Entra ID `azp`/`appid`): every client claim present must be allowed.
+    #[test]
+    fn every_client_claim_present_must_name_an_allowed_client() {
+        let clients = ["allowed-app".to_owned()];
+        let mut trace = Trace::default();
+        for own in ["azp", "cid", "appid"] {
+            let mut t = m(json!({"sub": "s", "exp": 2000, "client_id": "allowed-app"}));
+            t.insert(own.into(), "other-app".into());
+            assert_eq!(
+                check(&AUDIENCES, &clients).jwt(t, &mut trace).err(),
+                Some(AuthzError::ClientMismatch),
+                "{own}: other-app beside client_id: allowed-app"
+            );
+        }
+        let two_allowed = ["a".to_owned(), "b".to_owned()];
+        let both = m(json!({"sub": "s", "exp": 2000, "client_id": "a", "cid": "b"}));
+        let c = check(&AUDIENCES, &two_allowed).jwt(both, &mut trace);
+        assert_eq!(c.map(|c| c.client_id), Ok(Some("a".to_owned())));
+        let all = m(json!({"sub": "s", "exp": 2000, "client_id": "allowed-app",
+                           "azp": "allowed-app", "cid": "allowed-app", "appid": "allowed-app"}));
+        assert!(check(&AUDIENCES, &clients).jwt(all, &mut trace).is_ok());
+        // A later client claim of the wrong type is not skipped either.
+        let odd = m(json!({"sub": "s", "exp": 2000, "client_id": "allowed-app", "appid": 7}));
+        assert_eq!(
+            check(&AUDIENCES, &clients).jwt(odd, &mut trace).err(),
+            Some(AuthzError::InvalidClaim("appid"))
+        );
+    }
+
+    /// Issue 22, item 5: an `events` claim makes a security event token (RFC 8417: a
+    /// back-channel logout token, a RISC event), never an access token, whatever its header
+    /// `typ` and even with an access-token marker.
+    #[test]
+    fn a_token_with_events_is_never_an_access_token() {
+        let audiences = ["api".to_owned()];
+        let mut trace = Trace::default();
+        let logout = m(
+            json!({"iss": "https://idp", "aud": "api", "iat": 900, "exp": 2000,
+            "jti": "j", "sid": "s-1", "sub": "alice",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
+        );
+        let risc = m(
+            json!({"iss": "https://idp", "aud": "api", "iat": 900, "exp": 2000,
+            "jti": "j", "sub": "alice", "events": {
+                "https://schemas.openid.net/secevent/risc/event-type/account-disabled":
+                    {"subject": {"subject_type": "iss-sub", "iss": "https://idp", "sub": "alice"}}}}),
+        );
+        for (name, token) in [("logout", &logout), ("risc", &risc)] {
+            for typ in [None, Some("JWT"), Some("at+jwt")] {
+                let mut c = check(&audiences, &[]);
+                c.header_typ = typ;
+                assert_eq!(
+                    c.jwt(token.clone(), &mut trace).err(),
+                    Some(AuthzError::NotAccessToken),
+                    "{name}, typ {typ:?}"
+                );
+            }
+            assert_eq!(
+                check(&audiences, &[])
+                    .introspected(token.clone(), &mut trace)
+                    .err(),
+                Some(AuthzError::NotAccessToken),
+                "{name} introspected"
+            );
+        }
+        let mut marked = logout.clone();
+        marked.insert("typ".into(), "Bearer".into());
+        let mut ids = check(&audiences, &[]);
+        ids.accept_id_tokens = true;
+        assert_eq!(
+            ids.jwt(marked, &mut trace).err(),
             Some(AuthzError::NotAccessToken)
         );
     }

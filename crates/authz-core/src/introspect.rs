@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::{
-    claims::{ClaimCheck, Claims, DEFAULT_SCOPE_CLAIMS},
+    claims::{ClaimCheck, Claims, DEFAULT_SCOPE_CLAIMS, is_security_event},
     decision_log::{Trace, truncate},
     discovery::Discoverer,
     error::AuthzError,
@@ -510,16 +510,19 @@ const ACCESS_TOKEN_TYPES: [(&str, &[&str]); 3] = [
 /// `token_type_hint=access_token`, so a refresh token (or an ID token) can come back
 /// `"active": true`: each of `token_type`, `token_use` and `typ`, when present, must name an
 /// access token, or the answer is refused (fail closed: an unknown kind is not an access token;
-/// a DPoP-bound token is refused too, since no DPoP proof is checked here). An answer with none
-/// of them is taken as an access token, which is what was asked for.
+/// a DPoP-bound token is refused too, since no DPoP proof is checked here). An answer with an
+/// `events` claim is a security event token's, never an access token's
+/// ([`is_security_event`]). An answer with none of them is taken as an access token, which is
+/// what was asked for.
 pub fn is_access_token(claims: &Map<String, Value>) -> bool {
-    ACCESS_TOKEN_TYPES
-        .iter()
-        .all(|(member, accepted)| match claims.get(*member) {
-            None => true,
-            Some(Value::String(kind)) => accepted.iter().any(|a| kind.eq_ignore_ascii_case(a)),
-            Some(_) => false,
-        })
+    !is_security_event(claims)
+        && ACCESS_TOKEN_TYPES
+            .iter()
+            .all(|(member, accepted)| match claims.get(*member) {
+                None => true,
+                Some(Value::String(kind)) => accepted.iter().any(|a| kind.eq_ignore_ascii_case(a)),
+                Some(_) => false,
+            })
 }
 
 /// `Authorization: Basic` with the client id and secret form-encoded first (RFC 6749 §2.3.1).
@@ -600,6 +603,8 @@ mod tests {
             serde_json::json!({"typ": "Offline"}),
             serde_json::json!({"typ": "ID"}),
             serde_json::json!({"token_type": "Bearer", "typ": "Refresh"}),
+            serde_json::json!({"token_type": "Bearer", "events": {}}),
+            serde_json::json!({"events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
         ] {
             assert!(!is_access_token(&active(bad.clone())), "{bad}");
         }

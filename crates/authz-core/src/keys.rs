@@ -7,13 +7,17 @@
 //! one refetch, so a newly published key works at once; only a failed lookup (the `kid` still
 //! unknown, or the fetch failed) starts the penalty window (the cool-down), during which nothing
 //! is fetched: an unknown-`kid` flood costs one fetch per cool-down. Routine refreshes of expired
-//! keys are at least a cool-down apart. All I/O goes through [`Fetch`]; the JWKS
-//! location comes from the configuration or from [`Discoverer`].
+//! keys are at least a cool-down apart. All I/O goes through [`Fetch`], JWKS GETs through the one
+//! [`JwksFetcher`] every issuer shares (issuers with one JWKS URI fetched at once make one GET);
+//! the JWKS location comes from the configuration or from [`Discoverer`].
 
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
@@ -269,6 +273,60 @@ pub fn cache_ttl(resp: &HttpResponse, s: &JwksSettings) -> Duration {
     ttl.unwrap_or(s.default_ttl).clamp(s.min_ttl, s.max_ttl)
 }
 
+/// The JWKS GETs of every issuer. Calls for one URI take turns, and a call that waited while a
+/// GET of its URI completed takes that answer (or failure) instead of making its own: the
+/// tenants of an Entra ID `{tenantid}` template sharing one JWKS, warmed at once, make one GET,
+/// not one each. Calls for different URIs run in parallel.
+#[derive(Debug)]
+pub struct JwksFetcher {
+    fetch: Arc<dyn Fetch>,
+    max_bytes: usize,
+    uris: Mutex<HashMap<String, Arc<UriFlight>>>,
+}
+
+/// The turns of one JWKS URI.
+#[derive(Debug, Default)]
+struct UriFlight {
+    /// How many GETs of the URI completed.
+    done: AtomicU64,
+    /// Held during a GET; the answer of the last one.
+    last: tokio::sync::Mutex<Option<Result<HttpResponse, String>>>,
+}
+
+impl JwksFetcher {
+    /// GETs through `fetch`, refusing bodies over `max_bytes`.
+    pub fn new(fetch: Arc<dyn Fetch>, max_bytes: usize) -> JwksFetcher {
+        JwksFetcher {
+            fetch,
+            max_bytes,
+            uris: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The answer of a GET of `uri` that completed after this call began: its own, or the one
+    /// another caller was making meanwhile.
+    pub async fn get(&self, uri: &str) -> Result<HttpResponse, String> {
+        let flight = {
+            let mut uris = match self.uris.lock() {
+                Ok(u) => u,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            Arc::clone(uris.entry(uri.to_owned()).or_default())
+        };
+        let seen = flight.done.load(Ordering::Acquire);
+        let mut last = flight.last.lock().await;
+        if flight.done.load(Ordering::Acquire) != seen
+            && let Some(answer) = last.as_ref()
+        {
+            return answer.clone();
+        }
+        let answer = self.fetch.get(uri, self.max_bytes).await;
+        *last = Some(answer.clone());
+        flight.done.fetch_add(1, Ordering::Release);
+        answer
+    }
+}
+
 #[derive(Debug)]
 struct Snapshot {
     keys: HashMap<String, Arc<VerifyKey>>,
@@ -286,7 +344,7 @@ pub struct IssuerKeys {
     discovery: Arc<Discoverer>,
     allowed: Vec<Algorithm>,
     settings: JwksSettings,
-    fetch: Arc<dyn Fetch>,
+    jwks: Arc<JwksFetcher>,
     state: RwLock<Arc<Snapshot>>,
     /// Held during a fetch (single-flight).
     flight: tokio::sync::Mutex<Flight>,
@@ -303,14 +361,15 @@ struct Flight {
 
 impl IssuerKeys {
     /// A cache with no keys yet; call [`refresh_now`](Self::refresh_now) at cold start. The
-    /// keys are at `jwks_uri`, or where `discovery` says when it is `None`.
+    /// keys are at `jwks_uri`, or where `discovery` says when it is `None`, fetched through
+    /// `jwks` (shared by every issuer).
     pub fn new(
         issuer: String,
         jwks_uri: Option<String>,
         discovery: Arc<Discoverer>,
         allowed: Vec<Algorithm>,
         settings: JwksSettings,
-        fetch: Arc<dyn Fetch>,
+        jwks: Arc<JwksFetcher>,
     ) -> IssuerKeys {
         IssuerKeys {
             issuer,
@@ -318,7 +377,7 @@ impl IssuerKeys {
             discovery,
             allowed,
             settings,
-            fetch,
+            jwks,
             state: RwLock::new(Arc::new(Snapshot {
                 keys: HashMap::new(),
                 generation: 0,
@@ -448,7 +507,7 @@ impl IssuerKeys {
         &self,
     ) -> Result<(HashMap<String, Arc<VerifyKey>>, usize, Duration), String> {
         let uri = self.jwks_uri().await?;
-        let resp = self.fetch.get(&uri, self.settings.max_bytes).await?;
+        let resp = self.jwks.get(&uri).await?;
         if resp.status != 200 {
             return Err(format!("JWKS answered HTTP {}", resp.status));
         }

@@ -45,6 +45,7 @@ pub use error::{AuthzError, ConfigError, Verdict};
 pub use keys::JwksSettings;
 pub use policy::{MethodArn, Rule, Rules, Statement, evaluate, policy_statements};
 pub use secrets::{ClientCredentials, SecretFuture, SecretSource};
+pub use verifier::COLD_START_FETCH_BOUND;
 
 /// The pure parsers, for the fuzz targets, property tests and benches only: not a stable
 /// interface (rustls does the same).

@@ -7,7 +7,12 @@
 //! (selects keys and allowed algorithms), key (must fit `alg`), signature, then claims. The
 //! verifier is handed its key caches and introspector already built: it wires no I/O.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    fmt,
+    sync::Arc,
+    time::Duration,
+};
 
 use jsonwebtoken::Algorithm;
 
@@ -28,8 +33,8 @@ pub struct IssuerConfig {
     /// The token's `aud` must contain one of these; empty: `aud` is not checked (only with
     /// `client_ids`; with neither, every token is refused).
     pub audiences: Vec<String>,
-    /// When non-empty, the token's client (`client_id`, else `azp`, `cid`, `appid`) must be one
-    /// of these.
+    /// When non-empty, every client claim of the token (`client_id`, `azp`, `cid`, `appid`;
+    /// at least one) must be one of these.
     pub client_ids: Vec<String>,
     /// When set, the token's `tid` must equal it (Entra ID multi-tenant: the tenant this
     /// issuer was expanded for).
@@ -69,6 +74,33 @@ pub struct Issuer {
     pub introspector: Option<Introspector>,
 }
 
+impl Issuer {
+    /// Fetches its keys (unless it takes only opaque tokens) and its introspection secret, at
+    /// once. Whether both are ready.
+    async fn warm(&self) -> bool {
+        let keys = async {
+            self.config.token_format == TokenFormat::Opaque || self.keys.refresh_now().await
+        };
+        let secret = async {
+            match &self.introspector {
+                Some(i) => i.warm().await,
+                None => true,
+            }
+        };
+        let (keys, secret) = tokio::join!(keys, secret);
+        keys && secret
+    }
+}
+
+/// The most time a cold start spends fetching discovery documents, keys and introspection
+/// secrets, all issuers at once: well under Lambda's 10 s limit on a function's init, so a slow
+/// IdP cannot keep the function from starting (with the longest HTTP timeouts, 9 s, discovery
+/// then JWKS could take 18 s). What is not fetched by then is left to the first requests: the
+/// issuer has no keys yet, its tokens are `Unauthorized` and a fetch is tried again after the
+/// cool-down, as after a failed fetch. With the default timeouts (2 s a request), discovery then
+/// JWKS end within it.
+pub const COLD_START_FETCH_BOUND: Duration = Duration::from_secs(5);
+
 /// Verifier-wide settings.
 #[derive(Debug, Clone)]
 pub struct VerifySettings {
@@ -80,7 +112,7 @@ pub struct VerifySettings {
 
 /// Verifies tokens against the configured issuers and their cached keys.
 pub struct Verifier {
-    issuers: HashMap<String, Issuer>,
+    issuers: HashMap<String, Arc<Issuer>>,
     /// The one issuer that takes opaque tokens, if any.
     opaque: Option<String>,
     leeway: f64,
@@ -106,7 +138,7 @@ impl Verifier {
         Verifier {
             issuers: issuers
                 .into_iter()
-                .map(|i| (i.config.issuer.clone(), i))
+                .map(|i| (i.config.issuer.clone(), Arc::new(i)))
                 .collect(),
             opaque,
             leeway: settings.leeway.as_secs_f64(),
@@ -114,19 +146,44 @@ impl Verifier {
         }
     }
 
-    /// Fetches every issuer's keys, and the introspection secret, before the first request.
-    /// Failures are logged, not fatal: the function answers `Unauthorized` until they arrive.
-    /// Returns how many issuers are ready.
+    /// Fetches every issuer's keys, and the introspection secret, before the first request:
+    /// all issuers at once, for at most [`COLD_START_FETCH_BOUND`]. Failures are logged, not
+    /// fatal: the function answers `Unauthorized` until they arrive. Returns how many issuers are
+    /// ready.
     pub async fn warm(&self) -> usize {
-        let mut ok = 0;
+        let mut tasks = tokio::task::JoinSet::new();
         for entry in self.issuers.values() {
-            let keys =
-                entry.config.token_format == TokenFormat::Opaque || entry.keys.refresh_now().await;
-            let secret = match &entry.introspector {
-                Some(i) => i.warm().await,
-                None => true,
-            };
-            ok += usize::from(keys && secret);
+            let entry = Arc::clone(entry);
+            tasks.spawn(async move { (entry.warm().await, entry.config.issuer.clone()) });
+        }
+        let mut pending: BTreeSet<&str> = self.issuers.keys().map(String::as_str).collect();
+        let bound = tokio::time::sleep(COLD_START_FETCH_BOUND);
+        tokio::pin!(bound);
+        let mut ok = 0;
+        loop {
+            tokio::select! {
+                done = tasks.join_next() => match done {
+                    None => break,
+                    Some(Ok((ready, issuer))) => {
+                        ok += usize::from(ready);
+                        pending.remove(issuer.as_str());
+                    }
+                    // A panicked task: the issuer stays pending, hence not ready.
+                    Some(Err(_)) => {}
+                },
+                () = &mut bound => {
+                    tasks.abort_all();
+                    let pending = pending.into_iter().collect::<Vec<_>>().join(", ");
+                    tracing::warn!(
+                        bound_ms = COLD_START_FETCH_BOUND.as_millis() as u64,
+                        pending = %pending,
+                        "cold start: keys or introspection secret not fetched within the bound; \
+                         tokens of these issuers are refused until a fetch after the cool-down \
+                         succeeds"
+                    );
+                    break;
+                }
+            }
         }
         ok
     }

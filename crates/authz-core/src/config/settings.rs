@@ -63,9 +63,9 @@ settings! {
     /// Comma-separated; the token's `aud` (string or array) must contain one. `petstore,admin-api`.
     /// With only `AUTHZ_CLIENT_ID` set, `aud` is not required (Cognito access tokens have none).
     AUDIENCE: both.audiences: Option<Vec<String>>, List ~ "required, unless `AUTHZ_CLIENT_ID`";
-    /// Comma-separated clients; the token's client claim (`client_id`, else `azp`, `cid`, `appid`)
-    /// must be one. With both this and `AUTHZ_AUDIENCE`, both must hold. See [Identity
-    /// providers](#identity-providers).
+    /// Comma-separated clients; every client claim the token has (`client_id`, `azp`, `cid`,
+    /// `appid`; at least one) must be one. With both this and `AUTHZ_AUDIENCE`, both must hold.
+    /// See [Identity providers](#identity-providers).
     CLIENT_ID: both.client_ids: Option<Vec<String>>, List ~ "any";
     /// Tenant ids accepted by an issuer template containing `{tenantid}` (Entra ID multi-tenant):
     /// one issuer per tenant, and `tid` must equal it. Required with a template; there is no
@@ -178,7 +178,9 @@ settings! {
     INTROSPECTION_TOKEN_ENDPOINT: introspection.token_endpoint: Option<String>, Text ~ "discovery";
     /// Scope asked with the client-credentials grant of the `bearer` mode.
     document INTROSPECTION_SCOPE: introspection.scope: Option<String>, Text;
-    /// Active answers are reused until the earlier of this and the token's `exp`.
+    /// Active answers are reused until the earlier of this and the token's `exp`. A revoked token
+    /// keeps working up to this plus API Gateway's `cacheTtlSeconds` ([What the caches cannot
+    /// see](#what-the-caches-cannot-see)).
     INTROSPECTION_CACHE_SECONDS: introspection.cache_ttl_seconds: Option<f64>, Seconds {
         DEFAULT_INTROSPECTION_CACHE_SECONDS = 300, up_to(MAX_INTROSPECTION_CACHE_SECONDS)
     };

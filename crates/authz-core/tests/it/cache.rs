@@ -1154,3 +1154,60 @@ fn regression_a_literal_recurring_in_a_greedy_tail_is_refused_not_denied() {
         assert_eq!(outcome(Kind::Token, &fresh, r), Outcome::Allow, "{r:?}");
     }
 }
+
+/// Issue 22, item 8: README and SECURITY.md state what a cached answer cannot see, in the
+/// shipped values: API Gateway's TTL as `infra/routes.json` ships it (what `infra/` deploys), the
+/// introspection cache TTL and the leeway as the configuration's defaults are (the settings rows).
+#[test]
+fn the_docs_state_the_real_cache_bounds_with_the_shipped_values() {
+    let read = |file: &str| {
+        let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let routes: Value = serde_json::from_str(&read("infra/routes.json")).unwrap();
+    let shipped: std::collections::BTreeSet<u64> = routes["apis"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|api| api["cacheTtlSeconds"].as_u64().expect("cacheTtlSeconds"))
+        .collect();
+    let [gateway] = shipped.into_iter().collect::<Vec<_>>()[..] else {
+        panic!("the docs name one shipped TTL; routes.json now ships several")
+    };
+    // The defaults as the parser applies them: the settings table's rows (`authz_core::SETTINGS`).
+    let default_of = |variable: &str| -> u64 {
+        let row = authz_core::SETTINGS
+            .iter()
+            .find(|s| s.variable == variable)
+            .unwrap_or_else(|| panic!("{variable} is a setting"));
+        row.default
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("{variable} has a whole-second default"))
+    };
+    let introspection = default_of("AUTHZ_INTROSPECTION_CACHE_SECONDS");
+    let leeway = default_of("AUTHZ_LEEWAY_SECONDS");
+    let revoked = format!(
+        "{introspection} s + {gateway} s = {} s",
+        introspection + gateway
+    );
+    let past_exp = format!("{} s as shipped", gateway + leeway);
+    for doc in ["README.md", "SECURITY.md"] {
+        let text = read(doc).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(&revoked),
+            "{doc}: a revoked opaque token works up to {revoked}"
+        );
+        assert!(
+            text.contains(&past_exp),
+            "{doc}: a token works up to {past_exp} past its exp"
+        );
+        assert!(
+            text.contains(&format!("{gateway} s as shipped")),
+            "{doc}: API Gateway's TTL"
+        );
+        assert!(
+            !text.contains("stops working within the cache TTL"),
+            "{doc}: the claim issue 22 found untrue"
+        );
+    }
+}

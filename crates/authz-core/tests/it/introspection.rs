@@ -269,6 +269,12 @@ async fn only_access_tokens_pass_and_no_idp_number_panics() {
         ("keycloak-refresh", json!({"typ": "Refresh"})),
         ("keycloak-offline", json!({"typ": "Offline"})),
         ("keycloak-id", json!({"typ": "ID"})),
+        // Issue 22, item 5: a security event token (back-channel logout) is never one.
+        (
+            "backchannel-logout",
+            json!({"sid": "s-1", "token_type": "Bearer",
+                   "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
+        ),
         ("type-not-a-string", json!({"token_type": 1})),
     ];
     let accepted = [

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod cache;
+mod cold_start;
 mod idp_answers;
 mod introspection;
 mod jwks_cache;

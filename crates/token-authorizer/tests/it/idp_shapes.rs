@@ -153,6 +153,72 @@ async fn cognito_id_tokens_only_with_accept_id_tokens_and_refresh_tokens_never()
     assert_eq!(outcome(&p, &rfc9068).await, Ok((true, true)));
 }
 
+/// The claim `shape`'s IdP names the client in, and another client claim an attacker-chosen or
+/// custom claim could add beside it.
+fn client_claims(shape: Shape) -> Option<(&'static str, &'static str)> {
+    match shape {
+        Shape::Cognito | Shape::Hydra => Some(("client_id", "azp")),
+        Shape::Entra | Shape::Keycloak => Some(("azp", "client_id")),
+        Shape::EntraV1 => Some(("appid", "client_id")),
+        Shape::Okta => Some(("cid", "client_id")),
+        // The recipe checks the audience only.
+        Shape::Auth0 => None,
+    }
+}
+
+/// Issue 22, items 4 and 5, on every shape through the real binary: a second client claim
+/// naming an allowed client does not override the IdP's own one naming another (`cid:
+/// other-client` beside `client_id: demo-client`); a token with an `events` claim (OIDC
+/// back-channel logout, a RISC security event) is refused whatever its header `typ` (`JWT` or
+/// none) and claims.
+#[tokio::test]
+async fn every_client_claim_must_be_allowed_and_security_events_are_refused() {
+    for shape in Shape::ALL {
+        let key = TestKey::rsa("k1");
+        let issuer = shape.start_issuer(&key).await;
+        let spec = spec(&issuer, shape);
+        let p = start(shape, &issuer, &spec, &[]).await;
+        let name = shape.name();
+        let sign = |claims: &serde_json::Value| key.sign_with_header(&shape.header(&key), claims);
+        if let Some((own, other)) = client_claims(shape) {
+            let mut claims = shape.access_claims(&spec.clone().client("other-client"));
+            assert_eq!(claims[own], "other-client", "{name}: its own client claim");
+            claims[other] = json!("demo-client");
+            assert_eq!(
+                outcome(&p, &sign(&claims)).await,
+                Err("wrong_client".into()),
+                "{name}: {own} other-client beside {other} demo-client"
+            );
+            let mut agreeing = shape.access_claims(&spec);
+            agreeing[other] = json!("demo-client");
+            assert_eq!(
+                outcome(&p, &sign(&agreeing)).await,
+                Ok((true, true)),
+                "{name}: both claims name the allowed client"
+            );
+        }
+        let mut logout = shape.access_claims(&spec);
+        logout["sid"] = json!("s-1");
+        logout["events"] = json!({"http://schemas.openid.net/event/backchannel-logout": {}});
+        let mut risc = shape.access_claims(&spec);
+        risc["events"] = json!({
+            "https://schemas.openid.net/secevent/risc/event-type/account-disabled":
+                {"subject": {"subject_type": "iss-sub", "iss": risc["iss"], "sub": risc["sub"]}}
+        });
+        let no_typ = json!({"alg": key.alg(), "kid": key.kid()});
+        for (what, claims) in [("logout token", &logout), ("RISC event", &risc)] {
+            for header in [shape.header(&key), no_typ.clone()] {
+                let token = key.sign_with_header(&header, claims);
+                assert_eq!(
+                    outcome(&p, &token).await,
+                    Err("not_access_token".into()),
+                    "{name}: a {what} with header {header}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn entra_tenants_are_an_allow_list() {
     for shape in [Shape::Entra, Shape::EntraV1] {

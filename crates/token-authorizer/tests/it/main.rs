@@ -3,6 +3,8 @@
 //! the testkit's Lambda Runtime API emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// An IdP slower than the cold start's bound on fetching.
+mod cold_start;
 /// The IdP broken in one way at a time while keys must be refreshed.
 mod fault_matrix;
 /// Access tokens shaped like Cognito's, Entra ID's, Auth0's, Okta's, Keycloak's and Hydra's.
