@@ -108,10 +108,12 @@ function assertIdpWorks(dir) {
 async function interruptEverywhere(args, fractions, assertWorks) {
   const clean = await setup(scratch(), args);
   assert.equal(clean.code, 0, clean.stderr);
+  let interrupted = 0;
   for (const fraction of fractions) {
     const dir = scratch();
     const at = Math.round(clean.ms * fraction);
     const cut = await setup(dir, args, at);
+    if (cut.signal === 'SIGKILL') interrupted += 1;
     const again = await setup(dir, args);
     assert.equal(again.code, 0, `after an interrupt at ${at} ms (${fraction} of ${clean.ms} ms; first run: ${cut.signal ?? cut.code}):\n${again.stderr}`);
     assertWorks(dir);
@@ -120,11 +122,13 @@ async function interruptEverywhere(args, fractions, assertWorks) {
     assert.equal(third.code, 0, third.stderr);
     assert.equal(third.stderr, '', `a complete install was done again:\n${third.stderr}`);
   }
+  // Timing varies with the machine's load: the latest point may finish first, the others may not.
+  assert.ok(interrupted >= fractions.length - 1, `only ${interrupted} of ${fractions.length} installs were interrupted`);
 }
 
 describe('an interrupted set-up heals itself', () => {
   test('the .venv with moto, interrupted early, in the middle and late', { timeout: 900_000 }, async () => {
-    await interruptEverywhere(['moto'], [0.05, 0.4, 0.8, 0.95], assertMotoWorks);
+    await interruptEverywhere(['moto'], [0.05, 0.5, 0.9], assertMotoWorks);
   });
 
   test('tests/idp/node_modules (npm ci), interrupted early, in the middle and late', { timeout: 600_000 }, async () => {
