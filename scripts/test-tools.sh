@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [[ $# -gt 0 ]] || set -- all
 for what in "$@"; do
     case "$what" in
-        all) ensure_npm_tree tests/idp && ensure_venv moto ;;
+        all) ensure_npm_tree tests/idp; ensure_venv moto ;;
         idp) ensure_npm_tree tests/idp ;;
         moto | cargo-lambda | cfn-lint) ensure_venv "$what" ;;
         infra) ensure_npm_tree infra ;;

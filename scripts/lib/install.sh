@@ -73,7 +73,7 @@ for spec in sys.argv[1:]:
 ' $(venv_specs "$1") || return 1
     case $1 in
         moto) "$py" -c 'import moto.server' ;;
-        cargo-lambda) "$VENV/bin/cargo-lambda" --version && "$py" -m ziglang version ;;
+        cargo-lambda) "$VENV/bin/cargo-lambda" lambda --version && "$py" -m ziglang version ;;
         cfn-lint) [[ $("$VENV/bin/cfn-lint" --version) == "cfn-lint $CFN_LINT_VERSION" ]] ;;
     esac
 }
