@@ -65,14 +65,29 @@ for arg in "$@"; do
     esac
     args+=("$arg")
 done
-# moto's install (pip, first run only) and the build at the same time.
+# moto's install (pip, first run only; interruptible and re-runnable, scripts/lib/install.sh)
+# and the build at the same time, each in a process group of its own (job control): Ctrl-C and
+# SIGTERM reach this script, which passes them to both whole groups; a failing install says why
+# in one line at once and stops the build rather than leaving it minutes to run.
+set -m
 moto=
 if [[ $need_moto == true ]]; then
     scripts/test-tools.sh moto &
     moto=$!
 fi
-cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local
-[[ -z $moto ]] || wait "$moto"
+cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local &
+build=$!
+stop_jobs() { kill -INT -- ${moto:+"-$moto"} "-$build" 2>/dev/null || true; }
+trap 'stop_jobs; wait; exit 130' INT TERM
+if [[ -n $moto ]] && ! wait "$moto"; then
+    stop_jobs
+    wait "$build" 2>/dev/null || true
+    echo "error: scripts/dev.sh: moto's set-up failed (the error above says why), so the build was stopped; run scripts/dev.sh again (it picks up where the set-up stopped), or with --no-opaque to go without moto" >&2
+    exit 1
+fi
+wait "$build"
+trap - INT TERM
+set +m
 # exec: Ctrl-C and SIGTERM reach authz-local directly, which stops its servers and kills the
 # authorizer processes it started.
 exec "$dir/authz-local" "${args[@]}"

@@ -8,13 +8,19 @@
 # installs Debian's `chromium` (apt-get; no browser download: playwright-core drives the system
 # one); elsewhere it stops and says what to install. GitHub's ubuntu-24.04 runner has Google
 # Chrome preinstalled (/usr/bin/google-chrome), where Ubuntu's own `chromium` is only a snap.
-# Also installs tests/browser/node_modules (`npm ci`), moto (scripts/test-tools.sh moto, for
-# opaque tokens), the debug binaries if missing (scripts/test.sh's `cargo test` has just built
+# A browser counts as found only when `--version` runs (a half-installed one is passed over); the
+# apt-get install waits for dpkg's lock (another install) and, when an earlier install was
+# interrupted ("dpkg was interrupted"), runs `dpkg --configure -a` first, saying so.
+# Also installs tests/browser/node_modules (`npm ci`) and moto (for opaque tokens) with
+# scripts/test-tools.sh (interruptible and re-runnable), the debug binaries if missing (scripts/test.sh's `cargo test` has just built
 # them; the page is compiled into authz-local, so after editing demo_page.html run
 # `cargo build -p authz-local` first). Runnable from any directory.
 # BROWSER_SCREENSHOT_DIR=DIR keeps the screenshots there (default: a new temp directory).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Whether $1 is an executable browser that runs.
+runs() { [[ -x $1 ]] && "$1" --version >/dev/null 2>&1; }
 
 # Prints the first usable Chromium-family browser, or nothing.
 find_browser() {
@@ -22,10 +28,10 @@ find_browser() {
     for c in chromium chromium-browser google-chrome google-chrome-stable; do
         p=$(command -v "$c" 2>/dev/null) || continue
         [[ $p == /snap/* || $(readlink -f "$p" 2>/dev/null) == /snap/* ]] && continue
-        [[ -x $p ]] && { echo "$p"; return; }
+        runs "$p" && { echo "$p"; return; }
     done
     for p in /usr/bin/chromium /usr/local/share/chromium/chrome-linux/chrome /opt/google/chrome/chrome; do
-        [[ -x $p ]] && { echo "$p"; return; }
+        runs "$p" && { echo "$p"; return; }
     done
     return 0
 }
@@ -43,18 +49,27 @@ else
         fi
         as_root=()
         [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+        # --reinstall: a chromium that is there but does not run is a damaged install.
+        reinstall=()
+        [[ -e /usr/bin/chromium ]] && reinstall=(--reinstall)
         apt_install() {
             "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends chromium >&2
+                apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=600 --no-install-recommends "${reinstall[@]}" chromium >&2
         }
         echo "==> apt-get install chromium (Debian's, about 110 MB)" >&2
         start=$SECONDS
         if ! apt_install; then
-            # A fresh image may have no package lists, or stale ones.
-            echo "==> apt-get update" >&2
-            "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+            if "${as_root[@]}" dpkg --audit 2>/dev/null | grep -q .; then
+                echo "setup: dpkg has unfinished packages (an interrupted install?): running dpkg --configure -a, then installing again" >&2
+                "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >&2
+            else
+                # A fresh image may have no package lists, or stale ones.
+                echo "setup: apt-get install failed; apt-get update, then installing again" >&2
+                "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q -o DPkg::Lock::Timeout=600 >&2
+            fi
             apt_install
         fi
+        runs /usr/bin/chromium || { echo "error: /usr/bin/chromium does not run after apt-get install chromium" >&2; exit 1; }
         echo "==> chromium installed in $((SECONDS - start)) s" >&2
         CHROMIUM=/usr/bin/chromium
     fi
@@ -63,14 +78,7 @@ export CHROMIUM
 echo "==> browser: $CHROMIUM" >&2
 
 dir=tests/browser
-# `npm ci` writes node_modules/.package-lock.json last: the "installed" stamp (as test-tools.sh).
-if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
-    echo "==> npm ci ($dir)" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    touch "$dir/node_modules/.package-lock.json"
-fi
-
-scripts/test-tools.sh moto
+scripts/test-tools.sh browser moto
 
 bin=target/debug
 for b in authz-local token-authorizer request-authorizer http-authorizer; do

@@ -8,8 +8,9 @@
 # (infra/scripts/synth-all-options.ts), and scripts/deploy.sh / destroy.sh run in a
 # non-interactive shell against a stand-in cdk.
 #
-# Installs what it needs (npm ci in infra/ when the lock file changed; a venv in .venv with
-# cargo-lambda, ziglang and cfn-lint from PyPI when missing; moto_server and the testkit's
+# Installs what it needs, each step interruptible and re-runnable (scripts/lib/install.sh: npm ci
+# in infra/ when the lock file changed or an install did not finish; a venv in .venv with
+# cargo-lambda, ziglang and cfn-lint from PyPI when missing or unfinished; moto_server and the testkit's
 # `authz-testkit-moto` launcher, which the smoke test's `readClientSecret` test runs the real `aws`
 # CLI against: the AWS CLI itself must be installed; and `authz-config`, which the app runs at
 # synth to read the authorizers' configuration). Runs from any directory; idempotent; no

@@ -1,45 +1,31 @@
 # Shared by scripts/deploy.sh, destroy.sh and test-infra.sh (sourced, not run).
-# Expects ROOT (the repository) to be set.
+# Expects ROOT (the repository) to be set. The install steps (and VENV, the pinned versions) are
+# scripts/lib/install.sh's: interruptible, re-runnable, locked against a concurrent set-up.
 INFRA="$ROOT/infra"
-VENV="$ROOT/.venv"
+# shellcheck source=../../scripts/lib/install.sh
+. "$ROOT/scripts/lib/install.sh"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
 
-# npm ci in infra/ when node_modules is missing or was installed from another lock file.
+# npm ci in infra/ when node_modules is missing, unfinished or from another lock file.
 ensure_node_modules() {
     command -v node >/dev/null 2>&1 || die "node not found (Node.js 22 or 24 LTS for infra/; 20, past its end of life, still works)"
-    command -v npm >/dev/null 2>&1 || die "npm not found"
-    local stamp="$INFRA/node_modules/.installed-from-package-lock.json"
-    if ! cmp -s "$INFRA/package-lock.json" "$stamp" 2>/dev/null; then
-        step "npm ci (infra/)"
-        (cd "$INFRA" && npm ci --no-audit --no-fund >&2)
-        cp "$INFRA/package-lock.json" "$stamp"
-    fi
+    ensure_npm_tree infra
 }
 
 # cargo-lambda (and zig, its linker for Lambda's glibc) from PyPI into .venv, on PATH.
 ensure_cargo_lambda() {
     command -v cargo >/dev/null 2>&1 || die "cargo not found; install the Rust toolchain with rustup first"
-    if [ ! -x "$VENV/bin/cargo-lambda" ] || ! "$VENV/bin/python" -c 'import ziglang' 2>/dev/null; then
-        step "pip install cargo-lambda ziglang (into .venv)"
-        command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the cargo-lambda venv)"
-        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2' 'ziglang==0.17.1' >&2
-    fi
+    ensure_venv cargo-lambda
     export PATH="$VENV/bin:$PATH"
     cargo lambda --version >/dev/null || die "cargo lambda does not run"
 }
 
-# cfn-lint (PyPI, pinned) into .venv: validates synthesized templates against the AWS resource specs.
-CFN_LINT_VERSION=1.58.0
+# cfn-lint (PyPI, CFN_LINT_VERSION) into .venv: validates synthesized templates against the AWS
+# resource specs.
 ensure_cfn_lint() {
-    if ! "$VENV/bin/cfn-lint" --version 2>/dev/null | grep -qx "cfn-lint $CFN_LINT_VERSION"; then
-        step "pip install cfn-lint==$CFN_LINT_VERSION (into .venv)"
-        command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the .venv)"
-        [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION" >&2
-    fi
+    ensure_venv cfn-lint
 }
 
 # cfn-lint over templates; warnings fail too. W3005 (a DependsOn that a GetAtt already implies) is

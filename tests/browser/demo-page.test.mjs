@@ -74,10 +74,13 @@ before(async () => {
   local = spawn(
     path.join(binDir, "authz-local"),
     ["--routes", path.join(root, "infra/routes.json"), "--bin-dir", binDir,
-     "--rest-port", ports.rest, "--http-port", ports.http, "--token-port", ports.token].map(String),
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+     "--rest-port", ports.rest, "--http-port", ports.http, "--token-port", ports.token,
+     // --ready-json: authz-local also stops when its stdin, this process's pipe, closes: it ends
+     // with this test however the test ends (even SIGKILL).
+     "--ready-json"].map(String),
+    { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
   );
-  // The banner and the processes' stderr (no tokens): shown only if start-up fails.
+  // The readiness line and the processes' stderr (no tokens): shown only if start-up fails.
   local.stdout.on("data", (d) => (localLog += d));
   local.stderr.on("data", (d) => (localLog += d));
   process.on("exit", () => local.kill("SIGKILL")); // last resort if an `after` never runs

@@ -16,6 +16,8 @@
 // When listening it prints ONE line to stdout:
 //   {"ready":true,"issuer":"http://127.0.0.1:PORT","port":PORT}
 // then one JSON line per request ({"method","path","status"}) and per provider error.
+// It exits when its standard input closes: the test that started it holds the other end of the
+// pipe, so the provider ends with it, however that ends (even SIGKILL).
 //
 // Features: client credentials grant, introspection (/token/introspection; any registered client
 // may introspect any token, authenticated with its own token_endpoint_auth_method), revocation
@@ -163,3 +165,6 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();

@@ -285,7 +285,18 @@ async fn the_local_mode_examples_answer_as_documented() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Kills a process group (cargo lambda watch runs the function as its own child).
+/// A child leading its own process group, killed with the whole group when dropped, also when
+/// the test fails first (cargo lambda watch runs the function as its own child).
+struct Group(std::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        kill_group(self.0.id());
+        let _ = self.0.wait();
+    }
+}
+
+/// Kills a process group.
 fn kill_group(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", "--", &format!("-{pid}")])
@@ -317,7 +328,7 @@ async fn the_cargo_lambda_example_works_against_the_local_mode() {
         token_port,
     );
     assert!(ok, "{stderr}");
-    let mut watch = std::process::Command::new("cargo")
+    let watch = std::process::Command::new("cargo")
         .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
         .args(["--invoke-port", &invoke_port.to_string()])
         .current_dir(repo())
@@ -328,6 +339,7 @@ async fn the_cargo_lambda_example_works_against_the_local_mode() {
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
+        .map(Group)
         .unwrap();
     let event = std::env::temp_dir().join(format!("allow-{}.json", std::process::id()));
     let (ok, _, stderr) = sh(
@@ -367,8 +379,7 @@ async fn the_cargo_lambda_example_works_against_the_local_mode() {
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    kill_group(watch.id());
-    let _ = watch.wait();
+    drop(watch);
     let _ = std::fs::remove_file(&event);
     drop(child);
     assert!(

@@ -5,6 +5,12 @@
 //! Both are installed by `scripts/test-tools.sh` (`tests/idp/node_modules`, `.venv`); the
 //! constructors panic with that hint when something is missing. Children are killed on drop and
 //! their stdout/stderr lines are captured.
+//!
+//! Each child also ends when the process that started it ends, however that ends (a failed
+//! assertion, Ctrl-C, SIGKILL, a killed `authz-local`): its standard input is a pipe this process
+//! holds, and it exits when the pipe closes (`tests/idp/idp.mjs` watches its stdin; moto_server
+//! runs under [`MOTO_WATCHDOG`]). Both carry [`crate::procs::RUN_VAR`] when set, so the check at
+//! the end of `scripts/test.sh` finds any that survive.
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, TcpListener};
@@ -21,6 +27,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
 use tokio::process::{Child, Command};
 
 use crate::issuer::basic_auth;
+use crate::procs::RUN_VAR;
 use crate::server::lock;
 
 /// How long a component may take to become ready (moto imports a lot of Python on first start).
@@ -263,7 +270,7 @@ impl OidcProvider {
                             "access_token_ttl": self.ttl});
         let mut cmd = Command::new("node");
         cmd.arg("idp.mjs").current_dir(&dir).env_clear();
-        for name in ["PATH", "HOME"] {
+        for name in ["PATH", "HOME", RUN_VAR] {
             if let Some(value) = std::env::var_os(name) {
                 cmd.env(name, value);
             }
@@ -274,7 +281,8 @@ impl OidcProvider {
         if let Some(audience) = &self.audience {
             cmd.env("IDP_AUDIENCE", audience);
         }
-        cmd.stdin(Stdio::null())
+        // stdin: a pipe left in `child`; idp.mjs exits when it closes (this process is gone).
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -482,13 +490,29 @@ impl OidcProvider {
     }
 }
 
+/// How moto_server runs: `python -c MOTO_WATCHDOG -H 127.0.0.1 -p PORT`, with the interpreter
+/// of the `moto_server` script. A thread reads standard input (a pipe the starting process holds)
+/// and ends the process when it closes; then the main thread runs moto_server's own `main`.
+pub const MOTO_WATCHDOG: &str = "import os, sys, threading
+def watch():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from moto.server import main
+main(sys.argv[1:])
+";
+
 /// moto_server serving the AWS Secrets Manager API on loopback.
 ///
 /// Account `123456789012`, any region (the helpers and [`MotoServer::sdk_env`] use
-/// `us-east-1`); state lives in the process. The child is killed on drop.
+/// `us-east-1`); state lives in the process. The child is killed on drop, and ends by itself
+/// when the process that started it is gone ([`MOTO_WATCHDOG`]).
 pub struct MotoServer {
     endpoint: String,
-    /// `kill_on_drop`.
+    /// `kill_on_drop`; its stdin is the watchdog's pipe.
     child: Child,
     logs: Arc<Logs>,
     http: reqwest::Client,
@@ -526,9 +550,10 @@ impl MotoServer {
     /// [`MotoServer::start`] that returns what went wrong instead of panicking (the local mode
     /// reports it and goes on without opaque tokens).
     pub async fn try_start() -> Result<MotoServer, String> {
-        let program = find_moto().ok_or_else(|| {
+        let script = find_moto().ok_or_else(|| {
             format!("moto_server not found in .venv/bin nor on PATH; {INSTALL_HINT}")
         })?;
+        let program = interpreter(&script)?;
         let http = http_client();
         let logs = Arc::new(Logs::default());
         let mut last = String::new();
@@ -536,8 +561,15 @@ impl MotoServer {
         for _ in 0..3 {
             let port = free_port();
             let mut child = Command::new(&program)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
+                .args([
+                    "-c",
+                    MOTO_WATCHDOG,
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ])
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
@@ -571,7 +603,7 @@ impl MotoServer {
             };
             last = format!(
                 "{} on port {port} {exited}; last output:\n  {}",
-                program.display(),
+                script.display(),
                 logs.tail()
             );
         }
@@ -679,4 +711,27 @@ fn find_moto() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join("moto_server"))
         .find(|candidate| candidate.is_file())
+}
+
+/// The Python interpreter of the `moto_server` script: its `#!` line (`#!/usr/bin/env python3`
+/// names a program looked up on `PATH`).
+fn interpreter(script: &Path) -> Result<PathBuf, String> {
+    let text =
+        std::fs::read(script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(first);
+    let mut words = line
+        .strip_prefix("#!")
+        .ok_or_else(|| {
+            format!(
+                "{} has no #! line: not the moto_server script pip installs; {INSTALL_HINT}",
+                script.display()
+            )
+        })?
+        .split_whitespace();
+    let program = words.next().unwrap_or_default();
+    Ok(match words.next() {
+        Some(name) if program.ends_with("/env") => PathBuf::from(name),
+        _ => PathBuf::from(program),
+    })
 }

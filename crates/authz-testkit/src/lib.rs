@@ -11,6 +11,7 @@
 //!   `oidc-provider`, introspection and revocation) and `moto_server` (AWS Secrets Manager).
 //! * [`runtime`]: a Lambda Runtime API emulator on `127.0.0.1` and a runner for real function
 //!   processes attached to it.
+//! * [`procs`]: the processes a test run left behind (`scripts/test.sh`'s last check).
 //!
 //! Everything binds `127.0.0.1` on an ephemeral port and runs in tasks spawned onto the
 //! caller's tokio runtime (either flavor); servers stop when their handle is dropped.
@@ -23,6 +24,7 @@ pub mod fixtures;
 pub mod idp;
 pub mod issuer;
 pub mod keys;
+pub mod procs;
 pub mod runtime;
 pub mod server;
 pub mod tls;

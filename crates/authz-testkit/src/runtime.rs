@@ -359,7 +359,9 @@ impl LambdaProcess {
         let api = RuntimeApi::start().await;
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args).env_clear();
-        for name in ["PATH", "HOME"] {
+        // No stdin watchdog here (the binaries are the shipped ones): a function exits when its
+        // Runtime API, served by this process, is gone.
+        for name in ["PATH", "HOME", crate::procs::RUN_VAR] {
             if let Some(value) = std::env::var_os(name) {
                 cmd.env(name, value);
             }

@@ -1,7 +1,8 @@
 //! `authz-testkit-moto`: [`MotoServer`] for test programs that are not Rust (the infra tests,
 //! TypeScript): starts `moto_server` on a free loopback port exactly as the Rust tests do, prints
 //! one JSON line `{"endpoint": "http://127.0.0.1:PORT"}` on stdout once it answers, and stops it
-//! when its standard input closes (the caller exits or closes the pipe). Exit status 1, with the
+//! when its standard input closes (the caller exits or closes the pipe). Killed outright, it still
+//! takes moto with it: moto_server's own watchdog sees this process's pipe close. Exit status 1, with the
 //! reason on stderr, when moto_server is missing or does not start.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -8,6 +8,8 @@ mod external;
 mod issuer;
 /// Test keys and the forged-token helpers.
 mod keys;
+/// Test-started processes end with their starter; the leftover check of `scripts/test.sh`.
+mod procs;
 /// The Lambda Runtime API emulator and `LambdaProcess`.
 mod runtime;
 
