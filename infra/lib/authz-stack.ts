@@ -223,7 +223,6 @@ export class AuthzStack extends Stack {
     this.urls = urls;
   }
 
-  /** Grouping constructs (monitoring, custom domain) take no part in logical ids: lib/grouping.ts. */
   private reader?: CacheKeyReader;
 
   /**
@@ -250,6 +249,7 @@ export class AuthzStack extends Stack {
     }
   }
 
+  /** Grouping constructs (monitoring, custom domain) take no part in logical ids: lib/grouping.ts. */
   protected allocateLogicalId(element: CfnElement): string {
     return logicalIdWithoutGrouping(element) ?? super.allocateLogicalId(element);
   }

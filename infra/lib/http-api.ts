@@ -198,6 +198,15 @@ export class HttpApiFromTable extends Construct {
       }
     }
 
+    // No required identity source (caching off, the token also taken from the query string):
+    // leave the property out rather than empty, as the REST request authorizer does. The
+    // authorizer's resource exists once a route has bound it (above).
+    if (props.cacheKey && props.cacheKey.identitySources.length === 0) {
+      for (const c of this.node.findAll()) {
+        if (c instanceof apigwv2.CfnAuthorizer && c.authorizerType === 'REQUEST') c.addPropertyDeletionOverride('IdentitySource');
+      }
+    }
+
     this.url = `${this.stage.url}/`;
   }
 }

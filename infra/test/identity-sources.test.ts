@@ -30,6 +30,15 @@ const authorizerOf = (template: ReturnType<typeof synth>['template'], type: stri
     .find((p) => type === 'http' || p.Type === type.toUpperCase());
 
 describe('identity sources from the authorizers\' configuration (authz-config)', () => {
+  it('an uncached HTTP authorizer that also takes the token from the query string has no identity source, not an empty one', () => {
+    const uncached = table({ apis: { sky: { type: 'http', audience: 'sky', cacheTtlSeconds: 0, routes: [{ route: 'GET /a', authorizer: 'http' }] } } });
+    const env = { AUTHZ_CONFIG: JSON.stringify({ token_query_param: 'access_token' }) };
+    assert.deepEqual(readCacheKey('http', { AUTHZ_ISSUER: 'https://idp.example.com', AUTHZ_AUDIENCE: 'a', ...env }, { cached: false }).identitySources, []);
+    const props = authorizerOf(synth({ authzEnvironment: env }, uncached).template, 'http');
+    assert.ok(props, 'the HTTP API has its Lambda authorizer');
+    assert.equal('IdentitySource' in props, false, JSON.stringify(props));
+  });
+
   it('default: the Authorization header; HTTP adds the route key whenever results are cached', () => {
     const solar = apiNamed(loadRouteTable(), 'solar-system');
     const env = { AUTHZ_ISSUER: 'https://idp.example.com', AUTHZ_AUDIENCE: 'a', AUTHZ_ROUTES: authzRoutesFor(solar, 'http') };

@@ -284,10 +284,12 @@ pub struct JwksFetcher {
     uris: Mutex<HashMap<String, Arc<UriFlight>>>,
 }
 
-/// The turns of one JWKS URI.
+/// The turns of one JWKS URI. GETs run one at a time (under `last`), numbered as they start.
 #[derive(Debug, Default)]
 struct UriFlight {
-    /// How many GETs of the URI completed.
+    /// How many GETs of the URI started.
+    started: AtomicU64,
+    /// The number of the last GET that completed (0: none).
     done: AtomicU64,
     /// Held during a GET; the answer of the last one.
     last: tokio::sync::Mutex<Option<Result<HttpResponse, String>>>,
@@ -303,9 +305,11 @@ impl JwksFetcher {
         }
     }
 
-    /// The answer of a GET of `uri` that completed after this call began: its own, or the one
-    /// another caller was making meanwhile.
-    pub async fn get(&self, uri: &str) -> Result<HttpResponse, String> {
+    /// The answer of a GET of `uri`: its own, or another caller's. With `in_flight` (the cold
+    /// start, where every issuer sharing a URI asks at once), any GET that completed after this
+    /// call began; otherwise (a request looking for a key) only one that also started after this
+    /// call began, never one already under way (it may predate the key rotation looked for).
+    pub async fn get(&self, uri: &str, in_flight: bool) -> Result<HttpResponse, String> {
         let flight = {
             let mut uris = match self.uris.lock() {
                 Ok(u) => u,
@@ -313,16 +317,21 @@ impl JwksFetcher {
             };
             Arc::clone(uris.entry(uri.to_owned()).or_default())
         };
+        let begun = flight.started.load(Ordering::Acquire);
         let seen = flight.done.load(Ordering::Acquire);
         let mut last = flight.last.lock().await;
-        if flight.done.load(Ordering::Acquire) != seen
+        let done = flight.done.load(Ordering::Acquire);
+        if (done > begun || (in_flight && done != seen))
             && let Some(answer) = last.as_ref()
         {
             return answer.clone();
         }
+        // Numbered as it starts; `done` names the last that completed (a GET dropped midway,
+        // e.g. past the cold-start bound, completes nothing).
+        let number = flight.started.fetch_add(1, Ordering::AcqRel) + 1;
         let answer = self.fetch.get(uri, self.max_bytes).await;
         *last = Some(answer.clone());
-        flight.done.fetch_add(1, Ordering::Release);
+        flight.done.store(number, Ordering::Release);
         answer
     }
 }
@@ -419,7 +428,7 @@ impl IssuerKeys {
     pub async fn refresh_now(&self) -> bool {
         let mut flight = self.flight.lock().await;
         flight.last_fetch = Some(Instant::now());
-        let ok = self.fetch_and_store().await;
+        let ok = self.fetch_and_store(true).await;
         flight.penalty_until = (!ok).then(|| Instant::now() + self.settings.cooldown);
         ok
     }
@@ -442,13 +451,14 @@ impl IssuerKeys {
             return;
         }
         flight.last_fetch = Some(now);
-        let found = self.fetch_and_store().await && self.snapshot().keys.contains_key(kid);
+        let found = self.fetch_and_store(false).await && self.snapshot().keys.contains_key(kid);
         flight.penalty_until = (!found).then(|| Instant::now() + cooldown);
     }
 
-    async fn fetch_and_store(&self) -> bool {
+    /// `in_flight`: a GET of the URI already under way may answer ([`JwksFetcher::get`]).
+    async fn fetch_and_store(&self, in_flight: bool) -> bool {
         let started = Instant::now();
-        match self.fetch_keys().await {
+        match self.fetch_keys(in_flight).await {
             Ok((keys, skipped, ttl)) => {
                 let count = keys.len();
                 let now = Instant::now();
@@ -505,9 +515,10 @@ impl IssuerKeys {
 
     async fn fetch_keys(
         &self,
+        in_flight: bool,
     ) -> Result<(HashMap<String, Arc<VerifyKey>>, usize, Duration), String> {
         let uri = self.jwks_uri().await?;
-        let resp = self.jwks.get(&uri).await?;
+        let resp = self.jwks.get(&uri, in_flight).await?;
         if resp.status != 200 {
             return Err(format!("JWKS answered HTTP {}", resp.status));
         }
@@ -520,6 +531,63 @@ impl IssuerKeys {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A `Fetch` whose GETs take `delay` and are counted.
+    #[derive(Debug)]
+    struct SlowCount {
+        gets: std::sync::atomic::AtomicUsize,
+        delay: Duration,
+    }
+
+    impl Fetch for SlowCount {
+        fn get<'a>(&'a self, _url: &'a str, _max: usize) -> crate::outbound::FetchFuture<'a> {
+            Box::pin(async move {
+                let n = self.gets.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(self.delay).await;
+                Ok(HttpResponse {
+                    status: 200,
+                    body: n.to_string().into_bytes(),
+                    ..HttpResponse::default()
+                })
+            })
+        }
+        fn post_form<'a>(
+            &'a self,
+            _post: crate::outbound::FormPost<'a>,
+        ) -> crate::outbound::FetchFuture<'a> {
+            Box::pin(async { Err("no POST here".to_owned()) })
+        }
+    }
+
+    /// Issue 22 review: a key lookup never takes the answer of a JWKS GET that was already under
+    /// way when it began (it may predate the rotation it looks for); the cold start, where every
+    /// issuer sharing a URI asks at once, does.
+    #[tokio::test]
+    async fn a_lookup_never_reuses_a_get_already_under_way() {
+        for (in_flight, gets, second_body) in [(false, 2, "2"), (true, 1, "1")] {
+            let fetch = Arc::new(SlowCount {
+                gets: std::sync::atomic::AtomicUsize::new(0),
+                delay: Duration::from_millis(150),
+            });
+            let jwks = Arc::new(JwksFetcher::new(fetch.clone(), 1024));
+            let first = tokio::spawn({
+                let jwks = Arc::clone(&jwks);
+                async move { jwks.get("https://idp.example/jwks", true).await }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let second = jwks
+                .get("https://idp.example/jwks", in_flight)
+                .await
+                .unwrap();
+            assert_eq!(first.await.unwrap().unwrap().body, b"1");
+            assert_eq!(
+                fetch.gets.load(Ordering::SeqCst),
+                gets,
+                "in_flight {in_flight}"
+            );
+            assert_eq!(second.body, second_body.as_bytes(), "in_flight {in_flight}");
+        }
+    }
 
     fn settings() -> JwksSettings {
         JwksSettings::default()

@@ -48,14 +48,7 @@ where
     Fut: Future<Output = Result<R, AuthzError>>,
     R: Serialize,
 {
-    run_checked(
-        |a| {
-            a.check_rest_caching()?;
-            a.check_token()
-        },
-        handle,
-    )
-    .await
+    run_checked(Authorizer::check_token, handle).await
 }
 
 async fn run_checked<F, Fut, R>(

@@ -13,9 +13,8 @@
 //! header, and requests on stages with `authz*` stage variables. REST caches are per stage.
 //! The observed cases of issues 13 and 22 are fixed regressions at the end.
 
-use std::sync::OnceLock;
-
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use authz_core::{
     Authorizer, AuthorizerKind, AuthzError, Config, Verdict, evaluate, policy_statements,
