@@ -12,9 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../infra/scripts/common.sh
 . "$ROOT/infra/scripts/common.sh"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
-[ $# -ge 1 ] || { usage >&2; exit 2; }
-case "$1" in -h | --help) usage; exit 0 ;; esac
+expect_stage_argument "${BASH_SOURCE[0]}" "$@"
 STAGE="$1"
 shift
 ARGS=()

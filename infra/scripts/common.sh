@@ -8,6 +8,18 @@ INFRA="$ROOT/infra"
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
 
+# The usage of script $1: its header comment (after the #! line, up to the first other line).
+usage_of() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"; }
+
+# A script's first argument, as deploy.sh and destroy.sh take it: none → usage on stderr, exit 2;
+# -h/--help → usage, exit 0. Usage: expect_stage_argument "${BASH_SOURCE[0]}" "$@"
+expect_stage_argument() {
+    local script=$1
+    shift
+    [ $# -ge 1 ] || { usage_of "$script" >&2; exit 2; }
+    case "$1" in -h | --help) usage_of "$script"; exit 0 ;; esac
+}
+
 # npm ci in infra/ when node_modules is missing, unfinished or from another lock file.
 ensure_node_modules() {
     command -v node >/dev/null 2>&1 || die "node not found (Node.js 22 or 24 LTS for infra/; 20, past its end of life, still works)"

@@ -34,6 +34,21 @@ fn authz_local(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `authz-local --quiet --pool 1` on the route table `file`, every port chosen by the system,
+/// stdout piped, killed when dropped.
+fn quiet_on_table(file: &std::path::Path, extra: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.current_dir(repo())
+        .args(["--bin-dir", bin_dir().to_str().unwrap(), "--quiet"])
+        .args(["--pool", "1"])
+        .args(extra)
+        .args(["--routes", file.to_str().unwrap()])
+        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 #[test]
 fn an_unknown_flag_is_named_as_unknown() {
     let out = authz_local(&["--bogus"]);
@@ -192,21 +207,7 @@ async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.json");
     std::fs::write(&file, table.to_string()).unwrap();
-    let mut child = tokio::process::Command::new(BIN)
-        .current_dir(repo())
-        .args([
-            "--bin-dir",
-            bin_dir().to_str().unwrap(),
-            "--quiet",
-            "--pool",
-            "1",
-        ])
-        .args(["--routes", file.to_str().unwrap()])
-        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = quiet_on_table(&file, &[]).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let banner = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
     child.kill().await.unwrap();
@@ -227,20 +228,8 @@ async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.json");
     std::fs::write(&file, &table).unwrap();
-    let mut child = tokio::process::Command::new(BIN)
-        .current_dir(repo())
-        .args([
-            "--bin-dir",
-            bin_dir().to_str().unwrap(),
-            "--quiet",
-            "--pool",
-            "1",
-        ])
-        .args(["--no-opaque", "--routes", file.to_str().unwrap()])
-        .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
-        .stdout(Stdio::piped())
+    let mut child = quiet_on_table(&file, &["--no-opaque"])
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
