@@ -242,7 +242,7 @@ async fn spawn_cmd_captures_both_streams() {
         "{logs:?}"
     );
     // Killed on drop: a long-running child does not outlive its handle.
-    let f = LambdaProcess::spawn_cmd(Path::new("/bin/sh"), &["-c", "sleep 30"], &[]).await;
+    let f = LambdaProcess::spawn_cmd(Path::new("/bin/sh"), &["-c", "exec sleep 30"], &[]).await;
     let pid = f.pid();
     drop(f);
     let gone = async {
