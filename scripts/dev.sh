@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local mode: the whole system on this machine, loopback only, no AWS account, no Docker.
-# Builds the three authorizers and `authz-local` (the dev profile, the build `cargo test` makes:
+# Builds the three authorizers and `authz-local` (the dev profile, with fewer features than
+# `cargo test --workspace` unifies, so after scripts/test.sh 32 crates are built anew, README:
 # a few minutes the first time on 2 cores, seconds after; `--release` builds the shipping
 # profile instead, fat LTO: about 10 minutes cold), then starts (until Ctrl-C):
 #   - a dev OIDC issuer (discovery, JWKS, client-credentials token endpoint with a demo client
