@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local mode: the whole system on this machine, loopback only, no AWS account, no Docker.
-# Builds the three authorizers and `authz-local` (the dev profile, the build `cargo test` makes:
-# a few minutes the first time on 2 cores, seconds after; `--release` builds the shipping
+# Builds the three authorizers and `authz-local` (the dev profile with the features `cargo test
+# --workspace` gives them, so nothing is left to compile after scripts/test.sh (README): a few
+# minutes the first time on 2 cores, seconds after; `--release` builds the shipping
 # profile instead, fat LTO: about 10 minutes cold), then starts (until Ctrl-C):
 #   - a dev OIDC issuer (discovery, JWKS, client-credentials token endpoint with a demo client
 #     per tier, opaque tokens with RFC 7662 introspection) and a demo-token endpoint
@@ -75,7 +76,7 @@ if [[ $need_moto == true ]]; then
     scripts/test-tools.sh moto &
     moto=$!
 fi
-cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local &
+cargo build "${profile[@]}" --locked -p token-authorizer -p request-authorizer -p http-authorizer -p authz-local -p authz-core -p authz-lambda &
 build=$!
 stop_jobs() { kill -INT -- ${moto:+"-$moto"} "-$build" 2>/dev/null || true; }
 trap 'stop_jobs; wait; exit 130' INT TERM

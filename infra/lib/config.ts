@@ -131,7 +131,8 @@ export interface CustomDomainSettings {
  * `usageIdentifierKey` (`AUTHZ_USAGE_IDENTIFIER_CLAIM`), the API takes API keys from the
  * authorizer (`apiKeySource: AUTHORIZER`), and every guarded method requires a key. The keys
  * themselves (one per client, the claim's value) are added to the plan by the operator; API
- * Gateway refuses key values under 20 characters, so the claim's values must be at least that long.
+ * Gateway refuses key values under 20 characters, so the claim's values must be at least that long
+ * (the authorizers refuse a shorter, missing or non-string claim: 403, `invalid_usage_identifier`).
  */
 export interface UsagePlanSettings {
   readonly claim: string;

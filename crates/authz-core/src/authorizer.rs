@@ -311,24 +311,29 @@ impl Authorizer {
         };
         // Err carries the policy when the token was valid: not permitted on this route, but
         // the full policy is still what the cache must hold for the caller's other routes.
-        type Denied = (AuthzError, Option<(Claims, Vec<Statement>)>);
-        let decision: Result<(Claims, Vec<Statement>), Denied> = async {
+        type Granted = (Claims, Vec<Statement>, Option<String>);
+        type Denied = (AuthzError, Option<Granted>);
+        let decision: Result<Granted, Denied> = async {
             if !policy::api_allowed(&self.config.allowed_api_arns, &arn) {
                 return Err((AuthzError::ApiNotAllowed, None));
             }
             let (claims, rules) = self.verified(input, trace).await.map_err(|e| (e, None))?;
+            // A usage identifier no API key can have is refused for every route: it depends
+            // on the token alone, as the cache key does.
+            let key =
+                response::usage_identifier_key(&claims, &self.render).map_err(|e| (e, None))?;
             let statements = match rules {
                 None => vec![Statement::allow(arn.stage_wildcard())],
                 Some(rules) => policy::rest_statements(rules, &claims, &arn, arn_text),
             };
             if policy::evaluate(&statements, arn_text) {
-                return Ok((claims, statements));
+                return Ok((claims, statements, key));
             }
             let rule = rules.and_then(|r| r.for_path(arn.verb, arn.resource));
             let why = rule
                 .and_then(|r| r.check(&claims).err())
                 .unwrap_or(AuthzError::RouteNotAllowed);
-            Err((why, Some((claims, statements))))
+            Err((why, Some((claims, statements, key))))
         }
         .await;
         log_decision(
@@ -338,9 +343,9 @@ impl Authorizer {
             started,
         );
         match decision {
-            Ok((claims, statements)) | Err((_, Some((claims, statements)))) => {
-                Ok(response::rest_policy(&claims, statements, &self.render))
-            }
+            Ok((claims, statements, key)) | Err((_, Some((claims, statements, key)))) => Ok(
+                response::rest_policy(&claims, statements, &self.render, key),
+            ),
             Err((e, None)) if e.verdict() == Verdict::Forbidden => Ok(response::rest_deny(
                 trace.sub.as_deref().unwrap_or("anonymous"),
                 arn_text,

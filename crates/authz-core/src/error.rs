@@ -124,6 +124,11 @@ pub enum AuthzError {
     /// The request targets an API this authorizer may not grant (API ARN allow-list).
     #[error("API not in the allow-list")]
     ApiNotAllowed,
+    /// Valid token, but the usage-identifier claim (`AUTHZ_USAGE_IDENTIFIER_CLAIM`) is missing,
+    /// not a string, or shorter than API Gateway's shortest API key value (`MIN_API_KEY_LENGTH`,
+    /// 20 characters): no API key can match it.
+    #[error("usage identifier claim missing, not a string or too short for an API key")]
+    UsageIdentifierInvalid,
     /// The event is not a valid API Gateway authorizer event.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
@@ -137,9 +142,11 @@ impl AuthzError {
     pub fn verdict(&self) -> Verdict {
         use AuthzError::*;
         match self {
-            InsufficientScope | ClaimMismatch | RouteNotAllowed | ApiNotAllowed => {
-                Verdict::Forbidden
-            }
+            InsufficientScope
+            | ClaimMismatch
+            | RouteNotAllowed
+            | ApiNotAllowed
+            | UsageIdentifierInvalid => Verdict::Forbidden,
             InvalidEvent(_) | Internal(_) => Verdict::Internal,
             _ => Verdict::Unauthorized,
         }
@@ -177,6 +184,7 @@ impl AuthzError {
             ClaimMismatch => "claim_mismatch",
             RouteNotAllowed => "route_not_allowed",
             ApiNotAllowed => "api_not_allowed",
+            UsageIdentifierInvalid => "invalid_usage_identifier",
             InvalidEvent(_) => "invalid_event",
             Internal(_) => "internal",
         }
@@ -186,7 +194,7 @@ impl AuthzError {
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log); the test
 /// below checks `reason` against it.
 #[cfg(test)]
-const REASONS: [&str; 30] = [
+const REASONS: [&str; 31] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",
@@ -215,6 +223,7 @@ const REASONS: [&str; 30] = [
     "claim_mismatch",
     "route_not_allowed",
     "api_not_allowed",
+    "invalid_usage_identifier",
     "invalid_event",
     "internal",
 ];
@@ -255,6 +264,7 @@ mod tests {
             ClaimMismatch,
             RouteNotAllowed,
             ApiNotAllowed,
+            UsageIdentifierInvalid,
             InvalidEvent("x".into()),
             Internal("x".into()),
         ];
@@ -288,6 +298,7 @@ mod tests {
                 | ClaimMismatch
                 | RouteNotAllowed
                 | ApiNotAllowed
+                | UsageIdentifierInvalid
                 | InvalidEvent(_)
                 | Internal(_) => {}
             }
@@ -316,6 +327,10 @@ mod tests {
             assert_eq!(e.verdict(), Verdict::Unauthorized);
         }
         assert_eq!(AuthzError::InsufficientScope.verdict(), Verdict::Forbidden);
+        assert_eq!(
+            AuthzError::UsageIdentifierInvalid.verdict(),
+            Verdict::Forbidden
+        );
         let e = AuthzError::InvalidEvent("no methodArn".into());
         assert_eq!(e.verdict(), Verdict::Internal);
     }

@@ -20,7 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("jwt", &["alg", "decision_log", "error"]),
     ("claims", &["decision_log", "error"]),
     ("policy", &["claims", "error"]),
-    ("response", &["claims", "policy"]),
+    ("response", &["claims", "error", "policy"]),
     // I/O.
     ("outbound", &["error"]),
     ("discovery", &["decision_log", "outbound"]),

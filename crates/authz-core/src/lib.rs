@@ -44,6 +44,7 @@ pub use decision_log::{DECISIONS, Trace};
 pub use error::{AuthzError, ConfigError, Verdict};
 pub use keys::JwksSettings;
 pub use policy::{MethodArn, Rule, Rules, Statement, evaluate, policy_statements};
+pub use response::MIN_API_KEY_LENGTH;
 pub use secrets::{ClientCredentials, SecretFuture, SecretSource};
 pub use verifier::COLD_START_FETCH_BOUND;
 

@@ -9,7 +9,11 @@ use aws_lambda_events::{
 };
 use serde_json::{Map, Value};
 
-use crate::{claims::Claims, policy::Statement};
+use crate::{claims::Claims, error::AuthzError, policy::Statement};
+
+/// API Gateway's shortest API key value, in characters (`CreateApiKey` refuses shorter ones): a
+/// `usageIdentifierKey` shorter than this matches no key, and API Gateway answers 403.
+pub const MIN_API_KEY_LENGTH: usize = 20;
 
 /// What the rendering of an allowed caller's answer adds from the claims.
 #[derive(Debug, Clone, Default)]
@@ -84,12 +88,30 @@ fn rest(
     r
 }
 
+/// The `usageIdentifierKey` of a verified caller: `None` when no claim is configured, else the
+/// claim's value, which must be a string of at least [`MIN_API_KEY_LENGTH`] characters (else
+/// [`AuthzError::UsageIdentifierInvalid`]: no API key can have that value). A function of the
+/// token alone, so a cached answer is right for every request with the same token.
+pub fn usage_identifier_key(
+    claims: &Claims,
+    settings: &RenderSettings,
+) -> Result<Option<String>, AuthzError> {
+    let Some(name) = &settings.usage_identifier_claim else {
+        return Ok(None);
+    };
+    match claims.all.get(name).and_then(Value::as_str) {
+        Some(v) if v.chars().count() >= MIN_API_KEY_LENGTH => Ok(Some(v.to_owned())),
+        _ => Err(AuthzError::UsageIdentifierInvalid),
+    }
+}
+
 /// A REST policy for a verified caller from its statements: one IAM statement per effect, with
-/// the `context` and, when configured, the `usageIdentifierKey` from a claim.
+/// the `context` and the `usageIdentifierKey` (from [`usage_identifier_key`]).
 pub fn rest_policy(
     claims: &Claims,
     statements: Vec<Statement>,
     settings: &RenderSettings,
+    usage_identifier_key: Option<String>,
 ) -> ApiGatewayCustomAuthorizerResponse {
     let (allow, deny): (Vec<_>, Vec<_>) = statements.into_iter().partition(|s| s.allow);
     let mut out = Vec::with_capacity(2);
@@ -106,12 +128,7 @@ pub fn rest_policy(
     }
     let mut r = rest(claims.principal(), out);
     r.context = Value::Object(context(claims, &settings.context_claims));
-    r.usage_identifier_key = settings
-        .usage_identifier_claim
-        .as_ref()
-        .and_then(|c| claims.all.get(c))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    r.usage_identifier_key = usage_identifier_key;
     r
 }
 
@@ -168,7 +185,8 @@ mod tests {
             context_claims: Vec::new(),
             usage_identifier_claim: Some("plan_key".into()),
         };
-        let c = claims(json!({"plan_key": "key-123"}));
+        let c = claims(json!({"plan_key": "key-123-4567890123456"}));
+        let key = usage_identifier_key(&c, &settings).unwrap_or_default();
         let r = rest_policy(
             &c,
             vec![
@@ -176,6 +194,7 @@ mod tests {
                 Statement::deny("arn:x/prod/GET/admin"),
             ],
             &settings,
+            key,
         );
         let v = serde_json::to_value(&r).unwrap_or_default();
         assert_eq!(v["principalId"], "alice");
@@ -194,9 +213,47 @@ mod tests {
             v["policyDocument"]["Statement"][1]["Resource"],
             json!(["arn:x/prod/GET/admin"])
         );
-        assert_eq!(v["usageIdentifierKey"], "key-123");
+        assert_eq!(v["usageIdentifierKey"], "key-123-4567890123456");
         assert_eq!(v["context"]["sub"], "alice");
         let d = serde_json::to_value(rest_deny("alice", "arn:x/prod/GET/")).unwrap_or_default();
         assert_eq!(d["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    }
+
+    /// API Gateway has no API key shorter than 20 characters: a claim value that could never
+    /// match one is refused (403 with its own reason), never passed on to fail without a trace.
+    #[test]
+    fn usage_identifier_must_be_a_possible_api_key_value() {
+        let settings = RenderSettings {
+            context_claims: Vec::new(),
+            usage_identifier_claim: Some("plan_key".into()),
+        };
+        let shortest = "k".repeat(MIN_API_KEY_LENGTH);
+        let short = "k".repeat(MIN_API_KEY_LENGTH - 1);
+        assert_eq!(
+            usage_identifier_key(&claims(json!({"plan_key": shortest})), &settings),
+            Ok(Some(shortest.clone()))
+        );
+        // Characters, not bytes: 19 two-byte characters are still too short.
+        let wide = "é".repeat(MIN_API_KEY_LENGTH - 1);
+        for all in [
+            json!({"plan_key": short}),
+            json!({"plan_key": wide}),
+            json!({"plan_key": ""}),
+            json!({}),
+            json!({"plan_key": 12_345_678_901_234_567_890_u64}),
+            json!({"plan_key": [shortest]}),
+        ] {
+            assert_eq!(
+                usage_identifier_key(&claims(all.clone()), &settings),
+                Err(AuthzError::UsageIdentifierInvalid),
+                "{all}"
+            );
+        }
+        // No claim configured: no key, whatever the token carries.
+        let none = RenderSettings::default();
+        assert_eq!(
+            usage_identifier_key(&claims(json!({"plan_key": "x"})), &none),
+            Ok(None)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! cached-policy replay over a whole route table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use authz_core::evaluate;
+use authz_core::{MIN_API_KEY_LENGTH, evaluate};
 use authz_testkit::{
     Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{
@@ -196,18 +196,14 @@ async fn identity_binding_header_must_equal_claim() {
 }
 
 #[tokio::test]
-async fn claim_rules_unlisted_routes_and_usage_identifier() {
+async fn claim_rules_and_unlisted_routes() {
     let routes = r#"[{"route":"GET /pets","scopes":["read"]},
                      {"route":"ANY /pets/{petId}","claims":{"groups":"pets-admin"}},
                      {"route":"POST /pets","scopes":["write"],"claims":{"amr":"mfa"}}]"#;
-    let (issuer, key, p) = setup(&[
-        ("AUTHZ_ROUTES", routes),
-        ("AUTHZ_USAGE_IDENTIFIER_CLAIM", "plan"),
-    ])
-    .await;
+    let (issuer, key, p) = setup(&[("AUTHZ_ROUTES", routes)]).await;
     let admin = key.sign(&with(
         claims(&issuer),
-        json!({"groups": ["pets-admin"], "amr": ["pwd", "mfa"], "plan": "k-9"}),
+        json!({"groups": ["pets-admin"], "amr": ["pwd", "mfa"]}),
     ));
     let reader = key.sign(&claims(&issuer));
     let out = p
@@ -219,10 +215,6 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
             json!({}),
         ))
         .await;
-    let Outcome::Response(r) = &out else {
-        panic!("{out:?}")
-    };
-    assert_eq!(r["usageIdentifierKey"], "k-9");
     assert_eq!(
         effect(&out, &format!("{STAGE_ARN}/DELETE/pets/7")),
         Some(true)
@@ -279,6 +271,54 @@ async fn claim_rules_unlisted_routes_and_usage_identifier() {
         .await,
         unauthorized()
     );
+}
+
+/// `AUTHZ_USAGE_IDENTIFIER_CLAIM`: the claim's value is the caller's `usageIdentifierKey`, and
+/// a value no API key can have (missing, not a string, under API Gateway's 20 characters) is
+/// refused with its own reason, by a policy that allows no route (the answer API Gateway caches
+/// for the token), instead of an Allow API Gateway would turn into an untraced 403.
+#[tokio::test]
+async fn usage_identifier_must_be_a_possible_api_key_value() {
+    let routes = r#"[{"route":"GET /pets","scopes":["read"]}]"#;
+    let (issuer, key, p) = setup(&[
+        ("AUTHZ_ROUTES", routes),
+        ("AUTHZ_USAGE_IDENTIFIER_CLAIM", "plan"),
+    ])
+    .await;
+    let get_pets = |t: &str| request("GET", "/pets", bearer(t), json!({}), json!({}));
+    let shortest = "k".repeat(MIN_API_KEY_LENGTH);
+    let t = key.sign(&with(claims(&issuer), json!({"plan": shortest})));
+    let out = p.invoke(&get_pets(&t)).await;
+    let Outcome::Response(r) = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(r["usageIdentifierKey"], json!(shortest));
+    assert_eq!(effect(&out, &format!("{STAGE_ARN}/GET/pets")), Some(true));
+    assert_eq!(last_reason(&p).await, "ok");
+    let short = "k".repeat(MIN_API_KEY_LENGTH - 1);
+    for plan in [
+        json!(short),
+        json!(null),
+        json!(12_345_678_901_234_567_890_u64),
+    ] {
+        let t = key.sign(&with(claims(&issuer), json!({ "plan": plan })));
+        let out = p.invoke(&get_pets(&t)).await;
+        let Outcome::Response(r) = &out else {
+            panic!("{out:?}")
+        };
+        assert!(
+            r.get("usageIdentifierKey").is_none_or(Value::is_null),
+            "{r}"
+        );
+        for route in ["GET/pets", "GET/pets/7", "POST/pets"] {
+            assert_eq!(
+                effect(&out, &format!("{STAGE_ARN}/{route}")),
+                Some(false),
+                "{plan}: {route}"
+            );
+        }
+        assert_eq!(last_reason(&p).await, "invalid_usage_identifier", "{plan}");
+    }
 }
 
 /// API Gateway caches one policy per token and reuses it for every route: whichever route a

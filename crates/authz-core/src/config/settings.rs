@@ -159,7 +159,8 @@ settings! {
     /// Identity binding: the claim the header `AUTHZ_BIND_HEADER` must equal.
     BIND_CLAIM: top.bind_claim: Option<String>, Text;
     /// A claim whose value becomes `usageIdentifierKey` (REST usage plans with API key source
-    /// AUTHORIZER).
+    /// AUTHORIZER). A token whose claim is missing, not a string or shorter than 20 characters
+    /// (API Gateway's shortest API key value) is refused: 403, reason `invalid_usage_identifier`.
     USAGE_IDENTIFIER_CLAIM: top.usage_identifier_claim: Option<String>, Text;
     /// `jwt`, `opaque` (always introspect) or `auto` (JWT-shaped → local verification, else
     /// introspection). At most one issuer may take opaque tokens.
