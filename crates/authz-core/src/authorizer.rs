@@ -11,11 +11,13 @@ use aws_lambda_events::apigw::{
 };
 
 use crate::{
-    bearer,
+    alg::SUPPORTED_ALGORITHMS,
+    bearer::{self, Scheme},
     claims::Claims,
     config::{AuthorizerKind, Config},
     decision_log::{Trace, log_decision},
     discovery::Discoverer,
+    dpop::{self, ProofCheck, ProofTarget, ReplaySet, SenderConstraint},
     error::{AuthzError, ConfigError, Verdict},
     event::{
         self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
@@ -37,6 +39,29 @@ pub struct Authorizer {
     binding: Option<Binding>,
     render: RenderSettings,
     verifier: Verifier,
+    /// The DPoP proofs accepted by this execution environment (RFC 9449 §11.1).
+    replay: ReplaySet,
+}
+
+/// What a request offers besides its token to prove it holds the token's key.
+#[derive(Debug)]
+struct Possession<'a> {
+    /// The `DPoP` header's one value.
+    proof: Result<Option<&'a str>, AuthzError>,
+    /// The request's method and URL, as a proof must name them.
+    target: Option<ProofTarget>,
+    /// The mutual-TLS client certificate (PEM).
+    client_cert: Option<&'a str>,
+}
+
+impl Default for Possession<'_> {
+    fn default() -> Self {
+        Possession {
+            proof: Ok(None),
+            target: None,
+            client_cert: None,
+        }
+    }
 }
 
 impl Authorizer {
@@ -128,6 +153,7 @@ impl Authorizer {
             binding,
             render,
             verifier,
+            replay: ReplaySet::default(),
         })
     }
 
@@ -159,26 +185,79 @@ impl Authorizer {
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
         let credential = value.map(Credential::Header);
-        self.verify_credential(credential, None, trace).await
+        self.verify_credential(credential, None, Possession::default(), trace)
+            .await
     }
 
     async fn verify_credential(
         &self,
         credential: Option<Credential<'_>>,
         audiences: Option<&[String]>,
+        possession: Possession<'_>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
         let max = self.config.max_token_bytes;
-        let token = match credential {
+        let dpop = self.config.sender_constrained != SenderConstraint::Off;
+        let (scheme, token) = match credential {
             None => return Err(AuthzError::MissingToken),
             Some(Credential::Header(v)) => {
-                bearer::bearer(Some(v), self.config.accept_bare_token, max)?
+                bearer::credential(Some(v), self.config.accept_bare_token, dpop, max)?
             }
-            Some(Credential::Query(v)) => bearer::bearer(Some(v), true, max)?,
+            Some(Credential::Query(v)) => bearer::credential(Some(v), true, false, max)?,
         };
-        self.verifier
-            .verify(token, verifier::unix_now(), audiences, trace)
-            .await
+        let now = verifier::unix_now();
+        let claims = self.verifier.verify(token, now, audiences, trace).await?;
+        self.check_possession(scheme, token, &claims, possession, now)?;
+        Ok(claims)
+    }
+
+    /// RFC 9449 §7.1 and RFC 8705 §3: a DPoP-bound token needs its proof (checked, then its
+    /// `jti` spent), a certificate-bound one its certificate; unbound tokens as configured.
+    fn check_possession(
+        &self,
+        scheme: Scheme,
+        token: &str,
+        claims: &Claims,
+        possession: Possession<'_>,
+        now: f64,
+    ) -> Result<(), AuthzError> {
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => {
+                let proof = possession.proof?.ok_or(AuthzError::DpopProofMissing)?;
+                if proof.len() > self.config.max_token_bytes {
+                    return Err(AuthzError::DpopProofInvalid("longer than a token may be"));
+                }
+                let target = possession.target.ok_or(AuthzError::DpopUrlMismatch)?;
+                let check = ProofCheck {
+                    now,
+                    max_age: self.config.dpop_max_age.as_secs_f64(),
+                    leeway: self.config.leeway.as_secs_f64(),
+                    algorithms: &SUPPORTED_ALGORITHMS,
+                };
+                Some(dpop::verify_proof(proof, token, &target, &check)?)
+            }
+        };
+        // A certificate that does not parse matches no `x5t#S256`.
+        let cert = possession
+            .client_cert
+            .map(|pem| dpop::certificate_thumbprint(pem).unwrap_or_default());
+        dpop::check_binding(
+            self.config.sender_constrained,
+            &claims.all,
+            scheme,
+            proof.as_ref(),
+            cert.as_deref(),
+        )?;
+        if let Some(proof) = proof {
+            let forget_after = proof.iat
+                + self.config.dpop_max_age.as_secs_f64()
+                + 2.0 * self.config.leeway.as_secs_f64();
+            if !self.replay.first_use(&proof, forget_after, now) {
+                return Err(AuthzError::DpopReplay);
+            }
+        }
+        Ok(())
     }
 
     /// REST API, TOKEN authorizer, from the raw event JSON. `Ok` is a policy (Allow, or without
@@ -277,8 +356,16 @@ impl Authorizer {
         };
         let audiences = input.stage_list(STAGE_AUDIENCE)?;
         let required_scopes = input.stage_list(STAGE_SCOPES)?;
+        let possession = Possession {
+            proof: input.dpop_proof,
+            target: input.method.map(|method| ProofTarget {
+                method: method.to_owned(),
+                url: input.url,
+            }),
+            client_cert: input.client_cert,
+        };
         let claims = self
-            .verify_credential(input.credential?, audiences.as_deref(), trace)
+            .verify_credential(input.credential?, audiences.as_deref(), possession, trace)
             .await?;
         if let Some(required) = required_scopes
             && !required.iter().any(|s| claims.scopes.contains(s))

@@ -17,7 +17,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("decision_log", &["error"]),
     ("bearer", &["error"]),
     ("event", &["error"]),
+    ("jwk", &["alg", "error"]),
     ("jwt", &["alg", "decision_log", "error"]),
+    ("dpop", &["alg", "bearer", "error", "jwk", "jwt"]),
     ("claims", &["decision_log", "error"]),
     ("policy", &["claims", "error"]),
     ("response", &["claims", "policy"]),
@@ -26,7 +28,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("discovery", &["decision_log", "outbound"]),
     (
         "keys",
-        &["alg", "decision_log", "discovery", "error", "outbound"],
+        &[
+            "alg",
+            "decision_log",
+            "discovery",
+            "error",
+            "jwk",
+            "outbound",
+        ],
     ),
     ("secrets", &["error"]),
     (
@@ -57,6 +66,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "alg",
             "claims",
+            "dpop",
             "error",
             "event",
             "introspect",
@@ -75,6 +85,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "decision_log",
             "discovery",
+            "dpop",
             "error",
             "event",
             "introspect",
@@ -90,9 +101,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Pure modules: besides the table above, they may not name an I/O crate.
-const PURE: [&str; 9] = [
+const PURE: [&str; 11] = [
     "error",
     "alg",
+    "jwk",
+    "dpop",
     "decision_log",
     "bearer",
     "event",

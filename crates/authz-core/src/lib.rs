@@ -19,8 +19,10 @@ mod alg;
 mod bearer;
 mod claims;
 mod decision_log;
+mod dpop;
 mod error;
 mod event;
+mod jwk;
 mod jwt;
 mod policy;
 mod response;
@@ -54,6 +56,7 @@ pub mod internals {
     pub use crate::alg::{SUPPORTED_ALGORITHMS, alg_name};
     pub use crate::bearer::bearer;
     pub use crate::discovery::{Discovery, parse_discovery};
+    pub use crate::dpop::{access_token_hash, certificate_thumbprint, thumbprint};
     pub use crate::event::parse_event;
     pub use crate::introspect::{
         Answer, CallError, answer_ttl, is_access_token, judge, read_answer,

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::alg::SUPPORTED_ALGORITHMS;
 use crate::claims::{DEFAULT_SCOPE_CLAIMS, check_claim_name};
+use crate::dpop::SenderConstraint;
 use crate::outbound::TlsRoots;
 use crate::outbound::check_url;
 use crate::policy::{Rule, Rules};
@@ -337,7 +338,18 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             ));
         }
     };
+    let sender_constrained = match raw.sender_constrained.as_deref() {
+        None => s::DEFAULT_SENDER_CONSTRAINED,
+        Some(value) => SenderConstraint::parse(value).ok_or_else(|| {
+            ConfigError(format!(
+                "{}: `{value}` is not off, accept or require",
+                src_of(&s::SENDER_CONSTRAINED)
+            ))
+        })?,
+    };
     Ok(Config {
+        sender_constrained,
+        dpop_max_age: seconds(&s::DPOP_MAX_AGE_SECONDS, raw.dpop_max_age_seconds)?,
         routes,
         route_sets,
         token_header,

@@ -21,6 +21,7 @@ use std::{collections::HashMap, time::Duration};
 
 pub use crate::error::ConfigError;
 use crate::{
+    dpop::SenderConstraint,
     event::{Binding, split_list},
     introspect::{ClientAuth, IntrospectionConfig},
     keys::JwksSettings,
@@ -70,6 +71,10 @@ pub struct Config {
     pub(crate) binding: Option<Binding>,
     /// Claim whose value becomes `usageIdentifierKey` (REST usage plans, API key source AUTHORIZER).
     pub(crate) usage_identifier_claim: Option<String>,
+    /// Whether DPoP-bound and certificate-bound tokens are checked, and required.
+    pub(crate) sender_constrained: SenderConstraint,
+    /// Oldest DPoP proof accepted (`iat` in the past).
+    pub(crate) dpop_max_age: Duration,
 }
 
 impl CaBundle {

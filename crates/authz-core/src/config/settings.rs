@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::build::RawRule;
 use super::declare::{Kind, Setting, between, bool_text, settings, up_to};
+use crate::dpop::SenderConstraint;
 use crate::introspect::ClientAuth;
 use crate::outbound::TlsRoots;
 
@@ -43,6 +44,10 @@ pub const MIN_JWKS_MAX_BYTES: usize = 1_024;
 pub const MAX_HTTP_TIMEOUT_SECONDS: u64 = 9;
 /// Default of `AUTHZ_TLS_ROOTS`: nothing to read or parse at cold start (BENCHMARKS.md).
 pub const DEFAULT_TLS_ROOTS: TlsRoots = TlsRoots::Builtin;
+/// Default of `AUTHZ_SENDER_CONSTRAINED`: bound tokens refused, caching allowed.
+pub const DEFAULT_SENDER_CONSTRAINED: SenderConstraint = SenderConstraint::Off;
+/// Largest value of `AUTHZ_DPOP_MAX_AGE_SECONDS`.
+pub const MAX_DPOP_MAX_AGE_SECONDS: u64 = 300;
 /// Default header carrying the token (lower-case).
 pub const DEFAULT_TOKEN_HEADER: &str = "authorization";
 /// Default client authentication at the introspection endpoint.
@@ -138,6 +143,18 @@ settings! {
     /// Whole-request timeout, inside API Gateway's 10 s authorizer budget; above 0.
     HTTP_TIMEOUT_SECONDS: http.timeout_seconds: Option<f64>, Seconds {
         DEFAULT_HTTP_TIMEOUT_SECONDS = 2, up_to(MAX_HTTP_TIMEOUT_SECONDS)
+    };
+    /// Sender-constrained tokens (REQUEST and HTTP authorizers, caching off; see
+    /// [DPoP and certificate-bound tokens](#dpop-and-certificate-bound-tokens)): `off` (a token
+    /// with `cnf` is refused, the `DPoP` scheme too), `accept` (`Authorization: DPoP` with a
+    /// `DPoP` proof for DPoP-bound tokens, the client certificate for certificate-bound ones,
+    /// plain bearer tokens still accepted) or `require` (plain bearer tokens refused too).
+    SENDER_CONSTRAINED: top.sender_constrained: Option<String>, Text
+        = DEFAULT_SENDER_CONSTRAINED.name();
+    /// Oldest DPoP proof accepted: its `iat` at most this far in the past (plus the leeway), and
+    /// no further in the future than the leeway. Also how long a proof's `jti` is remembered.
+    DPOP_MAX_AGE_SECONDS: top.dpop_max_age_seconds: Option<f64>, Seconds {
+        DEFAULT_DPOP_MAX_AGE_SECONDS = 60, up_to(MAX_DPOP_MAX_AGE_SECONDS)
     };
     /// Route rules, JSON (see [Route rules](#route-rules)). Unset: any valid token may use any
     /// route.
