@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 use authz_testkit::{
     keys::{TestKey, b64url, raw_token},
     tls::TestCa,
