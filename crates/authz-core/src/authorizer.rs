@@ -26,6 +26,7 @@ use crate::{
     keys::{IssuerKeys, JwksFetcher},
     outbound::{self, Fetch, HttpFetch},
     policy::{self, MethodArn, Rules, Statement},
+    replay::{self, ReplayStore},
     response::{self, RenderSettings},
     secrets::{self, SecretSource},
     verifier::{self, Issuer, Verifier, VerifySettings},
@@ -41,6 +42,8 @@ pub struct Authorizer {
     verifier: Verifier,
     /// The DPoP proofs accepted by this execution environment (RFC 9449 §11.1).
     replay: ReplaySet,
+    /// The store shared by every execution environment, when configured.
+    replay_store: Option<Arc<dyn ReplayStore>>,
 }
 
 /// What a request offers besides its token to prove it holds the token's key.
@@ -137,6 +140,12 @@ impl Authorizer {
                 required_typ: config.required_typ.clone(),
             },
         );
+        let replay_store = match &config.dpop_replay_table {
+            None => None,
+            Some(table) => {
+                Some(replay::dynamodb(table, config.http.timeout).ok_or_else(replay::not_built)?)
+            }
+        };
         let binding = config.binding.clone();
         let sources = Sources {
             token_header: config.token_header.clone(),
@@ -154,6 +163,7 @@ impl Authorizer {
             render,
             verifier,
             replay: ReplaySet::default(),
+            replay_store,
         })
     }
 
@@ -207,13 +217,14 @@ impl Authorizer {
         };
         let now = verifier::unix_now();
         let claims = self.verifier.verify(token, now, audiences, trace).await?;
-        self.check_possession(scheme, token, &claims, possession, now)?;
+        self.check_possession(scheme, token, &claims, possession, now)
+            .await?;
         Ok(claims)
     }
 
     /// RFC 9449 §7.1 and RFC 8705 §3: a DPoP-bound token needs its proof (checked, then its
     /// `jti` spent), a certificate-bound one its certificate; unbound tokens as configured.
-    fn check_possession(
+    async fn check_possession(
         &self,
         scheme: Scheme,
         token: &str,
@@ -253,8 +264,20 @@ impl Authorizer {
             let forget_after = proof.iat
                 + self.config.dpop_max_age.as_secs_f64()
                 + 2.0 * self.config.leeway.as_secs_f64();
+            // The fast path first: a replay to this environment costs no store call.
             if !self.replay.first_use(&proof, forget_after, now) {
                 return Err(AuthzError::DpopReplay);
+            }
+            if let Some(store) = &self.replay_store {
+                let key = format!("{} {}", proof.jkt, proof.jti);
+                match store.first_use(key, forget_after.ceil() as i64).await {
+                    Ok(true) => {}
+                    Ok(false) => return Err(AuthzError::DpopReplay),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "DPoP replay store unavailable");
+                        return Err(AuthzError::DpopReplayStoreUnavailable);
+                    }
+                }
             }
         }
         Ok(())
@@ -529,6 +552,43 @@ mod tests {
                 .check_rest_caching()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_replay_table_needs_sender_constraints_and_the_feature() {
+        let load = |vars: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |name| {
+                [
+                    ("AUTHZ_ISSUER", "https://idp.example.com"),
+                    ("AUTHZ_AUDIENCE", "api"),
+                ]
+                .iter()
+                .chain(vars)
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let off = load(&[("AUTHZ_DPOP_REPLAY_TABLE", "replay")]).unwrap_err();
+        assert!(off.0.contains("AUTHZ_DPOP_REPLAY_TABLE"), "{off}");
+        assert!(off.0.contains("AUTHZ_SENDER_CONSTRAINED"), "{off}");
+        let config = load(&[
+            ("AUTHZ_DPOP_REPLAY_TABLE", "replay"),
+            ("AUTHZ_SENDER_CONSTRAINED", "accept"),
+        ])
+        .unwrap();
+        let built = Authorizer::new(config);
+        if cfg!(feature = "replay-store") {
+            assert!(built.is_ok(), "{built:?}");
+        } else {
+            assert_eq!(built.unwrap_err(), replay::not_built());
+        }
+        let message = replay::not_built().to_string();
+        for needle in [
+            "AUTHZ_DPOP_REPLAY_TABLE",
+            "without the `replay-store` feature",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
     }
 
     #[test]

@@ -159,6 +159,10 @@ pub enum AuthzError {
     /// The proof's `jti` was already used.
     #[error("DPoP proof replayed")]
     DpopReplay,
+    /// The shared replay store could not say whether the proof was used (unreachable, slow,
+    /// refused): the proof is refused.
+    #[error("DPoP replay store unavailable")]
+    DpopReplayStoreUnavailable,
     /// The `DPoP` scheme with a token that has no `cnf.jkt`.
     #[error("token presented with DPoP is not DPoP-bound")]
     DpopTokenNotBound,
@@ -242,6 +246,7 @@ impl AuthzError {
             DpopAthMismatch => "dpop_ath_mismatch",
             DpopKeyMismatch => "dpop_jkt_mismatch",
             DpopReplay => "dpop_replay",
+            DpopReplayStoreUnavailable => "dpop_replay_store_unavailable",
             DpopTokenNotBound => "dpop_token_not_bound",
             DpopDowngrade => "dpop_downgrade",
             SenderConstraintRequired => "sender_constraint_required",
@@ -257,7 +262,7 @@ impl AuthzError {
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log); the test
 /// below checks `reason` against it.
 #[cfg(test)]
-const REASONS: [&str; 47] = [
+const REASONS: [&str; 48] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",
@@ -297,6 +302,7 @@ const REASONS: [&str; 47] = [
     "dpop_ath_mismatch",
     "dpop_jkt_mismatch",
     "dpop_replay",
+    "dpop_replay_store_unavailable",
     "dpop_token_not_bound",
     "dpop_downgrade",
     "sender_constraint_required",
@@ -354,6 +360,7 @@ mod tests {
             DpopAthMismatch,
             DpopKeyMismatch,
             DpopReplay,
+            DpopReplayStoreUnavailable,
             DpopTokenNotBound,
             DpopDowngrade,
             SenderConstraintRequired,
@@ -404,6 +411,7 @@ mod tests {
                 | DpopAthMismatch
                 | DpopKeyMismatch
                 | DpopReplay
+                | DpopReplayStoreUnavailable
                 | DpopTokenNotBound
                 | DpopDowngrade
                 | SenderConstraintRequired

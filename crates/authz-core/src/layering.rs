@@ -38,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("secrets", &["error"]),
+    ("replay", &["error"]),
     (
         "introspect",
         &[
@@ -93,6 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "keys",
             "outbound",
             "policy",
+            "replay",
             "response",
             "secrets",
             "verifier",

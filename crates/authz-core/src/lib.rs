@@ -32,6 +32,7 @@ mod discovery;
 mod introspect;
 mod keys;
 mod outbound;
+mod replay;
 mod secrets;
 mod verifier;
 
@@ -65,4 +66,7 @@ pub mod internals {
     pub use crate::keys::{cache_ttl, parse_jwks};
     pub use crate::outbound::{HttpResponse, check_url, redact_userinfo};
     pub use crate::policy::rest_statements;
+    pub use crate::replay::{
+        EXPIRES_ATTRIBUTE as REPLAY_EXPIRES_ATTRIBUTE, KEY_ATTRIBUTE as REPLAY_KEY_ATTRIBUTE,
+    };
 }

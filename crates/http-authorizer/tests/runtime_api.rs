@@ -350,3 +350,69 @@ async fn bound_tokens_are_refused_when_sender_constraints_are_off() {
     ));
     assert_eq!(last_reason(&p).await, "bad_scheme");
 }
+
+/// Issue 26: a proof is accepted once across every execution environment. Two authorizer
+/// processes share a DynamoDB table (moto); the same proof sent to both at once is accepted by
+/// exactly one. With the table unreachable, proofs are refused with their own reason.
+#[tokio::test]
+async fn a_proof_is_accepted_once_across_concurrent_execution_environments() {
+    let moto = authz_testkit::MotoServer::start().await;
+    moto.create_replay_table("dpop-replay").await;
+    let sdk = moto.sdk_env();
+    let mut env: Vec<(&str, &str)> = sdk.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([
+        ("AUTHZ_SENDER_CONSTRAINED", "accept"),
+        ("AUTHZ_DPOP_REPLAY_TABLE", "dpop-replay"),
+        ("AUTHZ_HTTP_TIMEOUT_SECONDS", "3"),
+    ]);
+    let (issuer, key, a) = setup(&env).await;
+    let routes = fixture("solar-system.json")["routes"].to_string();
+    env.push(("AUTHZ_ROUTES", routes.as_str()));
+    let b = start_authorizer(BIN, &issuer, &env).await;
+    let client = TestKey::ed25519("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let dpop = format!("DPoP {t}");
+    let now = authz_testkit::now();
+    for jti in ["one", "two", "three"] {
+        let proof = client.dpop_proof("GET", ASTEROIDS_URL, &t, now, jti);
+        let ev = presented(&dpop, Some(&proof));
+        let (x, y) = tokio::join!(a.invoke(&ev), b.invoke(&ev));
+        let allowed = [authorized(&x), authorized(&y)];
+        assert_eq!(
+            allowed.iter().filter(|ok| **ok).count(),
+            1,
+            "{jti}: {x:?} {y:?}"
+        );
+        let loser = if allowed[0] { &b } else { &a };
+        assert_eq!(last_reason(loser).await, "dpop_replay", "{jti}");
+        // The item carries its expiry (the table's TTL attribute).
+        let (status, item) = moto
+            .dynamodb(
+                "GetItem",
+                &json!({"TableName": "dpop-replay", "Key": {
+                    authz_core::internals::REPLAY_KEY_ATTRIBUTE: {"S": format!("{} {jti}", client.jkt())}
+                }}),
+            )
+            .await;
+        assert_eq!(status, 200, "{item}");
+        let expires: i64 = item["Item"][authz_core::internals::REPLAY_EXPIRES_ATTRIBUTE]["N"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            expires > now && expires <= now + 60 + 11,
+            "{expires} vs {now}"
+        );
+    }
+    // The store gone: refused, with its own reason, never allowed on the local set alone.
+    drop(moto);
+    let proof = client.dpop_proof("GET", ASTEROIDS_URL, &t, now, "four");
+    assert!(!authorized(
+        &a.invoke(&presented(&dpop, Some(&proof))).await
+    ));
+    assert_eq!(last_reason(&a).await, "dpop_replay_store_unavailable");
+}

@@ -75,6 +75,8 @@ pub struct Config {
     pub(crate) sender_constrained: SenderConstraint,
     /// Oldest DPoP proof accepted (`iat` in the past).
     pub(crate) dpop_max_age: Duration,
+    /// The DynamoDB table shared by every execution environment for DPoP replay detection.
+    pub(crate) dpop_replay_table: Option<String>,
 }
 
 impl CaBundle {

@@ -156,6 +156,11 @@ settings! {
     DPOP_MAX_AGE_SECONDS: top.dpop_max_age_seconds: Option<f64>, Seconds {
         DEFAULT_DPOP_MAX_AGE_SECONDS = 60, up_to(MAX_DPOP_MAX_AGE_SECONDS)
     };
+    /// Amazon DynamoDB table (name or ARN) where every execution environment records the DPoP
+    /// proofs it accepted, so a proof is accepted once across all of them (a conditional put;
+    /// partition key `proof` (string), TTL attribute `expires_at`). Needs
+    /// `AUTHZ_SENDER_CONSTRAINED` on; unreachable: `dpop_replay_store_unavailable`.
+    DPOP_REPLAY_TABLE: top.dpop_replay_table: Option<String>, Text ~ "per-environment only";
     /// Route rules, JSON (see [Route rules](#route-rules)). Unset: any valid token may use any
     /// route.
     ROUTES: top.routes: Option<Vec<RawRule>>, Json;
