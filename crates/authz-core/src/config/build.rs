@@ -348,16 +348,14 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         })?,
     };
     let dpop_replay_table = raw.dpop_replay_table.filter(|t| !t.trim().is_empty());
-    if dpop_replay_table.is_some() {
-        if sender_constrained == SenderConstraint::Off {
-            return err(format!(
-                "{} is set but {} is off: no DPoP proof is ever accepted; set {} to accept or \
-                 require, or remove the table",
-                src_of(&s::DPOP_REPLAY_TABLE),
-                s::SENDER_CONSTRAINED.variable,
-                s::SENDER_CONSTRAINED.variable
-            ));
-        }
+    if dpop_replay_table.is_some() && sender_constrained == SenderConstraint::Off {
+        return err(format!(
+            "{} is set but {} is off: no DPoP proof is ever accepted; set {} to accept or \
+             require, or remove the table",
+            src_of(&s::DPOP_REPLAY_TABLE),
+            s::SENDER_CONSTRAINED.variable,
+            s::SENDER_CONSTRAINED.variable
+        ));
     }
     Ok(Config {
         dpop_replay_table,
