@@ -11,7 +11,6 @@ use aws_lambda_events::apigw::{
 };
 
 use crate::{
-    alg::SUPPORTED_ALGORITHMS,
     bearer::{self, Scheme},
     claims::Claims,
     config::{AuthorizerKind, Config},
@@ -244,7 +243,7 @@ impl Authorizer {
                     now,
                     max_age: self.config.dpop_max_age.as_secs_f64(),
                     leeway: self.config.leeway.as_secs_f64(),
-                    algorithms: &SUPPORTED_ALGORITHMS,
+                    algorithms: &self.config.proof_algorithms,
                 };
                 Some(dpop::verify_proof(proof, token, &target, &check)?)
             }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use authz_testkit::{
-    Issuer, LambdaProcess, Outcome, TestKey,
+    Algorithm, Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{claims, decisions, fixture, last_reason, sample_event, start_authorizer, with},
     with_signature_of,
 };
@@ -415,4 +415,41 @@ async fn a_proof_is_accepted_once_across_concurrent_execution_environments() {
         &a.invoke(&presented(&dpop, Some(&proof))).await
     ));
     assert_eq!(last_reason(&a).await, "dpop_replay_store_unavailable");
+}
+
+#[tokio::test]
+async fn the_fapi2_profile_requires_bound_tokens_and_its_algorithms() {
+    let (issuer, key, p) = setup(&[("AUTHZ_PROFILE", "fapi2")]).await;
+    let plain = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("Bearer {plain}"), None)).await
+    ));
+    assert_eq!(last_reason(&p).await, "sender_constraint_required");
+    let now = authz_testkit::now();
+    for (client, reason) in [
+        (TestKey::ec_p256("client"), None),
+        (TestKey::rsa("client").with_alg(Algorithm::PS256), None),
+        (TestKey::rsa("client"), Some("dpop_alg_not_allowed")),
+        (TestKey::ec_p384("client"), Some("dpop_alg_not_allowed")),
+    ] {
+        let t = key.sign(&with(
+            claims(&issuer),
+            json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+        ));
+        let proof = client.dpop_proof(
+            "GET",
+            ASTEROIDS_URL,
+            &t,
+            now,
+            &format!("{:?}", client.alg()),
+        );
+        let ok = authorized(
+            &p.invoke(&presented(&format!("DPoP {t}"), Some(&proof)))
+                .await,
+        );
+        assert_eq!(ok, reason.is_none(), "{:?}", client.alg());
+        if let Some(reason) = reason {
+            assert_eq!(last_reason(&p).await, reason);
+        }
+    }
 }

@@ -19,6 +19,8 @@ mod settings;
 
 use std::{collections::HashMap, time::Duration};
 
+use jsonwebtoken::Algorithm;
+
 pub use crate::error::ConfigError;
 use crate::{
     dpop::SenderConstraint,
@@ -75,6 +77,8 @@ pub struct Config {
     pub(crate) sender_constrained: SenderConstraint,
     /// Oldest DPoP proof accepted (`iat` in the past).
     pub(crate) dpop_max_age: Duration,
+    /// Algorithms a DPoP proof may be signed with.
+    pub(crate) proof_algorithms: Vec<Algorithm>,
     /// The DynamoDB table shared by every execution environment for DPoP replay detection.
     pub(crate) dpop_replay_table: Option<String>,
 }

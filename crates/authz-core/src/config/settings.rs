@@ -46,6 +46,8 @@ pub const MAX_HTTP_TIMEOUT_SECONDS: u64 = 9;
 pub const DEFAULT_TLS_ROOTS: TlsRoots = TlsRoots::Builtin;
 /// Default of `AUTHZ_SENDER_CONSTRAINED`: bound tokens refused, caching allowed.
 pub const DEFAULT_SENDER_CONSTRAINED: SenderConstraint = SenderConstraint::Off;
+/// The value of `AUTHZ_PROFILE` for the FAPI 2.0 security profile.
+pub const PROFILE_FAPI2: &str = "fapi2";
 /// Largest value of `AUTHZ_DPOP_MAX_AGE_SECONDS`.
 pub const MAX_DPOP_MAX_AGE_SECONDS: u64 = 300;
 /// Default header carrying the token (lower-case).
@@ -156,6 +158,12 @@ settings! {
     DPOP_MAX_AGE_SECONDS: top.dpop_max_age_seconds: Option<f64>, Seconds {
         DEFAULT_DPOP_MAX_AGE_SECONDS = 60, up_to(MAX_DPOP_MAX_AGE_SECONDS)
     };
+    /// `fapi2`: the resource-server requirements of the FAPI 2.0 security profile: sender-constrained
+    /// tokens required (`AUTHZ_SENDER_CONSTRAINED` unset means `require`; another value is
+    /// refused), tokens and DPoP proofs signed with PS256, ES256 or EdDSA only (`AUTHZ_ALGORITHMS`
+    /// unset means those; another is refused), no `AUTHZ_TOKEN_QUERY_PARAM`, no
+    /// `AUTHZ_ACCEPT_ID_TOKENS`. RSA keys under 2048 bits are always refused.
+    PROFILE: top.profile: Option<String>, Text ~ "none";
     /// Amazon DynamoDB table (name or ARN) where every execution environment records the DPoP
     /// proofs it accepted, so a proof is accepted once across all of them (a conditional put;
     /// partition key `proof` (string), TTL attribute `expires_at`). Needs
