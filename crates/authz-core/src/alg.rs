@@ -15,6 +15,10 @@ pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
+/// The algorithms the FAPI 2.0 security profile allows (§5.4: PS256, ES256, EdDSA), for tokens and
+/// DPoP proofs under `AUTHZ_PROFILE=fapi2`.
+pub const FAPI2_ALGORITHMS: [Algorithm; 3] = [Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+
 /// The JOSE name of a supported algorithm (`RS256`, `EdDSA`, ...); empty for any other.
 pub fn alg_name(alg: Algorithm) -> &'static str {
     use Algorithm::*;

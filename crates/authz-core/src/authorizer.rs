@@ -11,11 +11,12 @@ use aws_lambda_events::apigw::{
 };
 
 use crate::{
-    bearer,
+    bearer::{self, Scheme},
     claims::Claims,
     config::{AuthorizerKind, Config},
     decision_log::{Trace, log_decision},
     discovery::Discoverer,
+    dpop::{self, ProofCheck, ProofTarget, ReplaySet, SenderConstraint},
     error::{AuthzError, ConfigError, Verdict},
     event::{
         self, Binding, Credential, Input, STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, Sources,
@@ -24,6 +25,7 @@ use crate::{
     keys::{IssuerKeys, JwksFetcher},
     outbound::{self, Fetch, HttpFetch},
     policy::{self, MethodArn, Rules, Statement},
+    replay::{self, ReplayStore},
     response::{self, RenderSettings},
     secrets::{self, SecretSource},
     verifier::{self, Issuer, Verifier, VerifySettings},
@@ -37,6 +39,31 @@ pub struct Authorizer {
     binding: Option<Binding>,
     render: RenderSettings,
     verifier: Verifier,
+    /// The DPoP proofs accepted by this execution environment (RFC 9449 §11.1).
+    replay: ReplaySet,
+    /// The store shared by every execution environment, when configured.
+    replay_store: Option<Arc<dyn ReplayStore>>,
+}
+
+/// What a request offers besides its token to prove it holds the token's key.
+#[derive(Debug)]
+struct Possession<'a> {
+    /// The `DPoP` header's one value.
+    proof: Result<Option<&'a str>, AuthzError>,
+    /// The request's method and URL, as a proof must name them.
+    target: Option<ProofTarget>,
+    /// The mutual-TLS client certificate (PEM).
+    client_cert: Option<&'a str>,
+}
+
+impl Default for Possession<'_> {
+    fn default() -> Self {
+        Possession {
+            proof: Ok(None),
+            target: None,
+            client_cert: None,
+        }
+    }
 }
 
 impl Authorizer {
@@ -112,6 +139,12 @@ impl Authorizer {
                 required_typ: config.required_typ.clone(),
             },
         );
+        let replay_store = match &config.dpop_replay_table {
+            None => None,
+            Some(table) => {
+                Some(replay::dynamodb(table, config.http.timeout).ok_or_else(replay::not_built)?)
+            }
+        };
         let binding = config.binding.clone();
         let sources = Sources {
             token_header: config.token_header.clone(),
@@ -128,6 +161,8 @@ impl Authorizer {
             binding,
             render,
             verifier,
+            replay: ReplaySet::default(),
+            replay_store,
         })
     }
 
@@ -159,26 +194,92 @@ impl Authorizer {
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
         let credential = value.map(Credential::Header);
-        self.verify_credential(credential, None, trace).await
+        self.verify_credential(credential, None, Possession::default(), trace)
+            .await
     }
 
     async fn verify_credential(
         &self,
         credential: Option<Credential<'_>>,
         audiences: Option<&[String]>,
+        possession: Possession<'_>,
         trace: &mut Trace,
     ) -> Result<Claims, AuthzError> {
         let max = self.config.max_token_bytes;
-        let token = match credential {
+        let dpop = self.config.sender_constrained != SenderConstraint::Off;
+        let (scheme, token) = match credential {
             None => return Err(AuthzError::MissingToken),
             Some(Credential::Header(v)) => {
-                bearer::bearer(Some(v), self.config.accept_bare_token, max)?
+                bearer::credential(Some(v), self.config.accept_bare_token, dpop, max)?
             }
-            Some(Credential::Query(v)) => bearer::bearer(Some(v), true, max)?,
+            Some(Credential::Query(v)) => bearer::credential(Some(v), true, false, max)?,
         };
-        self.verifier
-            .verify(token, verifier::unix_now(), audiences, trace)
-            .await
+        let now = verifier::unix_now();
+        let claims = self.verifier.verify(token, now, audiences, trace).await?;
+        self.check_possession(scheme, token, &claims, possession, now)
+            .await?;
+        Ok(claims)
+    }
+
+    /// RFC 9449 §7.1 and RFC 8705 §3: a DPoP-bound token needs its proof (checked, then its
+    /// `jti` spent), a certificate-bound one its certificate; unbound tokens as configured.
+    async fn check_possession(
+        &self,
+        scheme: Scheme,
+        token: &str,
+        claims: &Claims,
+        possession: Possession<'_>,
+        now: f64,
+    ) -> Result<(), AuthzError> {
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => {
+                let proof = possession.proof?.ok_or(AuthzError::DpopProofMissing)?;
+                if proof.len() > self.config.max_token_bytes {
+                    return Err(AuthzError::DpopProofInvalid("longer than a token may be"));
+                }
+                let target = possession.target.ok_or(AuthzError::DpopUrlMismatch)?;
+                let check = ProofCheck {
+                    now,
+                    max_age: self.config.dpop_max_age.as_secs_f64(),
+                    leeway: self.config.leeway.as_secs_f64(),
+                    algorithms: &self.config.proof_algorithms,
+                };
+                Some(dpop::verify_proof(proof, token, &target, &check)?)
+            }
+        };
+        // A certificate that does not parse matches no `x5t#S256`.
+        let cert = possession
+            .client_cert
+            .map(|pem| dpop::certificate_thumbprint(pem).unwrap_or_default());
+        dpop::check_binding(
+            self.config.sender_constrained,
+            &claims.all,
+            scheme,
+            proof.as_ref(),
+            cert.as_deref(),
+        )?;
+        if let Some(proof) = proof {
+            let forget_after = proof.iat
+                + self.config.dpop_max_age.as_secs_f64()
+                + 2.0 * self.config.leeway.as_secs_f64();
+            // The fast path first: a replay to this environment costs no store call.
+            if !self.replay.first_use(&proof, forget_after, now) {
+                return Err(AuthzError::DpopReplay);
+            }
+            if let Some(store) = &self.replay_store {
+                let key = format!("{} {}", proof.jkt, proof.jti);
+                match store.first_use(key, forget_after.ceil() as i64).await {
+                    Ok(true) => {}
+                    Ok(false) => return Err(AuthzError::DpopReplay),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "DPoP replay store unavailable");
+                        return Err(AuthzError::DpopReplayStoreUnavailable);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// REST API, TOKEN authorizer, from the raw event JSON. `Ok` is a policy (Allow, or without
@@ -277,8 +378,16 @@ impl Authorizer {
         };
         let audiences = input.stage_list(STAGE_AUDIENCE)?;
         let required_scopes = input.stage_list(STAGE_SCOPES)?;
+        let possession = Possession {
+            proof: input.dpop_proof,
+            target: input.method.map(|method| ProofTarget {
+                method: method.to_owned(),
+                url: input.url,
+            }),
+            client_cert: input.client_cert,
+        };
         let claims = self
-            .verify_credential(input.credential?, audiences.as_deref(), trace)
+            .verify_credential(input.credential?, audiences.as_deref(), possession, trace)
             .await?;
         if let Some(required) = required_scopes
             && !required.iter().any(|s| claims.scopes.contains(s))
@@ -447,6 +556,43 @@ mod tests {
                 .check_rest_caching()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_replay_table_needs_sender_constraints_and_the_feature() {
+        let load = |vars: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |name| {
+                [
+                    ("AUTHZ_ISSUER", "https://idp.example.com"),
+                    ("AUTHZ_AUDIENCE", "api"),
+                ]
+                .iter()
+                .chain(vars)
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let off = load(&[("AUTHZ_DPOP_REPLAY_TABLE", "replay")]).unwrap_err();
+        assert!(off.0.contains("AUTHZ_DPOP_REPLAY_TABLE"), "{off}");
+        assert!(off.0.contains("AUTHZ_SENDER_CONSTRAINED"), "{off}");
+        let config = load(&[
+            ("AUTHZ_DPOP_REPLAY_TABLE", "replay"),
+            ("AUTHZ_SENDER_CONSTRAINED", "accept"),
+        ])
+        .unwrap();
+        let built = Authorizer::new(config);
+        if cfg!(feature = "replay-store") {
+            assert!(built.is_ok(), "{built:?}");
+        } else {
+            assert_eq!(built.unwrap_err(), replay::not_built());
+        }
+        let message = replay::not_built().to_string();
+        for needle in [
+            "AUTHZ_DPOP_REPLAY_TABLE",
+            "without the `replay-store` feature",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
     }
 
     #[test]

@@ -8,6 +8,26 @@ use crate::error::AuthzError;
 /// RFC 6750 `b64token` syntax. With `accept_bare`, a value that is a lone credential (no scheme)
 /// is also taken. Length is checked before anything else is looked at.
 pub fn bearer(value: Option<&str>, accept_bare: bool, max_len: usize) -> Result<&str, AuthzError> {
+    credential(value, accept_bare, false, max_len).map(|(_, token)| token)
+}
+
+/// How a token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` (or a bare token, or a query parameter).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// As [`bearer`], and with `accept_dpop` also the `DPoP` scheme (RFC 9449 §7.1, matched
+/// case-insensitively, the same `b64token` syntax); says which scheme it was.
+pub fn credential(
+    value: Option<&str>,
+    accept_bare: bool,
+    accept_dpop: bool,
+    max_len: usize,
+) -> Result<(Scheme, &str), AuthzError> {
     let value = value
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -16,12 +36,15 @@ pub fn bearer(value: Option<&str>, accept_bare: bool, max_len: usize) -> Result<
     if value.len() > max_len + 16 {
         return Err(AuthzError::TokenTooLarge { max: max_len });
     }
-    let token = match value.split_once([' ', '\t']) {
+    let (scheme, token) = match value.split_once([' ', '\t']) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
-            rest.trim_start_matches([' ', '\t'])
+            (Scheme::Bearer, rest.trim_start_matches([' ', '\t']))
+        }
+        Some((scheme, rest)) if accept_dpop && scheme.eq_ignore_ascii_case("dpop") => {
+            (Scheme::Dpop, rest.trim_start_matches([' ', '\t']))
         }
         Some(_) => return Err(AuthzError::BadScheme),
-        None if accept_bare => value,
+        None if accept_bare => (Scheme::Bearer, value),
         None => return Err(AuthzError::BadScheme),
     };
     if token.is_empty() {
@@ -33,7 +56,7 @@ pub fn bearer(value: Option<&str>, accept_bare: bool, max_len: usize) -> Result<
     if !is_b64token(token) {
         return Err(AuthzError::BadScheme);
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
@@ -83,6 +106,30 @@ mod tests {
         );
         assert_eq!(
             bearer(Some("Bearer "), false, 100),
+            Err(AuthzError::BadScheme)
+        );
+    }
+
+    #[test]
+    fn dpop_scheme_only_when_accepted() {
+        assert_eq!(
+            credential(Some("DPoP abc.def.ghi"), false, true, 100),
+            Ok((Scheme::Dpop, "abc.def.ghi"))
+        );
+        assert_eq!(
+            credential(Some("dpop  abc"), false, true, 100),
+            Ok((Scheme::Dpop, "abc"))
+        );
+        assert_eq!(
+            credential(Some("Bearer abc"), false, true, 100),
+            Ok((Scheme::Bearer, "abc"))
+        );
+        assert_eq!(
+            credential(Some("DPoP abc"), false, false, 100),
+            Err(AuthzError::BadScheme)
+        );
+        assert_eq!(
+            credential(Some("DPoP a b"), false, true, 100),
             Err(AuthzError::BadScheme)
         );
     }

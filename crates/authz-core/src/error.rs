@@ -129,6 +129,64 @@ pub enum AuthzError {
     /// 20 characters): no API key can match it.
     #[error("usage identifier claim missing, not a string or too short for an API key")]
     UsageIdentifierInvalid,
+    /// The `DPoP` scheme without a `DPoP` proof header.
+    #[error("DPoP proof missing")]
+    DpopProofMissing,
+    /// A DPoP proof that is not well formed (RFC 9449 §4.3 steps 1 to 4): not one JWS with a JSON header
+    /// and claims, `typ` not `dpop+jwt`, a `crit` header, no usable public `jwk`, a required claim
+    /// (`jti`, `htm`, `htu`, `iat`, `ath`) missing; or several `DPoP` headers.
+    #[error("malformed DPoP proof: {0}")]
+    DpopProofInvalid(&'static str),
+    /// The proof's `alg` is not an allowed asymmetric algorithm (`none`, `HS256`, ...).
+    #[error("DPoP proof algorithm not allowed")]
+    DpopAlgorithmNotAllowed,
+    /// The proof's `jwk` carries a private or symmetric key member (`d`, `p`, `k`, ...).
+    #[error("DPoP proof carries a private key")]
+    DpopPrivateKey,
+    /// The proof's signature does not verify with its `jwk`.
+    #[error("bad DPoP proof signature")]
+    DpopBadSignature,
+    /// The proof's `htm` is not the request's method.
+    #[error("DPoP proof for another method")]
+    DpopMethodMismatch,
+    /// The proof's `htu` is not the request's URL (without query and fragment).
+    #[error("DPoP proof for another URL")]
+    DpopUrlMismatch,
+    /// The proof's `iat` is outside the accepted window.
+    #[error("DPoP proof outside its time window")]
+    DpopStale,
+    /// The proof's `ath` is not the hash of the presented access token.
+    #[error("DPoP proof for another token")]
+    DpopAthMismatch,
+    /// The token's `cnf.jkt` is not the thumbprint of the proof's key.
+    #[error("DPoP proof key is not the token's key")]
+    DpopKeyMismatch,
+    /// The proof's `jti` was already used.
+    #[error("DPoP proof replayed")]
+    DpopReplay,
+    /// The shared replay store could not say whether the proof was used (unreachable, slow,
+    /// refused): the proof is refused.
+    #[error("DPoP replay store unavailable")]
+    DpopReplayStoreUnavailable,
+    /// The `DPoP` scheme with a token that has no `cnf.jkt`.
+    #[error("token presented with DPoP is not DPoP-bound")]
+    DpopTokenNotBound,
+    /// A DPoP-bound token (`cnf.jkt`) presented as `Bearer` (RFC 9449 §7.2).
+    #[error("DPoP-bound token presented as bearer")]
+    DpopDowngrade,
+    /// A token bound to nothing while sender-constrained tokens are required.
+    #[error("sender-constrained token required")]
+    SenderConstraintRequired,
+    /// A token with a `cnf` this authorizer cannot check: sender-constrained tokens are off, or
+    /// the confirmation method is neither `jkt` nor `x5t#S256`.
+    #[error("bound token not accepted here")]
+    BoundTokenNotAccepted,
+    /// A certificate-bound token (`cnf.x5t#S256`) without a client certificate.
+    #[error("client certificate missing")]
+    MtlsCertMissing,
+    /// A certificate-bound token with another client certificate (or one that does not parse).
+    #[error("client certificate is not the token's")]
+    MtlsCertMismatch,
     /// The event is not a valid API Gateway authorizer event.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
@@ -185,6 +243,24 @@ impl AuthzError {
             RouteNotAllowed => "route_not_allowed",
             ApiNotAllowed => "api_not_allowed",
             UsageIdentifierInvalid => "invalid_usage_identifier",
+            DpopProofMissing => "dpop_proof_missing",
+            DpopProofInvalid(_) => "dpop_proof_invalid",
+            DpopAlgorithmNotAllowed => "dpop_alg_not_allowed",
+            DpopPrivateKey => "dpop_private_key",
+            DpopBadSignature => "dpop_bad_signature",
+            DpopMethodMismatch => "dpop_htm_mismatch",
+            DpopUrlMismatch => "dpop_htu_mismatch",
+            DpopStale => "dpop_iat_out_of_window",
+            DpopAthMismatch => "dpop_ath_mismatch",
+            DpopKeyMismatch => "dpop_jkt_mismatch",
+            DpopReplay => "dpop_replay",
+            DpopReplayStoreUnavailable => "dpop_replay_store_unavailable",
+            DpopTokenNotBound => "dpop_token_not_bound",
+            DpopDowngrade => "dpop_downgrade",
+            SenderConstraintRequired => "sender_constraint_required",
+            BoundTokenNotAccepted => "bound_token_not_accepted",
+            MtlsCertMissing => "mtls_cert_missing",
+            MtlsCertMismatch => "mtls_cert_mismatch",
             InvalidEvent(_) => "invalid_event",
             Internal(_) => "internal",
         }
@@ -194,7 +270,7 @@ impl AuthzError {
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log); the test
 /// below checks `reason` against it.
 #[cfg(test)]
-const REASONS: [&str; 31] = [
+const REASONS: [&str; 49] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",
@@ -224,6 +300,24 @@ const REASONS: [&str; 31] = [
     "route_not_allowed",
     "api_not_allowed",
     "invalid_usage_identifier",
+    "dpop_proof_missing",
+    "dpop_proof_invalid",
+    "dpop_alg_not_allowed",
+    "dpop_private_key",
+    "dpop_bad_signature",
+    "dpop_htm_mismatch",
+    "dpop_htu_mismatch",
+    "dpop_iat_out_of_window",
+    "dpop_ath_mismatch",
+    "dpop_jkt_mismatch",
+    "dpop_replay",
+    "dpop_replay_store_unavailable",
+    "dpop_token_not_bound",
+    "dpop_downgrade",
+    "sender_constraint_required",
+    "bound_token_not_accepted",
+    "mtls_cert_missing",
+    "mtls_cert_mismatch",
     "invalid_event",
     "internal",
 ];
@@ -265,6 +359,24 @@ mod tests {
             RouteNotAllowed,
             ApiNotAllowed,
             UsageIdentifierInvalid,
+            DpopProofMissing,
+            DpopProofInvalid("x"),
+            DpopAlgorithmNotAllowed,
+            DpopPrivateKey,
+            DpopBadSignature,
+            DpopMethodMismatch,
+            DpopUrlMismatch,
+            DpopStale,
+            DpopAthMismatch,
+            DpopKeyMismatch,
+            DpopReplay,
+            DpopReplayStoreUnavailable,
+            DpopTokenNotBound,
+            DpopDowngrade,
+            SenderConstraintRequired,
+            BoundTokenNotAccepted,
+            MtlsCertMissing,
+            MtlsCertMismatch,
             InvalidEvent("x".into()),
             Internal("x".into()),
         ];
@@ -299,6 +411,24 @@ mod tests {
                 | RouteNotAllowed
                 | ApiNotAllowed
                 | UsageIdentifierInvalid
+                | DpopProofMissing
+                | DpopProofInvalid(_)
+                | DpopAlgorithmNotAllowed
+                | DpopPrivateKey
+                | DpopBadSignature
+                | DpopMethodMismatch
+                | DpopUrlMismatch
+                | DpopStale
+                | DpopAthMismatch
+                | DpopKeyMismatch
+                | DpopReplay
+                | DpopReplayStoreUnavailable
+                | DpopTokenNotBound
+                | DpopDowngrade
+                | SenderConstraintRequired
+                | BoundTokenNotAccepted
+                | MtlsCertMissing
+                | MtlsCertMismatch
                 | InvalidEvent(_)
                 | Internal(_) => {}
             }

@@ -48,6 +48,30 @@ pub struct Input<'a> {
     pub stage_variables: Option<&'a HashMap<String, String>>,
     /// The binding header's one value, if binding is configured.
     pub bind_value: Result<Option<&'a str>, AuthzError>,
+    /// The `DPoP` header's one value (RFC 9449 §4.3 step 1: several are refused).
+    pub dpop_proof: Result<Option<&'a str>, AuthzError>,
+    /// The request's method (REQUEST and HTTP events).
+    pub method: Option<&'a str>,
+    /// The request's URL without query and fragment, as the client addressed it (see
+    /// [`request_url`]); `None` when the event does not say.
+    pub url: Option<String>,
+    /// The client certificate (PEM) of a mutual-TLS request.
+    pub client_cert: Option<&'a str>,
+}
+
+/// The URL a client addressed, rebuilt from the event (the DPoP `htu`): `https://`, the domain
+/// the client used, and the path as the client sent it. REST: the `Host` header and
+/// `requestContext.path` (`/{stage}/…` on the default endpoint, `/{base-path}/…` on a custom
+/// domain); HTTP API: `requestContext.domainName` and `rawPath` (which carries the stage, or the
+/// API mapping key on a custom domain). API Gateway only serves HTTPS on the default port.
+pub fn request_url(host: Option<&str>, path: Option<&str>) -> Option<String> {
+    let host = host.filter(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    })?;
+    let path = path.filter(|p| p.starts_with('/'))?;
+    Some(format!("https://{host}{path}"))
 }
 
 impl<'a> Input<'a> {
@@ -89,6 +113,10 @@ pub fn token_input(event: &ApiGatewayCustomAuthorizerRequest) -> Input<'_> {
         credential: Ok(event.authorization_token.as_deref().map(Credential::Header)),
         stage_variables: None,
         bind_value: Ok(None),
+        dpop_proof: Ok(None),
+        method: None,
+        url: None,
+        client_cert: None,
     }
 }
 
@@ -127,12 +155,37 @@ pub fn request_input<'a>(
             _ => Err(AuthzError::ClaimMismatch),
         },
     };
+    let one = |name: &str| match header(name).as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(AuthzError::DpopProofInvalid("more than one DPoP header")),
+    };
+    let host = match header("host").as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    let ctx = &event.request_context;
     Input {
         credential,
         stage_variables: Some(&event.stage_variables),
         bind_value,
+        dpop_proof: one(DPOP_HEADER),
+        method: event
+            .http_method
+            .as_ref()
+            .or(ctx.http_method.as_ref())
+            .map(|m| m.as_str()),
+        url: request_url(host, ctx.path.as_deref()),
+        client_cert: ctx
+            .identity
+            .as_ref()
+            .and_then(|i| i.client_cert.as_ref())
+            .and_then(|c| c.client_cert_pem.as_deref()),
     }
 }
+
+/// The header carrying a DPoP proof (RFC 9449 §4.1), lower-case.
+pub const DPOP_HEADER: &str = "dpop";
 
 /// An HTTP API (payload 2.0) event.
 pub fn http_input<'a>(
@@ -150,10 +203,23 @@ pub fn http_input<'a>(
         None => Ok(None),
         Some(h) => Ok(event.headers.get(h).and_then(|v| v.to_str().ok())),
     };
+    let ctx = &event.request_context;
     Input {
         credential,
         stage_variables: Some(&event.stage_variables),
         bind_value,
+        dpop_proof: match header_values(&event.headers, DPOP_HEADER).as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            _ => Err(AuthzError::DpopProofInvalid("more than one DPoP header")),
+        },
+        method: Some(ctx.http.method.as_str()),
+        url: request_url(ctx.domain_name.as_deref(), event.raw_path.as_deref()),
+        client_cert: ctx
+            .authentication
+            .as_ref()
+            .and_then(|a| a.client_cert.as_ref())
+            .and_then(|c| c.client_cert_pem.as_deref()),
     }
 }
 

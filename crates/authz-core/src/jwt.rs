@@ -60,6 +60,13 @@ impl<'de> Deserialize<'de> for StrictObject {
     }
 }
 
+/// A JSON object with unique member names, or `None` (the DPoP proof's header and claims).
+pub fn strict_object(bytes: &[u8]) -> Option<Map<String, Value>> {
+    serde_json::from_slice::<StrictObject>(bytes)
+        .ok()
+        .map(|StrictObject(map)| map)
+}
+
 fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthzError> {
     URL_SAFE_NO_PAD
         .decode(segment)

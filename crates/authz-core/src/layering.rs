@@ -17,7 +17,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("decision_log", &["error"]),
     ("bearer", &["error"]),
     ("event", &["error"]),
+    ("jwk", &["alg", "error"]),
     ("jwt", &["alg", "decision_log", "error"]),
+    ("dpop", &["alg", "bearer", "error", "jwk", "jwt"]),
     ("claims", &["decision_log", "error"]),
     ("policy", &["claims", "error"]),
     ("response", &["claims", "error", "policy"]),
@@ -26,9 +28,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("discovery", &["decision_log", "outbound"]),
     (
         "keys",
-        &["alg", "decision_log", "discovery", "error", "outbound"],
+        &[
+            "alg",
+            "decision_log",
+            "discovery",
+            "error",
+            "jwk",
+            "outbound",
+        ],
     ),
     ("secrets", &["error"]),
+    ("replay", &["error"]),
     (
         "introspect",
         &[
@@ -57,6 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "alg",
             "claims",
+            "dpop",
             "error",
             "event",
             "introspect",
@@ -75,6 +86,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "decision_log",
             "discovery",
+            "dpop",
             "error",
             "event",
             "introspect",
@@ -82,6 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "keys",
             "outbound",
             "policy",
+            "replay",
             "response",
             "secrets",
             "verifier",
@@ -90,9 +103,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Pure modules: besides the table above, they may not name an I/O crate.
-const PURE: [&str; 9] = [
+const PURE: [&str; 11] = [
     "error",
     "alg",
+    "jwk",
+    "dpop",
     "decision_log",
     "bearer",
     "event",

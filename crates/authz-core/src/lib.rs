@@ -19,8 +19,10 @@ mod alg;
 mod bearer;
 mod claims;
 mod decision_log;
+mod dpop;
 mod error;
 mod event;
+mod jwk;
 mod jwt;
 mod policy;
 mod response;
@@ -30,6 +32,7 @@ mod discovery;
 mod introspect;
 mod keys;
 mod outbound;
+mod replay;
 mod secrets;
 mod verifier;
 
@@ -55,6 +58,7 @@ pub mod internals {
     pub use crate::alg::{SUPPORTED_ALGORITHMS, alg_name};
     pub use crate::bearer::bearer;
     pub use crate::discovery::{Discovery, parse_discovery};
+    pub use crate::dpop::{access_token_hash, certificate_thumbprint, thumbprint};
     pub use crate::event::parse_event;
     pub use crate::introspect::{
         Answer, CallError, answer_ttl, is_access_token, judge, read_answer,
@@ -63,4 +67,7 @@ pub mod internals {
     pub use crate::keys::{cache_ttl, parse_jwks};
     pub use crate::outbound::{HttpResponse, check_url, redact_userinfo};
     pub use crate::policy::rest_statements;
+    pub use crate::replay::{
+        EXPIRES_ATTRIBUTE as REPLAY_EXPIRES_ATTRIBUTE, KEY_ATTRIBUTE as REPLAY_KEY_ATTRIBUTE,
+    };
 }

@@ -622,13 +622,63 @@ impl MotoServer {
     /// # Panics
     /// If the server cannot be reached.
     pub async fn call(&self, target: &str, body: &Value) -> (u16, Value) {
+        self.call_as(
+            MOTO_AUTHORIZATION,
+            &format!("secretsmanager.{target}"),
+            "application/x-amz-json-1.1",
+            body,
+        )
+        .await
+    }
+
+    /// Calls one DynamoDB action (`target` without prefix, e.g. `CreateTable`, `GetItem`):
+    /// `(status, body)`, as [`MotoServer::call`].
+    pub async fn dynamodb(&self, target: &str, body: &Value) -> (u16, Value) {
+        let authorization = MOTO_AUTHORIZATION.replace("/secretsmanager/", "/dynamodb/");
+        self.call_as(
+            &authorization,
+            &format!("DynamoDB_20120810.{target}"),
+            "application/x-amz-json-1.0",
+            body,
+        )
+        .await
+    }
+
+    /// Creates the DPoP replay table `name` with the authorizer's schema (partition key
+    /// `REPLAY_KEY_ATTRIBUTE`, a string; on demand).
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn create_replay_table(&self, name: &str) {
+        let key = authz_core::internals::REPLAY_KEY_ATTRIBUTE;
+        let (status, body) = self
+            .dynamodb(
+                "CreateTable",
+                &json!({"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                        "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}],
+                        "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}]}),
+            )
+            .await;
+        assert_eq!(
+            status, 200,
+            "MotoServer::create_replay_table {name}: {body}"
+        );
+    }
+
+    async fn call_as(
+        &self,
+        authorization: &str,
+        target: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let resp = self
             .http
             .post(format!("{}/", self.endpoint))
-            .header("x-amz-target", format!("secretsmanager.{target}"))
-            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", target)
+            .header("content-type", content_type)
             .header("x-amz-date", "20260101T000000Z")
-            .header("authorization", MOTO_AUTHORIZATION)
+            .header("authorization", authorization)
             .body(body.to_string())
             .send()
             .await
@@ -679,11 +729,12 @@ impl MotoServer {
         }
     }
 
-    /// Env vars for a process using the AWS SDK against this server (endpoint URL for Secrets
-    /// Manager, region us-east-1, dummy credentials, instance metadata lookups off).
+    /// Env vars for a process using the AWS SDK against this server (endpoint URLs for Secrets
+    /// Manager and DynamoDB, region us-east-1, dummy credentials, instance metadata lookups off).
     pub fn sdk_env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.endpoint.as_str()),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "testing"),

@@ -148,6 +148,39 @@ impl TestKey {
     }
 }
 
+impl TestKey {
+    /// The public JWK alone (`kty` and its key members; no `kid`, `use`, `alg`): the `jwk` header
+    /// of a DPoP proof.
+    pub fn public_jwk(&self) -> Value {
+        let full = self.jwk();
+        let mut jwk = serde_json::Map::new();
+        for name in ["kty", "crv", "n", "e", "x", "y"] {
+            if let Some(v) = full.get(name) {
+                jwk.insert(name.to_owned(), v.clone());
+            }
+        }
+        Value::Object(jwk)
+    }
+
+    /// The RFC 7638 thumbprint of [`TestKey::public_jwk`], by the authorizer's own reader: what
+    /// a DPoP-bound token's `cnf.jkt` holds.
+    pub fn jkt(&self) -> String {
+        let jwk = self.public_jwk();
+        let jwk = jwk.as_object().expect("a JWK is an object");
+        authz_core::internals::thumbprint(jwk).expect("test keys have thumbprints")
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) by this key for `method` and `url`, bound to `token`
+    /// (`ath`), issued at `iat` with `jti`.
+    pub fn dpop_proof(&self, method: &str, url: &str, token: &str, iat: i64, jti: &str) -> String {
+        self.sign_with_header(
+            &json!({"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk()}),
+            &json!({"jti": jti, "htm": method, "htu": url, "iat": iat,
+                    "ath": authz_core::internals::access_token_hash(token)}),
+        )
+    }
+}
+
 /// Assembles a JWT from raw header/payload JSON and raw signature bytes (for forged or
 /// malformed tokens: `alg: none`, r = s = 0, ...). An empty `signature` gives `h.p.`.
 pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use authz_testkit::{
-    Issuer, LambdaProcess, Outcome, TestKey,
+    Algorithm, Issuer, LambdaProcess, Outcome, TestKey,
     fixtures::{claims, decisions, fixture, last_reason, sample_event, start_authorizer, with},
     with_signature_of,
 };
@@ -197,5 +197,259 @@ async fn malformed_events_are_errors_and_the_next_is_served() {
             .unwrap();
         assert!(matches!(out, Outcome::Error { .. }), "{out:?}");
         assert!(authorized(&p.invoke(&route("moons", &gold)).await));
+    }
+}
+
+/// The URL the asteroids event was sent to, as the client saw it (the DPoP `htu`).
+const ASTEROIDS_URL: &str = "https://solar12345.execute-api.us-east-1.amazonaws.com/dev/asteroids";
+
+/// The asteroids event with `authorization` and, when given, a `dpop` header.
+fn presented(authorization: &str, proof: Option<&str>) -> Value {
+    let mut ev = route("asteroids", "unused");
+    ev["headers"]["authorization"] = json!(authorization);
+    if let Some(p) = proof {
+        ev["headers"]["dpop"] = json!(p);
+    }
+    ev
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_fresh_proof_of_their_key() {
+    let (issuer, key, p) = setup(&[("AUTHZ_SENDER_CONSTRAINED", "accept")]).await;
+    let client = TestKey::ed25519("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let now = authz_testkit::now();
+    let proof = |method: &str, url: &str, token: &str, iat: i64, jti: &str| {
+        client.dpop_proof(method, url, token, iat, jti)
+    };
+    let dpop = format!("DPoP {t}");
+    let good = proof("GET", ASTEROIDS_URL, &t, now, "a");
+    assert!(authorized(&p.invoke(&presented(&dpop, Some(&good))).await));
+    assert_eq!(decisions(&p).await.last().unwrap()["decision"], "allow");
+    // The same proof again, in the same execution environment.
+    assert!(!authorized(&p.invoke(&presented(&dpop, Some(&good))).await));
+    assert_eq!(last_reason(&p).await, "dpop_replay");
+    let other_token = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "sub": "bob", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let stranger = TestKey::ec_p256("stranger");
+    for (auth, proof, reason) in [
+        (
+            dpop.clone(),
+            Some(proof("POST", ASTEROIDS_URL, &t, now, "b")),
+            "dpop_htm_mismatch",
+        ),
+        (
+            dpop.clone(),
+            Some(proof(
+                "GET",
+                "https://solar12345.execute-api.us-east-1.amazonaws.com/dev/moons",
+                &t,
+                now,
+                "c",
+            )),
+            "dpop_htu_mismatch",
+        ),
+        (
+            dpop.clone(),
+            Some(proof("GET", ASTEROIDS_URL, &t, now - 600, "d")),
+            "dpop_iat_out_of_window",
+        ),
+        (
+            dpop.clone(),
+            Some(proof("GET", ASTEROIDS_URL, &other_token, now, "e")),
+            "dpop_ath_mismatch",
+        ),
+        (
+            dpop.clone(),
+            Some(stranger.dpop_proof("GET", ASTEROIDS_URL, &t, now, "f")),
+            "dpop_jkt_mismatch",
+        ),
+        (dpop.clone(), None, "dpop_proof_missing"),
+        (
+            format!("Bearer {t}"),
+            Some(proof("GET", ASTEROIDS_URL, &t, now, "g")),
+            "dpop_downgrade",
+        ),
+    ] {
+        assert!(
+            !authorized(&p.invoke(&presented(&auth, proof.as_deref())).await),
+            "{reason}"
+        );
+        assert_eq!(last_reason(&p).await, reason);
+        assert_eq!(
+            decisions(&p).await.last().unwrap()["decision"],
+            "unauthorized"
+        );
+    }
+    // An unbound token: still fine as Bearer with `accept`, refused with the DPoP scheme.
+    let plain = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    assert!(authorized(
+        &p.invoke(&presented(&format!("Bearer {plain}"), None)).await
+    ));
+    let h = proof("GET", ASTEROIDS_URL, &plain, now, "h");
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("DPoP {plain}"), Some(&h)))
+            .await
+    ));
+    assert_eq!(last_reason(&p).await, "dpop_token_not_bound");
+}
+
+#[tokio::test]
+async fn require_refuses_bearer_tokens_and_checks_client_certificates() {
+    let (issuer, key, p) = setup(&[("AUTHZ_SENDER_CONSTRAINED", "require")]).await;
+    let plain = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("Bearer {plain}"), None)).await
+    ));
+    assert_eq!(last_reason(&p).await, "sender_constraint_required");
+    let (mine, theirs) = (authz_testkit::TestCa::new(), authz_testkit::TestCa::new());
+    let x5t = authz_core::internals::certificate_thumbprint(mine.pem()).unwrap();
+    let bound = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"x5t#S256": x5t}}),
+    ));
+    let with_cert = |pem: Option<&str>| {
+        let mut ev = presented(&format!("Bearer {bound}"), None);
+        if let Some(pem) = pem {
+            ev["requestContext"]["authentication"] = json!({"clientCert": {
+                "clientCertPem": pem, "issuerDN": "CN=test", "serialNumber": "1",
+                "subjectDN": "CN=client",
+                "validity": {"notBefore": "Jan 1 00:00:00 2026 GMT", "notAfter": "Jan 1 00:00:00 2027 GMT"}
+            }});
+        }
+        ev
+    };
+    assert!(authorized(&p.invoke(&with_cert(Some(mine.pem()))).await));
+    assert!(!authorized(&p.invoke(&with_cert(Some(theirs.pem()))).await));
+    assert_eq!(last_reason(&p).await, "mtls_cert_mismatch");
+    assert!(!authorized(&p.invoke(&with_cert(None)).await));
+    assert_eq!(last_reason(&p).await, "mtls_cert_missing");
+}
+
+#[tokio::test]
+async fn bound_tokens_are_refused_when_sender_constraints_are_off() {
+    let (issuer, key, p) = setup(&[]).await;
+    let client = TestKey::ed25519("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let proof = client.dpop_proof("GET", ASTEROIDS_URL, &t, authz_testkit::now(), "a");
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("Bearer {t}"), None)).await
+    ));
+    assert_eq!(last_reason(&p).await, "dpop_downgrade");
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("DPoP {t}"), Some(&proof)))
+            .await
+    ));
+    assert_eq!(last_reason(&p).await, "bad_scheme");
+}
+
+/// Issue 26: a proof is accepted once across every execution environment. Two authorizer
+/// processes share a DynamoDB table (moto); the same proof sent to both at once is accepted by
+/// exactly one. With the table unreachable, proofs are refused with their own reason.
+#[tokio::test]
+async fn a_proof_is_accepted_once_across_concurrent_execution_environments() {
+    let moto = authz_testkit::MotoServer::start().await;
+    moto.create_replay_table("dpop-replay").await;
+    let sdk = moto.sdk_env();
+    let mut env: Vec<(&str, &str)> = sdk.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([
+        ("AUTHZ_SENDER_CONSTRAINED", "accept"),
+        ("AUTHZ_DPOP_REPLAY_TABLE", "dpop-replay"),
+        ("AUTHZ_HTTP_TIMEOUT_SECONDS", "3"),
+    ]);
+    let (issuer, key, a) = setup(&env).await;
+    let routes = fixture("solar-system.json")["routes"].to_string();
+    env.push(("AUTHZ_ROUTES", routes.as_str()));
+    let b = start_authorizer(BIN, &issuer, &env).await;
+    let client = TestKey::ed25519("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let dpop = format!("DPoP {t}");
+    let now = authz_testkit::now();
+    for jti in ["one", "two", "three"] {
+        let proof = client.dpop_proof("GET", ASTEROIDS_URL, &t, now, jti);
+        let ev = presented(&dpop, Some(&proof));
+        let (x, y) = tokio::join!(a.invoke(&ev), b.invoke(&ev));
+        let allowed = [authorized(&x), authorized(&y)];
+        assert_eq!(
+            allowed.iter().filter(|ok| **ok).count(),
+            1,
+            "{jti}: {x:?} {y:?}"
+        );
+        let loser = if allowed[0] { &b } else { &a };
+        assert_eq!(last_reason(loser).await, "dpop_replay", "{jti}");
+        // The item carries its expiry (the table's TTL attribute).
+        let (status, item) = moto
+            .dynamodb(
+                "GetItem",
+                &json!({"TableName": "dpop-replay", "Key": {
+                    authz_core::internals::REPLAY_KEY_ATTRIBUTE: {"S": format!("{} {jti}", client.jkt())}
+                }}),
+            )
+            .await;
+        assert_eq!(status, 200, "{item}");
+        let expires: i64 = item["Item"][authz_core::internals::REPLAY_EXPIRES_ATTRIBUTE]["N"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            expires > now && expires <= now + 60 + 11,
+            "{expires} vs {now}"
+        );
+    }
+    // The store gone: refused, with its own reason, never allowed on the local set alone.
+    drop(moto);
+    let proof = client.dpop_proof("GET", ASTEROIDS_URL, &t, now, "four");
+    assert!(!authorized(
+        &a.invoke(&presented(&dpop, Some(&proof))).await
+    ));
+    assert_eq!(last_reason(&a).await, "dpop_replay_store_unavailable");
+}
+
+#[tokio::test]
+async fn the_fapi2_profile_requires_bound_tokens_and_its_algorithms() {
+    let (issuer, key, p) = setup(&[("AUTHZ_PROFILE", "fapi2")]).await;
+    let plain = tier_token(&issuer, &key, json!({"scope": "gold"}));
+    assert!(!authorized(
+        &p.invoke(&presented(&format!("Bearer {plain}"), None)).await
+    ));
+    assert_eq!(last_reason(&p).await, "sender_constraint_required");
+    let now = authz_testkit::now();
+    for (client, reason) in [
+        (TestKey::ec_p256("client"), None),
+        (TestKey::rsa("client").with_alg(Algorithm::PS256), None),
+        (TestKey::rsa("client"), Some("dpop_alg_not_allowed")),
+        (TestKey::ec_p384("client"), Some("dpop_alg_not_allowed")),
+    ] {
+        let t = key.sign(&with(
+            claims(&issuer),
+            json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+        ));
+        let proof = client.dpop_proof(
+            "GET",
+            ASTEROIDS_URL,
+            &t,
+            now,
+            &format!("{:?}", client.alg()),
+        );
+        let ok = authorized(
+            &p.invoke(&presented(&format!("DPoP {t}"), Some(&proof)))
+                .await,
+        );
+        assert_eq!(ok, reason.is_none(), "{:?}", client.alg());
+        if let Some(reason) = reason {
+            assert_eq!(last_reason(&p).await, reason);
+        }
     }
 }

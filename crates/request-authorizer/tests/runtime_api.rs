@@ -361,3 +361,105 @@ async fn one_cached_policy_is_right_for_every_route_of_the_solar_system() {
     }
     assert_eq!(checked, 3 * 5 * 5);
 }
+
+/// A REST event for `GET /pets/42` sent to `host` at `path` (as the client saw it: the stage on
+/// the default endpoint, the base path on a custom domain), with these extra headers.
+fn sent_to(host: &str, path: &str, headers: Value) -> Value {
+    let mut h = json!({"Host": host});
+    h.as_object_mut()
+        .unwrap()
+        .extend(headers.as_object().unwrap().clone());
+    let mut e = request("GET", "/pets/42", h, json!({}), json!({}));
+    e["requestContext"]["path"] = json!(path);
+    e
+}
+
+#[tokio::test]
+async fn dpop_proofs_name_the_url_the_client_used_and_are_spent_once() {
+    let (issuer, key, p) = setup(&[("AUTHZ_SENDER_CONSTRAINED", "accept")]).await;
+    let client = TestKey::ec_p256("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"cnf": {"jkt": client.jkt()}}),
+    ));
+    let now = authz_testkit::now();
+    let arn = format!("{STAGE_ARN}/GET/pets/42");
+    let auth = format!("DPoP {t}");
+    // A custom domain with the base path `v1` mapped to the stage.
+    let url = "https://api.example.com/v1/pets/42";
+    let proof = client.dpop_proof("GET", url, &t, now, "a");
+    let ev = sent_to(
+        "api.example.com",
+        "/v1/pets/42",
+        json!({"Authorization": auth, "DPoP": proof}),
+    );
+    assert_eq!(effect(&p.invoke(&ev).await, &arn), Some(true));
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "dpop_replay");
+    // The same proof on the default endpoint names another URL.
+    let proof = client.dpop_proof("GET", url, &t, now, "b");
+    let ev = sent_to(
+        "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "/dev/pets/42",
+        json!({"Authorization": auth, "DPoP": proof}),
+    );
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "dpop_htu_mismatch");
+    // Two DPoP headers.
+    let (a, b) = (
+        client.dpop_proof("GET", url, &t, now, "c"),
+        client.dpop_proof("GET", url, &t, now, "d"),
+    );
+    let mut ev = sent_to(
+        "api.example.com",
+        "/v1/pets/42",
+        json!({"Authorization": auth}),
+    );
+    ev["multiValueHeaders"] =
+        json!({"Authorization": [auth], "DPoP": [a, b], "Host": ["api.example.com"]});
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "dpop_proof_invalid");
+    // A private key in the proof.
+    let mut jwk = client.public_jwk();
+    jwk["d"] = json!("AAAA");
+    let leaked = client.sign_with_header(
+        &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}),
+        &json!({"jti": "e", "htm": "GET", "htu": url, "iat": now,
+                "ath": authz_core::internals::access_token_hash(&t)}),
+    );
+    let ev = sent_to(
+        "api.example.com",
+        "/v1/pets/42",
+        json!({"Authorization": auth, "DPoP": leaked}),
+    );
+    assert_eq!(p.invoke(&ev).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "dpop_private_key");
+}
+
+#[tokio::test]
+async fn certificate_bound_tokens_need_the_same_client_certificate() {
+    let (issuer, key, p) = setup(&[("AUTHZ_SENDER_CONSTRAINED", "accept")]).await;
+    let (mine, theirs) = (authz_testkit::TestCa::new(), authz_testkit::TestCa::new());
+    let x5t = authz_core::internals::certificate_thumbprint(mine.pem()).unwrap();
+    let t = key.sign(&with(claims(&issuer), json!({"cnf": {"x5t#S256": x5t}})));
+    let arn = format!("{STAGE_ARN}/GET/pets/42");
+    let ev = |pem: Option<&str>| {
+        let mut e = request("GET", "/pets/42", bearer(&t), json!({}), json!({}));
+        if let Some(pem) = pem {
+            e["requestContext"]["identity"]["clientCert"] = json!({
+                "clientCertPem": pem, "issuerDN": "CN=test", "serialNumber": "1",
+                "subjectDN": "CN=client",
+                "validity": {"notBefore": "Jan 1 00:00:00 2026 GMT", "notAfter": "Jan 1 00:00:00 2027 GMT"}
+            });
+        }
+        e
+    };
+    assert_eq!(
+        effect(&p.invoke(&ev(Some(mine.pem()))).await, &arn),
+        Some(true)
+    );
+    assert_eq!(p.invoke(&ev(Some(theirs.pem()))).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "mtls_cert_mismatch");
+    assert_eq!(p.invoke(&ev(None)).await, unauthorized());
+    assert_eq!(last_reason(&p).await, "mtls_cert_missing");
+}

@@ -15,8 +15,9 @@ use super::{
     Binding, CaBundle, ClientAuth, Config, ConfigError, HttpSettings, IntrospectionConfig,
     IssuerConfig, JwksSettings, TokenFormat, err,
 };
-use crate::alg::SUPPORTED_ALGORITHMS;
+use crate::alg::{FAPI2_ALGORITHMS, SUPPORTED_ALGORITHMS};
 use crate::claims::{DEFAULT_SCOPE_CLAIMS, check_claim_name};
+use crate::dpop::SenderConstraint;
 use crate::outbound::TlsRoots;
 use crate::outbound::check_url;
 use crate::policy::{Rule, Rules};
@@ -68,8 +69,20 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             s::CONFIG.variable
         ));
     };
+    let fapi2 = match raw.profile.as_deref() {
+        None => false,
+        Some(s::PROFILE_FAPI2) => true,
+        Some(other) => {
+            return err(format!(
+                "{}: `{other}` is not {}",
+                src_of(&s::PROFILE),
+                s::PROFILE_FAPI2
+            ));
+        }
+    };
     let default_algs = match &raw.algorithms {
         Some(names) => algorithms(names, &src_of(&s::ALGORITHMS))?,
+        None if fapi2 => FAPI2_ALGORITHMS.to_vec(),
         None => SUPPORTED_ALGORITHMS.to_vec(),
     };
     let accept_id_tokens = raw.accept_id_tokens.unwrap_or(s::DEFAULT_ACCEPT_ID_TOKENS);
@@ -157,6 +170,13 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             Some(names) => algorithms(&names, &at)?,
             None => default_algs.clone(),
         };
+        if fapi2 && let Some(a) = algorithms.iter().find(|a| !FAPI2_ALGORITHMS.contains(a)) {
+            return err(format!(
+                "{at}: {a:?} is not allowed by {} {} (PS256, ES256, EdDSA only)",
+                src_of(&s::PROFILE),
+                s::PROFILE_FAPI2
+            ));
+        }
         let introspection = match ri.introspection {
             Some(r) => Some(introspection(r, &at)?),
             None => None,
@@ -337,7 +357,59 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             ));
         }
     };
+    let sender_constrained = match raw.sender_constrained.as_deref() {
+        None if fapi2 => SenderConstraint::Require,
+        Some(value) if fapi2 && value != SenderConstraint::Require.name() => {
+            return err(format!(
+                "{} `{value}`: {} {} requires sender-constrained tokens (`require`, or unset)",
+                src_of(&s::SENDER_CONSTRAINED),
+                src_of(&s::PROFILE),
+                s::PROFILE_FAPI2
+            ));
+        }
+        None => s::DEFAULT_SENDER_CONSTRAINED,
+        Some(value) => SenderConstraint::parse(value).ok_or_else(|| {
+            ConfigError(format!(
+                "{}: `{value}` is not off, accept or require",
+                src_of(&s::SENDER_CONSTRAINED)
+            ))
+        })?,
+    };
+    let dpop_replay_table = raw.dpop_replay_table.filter(|t| !t.trim().is_empty());
+    if dpop_replay_table.is_some() && sender_constrained == SenderConstraint::Off {
+        return err(format!(
+            "{} is set but {} is off: no DPoP proof is ever accepted; set {} to accept or \
+             require, or remove the table",
+            src_of(&s::DPOP_REPLAY_TABLE),
+            s::SENDER_CONSTRAINED.variable,
+            s::SENDER_CONSTRAINED.variable
+        ));
+    }
+    if fapi2 && raw.token_query_param.is_some() {
+        return err(format!(
+            "{}: {} {} takes tokens from the header only",
+            src_of(&s::TOKEN_QUERY_PARAM),
+            src_of(&s::PROFILE),
+            s::PROFILE_FAPI2
+        ));
+    }
+    if fapi2 && accept_id_tokens {
+        return err(format!(
+            "{}: {} {} accepts access tokens only",
+            src_of(&s::ACCEPT_ID_TOKENS),
+            src_of(&s::PROFILE),
+            s::PROFILE_FAPI2
+        ));
+    }
     Ok(Config {
+        proof_algorithms: if fapi2 {
+            FAPI2_ALGORITHMS.to_vec()
+        } else {
+            SUPPORTED_ALGORITHMS.to_vec()
+        },
+        dpop_replay_table,
+        sender_constrained,
+        dpop_max_age: seconds(&s::DPOP_MAX_AGE_SECONDS, raw.dpop_max_age_seconds)?,
         routes,
         route_sets,
         token_header,

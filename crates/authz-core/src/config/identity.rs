@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Config, ConfigError, err, settings as s};
+use crate::dpop::SenderConstraint;
 use crate::event::{STAGE_AUDIENCE, STAGE_ROUTE_SET, STAGE_SCOPES, stage_list};
 use crate::policy::Rules;
 
@@ -120,6 +121,18 @@ impl Config {
         cached: bool,
     ) -> Result<CacheKey, ConfigError> {
         self.check_for(kind)?;
+        if cached && self.sender_constrained != SenderConstraint::Off {
+            return err(format!(
+                "{} `{}`: a DPoP proof differs on every request and the client certificate is \
+                 not an identity source, so a cached answer would skip exactly these checks; \
+                 set cacheTtlSeconds to 0 for the {} authorizer, or {} to `{}`",
+                s::SENDER_CONSTRAINED.variable,
+                self.sender_constrained.name(),
+                kind.name(),
+                s::SENDER_CONSTRAINED.variable,
+                SenderConstraint::Off.name()
+            ));
+        }
         let meant: Vec<&str> = stage_variables
             .keys()
             .map(String::as_str)
@@ -237,6 +250,14 @@ impl Config {
                  selected; use {}, or the REQUEST authorizer",
                 s::ROUTE_SETS.variable,
                 s::ROUTES.variable
+            ));
+        }
+        if self.sender_constrained != SenderConstraint::Off {
+            return err(format!(
+                "{} `{}`: a TOKEN authorizer sees only the token header (no `DPoP` proof, no \
+                 client certificate) and is cached on it; use the REQUEST authorizer, uncached",
+                s::SENDER_CONSTRAINED.variable,
+                self.sender_constrained.name()
             ));
         }
         if let Some(b) = &self.binding {

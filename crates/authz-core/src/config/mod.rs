@@ -19,8 +19,11 @@ mod settings;
 
 use std::{collections::HashMap, time::Duration};
 
+use jsonwebtoken::Algorithm;
+
 pub use crate::error::ConfigError;
 use crate::{
+    dpop::SenderConstraint,
     event::{Binding, split_list},
     introspect::{ClientAuth, IntrospectionConfig},
     keys::JwksSettings,
@@ -70,6 +73,14 @@ pub struct Config {
     pub(crate) binding: Option<Binding>,
     /// Claim whose value becomes `usageIdentifierKey` (REST usage plans, API key source AUTHORIZER).
     pub(crate) usage_identifier_claim: Option<String>,
+    /// Whether DPoP-bound and certificate-bound tokens are checked, and required.
+    pub(crate) sender_constrained: SenderConstraint,
+    /// Oldest DPoP proof accepted (`iat` in the past).
+    pub(crate) dpop_max_age: Duration,
+    /// Algorithms a DPoP proof may be signed with.
+    pub(crate) proof_algorithms: Vec<Algorithm>,
+    /// The DynamoDB table shared by every execution environment for DPoP replay detection.
+    pub(crate) dpop_replay_table: Option<String>,
 }
 
 impl CaBundle {

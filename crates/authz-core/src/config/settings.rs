@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::build::RawRule;
 use super::declare::{Kind, Setting, between, bool_text, settings, up_to};
+use crate::dpop::SenderConstraint;
 use crate::introspect::ClientAuth;
 use crate::outbound::TlsRoots;
 
@@ -43,6 +44,12 @@ pub const MIN_JWKS_MAX_BYTES: usize = 1_024;
 pub const MAX_HTTP_TIMEOUT_SECONDS: u64 = 9;
 /// Default of `AUTHZ_TLS_ROOTS`: nothing to read or parse at cold start (BENCHMARKS.md).
 pub const DEFAULT_TLS_ROOTS: TlsRoots = TlsRoots::Builtin;
+/// Default of `AUTHZ_SENDER_CONSTRAINED`: bound tokens refused, caching allowed.
+pub const DEFAULT_SENDER_CONSTRAINED: SenderConstraint = SenderConstraint::Off;
+/// The value of `AUTHZ_PROFILE` for the FAPI 2.0 security profile.
+pub const PROFILE_FAPI2: &str = "fapi2";
+/// Largest value of `AUTHZ_DPOP_MAX_AGE_SECONDS`.
+pub const MAX_DPOP_MAX_AGE_SECONDS: u64 = 300;
 /// Default header carrying the token (lower-case).
 pub const DEFAULT_TOKEN_HEADER: &str = "authorization";
 /// Default client authentication at the introspection endpoint.
@@ -139,6 +146,29 @@ settings! {
     HTTP_TIMEOUT_SECONDS: http.timeout_seconds: Option<f64>, Seconds {
         DEFAULT_HTTP_TIMEOUT_SECONDS = 2, up_to(MAX_HTTP_TIMEOUT_SECONDS)
     };
+    /// Sender-constrained tokens (REQUEST and HTTP authorizers, caching off; see
+    /// [DPoP and certificate-bound tokens](#dpop-and-certificate-bound-tokens)): `off` (a token
+    /// with `cnf` is refused, the `DPoP` scheme too), `accept` (`Authorization: DPoP` with a
+    /// `DPoP` proof for DPoP-bound tokens, the client certificate for certificate-bound ones,
+    /// plain bearer tokens still accepted) or `require` (plain bearer tokens refused too).
+    SENDER_CONSTRAINED: top.sender_constrained: Option<String>, Text
+        = DEFAULT_SENDER_CONSTRAINED.name();
+    /// Oldest DPoP proof accepted: its `iat` at most this far in the past (plus the leeway), and
+    /// no further in the future than the leeway. Also how long a proof's `jti` is remembered.
+    DPOP_MAX_AGE_SECONDS: top.dpop_max_age_seconds: Option<f64>, Seconds {
+        DEFAULT_DPOP_MAX_AGE_SECONDS = 60, up_to(MAX_DPOP_MAX_AGE_SECONDS)
+    };
+    /// `fapi2`: the resource-server requirements of the FAPI 2.0 security profile: sender-constrained
+    /// tokens required (`AUTHZ_SENDER_CONSTRAINED` unset means `require`; another value is
+    /// refused), tokens and DPoP proofs signed with PS256, ES256 or EdDSA only (`AUTHZ_ALGORITHMS`
+    /// unset means those; another is refused), no `AUTHZ_TOKEN_QUERY_PARAM`, no
+    /// `AUTHZ_ACCEPT_ID_TOKENS`. RSA keys under 2048 bits are always refused.
+    PROFILE: top.profile: Option<String>, Text ~ "none";
+    /// Amazon DynamoDB table (name or ARN) where every execution environment records the DPoP
+    /// proofs it accepted, so a proof is accepted once across all of them (a conditional put;
+    /// partition key `proof` (string), TTL attribute `expires_at`). Needs
+    /// `AUTHZ_SENDER_CONSTRAINED` on; unreachable: `dpop_replay_store_unavailable`.
+    DPOP_REPLAY_TABLE: top.dpop_replay_table: Option<String>, Text ~ "per-environment only";
     /// Route rules, JSON (see [Route rules](#route-rules)). Unset: any valid token may use any
     /// route.
     ROUTES: top.routes: Option<Vec<RawRule>>, Json;

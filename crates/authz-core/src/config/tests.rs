@@ -577,3 +577,53 @@ fn set_but_blank_null_or_empty_is_refused() {
         assert!(e.contains(want), "{doc}: {e}");
     }
 }
+
+#[test]
+fn the_fapi2_profile_requires_what_it_says() {
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = BASE.to_vec();
+        vars.push(("AUTHZ_PROFILE", "fapi2"));
+        vars.extend_from_slice(extra);
+        vars
+    };
+    let c = load(&with(&[])).unwrap();
+    let fapi = [Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+    assert_eq!(c.sender_constrained, SenderConstraint::Require);
+    assert_eq!(c.proof_algorithms, fapi);
+    assert_eq!(c.issuers[0].algorithms, fapi);
+    let c = load(&with(&[
+        ("AUTHZ_ALGORITHMS", "ES256"),
+        ("AUTHZ_SENDER_CONSTRAINED", "require"),
+    ]))
+    .unwrap();
+    assert_eq!(c.issuers[0].algorithms, [Algorithm::ES256]);
+    for (extra, needle) in [
+        (
+            ("AUTHZ_ALGORITHMS", "RS256,ES256"),
+            "RS256 is not allowed by AUTHZ_PROFILE fapi2",
+        ),
+        (
+            ("AUTHZ_SENDER_CONSTRAINED", "accept"),
+            "AUTHZ_SENDER_CONSTRAINED `accept`",
+        ),
+        (
+            ("AUTHZ_SENDER_CONSTRAINED", "off"),
+            "requires sender-constrained tokens",
+        ),
+        (
+            ("AUTHZ_TOKEN_QUERY_PARAM", "access_token"),
+            "AUTHZ_TOKEN_QUERY_PARAM",
+        ),
+        (("AUTHZ_ACCEPT_ID_TOKENS", "true"), "AUTHZ_ACCEPT_ID_TOKENS"),
+    ] {
+        let e = load_err(&with(&[extra]));
+        assert!(e.contains(needle), "{needle}: {e}");
+    }
+    let mut vars = BASE.to_vec();
+    vars.push(("AUTHZ_PROFILE", "fapi"));
+    assert!(load_err(&vars).contains("AUTHZ_PROFILE"));
+    // Without the profile: every asymmetric algorithm, proofs included; sender constraints off.
+    let c = load(&BASE).unwrap();
+    assert_eq!(c.proof_algorithms, SUPPORTED_ALGORITHMS);
+    assert_eq!(c.sender_constrained, SenderConstraint::Off);
+}

@@ -11,6 +11,8 @@
 //! one gets 401 from API Gateway without the authorizer (nothing cached). Configurations are
 //! drawn in both spellings (flat variables, `AUTHZ_CONFIG` document keys), with a custom token
 //! header, and requests on stages with `authz*` stage variables. REST caches are per stage.
+//! Some callers hold DPoP-bound tokens (`cnf.jkt`) sent as `Bearer`: never allowed, fresh or
+//! cached; some configurations turn `AUTHZ_SENDER_CONSTRAINED` on: then no stage may be cached.
 //! The observed cases of issues 13 and 22 are fixed regressions at the end.
 
 use std::collections::BTreeMap;
@@ -71,6 +73,8 @@ struct Setup {
     custom_header: bool,
     /// The settings as keys of the `AUTHZ_CONFIG` document instead of flat variables.
     document: bool,
+    /// `AUTHZ_SENDER_CONSTRAINED` (`accept`, `require`): then nothing may be cached.
+    sender_constrained: Option<&'static str>,
 }
 
 impl Setup {
@@ -124,6 +128,13 @@ fn environment(setup: &Setup) -> Vec<(String, String)> {
         let arn = format!("{PREFIX}:{API}/prod");
         settings.push(("AUTHZ_ALLOWED_API_ARNS", "allowed_api_arns", json!([arn])));
     }
+    if let Some(mode) = setup.sender_constrained {
+        settings.push((
+            "AUTHZ_SENDER_CONSTRAINED",
+            "sender_constrained",
+            json!(mode),
+        ));
+    }
     if setup.custom_header {
         // As an operator writes it; the configuration lower-cases it.
         settings.push(("AUTHZ_TOKEN_HEADER", "token_header", json!("X-Api-Token")));
@@ -167,11 +178,13 @@ fn try_build(setup: &Setup) -> Option<(Config, Authorizer)> {
     Some((config, authz))
 }
 
-/// A generated token: scopes and a tenant claim.
+/// A generated token: scopes, a tenant claim, and whether it is DPoP-bound (`cnf.jkt`; sent
+/// as `Bearer`, without a proof, it must never be allowed, fresh or cached).
 #[derive(Debug, Clone)]
 struct Caller {
     scopes: Vec<String>,
     tenant: Option<String>,
+    bound: bool,
 }
 
 fn sign(caller: &Caller) -> String {
@@ -180,6 +193,9 @@ fn sign(caller: &Caller) -> String {
         "scope": caller.scopes.join(" ")});
     if let Some(t) = &caller.tenant {
         claims["tenant"] = json!(t);
+    }
+    if caller.bound {
+        claims["cnf"] = json!({"jkt": TestKey::ec_p256("client").jkt()});
     }
     key().sign(&claims)
 }
@@ -406,6 +422,18 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
         // Refused at cold start (and at synth): nothing to cache.
         return Ok(());
     }
+    if setup.sender_constrained.is_some() {
+        // A proof differs per request and the certificate is no identity source: synth refuses
+        // caching on every stage, so no answer is ever reused.
+        for req in reqs {
+            prop_assert!(
+                config
+                    .cache_key(kind.core(), &req.stage_vars(), true)
+                    .is_err()
+            );
+        }
+        return Ok(());
+    }
     let header = setup.token_header();
     let tokens: Vec<String> = callers.iter().map(sign).collect();
     let mut seen = Vec::new();
@@ -425,7 +453,14 @@ fn check(setup: &Setup, kind: Kind, callers: &[Caller], reqs: &[Req]) -> Result<
             continue;
         };
         let a = answer(&authz, header, kind, &req, token, &route_key);
-        if kind != Kind::Http
+        if callers[req.token].bound {
+            prop_assert_ne!(
+                outcome(kind, &a, &req),
+                Outcome::Allow,
+                "a DPoP-bound token as Bearer: {:?}",
+                a
+            );
+        } else if kind != Kind::Http
             && let Some(own) = rules_decision(setup, &callers[req.token], &req)
         {
             prop_assert_eq!(
@@ -607,15 +642,17 @@ fn setup(http: bool) -> impl Strategy<Value = Setup> {
         any::<bool>(),
         prop::bool::weighted(0.3),
         any::<bool>(),
+        prop::option::weighted(0.15, prop::sample::select(vec!["accept", "require"])),
     )
         .prop_map(
-            |(routes, route_set, bind, allowed_stage, custom_header, document)| Setup {
+            |(routes, route_set, bind, allowed_stage, custom_header, document, sc)| Setup {
                 routes,
                 route_set,
                 bind,
                 allowed_stage,
                 custom_header,
                 document,
+                sender_constrained: sc,
             },
         )
 }
@@ -624,8 +661,13 @@ fn caller() -> impl Strategy<Value = Caller> {
     (
         scopes(),
         prop::option::of(prop::sample::select(vec!["a", "b"]).prop_map(str::to_owned)),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(scopes, tenant)| Caller { scopes, tenant })
+        .prop_map(|(scopes, tenant, bound)| Caller {
+            scopes,
+            tenant,
+            bound,
+        })
 }
 
 fn request() -> impl Strategy<Value = Req> {
@@ -722,6 +764,7 @@ fn setup_of(routes: &[(&str, &[&str])]) -> Setup {
         allowed_stage: false,
         custom_header: false,
         document: false,
+        sender_constrained: None,
     }
 }
 
@@ -743,6 +786,7 @@ fn reader() -> Caller {
     Caller {
         scopes: vec!["read".into()],
         tenant: None,
+        bound: false,
     }
 }
 
@@ -821,6 +865,7 @@ fn regression_binding_header_is_part_of_the_cache_key() {
     let a = Caller {
         scopes: vec![],
         tenant: Some("a".into()),
+        bound: false,
     };
     let reqs = [
         Req {
@@ -1013,6 +1058,7 @@ fn regression_binding_in_the_document_is_the_cache_key() {
     let a = Caller {
         scopes: vec![],
         tenant: Some("a".into()),
+        bound: false,
     };
     let token = sign(&a);
     let reqs = [

@@ -318,6 +318,14 @@ async fn a_bad_configuration_fails_the_cold_start_naming_the_variable() {
             ],
             "AUTHZ_ROUTE_SETS: a TOKEN authorizer gets no stage variables",
         ),
+        (
+            vec![
+                ("AUTHZ_ISSUER", "https://idp.example.com"),
+                ("AUTHZ_AUDIENCE", "x"),
+                ("AUTHZ_SENDER_CONSTRAINED", "require"),
+            ],
+            "AUTHZ_SENDER_CONSTRAINED `require`: a TOKEN authorizer sees only the token header",
+        ),
     ] {
         let mut p = LambdaProcess::spawn(Path::new(BIN), &env).await;
         let message = p.config_error(name).await;

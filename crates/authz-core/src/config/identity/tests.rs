@@ -228,3 +228,36 @@ fn kinds_by_name() {
     assert_eq!(header_spelling("x-api-token"), "X-Api-Token");
     assert_eq!(header_spelling("authorization"), "Authorization");
 }
+
+#[test]
+fn sender_constrained_tokens_refuse_caching_and_the_token_authorizer() {
+    for mode in ["accept", "require"] {
+        let c = load(&[("AUTHZ_SENDER_CONSTRAINED", mode)]);
+        for kind in [AuthorizerKind::Request, AuthorizerKind::Http] {
+            let e = refusal(&c, kind, &[], true);
+            for needle in ["AUTHZ_SENDER_CONSTRAINED", mode, "cacheTtlSeconds to 0"] {
+                assert!(e.contains(needle), "{needle}: {e}");
+            }
+            assert!(c.cache_key(kind, &vars(&[]), false).is_ok());
+            assert!(c.check_for(kind).is_ok());
+        }
+        let e = c.check_for(AuthorizerKind::Token).unwrap_err().to_string();
+        assert!(e.contains("AUTHZ_SENDER_CONSTRAINED"), "{e}");
+        assert!(e.contains("REQUEST authorizer"), "{e}");
+        assert!(
+            refusal(&c, AuthorizerKind::Token, &[], false).contains("AUTHZ_SENDER_CONSTRAINED")
+        );
+    }
+    // Off (the default): bound tokens are refused, so caching stays right.
+    let c = load(&[("AUTHZ_SENDER_CONSTRAINED", "off")]);
+    assert!(c.cache_key(AuthorizerKind::Token, &vars(&[]), true).is_ok());
+    let bad = Config::from_lookup(|k| match k {
+        "AUTHZ_ISSUER" => Some(ISSUER.into()),
+        "AUTHZ_AUDIENCE" => Some("api".into()),
+        "AUTHZ_SENDER_CONSTRAINED" => Some("on".into()),
+        _ => None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("AUTHZ_SENDER_CONSTRAINED"), "{bad}");
+}
