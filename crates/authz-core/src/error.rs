@@ -118,6 +118,10 @@ pub enum AuthzError {
     /// Valid token, but a claim the route requires does not match.
     #[error("claim requirement not met")]
     ClaimMismatch,
+    /// Valid token, but the route's Cedar policies do not permit it (no `permit` applies, a
+    /// `forbid` does, or a policy's evaluation erred: fail closed).
+    #[error("denied by the Cedar policies")]
+    PolicyDenied,
     /// Valid token, but no route rule permits this route.
     #[error("route not permitted")]
     RouteNotAllowed,
@@ -137,7 +141,7 @@ impl AuthzError {
     pub fn verdict(&self) -> Verdict {
         use AuthzError::*;
         match self {
-            InsufficientScope | ClaimMismatch | RouteNotAllowed | ApiNotAllowed => {
+            InsufficientScope | ClaimMismatch | PolicyDenied | RouteNotAllowed | ApiNotAllowed => {
                 Verdict::Forbidden
             }
             InvalidEvent(_) | Internal(_) => Verdict::Internal,
@@ -175,6 +179,7 @@ impl AuthzError {
             WrongType => "wrong_typ",
             InsufficientScope => "insufficient_scope",
             ClaimMismatch => "claim_mismatch",
+            PolicyDenied => "policy_denied",
             RouteNotAllowed => "route_not_allowed",
             ApiNotAllowed => "api_not_allowed",
             InvalidEvent(_) => "invalid_event",
@@ -213,6 +218,7 @@ const REASONS: [&str; 30] = [
     "wrong_typ",
     "insufficient_scope",
     "claim_mismatch",
+    "policy_denied",
     "route_not_allowed",
     "api_not_allowed",
     "invalid_event",
@@ -253,6 +259,7 @@ mod tests {
             WrongType,
             InsufficientScope,
             ClaimMismatch,
+            PolicyDenied,
             RouteNotAllowed,
             ApiNotAllowed,
             InvalidEvent("x".into()),
@@ -286,6 +293,7 @@ mod tests {
                 | WrongType
                 | InsufficientScope
                 | ClaimMismatch
+                | PolicyDenied
                 | RouteNotAllowed
                 | ApiNotAllowed
                 | InvalidEvent(_)

@@ -62,4 +62,6 @@ pub mod internals {
     pub use crate::keys::{cache_ttl, parse_jwks};
     pub use crate::outbound::{HttpResponse, check_url, redact_userinfo};
     pub use crate::policy::rest_statements;
+    #[cfg(feature = "cedar")]
+    pub use crate::policy::{CedarPolicies, CedarSource};
 }
