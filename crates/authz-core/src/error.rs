@@ -191,7 +191,7 @@ impl AuthzError {
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log); the test
 /// below checks `reason` against it.
 #[cfg(test)]
-const REASONS: [&str; 30] = [
+const REASONS: [&str; 31] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",

@@ -319,25 +319,23 @@ fn user_attributes(json: &Value, namespace: &str) -> Vec<(String, AttrKind)> {
     else {
         return Vec::new();
     };
-    let kind = |t: &Value| -> Option<AttrKind> {
-        let ty = t.get("type")?.as_str()?;
-        match ty {
+    fn kind(t: &Value) -> Option<AttrKind> {
+        let name = match t.get("type")?.as_str()? {
+            // A type name resolved later (the human format writes every name this way).
+            "EntityOrCommon" => t.get("name")?.as_str()?,
+            "Set" => {
+                return (kind(t.get("element")?)? == AttrKind::String)
+                    .then_some(AttrKind::StringSet);
+            }
+            other => other,
+        };
+        match name.trim_start_matches("__cedar::") {
             "String" => Some(AttrKind::String),
             "Long" => Some(AttrKind::Long),
-            "Boolean" | "Bool" => Some(AttrKind::Boolean),
-            "Set" => {
-                (t.pointer("/element/type")?.as_str()? == "String").then_some(AttrKind::StringSet)
-            }
-            // A common type or an entity reference: `EntityOrCommon` with the name.
-            "EntityOrCommon" => match t.get("name")?.as_str()? {
-                "String" | "__cedar::String" => Some(AttrKind::String),
-                "Long" | "__cedar::Long" => Some(AttrKind::Long),
-                "Bool" | "Boolean" | "__cedar::Bool" => Some(AttrKind::Boolean),
-                _ => None,
-            },
+            "Bool" | "Boolean" => Some(AttrKind::Boolean),
             _ => None,
         }
-    };
+    }
     let mut out: Vec<(String, AttrKind)> = attrs
         .iter()
         .filter_map(|(name, t)| kind(t).map(|k| (name.clone(), k)))
@@ -421,3 +419,6 @@ impl CedarRoute {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
