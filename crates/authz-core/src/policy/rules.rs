@@ -106,6 +106,17 @@ impl Rule {
         self.decide(claims, true)
     }
 
+    /// Logs the Cedar decision for `claims` when this rule is Cedar-decided (as
+    /// [`check`](Self::check) does); nothing otherwise.
+    pub fn log_cedar(&self, claims: &Claims) {
+        #[cfg(feature = "cedar")]
+        if self.cedar.is_some() {
+            let _ = self.decide(claims, true);
+        }
+        #[cfg(not(feature = "cedar"))]
+        let _ = claims;
+    }
+
     /// [`check`](Self::check), logging nothing when `log` is false (the REST policy evaluates
     /// every rule; only the requested route's answer is logged).
     pub(super) fn decide(&self, claims: &Claims, log: bool) -> Result<(), AuthzError> {
