@@ -320,3 +320,71 @@ fn demo_scope_rules_translated_into_cedar_decide_the_same() {
     }
     assert!(compared >= 10, "{compared}");
 }
+
+/// A schema in JSON, the form Verified Permissions exports, with the shapes its API Gateway
+/// integration generates (a `User` in `UserGroup`s, an `Application`, `"<method> <path>"` actions).
+#[test]
+fn a_json_schema_as_verified_permissions_exports_it() {
+    let schema = json!({"PetStore": {
+        "entityTypes": {
+            "UserGroup": {"shape": {"type": "Record", "attributes": {}}},
+            "User": {"memberOfTypes": ["UserGroup"], "shape": {"type": "Record", "attributes": {
+                "email": {"type": "String", "required": false},
+                "groups": {"type": "Set", "element": {"type": "String"}, "required": false}}}},
+            "Application": {"shape": {"type": "Record", "attributes": {}}}},
+        "actions": {
+            "get /pets": {"appliesTo": {"principalTypes": ["User"], "resourceTypes": ["Application"],
+                "context": {"type": "Record", "attributes": {}}}}}}})
+    .to_string();
+    let source = |text| Source {
+        setting: "AUTHZ_CEDAR_SCHEMA",
+        path: "schema.json",
+        text,
+    };
+    let text = r#"permit(principal in PetStore::UserGroup::"us-east-1_AbCd|readers",
+        action == PetStore::Action::"get /pets", resource == PetStore::Application::"PetStore")
+        when { principal has email && principal.email like "*@example.com"
+               && principal has groups && principal.groups.contains("readers") };"#;
+    let p = Arc::new(
+        CedarPolicies::parse(
+            Source {
+                setting: "AUTHZ_CEDAR_POLICIES",
+                path: "p.cedar",
+                text,
+            },
+            source(&schema),
+            "PetStore",
+            Some("cognito:groups".into()),
+            "us-east-1_AbCd|".into(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(p.validate(), Vec::<String>::new());
+    let get = p.route("GET /pets").unwrap();
+    let reader = claims(
+        "alice",
+        json!({"cognito:groups": ["readers"], "groups": ["readers"], "email": "a@example.com"}),
+        &[],
+    );
+    assert!(get.decide(&reader).allowed);
+    let other = claims(
+        "bob",
+        json!({"cognito:groups": ["readers"], "groups": ["readers"], "email": "b@example.org"}),
+        &[],
+    );
+    assert!(!get.decide(&other).allowed);
+    // Not JSON: the setting and the file are named.
+    let e = CedarPolicies::parse(
+        Source {
+            setting: "AUTHZ_CEDAR_POLICIES",
+            path: "p.cedar",
+            text: "",
+        },
+        source("{\"PetStore\": "),
+        "PetStore",
+        None,
+        String::new(),
+    )
+    .unwrap_err();
+    assert!(e.starts_with("AUTHZ_CEDAR_SCHEMA: schema.json"), "{e}");
+}
