@@ -90,13 +90,23 @@ impl Source<'_> {
 }
 
 /// One Cedar-decided route: its action and the policies that can apply to it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CedarRoute {
     policies: Arc<CedarPolicies>,
     action: EntityUid,
     /// The policies whose action scope can include this action (Eq this action, `in` a list, or
     /// any action): the others cannot apply, so the answer is the same.
     sliced: PolicySet,
+}
+
+impl std::fmt::Debug for CedarRoute {
+    /// The action and how many policies apply, not the policy set (a rule's `Debug` stays short).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CedarRoute")
+            .field("action", &self.action.to_string())
+            .field("policies", &self.sliced.num_of_policies())
+            .finish()
+    }
 }
 
 impl PartialEq for CedarRoute {
