@@ -268,8 +268,10 @@ impl CedarPolicies {
         let mut entities = Vec::with_capacity(groups.len() + 1);
         for g in &groups {
             let group = uid("UserGroup", g)?;
-            entities.push(Entity::new_no_attrs(group.clone(), HashSet::new()));
-            parents.insert(group);
+            // A group listed twice is one entity (Cedar refuses duplicate entities).
+            if parents.insert(group.clone()) {
+                entities.push(Entity::new_no_attrs(group, HashSet::new()));
+            }
         }
         let mut attrs = HashMap::new();
         for (name, kind) in &self.attributes {

@@ -89,6 +89,15 @@ fn groups_from_a_json_pointer_become_parents_with_the_prefix() {
     let answer = post.decide(&writer);
     assert!(answer.allowed);
     assert_eq!(answer.reasons, ["writers-post"]);
+    // A group listed twice, and a groups claim holding one string.
+    let twice = claims(
+        "al",
+        json!({"realm_access": {"roles": ["writers", "writers"]}}),
+        &[],
+    );
+    assert!(post.decide(&twice).allowed);
+    let one = claims("al", json!({"realm_access": {"roles": "writers"}}), &[]);
+    assert!(post.decide(&one).allowed);
     let reader = claims("bob", json!({"realm_access": {"roles": ["readers"]}}), &[]);
     assert!(!post.decide(&reader).allowed);
     // The slice for another action holds no policy: denied.
