@@ -117,6 +117,9 @@ async fn cedar_decides_every_route_of_one_cached_rest_policy() {
             .all(|l| !l.contains("alice@example.com") && !l.contains("\"admins\"")),
         "{logs:#?}"
     );
+    for f in [policies, schema] {
+        std::fs::remove_file(f).unwrap();
+    }
 }
 
 #[tokio::test]
@@ -168,4 +171,7 @@ async fn a_bad_policy_or_a_missing_action_fails_the_cold_start_naming_setting_fi
             && message.contains(r#"PetStore::Action::"put /pets""#),
         "{message}"
     );
+    for f in [schema, broken, policies] {
+        std::fs::remove_file(f).unwrap();
+    }
 }

@@ -220,26 +220,48 @@ fn cedar_files(rules: &[GenRule]) -> (String, String) {
     (p.display().to_string(), s.display().to_string())
 }
 
+/// The Cedar files named in an environment of [`environment`], in either spelling.
+fn cedar_paths(vars: &[(String, String)]) -> (String, String) {
+    let get = |name: &str, key: &str| -> String {
+        if let Some((_, v)) = vars.iter().find(|(n, _)| n == name) {
+            return v.clone();
+        }
+        let (_, doc) = vars.iter().find(|(n, _)| n == "AUTHZ_CONFIG").unwrap();
+        let doc: Value = serde_json::from_str(doc).unwrap();
+        doc[key].as_str().unwrap().to_owned()
+    };
+    (
+        get("AUTHZ_CEDAR_POLICIES", "cedar_policies"),
+        get("AUTHZ_CEDAR_SCHEMA", "cedar_schema"),
+    )
+}
+
 /// The configuration and authorizer of `setup`, or `None` when the configuration is refused
 /// while parsing.
 fn try_build(setup: &Setup) -> Option<(Config, Authorizer)> {
     let (rt, _) = runtime_and_issuer();
     let vars = environment(setup);
-    let config =
-        match Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())) {
-            Ok(config) => config,
-            Err(e) => {
-                // A table with Cedar-decided routes parses whenever the same table without does.
-                if setup.cedar {
-                    let plain = Setup {
-                        cedar: false,
-                        ..setup.clone()
-                    };
-                    assert!(try_build(&plain).is_none(), "{e}");
-                }
-                return None;
+    let parsed = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+    // The cold start has read the Cedar files: they go.
+    if setup.cedar {
+        let (policies, schema) = cedar_paths(&vars);
+        std::fs::remove_file(policies).unwrap();
+        std::fs::remove_file(schema).unwrap();
+    }
+    let config = match parsed {
+        Ok(config) => config,
+        Err(e) => {
+            // A table with Cedar-decided routes parses whenever the same table without does.
+            if setup.cedar {
+                let plain = Setup {
+                    cedar: false,
+                    ..setup.clone()
+                };
+                assert!(try_build(&plain).is_none(), "{e}");
             }
-        };
+            return None;
+        }
+    };
     let authz = Authorizer::new(config.clone()).unwrap();
     assert_eq!(rt.block_on(authz.warm()), 1);
     Some((config, authz))
