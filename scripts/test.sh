@@ -40,6 +40,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy, the three binaries without the introspection feature (no AWS SDK)"
 cargo clippy -p token-authorizer -p request-authorizer -p http-authorizer --no-default-features --locked -- -D warnings
 
+step "cargo clippy and cargo test with the cedar feature (Cedar-decided rules: authz-core, the binaries, authz-config)"
+cargo clippy -p authz-core -p authz-lambda -p token-authorizer -p request-authorizer -p http-authorizer -p authz-config --features cedar --all-targets --locked -- -D warnings
+cargo test -p authz-core --features cedar --lib --test it --locked
+cargo test -p request-authorizer --features cedar --test cedar --locked
+
 step "cargo test (unit, RFC 8725 attack table, JWKS cache, binaries through the Lambda Runtime API, introspection, the docs' example commands, test-started processes ending with their test)"
 cargo test --workspace --locked
 

@@ -436,6 +436,11 @@ impl Authorizer {
                 Some(rules) => policy::rest_statements(rules, &claims, &arn, arn_text),
             };
             if policy::evaluate(&statements, arn_text) {
+                // The policy evaluated every rule quietly; the requested route's Cedar
+                // decision (its determining policies) is logged once.
+                if let Some(rule) = rules.and_then(|r| r.for_path(arn.verb, arn.resource)) {
+                    rule.log_cedar(&claims);
+                }
                 return Ok((claims, statements, key));
             }
             let rule = rules.and_then(|r| r.for_path(arn.verb, arn.resource));

@@ -118,6 +118,10 @@ pub enum AuthzError {
     /// Valid token, but a claim the route requires does not match.
     #[error("claim requirement not met")]
     ClaimMismatch,
+    /// Valid token, but the route's Cedar policies do not permit it (no `permit` applies, a
+    /// `forbid` does, or a policy's evaluation erred: fail closed).
+    #[error("denied by the Cedar policies")]
+    PolicyDenied,
     /// Valid token, but no route rule permits this route.
     #[error("route not permitted")]
     RouteNotAllowed,
@@ -202,6 +206,7 @@ impl AuthzError {
         match self {
             InsufficientScope
             | ClaimMismatch
+            | PolicyDenied
             | RouteNotAllowed
             | ApiNotAllowed
             | UsageIdentifierInvalid => Verdict::Forbidden,
@@ -240,6 +245,7 @@ impl AuthzError {
             WrongType => "wrong_typ",
             InsufficientScope => "insufficient_scope",
             ClaimMismatch => "claim_mismatch",
+            PolicyDenied => "policy_denied",
             RouteNotAllowed => "route_not_allowed",
             ApiNotAllowed => "api_not_allowed",
             UsageIdentifierInvalid => "invalid_usage_identifier",
@@ -270,7 +276,7 @@ impl AuthzError {
 /// Every value [`AuthzError::reason`] can return (the `reason` key of the decision log); the test
 /// below checks `reason` against it.
 #[cfg(test)]
-const REASONS: [&str; 49] = [
+const REASONS: [&str; 50] = [
     "missing_token",
     "bad_scheme",
     "multiple_credentials",
@@ -297,6 +303,7 @@ const REASONS: [&str; 49] = [
     "wrong_typ",
     "insufficient_scope",
     "claim_mismatch",
+    "policy_denied",
     "route_not_allowed",
     "api_not_allowed",
     "invalid_usage_identifier",
@@ -356,6 +363,7 @@ mod tests {
             WrongType,
             InsufficientScope,
             ClaimMismatch,
+            PolicyDenied,
             RouteNotAllowed,
             ApiNotAllowed,
             UsageIdentifierInvalid,
@@ -408,6 +416,7 @@ mod tests {
                 | WrongType
                 | InsufficientScope
                 | ClaimMismatch
+                | PolicyDenied
                 | RouteNotAllowed
                 | ApiNotAllowed
                 | UsageIdentifierInvalid

@@ -67,6 +67,8 @@ pub mod internals {
     pub use crate::keys::{cache_ttl, parse_jwks};
     pub use crate::outbound::{HttpResponse, check_url, redact_userinfo};
     pub use crate::policy::rest_statements;
+    #[cfg(feature = "cedar")]
+    pub use crate::policy::{CedarPolicies, CedarSource};
     pub use crate::replay::{
         EXPIRES_ATTRIBUTE as REPLAY_EXPIRES_ATTRIBUTE, KEY_ATTRIBUTE as REPLAY_KEY_ATTRIBUTE,
     };

@@ -31,6 +31,9 @@ pub(super) struct RawRule {
     scopes: Vec<String>,
     #[serde(default)]
     claims: Map<String, Value>,
+    /// Decided by the Cedar policies (`AUTHZ_CEDAR_POLICIES`) as well.
+    #[serde(default)]
+    cedar: bool,
 }
 
 /// Validates the merged document into a [`Config`].
@@ -62,6 +65,7 @@ fn algorithms(names: &[String], name: &str) -> Result<Vec<Algorithm>, ConfigErro
 
 fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigError> {
     let src_of = |setting: &Setting| src(setting.key);
+    let cedar = cedar::policies(&raw, &src_of)?;
     let Some(raw_issuers) = raw.issuers.filter(|i| !i.is_empty()) else {
         return err(format!(
             "{} is required (or `issuers` in {})",
@@ -309,7 +313,7 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
         ));
     }
     let routes = match raw.routes {
-        Some(rules) => Some(rules_from(rules, &src_of(&s::ROUTES))?),
+        Some(rules) => Some(rules_from(rules, &src_of(&s::ROUTES), cedar.as_ref())?),
         None => None,
     };
     let mut route_sets = HashMap::new();
@@ -324,7 +328,8 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
                 src_of(&s::ROUTE_SETS)
             ));
         }
-        let rules = rules_from(rules, &format!("{} set `{name}`", src_of(&s::ROUTE_SETS)))?;
+        let at = format!("{} set `{name}`", src_of(&s::ROUTE_SETS));
+        let rules = rules_from(rules, &at, cedar.as_ref())?;
         route_sets.insert(name, rules);
     }
     let header_name = |v: String, setting: &Setting| -> Result<String, ConfigError> {
@@ -535,7 +540,11 @@ fn introspection(r: RawIntrospection, at: &str) -> Result<IntrospectionConfig, C
     })
 }
 
-fn rules_from(raw: Vec<RawRule>, at: &str) -> Result<Rules, ConfigError> {
+fn rules_from(
+    raw: Vec<RawRule>,
+    at: &str,
+    cedar: Option<&cedar::Policies>,
+) -> Result<Rules, ConfigError> {
     let mut rules: Vec<Rule> = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let name = format!("{at}: rule #{} (`{}`)", i + 1, r.route);
@@ -544,12 +553,153 @@ fn rules_from(raw: Vec<RawRule>, at: &str) -> Result<Rules, ConfigError> {
         }
         let rule = Rule::new(&r.route, r.scopes, r.claims.into_iter().collect())
             .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        let rule = match r.cedar {
+            true => cedar::rule(rule, cedar, &name)?,
+            false => rule,
+        };
         if rules.iter().any(|x| x.route == rule.route) {
             return err(format!("{name}: route listed twice"));
         }
         rules.push(rule);
     }
     Ok(Rules(rules))
+}
+
+/// The Cedar settings: the files read here (the only reader), parsed by `policy::CedarPolicies`.
+#[cfg(feature = "cedar")]
+mod cedar {
+    use std::sync::Arc;
+
+    use super::{ConfigError, RawConfig, Rule, Setting, err, s};
+    use crate::claims::check_claim_name;
+    use crate::policy::{CedarPolicies, CedarSource};
+
+    pub(super) type Policies = Arc<CedarPolicies>;
+
+    pub(super) fn policies(
+        raw: &RawConfig,
+        src_of: &dyn Fn(&Setting) -> String,
+    ) -> Result<Option<Policies>, ConfigError> {
+        let Some(policies_path) = &raw.cedar_policies else {
+            if let Some(setting) = [&s::CEDAR_SCHEMA, &s::CEDAR_NAMESPACE]
+                .into_iter()
+                .chain([&s::CEDAR_GROUPS_CLAIM, &s::CEDAR_ENTITY_PREFIX])
+                .find(|setting| is_set(raw, setting))
+            {
+                return err(format!(
+                    "{}: set without {}",
+                    src_of(setting),
+                    s::CEDAR_POLICIES.variable
+                ));
+            }
+            return Ok(None);
+        };
+        let required = |value: &Option<String>, setting: &Setting| {
+            value
+                .clone()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{} is required with {}",
+                        setting.variable,
+                        s::CEDAR_POLICIES.variable
+                    ))
+                })
+        };
+        let schema_path = required(&raw.cedar_schema, &s::CEDAR_SCHEMA)?;
+        let namespace = required(&raw.cedar_namespace, &s::CEDAR_NAMESPACE)?;
+        if let Some(claim) = &raw.cedar_groups_claim {
+            check_claim_name(claim)
+                .map_err(|e| ConfigError(format!("{}: {e}", src_of(&s::CEDAR_GROUPS_CLAIM))))?;
+        }
+        let read = |path: &str, setting: &Setting| {
+            std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("{}: cannot read `{path}`: {e}", src_of(setting))))
+        };
+        let policies_text = read(policies_path, &s::CEDAR_POLICIES)?;
+        let schema_text = read(&schema_path, &s::CEDAR_SCHEMA)?;
+        let policies_setting = src_of(&s::CEDAR_POLICIES);
+        let schema_setting = src_of(&s::CEDAR_SCHEMA);
+        CedarPolicies::parse(
+            CedarSource {
+                setting: &policies_setting,
+                path: policies_path,
+                text: &policies_text,
+            },
+            CedarSource {
+                setting: &schema_setting,
+                path: &schema_path,
+                text: &schema_text,
+            },
+            &namespace,
+            raw.cedar_groups_claim.clone(),
+            raw.cedar_entity_prefix.clone().unwrap_or_default(),
+        )
+        .map(|p| Some(Arc::new(p)))
+        .map_err(ConfigError)
+    }
+
+    fn is_set(raw: &RawConfig, setting: &Setting) -> bool {
+        match setting.key {
+            "cedar_schema" => raw.cedar_schema.is_some(),
+            "cedar_namespace" => raw.cedar_namespace.is_some(),
+            "cedar_groups_claim" => raw.cedar_groups_claim.is_some(),
+            _ => raw.cedar_entity_prefix.is_some(),
+        }
+    }
+
+    pub(super) fn rule(
+        rule: Rule,
+        cedar: Option<&Policies>,
+        name: &str,
+    ) -> Result<Rule, ConfigError> {
+        let Some(policies) = cedar else {
+            return err(format!(
+                "{name}: `\"cedar\": true` needs {}",
+                s::CEDAR_POLICIES.variable
+            ));
+        };
+        let route = policies
+            .route(&rule.route)
+            .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        Ok(rule.with_cedar(route))
+    }
+}
+
+/// Without the `cedar` feature: any Cedar setting or rule fails the cold start, saying so.
+#[cfg(not(feature = "cedar"))]
+mod cedar {
+    use super::{ConfigError, RawConfig, Rule, Setting, err, s};
+
+    pub(super) enum Policies {}
+
+    const MISSING: &str = "this authorizer was built without the `cedar` feature; build it with \
+                           `--features cedar` (the CDK app does for authorizers with Cedar rules)";
+
+    pub(super) fn policies(
+        raw: &RawConfig,
+        src_of: &dyn Fn(&Setting) -> String,
+    ) -> Result<Option<Policies>, ConfigError> {
+        let set = [
+            (&s::CEDAR_POLICIES, raw.cedar_policies.is_some()),
+            (&s::CEDAR_SCHEMA, raw.cedar_schema.is_some()),
+            (&s::CEDAR_NAMESPACE, raw.cedar_namespace.is_some()),
+            (&s::CEDAR_GROUPS_CLAIM, raw.cedar_groups_claim.is_some()),
+            (&s::CEDAR_ENTITY_PREFIX, raw.cedar_entity_prefix.is_some()),
+        ];
+        match set.into_iter().find(|(_, is)| *is) {
+            Some((setting, _)) => err(format!("{}: {MISSING}", src_of(setting))),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn rule(
+        _rule: Rule,
+        _cedar: Option<&Policies>,
+        name: &str,
+    ) -> Result<Rule, ConfigError> {
+        err(format!("{name}: `\"cedar\": true`: {MISSING}"))
+    }
 }
 
 #[cfg(test)]

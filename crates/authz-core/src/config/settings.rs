@@ -175,6 +175,22 @@ settings! {
     /// Named rule sets, JSON object `{"name": [rules]}`; a stage picks one with the stage variable
     /// `authzRouteSet`.
     ROUTE_SETS: top.route_sets: Option<HashMap<String, Vec<RawRule>>>, Json ~ "none";
+    /// Cedar policy file (`.cedar`, as Verified Permissions exports policies) deciding the route
+    /// rules marked `"cedar": true` (see [Cedar policies](#cedar-policies)). Needs the `cedar`
+    /// build feature.
+    CEDAR_POLICIES: top.cedar_policies: Option<String>, Text ~ "none";
+    /// Cedar schema file: Cedar's schema format, or JSON when the name ends in `.json`. Declares
+    /// `NS::User`, `NS::UserGroup`, `NS::Application` and an action per Cedar-decided route.
+    CEDAR_SCHEMA: top.cedar_schema: Option<String>, Text ~ "required with policies";
+    /// The Cedar namespace of the schema's types and actions (Verified Permissions names it
+    /// after the API).
+    CEDAR_NAMESPACE: top.cedar_namespace: Option<String>, Text ~ "required with policies";
+    /// Claim whose values are the principal's `NS::UserGroup` parents, e.g. `cognito:groups`,
+    /// `groups`, `/realm_access/roles` (a `/…` name is a JSON Pointer).
+    CEDAR_GROUPS_CLAIM: top.cedar_groups_claim: Option<String>, Text ~ "no groups";
+    /// Prefix of the principal's and groups' entity ids: Verified Permissions writes
+    /// `<userPoolId>|` for a Cognito identity source (`us-east-1_AbCd|`).
+    CEDAR_ENTITY_PREFIX: top.cedar_entity_prefix: Option<String>, Text ~ "none";
     /// Header carrying `Bearer <token>` (REQUEST and HTTP authorizers); the CDK app makes it the
     /// identity source, in either spelling.
     TOKEN_HEADER: top.token_header: Option<String>, Text = DEFAULT_TOKEN_HEADER;

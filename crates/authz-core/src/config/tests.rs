@@ -627,3 +627,55 @@ fn the_fapi2_profile_requires_what_it_says() {
     assert_eq!(c.proof_algorithms, SUPPORTED_ALGORITHMS);
     assert_eq!(c.sender_constrained, SenderConstraint::Off);
 }
+
+#[cfg(not(feature = "cedar"))]
+#[test]
+fn cedar_settings_and_rules_without_the_feature_fail_naming_them() {
+    let e = load_err(&[BASE[0], BASE[1], ("AUTHZ_CEDAR_NAMESPACE", "N")]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_NAMESPACE") && e.contains("`cedar` feature"),
+        "{e}"
+    );
+    let routes = r#"[{"route": "GET /pets", "cedar": true}]"#;
+    let e = load_err(&[BASE[0], BASE[1], ("AUTHZ_ROUTES", routes)]);
+    assert!(
+        e.contains("AUTHZ_ROUTES: rule #1 (`GET /pets`)") && e.contains("`cedar` feature"),
+        "{e}"
+    );
+}
+
+#[cfg(feature = "cedar")]
+#[test]
+fn cedar_settings_go_together() {
+    let routes = r#"[{"route": "GET /pets", "cedar": true}]"#;
+    let e = load_err(&[BASE[0], BASE[1], ("AUTHZ_ROUTES", routes)]);
+    assert!(
+        e.contains("rule #1 (`GET /pets`)") && e.contains("needs AUTHZ_CEDAR_POLICIES"),
+        "{e}"
+    );
+    let e = load_err(&[BASE[0], BASE[1], ("AUTHZ_CEDAR_GROUPS_CLAIM", "groups")]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_GROUPS_CLAIM: set without AUTHZ_CEDAR_POLICIES"),
+        "{e}"
+    );
+    let e = load_err(&[
+        BASE[0],
+        BASE[1],
+        ("AUTHZ_CEDAR_POLICIES", "/nonexistent/p.cedar"),
+    ]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_SCHEMA is required with AUTHZ_CEDAR_POLICIES"),
+        "{e}"
+    );
+    let e = load_err(&[
+        BASE[0],
+        BASE[1],
+        ("AUTHZ_CEDAR_POLICIES", "/nonexistent/p.cedar"),
+        ("AUTHZ_CEDAR_SCHEMA", "/nonexistent/s.cedarschema"),
+        ("AUTHZ_CEDAR_NAMESPACE", "N"),
+    ]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_POLICIES: cannot read `/nonexistent/p.cedar`"),
+        "{e}"
+    );
+}

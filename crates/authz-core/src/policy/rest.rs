@@ -38,7 +38,7 @@ pub fn rest_statements(
         }
     }
     for rule in &rules.0 {
-        let satisfied = rule.check(claims).is_ok();
+        let satisfied = rule.decide(claims, false).is_ok();
         for verb in rules.methods_of(rule) {
             let pattern = rule.pattern();
             if satisfied {
@@ -61,14 +61,14 @@ pub fn rest_statements(
         let root = format!("{base}/{verb}/");
         let allowed = rules
             .for_path(verb, "")
-            .is_some_and(|rule| rule.check(claims).is_ok());
+            .is_some_and(|rule| rule.decide(claims, false).is_ok());
         if !allowed && evaluate(&out, &root) {
             push(&mut out, Statement::deny(root));
         }
     }
     let fresh = rules
         .for_path(arn.verb, arn.resource)
-        .is_some_and(|rule| rule.check(claims).is_ok());
+        .is_some_and(|rule| rule.decide(claims, false).is_ok());
     if !fresh {
         push(&mut out, Statement::deny(arn_text));
     }

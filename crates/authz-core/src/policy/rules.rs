@@ -13,6 +13,10 @@ pub struct Rule {
     pub scopes: Vec<String>,
     /// Every claim must equal the value, or contain it when the claim is an array.
     pub claims: Vec<(String, serde_json::Value)>,
+    /// The route's Cedar decider, when its decisions come from Cedar (after `scopes` and
+    /// `claims`, which still must hold).
+    #[cfg(feature = "cedar")]
+    pub(crate) cedar: Option<super::cedar::CedarRoute>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,11 +86,63 @@ impl Rule {
             segments,
             scopes,
             claims,
+            #[cfg(feature = "cedar")]
+            cedar: None,
         })
     }
 
-    /// Whether the verified `claims` satisfy this rule.
+    /// This rule, decided by Cedar as well.
+    #[cfg(feature = "cedar")]
+    pub(crate) fn with_cedar(self, cedar: super::cedar::CedarRoute) -> Rule {
+        Rule {
+            cedar: Some(cedar),
+            ..self
+        }
+    }
+
+    /// Whether the verified `claims` satisfy this rule; for a Cedar-decided rule, logs the
+    /// policies that determined the answer (their ids, never a claim value) and those that erred.
     pub fn check(&self, claims: &Claims) -> Result<(), AuthzError> {
+        self.decide(claims, true)
+    }
+
+    /// Logs the Cedar decision for `claims` when this rule is Cedar-decided (as
+    /// [`check`](Self::check) does); nothing otherwise.
+    pub fn log_cedar(&self, claims: &Claims) {
+        #[cfg(feature = "cedar")]
+        if self.cedar.is_some() {
+            let _ = self.decide(claims, true);
+        }
+        #[cfg(not(feature = "cedar"))]
+        let _ = claims;
+    }
+
+    /// [`check`](Self::check), logging nothing when `log` is false (the REST policy evaluates
+    /// every rule; only the requested route's answer is logged).
+    pub(super) fn decide(&self, claims: &Claims, log: bool) -> Result<(), AuthzError> {
+        self.check_claims(claims)?;
+        #[cfg(feature = "cedar")]
+        if let Some(cedar) = &self.cedar {
+            let answer = cedar.decide(claims);
+            if log || !answer.errors.is_empty() {
+                let decision = if answer.allowed { "allow" } else { "deny" };
+                let (policies, errors) = (answer.reasons.join(","), answer.errors.join(","));
+                if answer.errors.is_empty() {
+                    tracing::info!(route = %self.route, action = %cedar.action(), decision, policies, "cedar decision");
+                } else {
+                    tracing::warn!(route = %self.route, action = %cedar.action(), decision, policies, errors, "cedar policy evaluation failed: denied");
+                }
+            }
+            if !answer.allowed {
+                return Err(AuthzError::PolicyDenied);
+            }
+        }
+        #[cfg(not(feature = "cedar"))]
+        let _ = log;
+        Ok(())
+    }
+
+    fn check_claims(&self, claims: &Claims) -> Result<(), AuthzError> {
         if !self.scopes.is_empty() && !self.scopes.iter().any(|s| claims.scopes.contains(s)) {
             return Err(AuthzError::InsufficientScope);
         }

@@ -75,6 +75,9 @@ struct Setup {
     document: bool,
     /// `AUTHZ_SENDER_CONSTRAINED` (`accept`, `require`): then nothing may be cached.
     sender_constrained: Option<&'static str>,
+    /// The `routes` rules with one method (not `ANY`, not `$default`) decided by Cedar: marked
+    /// `"cedar": true`, their scopes and tenant translated into one policy each (feature `cedar`).
+    cedar: bool,
 }
 
 impl Setup {
@@ -87,10 +90,18 @@ impl Setup {
     }
 }
 
-fn rules_json(rules: &[GenRule]) -> String {
+/// Whether a generated rule is decided by Cedar in a `cedar` setup: one method, one action.
+fn cedar_decided(route: &str) -> bool {
+    route != "$default" && !route.starts_with("ANY ")
+}
+
+fn rules_json(rules: &[GenRule], cedar: bool) -> String {
     let list: Vec<Value> = rules
         .iter()
         .map(|(route, scopes, tenant)| {
+            if cedar && cedar_decided(route) {
+                return json!({"route": route, "cedar": true});
+            }
             let mut r = json!({"route": route});
             if !scopes.is_empty() {
                 r["scopes"] = json!(scopes);
@@ -114,10 +125,16 @@ fn environment(setup: &Setup) -> Vec<(String, String)> {
     let mut settings: Vec<(&str, &str, Value)> = vec![(
         "AUTHZ_ROUTES",
         "routes",
-        serde_json::from_str(&rules_json(&setup.routes)).unwrap(),
+        serde_json::from_str(&rules_json(&setup.routes, setup.cedar)).unwrap(),
     )];
+    if setup.cedar {
+        let (policies, schema) = cedar_files(&setup.routes);
+        settings.push(("AUTHZ_CEDAR_POLICIES", "cedar_policies", json!(policies)));
+        settings.push(("AUTHZ_CEDAR_SCHEMA", "cedar_schema", json!(schema)));
+        settings.push(("AUTHZ_CEDAR_NAMESPACE", "cedar_namespace", json!("Api")));
+    }
     if let Some(set) = &setup.route_set {
-        let set: Value = serde_json::from_str(&rules_json(set)).unwrap();
+        let set: Value = serde_json::from_str(&rules_json(set, false)).unwrap();
         settings.push(("AUTHZ_ROUTE_SETS", "route_sets", json!({ "other": set })));
     }
     if setup.bind {
@@ -166,13 +183,95 @@ fn environment(setup: &Setup) -> Vec<(String, String)> {
     vars
 }
 
+/// The Cedar translation of the Cedar-decided `rules` (a rule's scopes: any one; its tenant: the
+/// claim equals it), written to a policy file and a schema file: their paths.
+fn cedar_files(rules: &[GenRule]) -> (String, String) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let mut actions = Vec::new();
+    let mut policies = String::new();
+    for (route, scopes, tenant) in rules.iter().filter(|r| cedar_decided(&r.0)) {
+        let (verb, path) = route.split_once(' ').unwrap();
+        let action = format!("{:?}", format!("{} {path}", verb.to_ascii_lowercase()));
+        let mut when = vec!["true".to_owned()];
+        if !scopes.is_empty() {
+            when.push(format!("principal.scopes.containsAny({scopes:?})"));
+        }
+        if let Some(t) = tenant {
+            when.push(format!("principal has tenant && principal.tenant == {t:?}"));
+        }
+        policies.push_str(&format!(
+            "permit(principal, action == Api::Action::{action}, resource) when {{ {} }};\n",
+            when.join(" && ")
+        ));
+        actions.push(action);
+    }
+    let schema = format!(
+        "namespace Api {{ entity UserGroup; entity User in [UserGroup] {{ scopes: Set<String>, \
+         tenant?: String }}; entity Application; {} }}",
+        if actions.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "action {} appliesTo {{ principal: [User], resource: [Application] }};",
+                actions.join(", ")
+            )
+        }
+    );
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir();
+    let p = dir.join(format!("authz-cache-{}-{n}.cedar", std::process::id()));
+    let s = dir.join(format!(
+        "authz-cache-{}-{n}.cedarschema",
+        std::process::id()
+    ));
+    std::fs::write(&p, policies).unwrap();
+    std::fs::write(&s, schema).unwrap();
+    (p.display().to_string(), s.display().to_string())
+}
+
+/// The Cedar files named in an environment of [`environment`], in either spelling.
+fn cedar_paths(vars: &[(String, String)]) -> (String, String) {
+    let get = |name: &str, key: &str| -> String {
+        if let Some((_, v)) = vars.iter().find(|(n, _)| n == name) {
+            return v.clone();
+        }
+        let (_, doc) = vars.iter().find(|(n, _)| n == "AUTHZ_CONFIG").unwrap();
+        let doc: Value = serde_json::from_str(doc).unwrap();
+        doc[key].as_str().unwrap().to_owned()
+    };
+    (
+        get("AUTHZ_CEDAR_POLICIES", "cedar_policies"),
+        get("AUTHZ_CEDAR_SCHEMA", "cedar_schema"),
+    )
+}
+
 /// The configuration and authorizer of `setup`, or `None` when the configuration is refused
 /// while parsing.
 fn try_build(setup: &Setup) -> Option<(Config, Authorizer)> {
     let (rt, _) = runtime_and_issuer();
     let vars = environment(setup);
-    let config =
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).ok()?;
+    let parsed = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+    // The cold start has read the Cedar files: they go.
+    if setup.cedar {
+        let (policies, schema) = cedar_paths(&vars);
+        std::fs::remove_file(policies).unwrap();
+        std::fs::remove_file(schema).unwrap();
+    }
+    let config = match parsed {
+        Ok(config) => config,
+        Err(e) => {
+            // A table with Cedar-decided routes parses whenever the same table without does.
+            if setup.cedar {
+                let plain = Setup {
+                    cedar: false,
+                    ..setup.clone()
+                };
+                assert!(try_build(&plain).is_none(), "{e}");
+            }
+            return None;
+        }
+    };
     let authz = Authorizer::new(config.clone()).unwrap();
     assert_eq!(rt.block_on(authz.warm()), 1);
     Some((config, authz))
@@ -643,9 +742,11 @@ fn setup(http: bool) -> impl Strategy<Value = Setup> {
         prop::bool::weighted(0.3),
         any::<bool>(),
         prop::option::weighted(0.15, prop::sample::select(vec!["accept", "require"])),
+        // Cedar-decided routes in a third of the setups, when built with the feature.
+        prop::bool::weighted(if cfg!(feature = "cedar") { 0.33 } else { 0.0 }),
     )
         .prop_map(
-            |(routes, route_set, bind, allowed_stage, custom_header, document, sc)| Setup {
+            |(routes, route_set, bind, allowed_stage, custom_header, document, sc, cedar)| Setup {
                 routes,
                 route_set,
                 bind,
@@ -653,6 +754,7 @@ fn setup(http: bool) -> impl Strategy<Value = Setup> {
                 custom_header,
                 document,
                 sender_constrained: sc,
+                cedar,
             },
         )
 }
@@ -765,7 +867,64 @@ fn setup_of(routes: &[(&str, &[&str])]) -> Setup {
         custom_header: false,
         document: false,
         sender_constrained: None,
+        cedar: false,
     }
+}
+
+/// Cedar-decided routes (feature `cedar`): their translated policies decide as the scope and
+/// claim rules do, and one cached answer is right for every route, on all three authorizer
+/// types (a literal, a `{param}`, a greedy tail, `ANY` and `$default` left to the plain rules).
+#[cfg(feature = "cedar")]
+#[test]
+fn regression_cedar_decided_routes_cached_equals_fresh() {
+    let mut setup = setup_of(&[
+        ("GET /pets", &["read"]),
+        ("POST /pets", &["write"]),
+        ("GET /pets/{petId}", &[]),
+        ("GET /files/{path+}", &["admin"]),
+        ("ANY /orders", &["read"]),
+    ]);
+    setup.routes[2].2 = Some("a".into());
+    setup.cedar = true;
+    assert!(try_build(&setup).is_some());
+    let callers = [
+        reader(),
+        Caller {
+            scopes: vec!["write".into(), "admin".into()],
+            tenant: Some("a".into()),
+            bound: false,
+        },
+        Caller {
+            scopes: vec![],
+            tenant: Some("b".into()),
+            bound: false,
+        },
+    ];
+    let paths = [
+        ("GET", "pets"),
+        ("POST", "pets"),
+        ("GET", "pets/7"),
+        ("GET", "pets/7/x"),
+        ("GET", "files/a/b"),
+        ("DELETE", "orders"),
+        ("GET", "other"),
+    ];
+    // Every caller asks every path.
+    let reqs: Vec<Req> = (0..callers.len())
+        .flat_map(|token| {
+            paths.iter().map(move |(verb, path)| Req {
+                token,
+                ..req(verb, path)
+            })
+        })
+        .collect();
+    for kind in [Kind::Token, Kind::Request] {
+        check(&setup, kind, &callers, &reqs).unwrap();
+    }
+    setup
+        .routes
+        .push(("$default".into(), vec!["admin".into()], None));
+    check(&setup, Kind::Http, &callers, &reqs).unwrap();
 }
 
 fn req(verb: &str, path: &str) -> Req {
