@@ -37,8 +37,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "outbound",
         ],
     ),
-    ("secrets", &["error"]),
-    ("replay", &["error"]),
+    ("aws", &[]),
+    ("secrets", &["aws", "error"]),
+    ("replay", &["aws", "error"]),
     (
         "introspect",
         &[

@@ -28,6 +28,8 @@ mod policy;
 mod response;
 
 // I/O: the one HTTP path and what goes through it.
+#[cfg(any(feature = "introspection", feature = "replay-store"))]
+mod aws;
 mod discovery;
 mod introspect;
 mod keys;

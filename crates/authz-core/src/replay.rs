@@ -88,15 +88,7 @@ mod aws {
                 let client = self
                     .client
                     .get_or_init(|| async {
-                        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-                            .operation_timeout(self.timeout)
-                            .connect_timeout(self.timeout)
-                            .build();
-                        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                            .timeout_config(timeouts)
-                            .load()
-                            .await;
-                        aws_sdk_dynamodb::Client::new(&shared)
+                        aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config(self.timeout).await)
                     })
                     .await;
                 let put = client
