@@ -949,6 +949,15 @@ fn reader() -> Caller {
     }
 }
 
+/// `reqs` checked cached == fresh on both REST authorizer types for the `read` caller; the
+/// authorizer and the caller's token, for the fresh answers a regression asserts next.
+fn rest_checked_for_reader(setup: &Setup, reqs: &[Req]) -> (Authorizer, String) {
+    for kind in [Kind::Token, Kind::Request] {
+        check(setup, kind, &[reader()], reqs).unwrap();
+    }
+    (build(setup), sign(&reader()))
+}
+
 /// Item 1: `GET /pets/{petId}` and `ANY /orders/{orderId}` (scope `read`): the policy cached for
 /// `GET /pets/7` allowed `GET /pets/7/medical-records`, `DELETE /admin/orders/1` and
 /// `GET /internal/orders/x/export`, each denied fresh.
@@ -965,11 +974,7 @@ fn regression_unlisted_routes_under_templates_stay_denied_from_the_cache() {
         req("GET", "internal/orders/x/export"),
         req("DELETE", "orders/1"),
     ];
-    for kind in [Kind::Token, Kind::Request] {
-        check(&setup, kind, &[reader()], &reqs).unwrap();
-    }
-    let authz = build(&setup);
-    let token = sign(&reader());
+    let (authz, token) = rest_checked_for_reader(&setup, &reqs);
     let cached = answer(&authz, "authorization", Kind::Token, &reqs[0], &token, "");
     assert_eq!(outcome(Kind::Token, &cached, &reqs[0]), Outcome::Allow);
     for r in &reqs[1..4] {
@@ -1065,10 +1070,8 @@ fn regression_trailing_slash_and_empty_segments_never_allow() {
         req("GET", "pets//mine"),
         req("GET", "pets/7"),
     ];
+    let (authz, token) = rest_checked_for_reader(&setup, &reqs);
     for kind in [Kind::Token, Kind::Request] {
-        check(&setup, kind, &[reader()], &reqs).unwrap();
-        let authz = build(&setup);
-        let token = sign(&reader());
         for r in &reqs[..3] {
             let fresh = answer(&authz, "authorization", kind, r, &token, "");
             assert_eq!(outcome(kind, &fresh, r), Outcome::Forbidden, "{r:?}");
@@ -1348,11 +1351,7 @@ fn regression_a_literal_recurring_in_a_greedy_tail_is_refused_not_denied() {
         req("GET", "repos/r/repos/r/x.md"),
         req("GET", "repos/contents/contents/contents/x.md"),
     ];
-    for kind in [Kind::Token, Kind::Request] {
-        check(&setup, kind, &[reader()], &reqs).unwrap();
-    }
-    let authz = build(&setup);
-    let token = sign(&reader());
+    let (authz, token) = rest_checked_for_reader(&setup, &reqs);
     for r in &reqs {
         let fresh = answer(&authz, "authorization", Kind::Token, r, &token, "");
         assert_eq!(outcome(Kind::Token, &fresh, r), Outcome::Allow, "{r:?}");

@@ -59,27 +59,14 @@ fn spec(issuer: &Issuer, shape: Shape) -> TokenSpec {
 
 /// The policy for `token` allows (`/pets`, `/admin`), or the process answered 401 and logged
 /// this reason.
-/// One shape's issuer (signing with `k1`) and the authorizer trusting it with its recipe.
-struct Started {
-    key: TestKey,
-    issuer: Issuer,
-    spec: TokenSpec,
-    p: LambdaProcess,
-}
-
-impl Started {
-    async fn new(shape: Shape) -> Started {
-        let key = TestKey::rsa("k1");
-        let issuer = shape.start_issuer(&key).await;
-        let spec = spec(&issuer, shape);
-        let p = start(shape, &issuer, &spec, &[]).await;
-        Started {
-            key,
-            issuer,
-            spec,
-            p,
-        }
-    }
+/// One shape's issuer (signing with `k1`), its token spec, and the authorizer trusting it with
+/// its recipe (keep the issuer alive as long as the authorizer).
+async fn started(shape: Shape) -> (TestKey, Issuer, TokenSpec, LambdaProcess) {
+    let key = TestKey::rsa("k1");
+    let issuer = shape.start_issuer(&key).await;
+    let spec = spec(&issuer, shape);
+    let p = start(shape, &issuer, &spec, &[]).await;
+    (key, issuer, spec, p)
 }
 
 async fn outcome(p: &LambdaProcess, token: &str) -> Result<(bool, bool), String> {
@@ -97,12 +84,7 @@ async fn outcome(p: &LambdaProcess, token: &str) -> Result<(bool, bool), String>
 #[tokio::test]
 async fn every_shape_allows_its_access_token_and_refuses_its_id_token() {
     for shape in Shape::ALL {
-        let Started {
-            key,
-            issuer: _issuer,
-            spec,
-            p,
-        } = Started::new(shape).await;
+        let (key, _issuer, spec, p) = started(shape).await;
         let name = shape.name();
         let access = shape.access_token(&key, &spec);
         assert_eq!(
@@ -199,12 +181,7 @@ fn client_claims(shape: Shape) -> Option<(&'static str, &'static str)> {
 #[tokio::test]
 async fn every_client_claim_must_be_allowed_and_security_events_are_refused() {
     for shape in Shape::ALL {
-        let Started {
-            key,
-            issuer: _issuer,
-            spec,
-            p,
-        } = Started::new(shape).await;
+        let (key, _issuer, spec, p) = started(shape).await;
         let name = shape.name();
         let sign = |claims: &serde_json::Value| key.sign_with_header(&shape.header(&key), claims);
         if let Some((own, other)) = client_claims(shape) {

@@ -55,6 +55,26 @@ fn policies(text: &str, groups: Option<&str>, prefix: &str) -> Result<Arc<CedarP
     .map(Arc::new)
 }
 
+/// [`CedarPolicies::parse`] of a policy text `p.cedar` and a schema text `s.cedarschema` in
+/// `namespace`, with no groups claim and no entity prefix.
+fn parse_plain(policies: &str, schema: &str, namespace: &str) -> Result<CedarPolicies, String> {
+    CedarPolicies::parse(
+        Source {
+            setting: "AUTHZ_CEDAR_POLICIES",
+            path: "p.cedar",
+            text: policies,
+        },
+        Source {
+            setting: "AUTHZ_CEDAR_SCHEMA",
+            path: "s.cedarschema",
+            text: schema,
+        },
+        namespace,
+        None,
+        String::new(),
+    )
+}
+
 #[test]
 fn actions_are_named_as_verified_permissions_names_them() {
     assert_eq!(
@@ -197,39 +217,14 @@ fn bad_policies_and_schemas_name_setting_file_and_line() {
         e.starts_with("AUTHZ_CEDAR_POLICIES: policies.cedar:3:"),
         "{e}"
     );
-    let e = CedarPolicies::parse(
-        Source {
-            setting: "AUTHZ_CEDAR_POLICIES",
-            path: "p.cedar",
-            text: "",
-        },
-        Source {
-            setting: "AUTHZ_CEDAR_SCHEMA",
-            path: "s.cedarschema",
-            text: "namespace N {\n  entity User;\n  entity User2 in [Nope] \n",
-        },
+    let e = parse_plain(
+        "",
+        "namespace N {\n  entity User;\n  entity User2 in [Nope] \n",
         "N",
-        None,
-        String::new(),
     )
     .unwrap_err();
     assert!(e.starts_with("AUTHZ_CEDAR_SCHEMA: s.cedarschema"), "{e}");
-    let e = CedarPolicies::parse(
-        Source {
-            setting: "AUTHZ_CEDAR_POLICIES",
-            path: "p.cedar",
-            text: "",
-        },
-        Source {
-            setting: "AUTHZ_CEDAR_SCHEMA",
-            path: "s.cedarschema",
-            text: SCHEMA,
-        },
-        "Other",
-        None,
-        String::new(),
-    )
-    .unwrap_err();
+    let e = parse_plain("", SCHEMA, "Other").unwrap_err();
     assert!(e.contains("Other::User"), "{e}");
 }
 
