@@ -29,6 +29,11 @@ export interface AwsCall {
   readonly environments: readonly DeployEnvironment[];
   /** Who makes it, for the error messages and the docs. */
   readonly by: string;
+  /**
+   * AWS answers it whatever the policy says (`sts:GetCallerIdentity`): listed so that every `aws`
+   * command of the workflows stays checked, never required of a policy.
+   */
+  readonly needsNoPermission?: true;
 }
 
 /**
@@ -53,8 +58,22 @@ export const DESCRIBE_STACKS: AwsCall = {
   by: '.github/workflows/cleanup.yml (sweep)',
 };
 
+/**
+ * scripts/deploy.sh checks the credentials before it builds anything. No permission is needed:
+ * "If an administrator attaches a policy to your identity that explicitly denies access to the
+ * sts:GetCallerIdentity action, you can still perform this operation" (STS API reference).
+ */
+export const GET_CALLER_IDENTITY: AwsCall = {
+  cli: ['sts', 'get-caller-identity'],
+  action: 'sts:GetCallerIdentity',
+  resource: () => '*',
+  environments: ['preview', 'production'],
+  by: 'scripts/deploy.sh (the credentials check before building)',
+  needsNoPermission: true,
+};
+
 /** Every call of the CI path made with the deploy role's own credentials. */
-export const CI_AWS_CALLS: readonly AwsCall[] = [DESCRIBE_USER_POOL_CLIENT, DESCRIBE_STACKS];
+export const CI_AWS_CALLS: readonly AwsCall[] = [DESCRIBE_USER_POOL_CLIENT, DESCRIBE_STACKS, GET_CALLER_IDENTITY];
 
 /** The role the CDK CLI assumes for a deploy or destroy: an ARN with `${AWS::…}` placeholders. */
 export function resolveCdkRoleArn(template: string, s: CallScope): string {

@@ -135,7 +135,7 @@ function needs(env: DeployEnvironment): { action: string; resource: string; by: 
   const unique = [...new Map(cdk.map((n) => [`${n.action} ${n.resource}`, n])).values()];
   return [
     ...unique,
-    ...CI_AWS_CALLS.filter((c) => c.environments.includes(env)).map((c) => ({ action: c.action, resource: c.resource(SCOPE), by: c.by })),
+    ...CI_AWS_CALLS.filter((c) => c.environments.includes(env) && !c.needsNoPermission).map((c) => ({ action: c.action, resource: c.resource(SCOPE), by: c.by })),
   ];
 }
 

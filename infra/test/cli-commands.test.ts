@@ -6,30 +6,22 @@
  * no network here).
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { PLACEHOLDER_STACK } from '../bin/app';
+import { cliEnvironment } from './helpers';
 
 const INFRA = path.resolve(__dirname, '..');
-
-/** Where cargo is: every synth runs the `authz-config` reader, built with cargo (lib/authz-config.ts). */
-const CARGO_DIR = path.dirname(execFileSync('sh', ['-c', 'command -v cargo'], { encoding: 'utf8' }).trim());
 
 /**
  * `npx cdk ARGS` in infra/ with a PATH holding node, cargo and the system, not .venv or
  * cargo-lambda; the `authz-config` that scripts/test-infra.sh built, when it did (AUTHZ_CONFIG_BIN).
  */
 function cdk(args: string[], extraEnv: Record<string, string> = {}) {
-  const env: NodeJS.ProcessEnv = {
-    HOME: process.env.HOME,
-    PATH: [path.dirname(process.execPath), CARGO_DIR, '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
-    CDK_DISABLE_VERSION_CHECK: '1',
-    ...(process.env.AUTHZ_CONFIG_BIN ? { AUTHZ_CONFIG_BIN: process.env.AUTHZ_CONFIG_BIN } : {}),
-    ...extraEnv,
-  };
+  const env = cliEnvironment(extraEnv);
   const r = spawnSync('npx', ['--no-install', 'cdk', ...args], { cwd: INFRA, env, encoding: 'utf8', timeout: 300_000 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { APP_SWITCH_KEYS, CONTEXT_KEYS, ContextError, checkContextKeys, closestContextKey } from '../bin/context';
-import { CDK_JSON_CONTEXT, synth } from './helpers';
+import { CDK_JSON_CONTEXT, cliEnvironment, synth } from './helpers';
 
 const INFRA = path.resolve(__dirname, '..');
 const CDK = path.join(INFRA, 'node_modules', '.bin', 'cdk');
@@ -28,15 +28,8 @@ const LOOKUP_CACHE = {
   'acknowledged-issue-numbers': [12345],
 };
 
-/** A node:child_process environment: the system's PATH and node, no CDK context of this process. */
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    HOME: process.env.HOME,
-    PATH: [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
-    CDK_DISABLE_VERSION_CHECK: '1',
-    ...extra,
-  };
-}
+/** A CLI or app process's environment (helpers.ts): no CDK context of this process. */
+const env = cliEnvironment;
 
 describe('unknown context keys', () => {
   it('are refused with the nearest known key, as the authorizers refuse an unknown AUTHZ_* name', () => {

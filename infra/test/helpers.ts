@@ -30,6 +30,23 @@ export interface Synth {
   readonly template: Template;
 }
 
+/**
+ * The environment of a CDK CLI or app process a test starts: the system's PATH with node and
+ * cargo (every synth runs the `authz-config` reader, built with cargo: lib/authz-config.ts), not
+ * .venv or cargo-lambda; the `authz-config` that scripts/test-infra.sh built, when it did
+ * (AUTHZ_CONFIG_BIN); no CDK context of this process.
+ */
+export function cliEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const cargo = path.dirname(execFileSync('sh', ['-c', 'command -v cargo'], { encoding: 'utf8' }).trim());
+  return {
+    HOME: process.env.HOME,
+    PATH: [path.dirname(process.execPath), cargo, '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
+    CDK_DISABLE_VERSION_CHECK: '1',
+    ...(process.env.AUTHZ_CONFIG_BIN ? { AUTHZ_CONFIG_BIN: process.env.AUTHZ_CONFIG_BIN } : {}),
+    ...extra,
+  };
+}
+
 /** Defines the app with extra context (and optionally another route table) and synthesizes it. */
 export function synth(context: Record<string, unknown> = {}, routeTable?: RouteTable): Synth {
   const app = new App({ context: { ...BASE_CONTEXT, ...context } });
