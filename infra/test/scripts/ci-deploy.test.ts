@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CONTEXT_KEYS } from '../../bin/context';
 import { step, workflow } from '../workflow-yaml';
+import { writeStandInAws } from './stand-ins';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'authz-ci-deploy-'));
@@ -19,6 +20,8 @@ after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 const stubDir = path.join(scratch, 'bin');
 fs.mkdirSync(stubDir);
 fs.writeFileSync(path.join(stubDir, 'cdk'), '#!/usr/bin/env bash\nset -euo pipefail\nfor a in "$@"; do printf "%s\\0" "$a"; done > "$CDK_RECORD"\n', { mode: 0o755 });
+// scripts/deploy.sh checks the credentials first: a stand-in `aws` with an account.
+writeStandInAws(stubDir);
 
 const deployStep = step(workflow('deploy.yml').jobs.deploy, 'Deploy (no terminal, so without approval prompts)');
 
@@ -32,6 +35,7 @@ function runDeployStep(vars: { AUTHZ_ISSUER?: string; AUTHZ_CONTEXT?: string; AU
       HOME: process.env.HOME,
       RUNNER_TEMP: scratch,
       AUTHZ_CDK: 'cdk',
+      STANDIN_AWS_ACCOUNT: '123456789012',
       CDK_RECORD: record,
       STAGE: stage,
       SOURCE_BRANCH: sourceBranch,

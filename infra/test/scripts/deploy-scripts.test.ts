@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stageNameForBranch } from '../../lib/stage-name';
+import { writeStandInAws } from './stand-ins';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'authz-deploy-sh-'));
@@ -29,18 +30,7 @@ fs.writeFileSync(
 );
 
 // `aws sts get-caller-identity --query Account --output text` as the AWS CLI answers it.
-fs.writeFileSync(
-  path.join(stubDir, 'aws'),
-  [
-    '#!/usr/bin/env bash',
-    '[ "$1 $2" = "sts get-caller-identity" ] || { echo "stand-in aws: unexpected $*" >&2; exit 64; }',
-    'if [ -n "${STANDIN_AWS_ACCOUNT:-}" ]; then echo "$STANDIN_AWS_ACCOUNT"; exit 0; fi',
-    'echo \'Unable to locate credentials. You can configure credentials by running "aws configure".\' >&2',
-    'exit 255',
-    '',
-  ].join('\n'),
-  { mode: 0o755 },
-);
+writeStandInAws(stubDir);
 
 // `cdk deploy ARGS` → the real CLI's template-only `cdk synth` with ARGS' context options.
 const synthDir = path.join(scratch, 'synth-bin');
