@@ -780,8 +780,8 @@ async fn an_external_oidc_provider_s_opaque_tokens_are_introspected() {
     assert!(checked >= 15, "only {checked} checks");
 }
 
-/// The golden case the issue found: `"scope"` for `"scopes"` on `GET /planets`.
-fn table_with_the_scope_typo() -> String {
+/// `infra/routes.json` with its `GET /planets` route (solar-system) changed by `edit`.
+fn table_with_planets(edit: impl FnOnce(&mut Value)) -> String {
     let mut table: Value =
         serde_json::from_str(&std::fs::read_to_string(routes_file()).expect("infra/routes.json"))
             .unwrap();
@@ -791,9 +791,16 @@ fn table_with_the_scope_typo() -> String {
         .iter_mut()
         .find(|r| r["route"] == "GET /planets")
         .unwrap();
-    let scopes = planets.as_object_mut().unwrap().remove("scopes").unwrap();
-    planets["scope"] = scopes;
+    edit(planets);
     table.to_string()
+}
+
+/// The golden case the issue found: `"scope"` for `"scopes"` on `GET /planets`.
+fn table_with_the_scope_typo() -> String {
+    table_with_planets(|planets| {
+        let scopes = planets.as_object_mut().unwrap().remove("scopes").unwrap();
+        planets["scope"] = scopes;
+    })
 }
 
 /// `authz-local --routes` on this table, with the ports free and these arguments: its output
@@ -884,18 +891,12 @@ async fn an_authorizer_cold_start_failure_stops_the_start_with_its_message() {
 
 #[test]
 fn authz_local_warns_of_a_route_scope_no_tier_carries() {
-    let mut table: Value =
-        serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
-    let planets = table["apis"]["solar-system"]["routes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|r| r["route"] == "GET /planets")
-        .unwrap();
-    planets["scopes"] = serde_json::json!(["silvr", "gold"]);
+    let table = table_with_planets(|planets| {
+        planets["scopes"] = serde_json::json!(["silvr", "gold"]);
+    });
     let bins = bin_dir();
     let out = run_on_table(
-        &table.to_string(),
+        &table,
         &[
             "--ready-json",
             "--bin-dir",
