@@ -941,6 +941,23 @@ fn req(verb: &str, path: &str) -> Req {
     }
 }
 
+/// A caller of tenant `a` with no scope (the binding regressions).
+fn tenant_a() -> Caller {
+    Caller {
+        scopes: vec![],
+        tenant: Some("a".into()),
+        bound: false,
+    }
+}
+
+/// `GET /pets` with the binding header of tenant `a`, then of tenant `b`.
+fn binding_requests() -> [Req; 2] {
+    ["a", "b"].map(|t| Req {
+        tenant: Some(t.into()),
+        ..req("GET", "pets")
+    })
+}
+
 fn reader() -> Caller {
     Caller {
         scopes: vec!["read".into()],
@@ -1026,21 +1043,8 @@ fn regression_route_sets_and_http_unlisted_routes() {
 fn regression_binding_header_is_part_of_the_cache_key() {
     let mut setup = setup_of(&[("GET /pets", &[])]);
     setup.bind = true;
-    let a = Caller {
-        scopes: vec![],
-        tenant: Some("a".into()),
-        bound: false,
-    };
-    let reqs = [
-        Req {
-            tenant: Some("a".into()),
-            ..req("GET", "pets")
-        },
-        Req {
-            tenant: Some("b".into()),
-            ..req("GET", "pets")
-        },
-    ];
+    let a = tenant_a();
+    let reqs = binding_requests();
     for kind in [Kind::Request, Kind::Http] {
         check(&setup, kind, std::slice::from_ref(&a), &reqs).unwrap();
         let (config, authz) = try_build(&setup).unwrap();
@@ -1217,22 +1221,9 @@ fn regression_binding_in_the_document_is_the_cache_key() {
     setup.bind = true;
     setup.document = true;
     let (config, authz) = try_build(&setup).unwrap();
-    let a = Caller {
-        scopes: vec![],
-        tenant: Some("a".into()),
-        bound: false,
-    };
+    let a = tenant_a();
     let token = sign(&a);
-    let reqs = [
-        Req {
-            tenant: Some("a".into()),
-            ..req("GET", "pets")
-        },
-        Req {
-            tenant: Some("b".into()),
-            ..req("GET", "pets")
-        },
-    ];
+    let reqs = binding_requests();
     for (kind, route_key) in [(Kind::Request, ""), (Kind::Http, "GET /pets")] {
         assert_ne!(
             cache_key(&config, kind, &reqs[0], &token, route_key),
