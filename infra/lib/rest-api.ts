@@ -52,6 +52,8 @@ export interface RestApiFromTableProps {
   readonly usagePlan?: UsagePlanSettings;
   /** CORS origin (one, or `*`): preflight, allow-origin on every answer, WWW-Authenticate exposed. */
   readonly corsOrigin?: string;
+  /** Disable the default `execute-api` endpoint (the custom domain's mutual TLS must not be skippable). */
+  readonly disableExecuteApiEndpoint?: boolean;
 }
 
 /** Headers a browser needs to read an answer (and its challenge) from another origin. */
@@ -119,6 +121,7 @@ export class RestApiFromTable extends Construct {
       restApiName: props.restApiName,
       description: api.description,
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      disableExecuteApiEndpoint: props.disableExecuteApiEndpoint,
       // With a usage plan the key comes from the authorizer's usageIdentifierKey, never a header.
       apiKeySourceType: props.usagePlan ? apigw.ApiKeySourceType.AUTHORIZER : undefined,
       // Preflight: an OPTIONS mock method on every resource, public (browsers send no token).

@@ -111,6 +111,41 @@ impl AuthorizerKind {
     }
 }
 
+/// Sender-constrained tokens on an API (`senderConstrained` in routes.json, route-table.ts
+/// `SenderConstrained`): the value its Lambda authorizers get as `AUTHZ_SENDER_CONSTRAINED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SenderConstrained {
+    /// Bearer tokens only; bound tokens refused (the default).
+    #[default]
+    Off,
+    /// Bound tokens need their DPoP proof or client certificate; bearer tokens still pass.
+    Accept,
+    /// Every token must be bound.
+    Require,
+}
+
+impl SenderConstrained {
+    /// The name used in routes.json, and the value of `AUTHZ_SENDER_CONSTRAINED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SenderConstrained::Off => "off",
+            SenderConstrained::Accept => "accept",
+            SenderConstrained::Require => "require",
+        }
+    }
+
+    /// The value named so in routes.json.
+    fn from_name(name: &str) -> Option<SenderConstrained> {
+        [
+            SenderConstrained::Off,
+            SenderConstrained::Accept,
+            SenderConstrained::Require,
+        ]
+        .into_iter()
+        .find(|v| v.name() == name)
+    }
+}
+
 /// Native JWT authorizer quota: scopes per route (`JWT_MAX_SCOPES_PER_ROUTE` in route-table.ts).
 pub const JWT_MAX_SCOPES_PER_ROUTE: usize = 10;
 
@@ -265,6 +300,8 @@ pub struct ApiSpec {
     pub audience: String,
     /// Authorizer result cache TTL (0: off).
     pub cache_ttl_seconds: u64,
+    /// `senderConstrained`: `AUTHZ_SENDER_CONSTRAINED` of its Lambda authorizers.
+    pub sender_constrained: SenderConstrained,
     /// Test callers.
     pub tiers: BTreeMap<String, TierSpec>,
     /// Routes.
@@ -369,6 +406,9 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                 .filter_map(|s| s.as_str().map(str::to_owned))
                 .collect()
         };
+        let sender_constrained = text(api.get("senderConstrained"))
+            .and_then(|v| SenderConstrained::from_name(&v))
+            .unwrap_or_default();
         let mut seen = HashSet::new();
         let mut routes = Vec::new();
         for (i, r) in api
@@ -399,6 +439,7 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             problems.extend(
                 route_problems(kind, &route, authorizer, &scopes, &claims)
                     .into_iter()
+                    .chain(sender_constraint_problems(authorizer, sender_constrained))
                     .map(|p| Problem::at(&pointer, format!("{at}: {p}"))),
             );
             // What the checks above admit, authz-core must accept (it parses AUTHZ_ROUTES).
@@ -452,6 +493,7 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             description: text(api.get("description")),
             audience: text(api.get("audience")).unwrap_or_default(),
             cache_ttl_seconds,
+            sender_constrained,
             tiers,
             routes,
         });
@@ -529,6 +571,23 @@ fn route_problems(
         ));
     }
     out
+}
+
+/// What a route cannot do on an API with sender-constrained tokens (route-table.ts's wording):
+/// the native JWT authorizer sees no `DPoP` proof and no client certificate. (A TOKEN authorizer
+/// and caching are refused by the authorizers' own configuration reader, `Config::cache_key`,
+/// at synth and at cold start.)
+fn sender_constraint_problems(
+    authorizer: AuthorizerKind,
+    sender_constrained: SenderConstrained,
+) -> Option<String> {
+    (authorizer == AuthorizerKind::Jwt && sender_constrained != SenderConstrained::Off).then(|| {
+        format!(
+            "the native JWT authorizer cannot check DPoP proofs or client certificates \
+             (senderConstrained \"{}\" on the API); use authorizer \"http\"",
+            sender_constrained.name()
+        )
+    })
 }
 
 /// API Gateway REST resources: one template name per position among siblings.
