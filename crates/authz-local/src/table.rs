@@ -848,6 +848,28 @@ mod tests {
     }
 
     #[test]
+    fn sender_constrained_is_a_field_of_the_api_off_unless_the_table_says() {
+        let apis = parse(TABLE).unwrap();
+        assert!(
+            apis.iter()
+                .all(|a| a.sender_constrained == SenderConstrained::Off)
+        );
+        let mut doc: Value = serde_json::from_str(TABLE).unwrap();
+        let solar = &mut doc["apis"]["solar-system"];
+        solar["senderConstrained"] = json!("require");
+        solar["cacheTtlSeconds"] = json!(0);
+        // GET /moons is on the native JWT authorizer, which sees no proof.
+        let err = parse(&doc.to_string()).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].pointer, "/apis/solar-system/routes/3");
+        doc["apis"]["solar-system"]["routes"][3]["authorizer"] = json!("http");
+        let apis = parse(&doc.to_string()).unwrap();
+        let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
+        assert_eq!(solar.sender_constrained, SenderConstrained::Require);
+        assert_eq!(solar.sender_constrained.name(), "require");
+    }
+
+    #[test]
     fn authz_routes_like_infra() {
         let apis = parse(TABLE).unwrap();
         let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
