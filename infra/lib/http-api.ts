@@ -107,7 +107,8 @@ export class HttpApiFromTable extends Construct {
       corsPreflight: props.corsOrigin
         ? {
             allowOrigins: [props.corsOrigin],
-            allowHeaders: ['authorization', 'content-type'],
+            // A DPoP client sends its proof in the DPoP header (sender-constrained APIs).
+            allowHeaders: ['authorization', 'content-type', ...(api.senderConstrained !== 'off' ? ['dpop'] : [])],
             allowMethods: [apigwv2.CorsHttpMethod.ANY],
             exposeHeaders: ['www-authenticate'],
             maxAge: Duration.minutes(10),

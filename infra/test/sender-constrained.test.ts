@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
+import gatewayResponses from '../gateway-responses.json';
 import { CARGO_LAMBDA_FLAGS } from '../lib/authorizer-function';
 import { GENERATED_VARIABLES } from '../lib/config';
 import { REPLAY_EXPIRES_ATTRIBUTE, REPLAY_KEY_ATTRIBUTE } from '../lib/replay-table';
+import { wwwAuthenticate } from '../lib/rest-api';
 import { RouteTableError, type SenderConstrained, loadRouteTable } from '../lib/route-table';
 import { only, resources, synth, table } from './helpers';
 
@@ -192,5 +194,45 @@ describe('a stage with sender-constrained APIs', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+  });
+});
+
+describe('WWW-Authenticate on a sender-constrained REST API (gateway-responses.json)', () => {
+  const { template } = synth({ corsOrigin: 'https://app.example.com' }, boundTable('accept'));
+  const challenge = (type: string) =>
+    only(template, 'AWS::ApiGateway::GatewayResponse', (p) => p.ResponseType === type).props.ResponseParameters['gatewayresponse.header.WWW-Authenticate'];
+  const algs = gatewayResponses.dpopAlgs.join(' ');
+
+  it('offers the bearer and the DPoP scheme, with the proof algorithms, on 401 and 403', () => {
+    const realm = 'ApiAuthz-dev-shop';
+    const d401 = gatewayResponses.responses.UNAUTHORIZED.errorDescription;
+    const d403 = gatewayResponses.responses.ACCESS_DENIED.errorDescription;
+    assert.equal(
+      challenge('UNAUTHORIZED'),
+      `'Bearer realm="${realm}", error="invalid_token", error_description="${d401}", DPoP realm="${realm}", algs="${algs}", error="invalid_token", error_description="${d401}"'`,
+    );
+    assert.equal(
+      challenge('ACCESS_DENIED'),
+      `'Bearer realm="${realm}", error="insufficient_scope", error_description="${d403}", DPoP realm="${realm}", algs="${algs}", error="insufficient_scope", error_description="${d403}"'`,
+    );
+    assert.equal(algs, 'RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA');
+  });
+
+  it('an API without sender-constrained tokens offers the bearer scheme only', () => {
+    assert.equal(wwwAuthenticate('r', 'invalid_token'), wwwAuthenticate('r', 'invalid_token', 'off'));
+    assert.doesNotMatch(wwwAuthenticate('r', 'invalid_token'), /DPoP/);
+    assert.match(wwwAuthenticate('r', 'invalid_token', 'require'), /^Bearer realm="r", .*, DPoP realm="r", algs="/);
+  });
+
+  it('lets browsers send the DPoP header (CORS) to sender-constrained APIs only', () => {
+    const preflight = Object.values(resources(template, 'AWS::ApiGateway::Method')).find(
+      (m) => m.Properties.HttpMethod === 'OPTIONS' && JSON.stringify(m.Properties).includes('Access-Control-Allow-Headers'),
+    );
+    assert.ok(preflight);
+    assert.match(JSON.stringify(preflight.Properties), /Authorization,Content-Type,DPoP/);
+    const http = Object.values(resources(template, 'AWS::ApiGatewayV2::Api'));
+    const headersOf = (name: string) => http.find((a) => a.Properties.Name === name)!.Properties.CorsConfiguration.AllowHeaders;
+    assert.deepEqual(headersOf('ApiAuthz-dev-sky'), ['authorization', 'content-type', 'dpop']);
+    assert.deepEqual(headersOf('ApiAuthz-dev-open'), ['authorization', 'content-type']);
   });
 });

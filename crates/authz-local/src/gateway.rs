@@ -41,7 +41,7 @@ use tokio::time::Instant;
 
 use crate::backend::{self, GatewayRequest};
 use crate::shapes::ShapeIssuers;
-use crate::table::{ApiKind, ApiSpec, AuthorizerKind, path_params};
+use crate::table::{ApiKind, ApiSpec, AuthorizerKind, SenderConstrained, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
 
@@ -708,7 +708,7 @@ impl Gateway {
             _ => return message(status, text),
         };
         if self.api.kind == ApiKind::Rest {
-            gateway_response(response, &self.api.name, text, &self.request_id())
+            gateway_response(response, &self.api, text, &self.request_id())
         } else {
             message(status, text)
         }
@@ -809,17 +809,66 @@ impl Gateway {
 /// `infra/lib/rest-api.ts` deploys as gateway responses.
 const GATEWAY_RESPONSES: &str = include_str!("../../../infra/gateway-responses.json");
 
+fn gateway_responses() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
+    })
+}
+
+/// The `WWW-Authenticate` value of a REST API's `response` (`UNAUTHORIZED`, `ACCESS_DENIED`), as
+/// `infra/lib/rest-api.ts` `wwwAuthenticate` renders `challenges` of the same file: the RFC 6750
+/// bearer challenge, and on an API with sender-constrained tokens also the RFC 9449 DPoP one
+/// with the proof algorithms (`dpopAlgs`). The realm is the one the CDK app gives
+/// (`ApiAuthz-<stage>-<api>`).
+///
+/// # Panics
+/// If `infra/gateway-responses.json` lacks the response or a template (a test reads every one).
+pub fn www_authenticate(response: &str, api: &ApiSpec) -> String {
+    let doc = gateway_responses();
+    let r = &doc["responses"][response];
+    let text = |v: &Value| {
+        v.as_str()
+            .expect("gateway-responses.json: a string")
+            .to_owned()
+    };
+    let algs: Vec<String> = doc["dpopAlgs"]
+        .as_array()
+        .expect("gateway-responses.json dpopAlgs")
+        .iter()
+        .map(text)
+        .collect();
+    let values = [
+        ("{realm}", format!("ApiAuthz-{STAGE}-{}", api.name)),
+        ("{error}", text(&r["error"])),
+        ("{errorDescription}", text(&r["errorDescription"])),
+        ("{algs}", algs.join(" ")),
+    ];
+    let mut schemes = vec!["bearer"];
+    if api.sender_constrained != SenderConstrained::Off {
+        schemes.push("dpop");
+    }
+    schemes
+        .into_iter()
+        .map(|scheme| {
+            values
+                .iter()
+                .fold(text(&doc["challenges"][scheme]), |t, (k, v)| {
+                    t.replace(k, v)
+                })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A REST API's answer when its authorizer refuses (`UNAUTHORIZED` or `ACCESS_DENIED`), as the
-/// deployed gateway response: `{"message", "error", "requestId"}` and an RFC 6750 challenge
-/// with the realm the CDK app gives (`ApiAuthz-<stage>-<api>`).
+/// deployed gateway response: `{"message", "error", "requestId"}` and the challenges of
+/// [`www_authenticate`].
 ///
 /// # Panics
 /// If `infra/gateway-responses.json` lacks the response (a test reads every one).
-pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str) -> Resp {
-    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| {
-        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
-    });
+pub fn gateway_response(response: &str, api: &ApiSpec, text: &str, request_id: &str) -> Resp {
+    let doc = gateway_responses();
     let r = &doc["responses"][response];
     let error = r["error"].as_str().expect("gateway response error");
     let status = r["statusCode"]
@@ -827,16 +876,12 @@ pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str)
         .and_then(|c| u16::try_from(c).ok())
         .and_then(|c| StatusCode::from_u16(c).ok())
         .expect("gateway response statusCode");
-    let description = r["errorDescription"].as_str().unwrap_or_default();
     let mut resp = reply(
         status,
         "application/json",
         json!({"message": text, "error": error, "requestId": request_id}).to_string(),
     );
-    let challenge = format!(
-        "Bearer realm=\"ApiAuthz-{STAGE}-{api}\", error=\"{error}\", error_description=\"{description}\""
-    );
-    if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+    if let Ok(v) = http::HeaderValue::from_str(&www_authenticate(response, api)) {
         resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
     }
     resp
@@ -861,6 +906,47 @@ pub fn message(status: StatusCode, text: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dpop_challenge_names_the_proof_algorithms_authz_core_accepts() {
+        use authz_core::internals::{SUPPORTED_ALGORITHMS, alg_name};
+        let algs: Vec<&str> = gateway_responses()["dpopAlgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let core: Vec<&str> = SUPPORTED_ALGORITHMS.into_iter().map(alg_name).collect();
+        assert_eq!(algs, core, "infra/gateway-responses.json dpopAlgs");
+    }
+
+    #[test]
+    fn rest_challenges_are_bearer_and_dpop_on_sender_constrained_apis() {
+        let mut doc: Value =
+            serde_json::from_str(include_str!("../../../infra/routes.json")).unwrap();
+        let bearer = "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"invalid_token\", \
+             error_description=\"The access token is missing, malformed, expired or not trusted\"";
+        let apis = crate::table::parse(&doc.to_string()).unwrap();
+        assert_eq!(www_authenticate("UNAUTHORIZED", &apis[0]), bearer);
+        doc["apis"]["pet-store"]["senderConstrained"] = json!("accept");
+        doc["apis"]["pet-store"]["cacheTtlSeconds"] = json!(0);
+        let apis = crate::table::parse(&doc.to_string()).unwrap();
+        assert_eq!(
+            www_authenticate("UNAUTHORIZED", &apis[0]),
+            format!(
+                "{bearer}, DPoP realm=\"ApiAuthz-local-pet-store\", \
+                 algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA\", \
+                 error=\"invalid_token\", \
+                 error_description=\"The access token is missing, malformed, expired or not trusted\""
+            )
+        );
+        let denied = www_authenticate("ACCESS_DENIED", &apis[0]);
+        assert!(denied.starts_with(
+            "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"insufficient_scope\""
+        ));
+        assert!(denied.contains(", DPoP realm=\"ApiAuthz-local-pet-store\", algs=\""));
+        assert!(denied.ends_with("error=\"insufficient_scope\", error_description=\"The access token does not grant access to this resource\""));
+    }
 
     #[test]
     fn identity_headers_follow_the_authorizer_settings() {
