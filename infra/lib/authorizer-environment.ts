@@ -41,8 +41,10 @@ export function environmentFor(
   if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
   if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
   if (c.usagePlan && api.type === 'rest') env.AUTHZ_USAGE_IDENTIFIER_CLAIM = c.usagePlan.claim;
-  // routes.json's senderConstrained; `off` is the authorizers' default and stays unwritten.
-  if (api.senderConstrained !== 'off') env.AUTHZ_SENDER_CONSTRAINED = api.senderConstrained;
+  // routes.json's senderConstrained, `off` too: then a configuration that would turn it on
+  // elsewhere (AUTHZ_PROFILE=fapi2, the AUTHZ_CONFIG document's key) is refused by the
+  // authorizers' own reader at synth, instead of running without its replay table and challenge.
+  env.AUTHZ_SENDER_CONSTRAINED = api.senderConstrained;
   // The stage's DPoP replay table (a token here: its name is known at deploy time).
   if (replayTableName !== undefined) env.AUTHZ_DPOP_REPLAY_TABLE = replayTableName;
   // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the

@@ -267,7 +267,7 @@ export class AuthzStack extends Stack {
       if (!(e instanceof AuthzConfigError)) throw e;
       // The variables routes.json sets, by their key there (the cold start names the variable).
       const fromTable =
-        api.senderConstrained !== 'off'
+        api.senderConstrained !== 'off' || e.message.includes('AUTHZ_SENDER_CONSTRAINED')
           ? `; AUTHZ_SENDER_CONSTRAINED is routes.json's apis.${api.name}.senderConstrained "${api.senderConstrained}", with apis.${api.name}.cacheTtlSeconds ${api.cacheTtlSeconds}`
           : '';
       throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it${fromTable})`);

@@ -109,6 +109,19 @@ describe('synth refuses what a sender-constrained authorizer cannot do', () => {
     assert.throws(() => synth({}, cachedHttp), /AUTHZ_SENDER_CONSTRAINED `accept`.*apis\.sky\.senderConstrained "accept", with apis\.sky\.cacheTtlSeconds 60/s);
   });
 
+  it('sender constraints from elsewhere than routes.json: AUTHZ_PROFILE=fapi2 (implies require) or the AUTHZ_CONFIG document', () => {
+    assert.throws(
+      () => synth({ authzEnvironment: '{"AUTHZ_PROFILE":"fapi2"}' }),
+      (e: unknown) =>
+        /AUTHZ_SENDER_CONSTRAINED `off`: AUTHZ_PROFILE fapi2 requires sender-constrained tokens/.test((e as Error).message) &&
+        /routes\.json's apis\.pet-store\.senderConstrained "off"/.test((e as Error).message),
+    );
+    assert.throws(
+      () => synth({ authzEnvironment: JSON.stringify({ AUTHZ_CONFIG: JSON.stringify({ sender_constrained: 'require' }) }) }),
+      /AUTHZ_SENDER_CONSTRAINED and AUTHZ_CONFIG key `sender_constrained` are both set.*routes\.json's apis\.pet-store\.senderConstrained "off"/s,
+    );
+  });
+
   it('the TOKEN authorizer (one header, no proof, no certificate), even uncached', () => {
     const t = table({
       apis: { shop: { type: 'rest', audience: 'shop', cacheTtlSeconds: 0, senderConstrained: 'accept', routes: [{ route: 'GET /items', authorizer: 'token' }] } },
@@ -129,7 +142,8 @@ describe('a stage with sender-constrained APIs', () => {
       assert.deepEqual(vars.AUTHZ_DPOP_REPLAY_TABLE, { Ref: tableId }, name);
     }
     const open = fn('ApiAuthz-dev-open-http').props.Environment.Variables;
-    assert.equal(open.AUTHZ_SENDER_CONSTRAINED, undefined);
+    // Written as off: a configuration turning it on elsewhere is then refused (below).
+    assert.equal(open.AUTHZ_SENDER_CONSTRAINED, 'off');
     assert.equal(open.AUTHZ_DPOP_REPLAY_TABLE, undefined);
   });
 
