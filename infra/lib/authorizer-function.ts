@@ -141,7 +141,8 @@ export const ALARM_PERIOD = Duration.minutes(5);
 /**
  * One Rust authorizer as a Lambda function: built by cargo-lambda (`RustFunction`), its own log
  * group with retention, a role that can write to that log group only (plus, when configured,
- * read the one introspection secret and manage VPC network interfaces), metrics by decision and
+ * read the one introspection secret, put items in the stage's DPoP replay table and manage VPC
+ * network interfaces), metrics by decision and
  * reason from the decision log lines, and an alarm on `decision = error`.
  */
 export class AuthorizerFunction extends Construct {
