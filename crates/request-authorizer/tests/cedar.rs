@@ -175,3 +175,78 @@ async fn a_bad_policy_or_a_missing_action_fails_the_cold_start_naming_setting_fi
         std::fs::remove_file(f).unwrap();
     }
 }
+
+/// Template-linked policies as Verified Permissions lists them (`AUTHZ_CEDAR_TEMPLATE_LINKS`):
+/// the linked group may write, the decision log names the link's `policyId`; a template without
+/// the setting fails the cold start naming both settings.
+#[tokio::test]
+async fn template_links_decide_and_the_log_names_the_link() {
+    let issuer = Issuer::start().await;
+    let key = TestKey::rsa("k1");
+    issuer.set_keys(vec![key.jwk()]);
+    let templates = file(
+        "templates.cedar",
+        r#"@id("everyone-reads")
+permit(principal, action == PetStore::Action::"get /pets", resource);
+
+@id("group-writes")
+permit(principal in ?principal, action == PetStore::Action::"post /pets", resource);
+"#,
+    );
+    let schema = file("templates.cedarschema", SCHEMA);
+    let links = file(
+        "links.json",
+        &json!({"policies": [{"policyStoreId": "PSEXAMPLEabcdefg111111",
+            "policyId": "pets-write", "policyType": "TEMPLATE_LINKED",
+            "definition": {"templateLinked": {"policyTemplateId": "group-writes",
+                "principal": {"entityType": "PetStore::UserGroup", "entityId": "pets"}}}}]})
+        .to_string(),
+    );
+    let cedar = [
+        ("AUTHZ_ROUTES", ROUTES),
+        ("AUTHZ_CEDAR_POLICIES", templates.to_str().unwrap()),
+        ("AUTHZ_CEDAR_SCHEMA", schema.to_str().unwrap()),
+        ("AUTHZ_CEDAR_NAMESPACE", "PetStore"),
+        ("AUTHZ_CEDAR_GROUPS_CLAIM", "groups"),
+    ];
+    let env = [
+        &cedar[..],
+        &[("AUTHZ_CEDAR_TEMPLATE_LINKS", links.to_str().unwrap())],
+    ]
+    .concat();
+    let p = start_authorizer(BIN, &issuer, &env).await;
+    // `claims` is in the groups `pets` and `admins`.
+    let member = key.sign(&claims(&issuer));
+    let mut other = claims(&issuer);
+    other["groups"] = json!(["visitors"]);
+    let other = key.sign(&other);
+    p.invoke(&event("POST", "/pets", &member)).await;
+    assert_eq!(last_reason(&p).await, "ok");
+    p.invoke(&event("POST", "/pets", &other)).await;
+    assert_eq!(last_reason(&p).await, "policy_denied");
+    let logs = p.logs();
+    assert!(
+        logs.iter().any(|l| l.contains("cedar decision")
+            && l.contains(r#""policies":"pets-write""#)
+            && l.contains("allow")),
+        "{logs:#?}"
+    );
+    // The policy file holds a template: without the links setting, the cold start fails.
+    let url = issuer.url();
+    let env = [
+        &[("AUTHZ_ISSUER", url.as_str()), ("AUTHZ_AUDIENCE", "api")],
+        &cedar[..],
+    ]
+    .concat();
+    let mut p = LambdaProcess::spawn(Path::new(BIN), &env).await;
+    let message = p.config_error("templates without links").await;
+    assert!(
+        message.contains("AUTHZ_CEDAR_POLICIES")
+            && message.contains("(`group-writes`)")
+            && message.contains("AUTHZ_CEDAR_TEMPLATE_LINKS"),
+        "{message}"
+    );
+    for f in [templates, schema, links] {
+        std::fs::remove_file(f).unwrap();
+    }
+}

@@ -584,6 +584,7 @@ mod cedar {
             if let Some(setting) = [&s::CEDAR_SCHEMA, &s::CEDAR_NAMESPACE]
                 .into_iter()
                 .chain([&s::CEDAR_GROUPS_CLAIM, &s::CEDAR_ENTITY_PREFIX])
+                .chain([&s::CEDAR_TEMPLATE_LINKS])
                 .find(|setting| is_set(raw, setting))
             {
                 return err(format!(
@@ -620,7 +621,7 @@ mod cedar {
         let schema_text = read(&schema_path, &s::CEDAR_SCHEMA)?;
         let policies_setting = src_of(&s::CEDAR_POLICIES);
         let schema_setting = src_of(&s::CEDAR_SCHEMA);
-        CedarPolicies::parse(
+        let mut parsed = CedarPolicies::parse(
             CedarSource {
                 setting: &policies_setting,
                 path: policies_path,
@@ -635,8 +636,32 @@ mod cedar {
             raw.cedar_groups_claim.clone(),
             raw.cedar_entity_prefix.clone().unwrap_or_default(),
         )
-        .map(|p| Some(Arc::new(p)))
-        .map_err(ConfigError)
+        .map_err(ConfigError)?;
+        match &raw.cedar_template_links {
+            Some(links_path) => {
+                let links_text = read(links_path, &s::CEDAR_TEMPLATE_LINKS)?;
+                parsed
+                    .link(CedarSource {
+                        setting: &src_of(&s::CEDAR_TEMPLATE_LINKS),
+                        path: links_path,
+                        text: &links_text,
+                    })
+                    .map_err(ConfigError)?;
+            }
+            // Templates grant nothing unlinked: a file of them without links is a mistake.
+            None => match parsed.templates().as_slice() {
+                [] => {}
+                names => {
+                    return err(format!(
+                        "{policies_setting}: `{policies_path}` holds policy templates (`{}`), \
+                         which grant nothing unlinked: set {} to their links (`[]` for none)",
+                        names.join("`, `"),
+                        s::CEDAR_TEMPLATE_LINKS.variable
+                    ));
+                }
+            },
+        }
+        Ok(Some(Arc::new(parsed)))
     }
 
     fn is_set(raw: &RawConfig, setting: &Setting) -> bool {
@@ -644,6 +669,7 @@ mod cedar {
             "cedar_schema" => raw.cedar_schema.is_some(),
             "cedar_namespace" => raw.cedar_namespace.is_some(),
             "cedar_groups_claim" => raw.cedar_groups_claim.is_some(),
+            "cedar_template_links" => raw.cedar_template_links.is_some(),
             _ => raw.cedar_entity_prefix.is_some(),
         }
     }
@@ -686,6 +712,7 @@ mod cedar {
             (&s::CEDAR_NAMESPACE, raw.cedar_namespace.is_some()),
             (&s::CEDAR_GROUPS_CLAIM, raw.cedar_groups_claim.is_some()),
             (&s::CEDAR_ENTITY_PREFIX, raw.cedar_entity_prefix.is_some()),
+            (&s::CEDAR_TEMPLATE_LINKS, raw.cedar_template_links.is_some()),
         ];
         match set.into_iter().find(|(_, is)| *is) {
             Some((setting, _)) => err(format!("{}: {MISSING}", src_of(setting))),

@@ -179,6 +179,11 @@ settings! {
     /// rules marked `"cedar": true` (see [Cedar policies](#cedar-policies)). Needs the `cedar`
     /// build feature.
     CEDAR_POLICIES: top.cedar_policies: Option<String>, Text ~ "none";
+    /// JSON file of template-linked policies linking the policy file's templates, as Verified
+    /// Permissions lists them (`aws verifiedpermissions list-policies --filter
+    /// policyType=TEMPLATE_LINKED`), see [Cedar policies](#cedar-policies). Required when the
+    /// policy file holds templates (`[]` for none).
+    CEDAR_TEMPLATE_LINKS: top.cedar_template_links: Option<String>, Text ~ "none";
     /// Cedar schema file: Cedar's schema format, or JSON when the name ends in `.json`. Declares
     /// `NS::User`, `NS::UserGroup`, `NS::Application` and an action per Cedar-decided route.
     CEDAR_SCHEMA: top.cedar_schema: Option<String>, Text ~ "required with policies";

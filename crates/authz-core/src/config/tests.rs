@@ -642,6 +642,11 @@ fn cedar_settings_and_rules_without_the_feature_fail_naming_them() {
         e.contains("AUTHZ_ROUTES: rule #1 (`GET /pets`)") && e.contains("`cedar` feature"),
         "{e}"
     );
+    let e = load_err(&[BASE[0], BASE[1], ("AUTHZ_CEDAR_TEMPLATE_LINKS", "l.json")]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_TEMPLATE_LINKS") && e.contains("`cedar` feature"),
+        "{e}"
+    );
 }
 
 #[cfg(feature = "cedar")]
@@ -678,4 +683,102 @@ fn cedar_settings_go_together() {
         e.contains("AUTHZ_CEDAR_POLICIES: cannot read `/nonexistent/p.cedar`"),
         "{e}"
     );
+}
+
+/// The template links file: read at load, linked into the policies the Cedar rules decide with;
+/// a bad link, or templates without the setting, fail the load naming the setting and the file.
+#[cfg(feature = "cedar")]
+#[test]
+fn cedar_template_links_are_read_and_checked_at_load() {
+    let dir = std::env::temp_dir().join(format!("authz-cedar-links-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    std::fs::write(
+        path("s.cedarschema"),
+        "namespace N { entity UserGroup; entity User in [UserGroup]; entity Application; \
+         action \"post /pets\" appliesTo { principal: [User], resource: [Application] }; }",
+    )
+    .unwrap();
+    std::fs::write(
+        path("p.cedar"),
+        r#"@id("group-writes") permit(principal in ?principal, action, resource);"#,
+    )
+    .unwrap();
+    let link = |group: &str| {
+        format!(
+            r#"[{{"policyId": "writers", "policyTemplateId": "group-writes",
+                 "principal": {{"entityType": "{group}", "entityId": "writers"}}}}]"#
+        )
+    };
+    std::fs::write(path("good.json"), link("N::UserGroup")).unwrap();
+    std::fs::write(path("bad.json"), link("N::Group")).unwrap();
+    let (policies, schema) = (path("p.cedar"), path("s.cedarschema"));
+    let vars = |links: Option<String>| {
+        let mut vars = vec![
+            (
+                "AUTHZ_ROUTES",
+                r#"[{"route": "POST /pets", "cedar": true}]"#.to_owned(),
+            ),
+            ("AUTHZ_CEDAR_POLICIES", policies.clone()),
+            ("AUTHZ_CEDAR_SCHEMA", schema.clone()),
+            ("AUTHZ_CEDAR_NAMESPACE", "N".to_owned()),
+            ("AUTHZ_CEDAR_GROUPS_CLAIM", "groups".to_owned()),
+        ];
+        vars.extend(links.map(|l| ("AUTHZ_CEDAR_TEMPLATE_LINKS", l)));
+        let map: HashMap<String, String> = BASE
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain(vars.into_iter().map(|(k, v)| (k.to_owned(), v)))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    };
+    let (good, bad) = (path("good.json"), path("bad.json"));
+    let c = vars(Some(good.clone())).unwrap();
+    let rule = c
+        .routes
+        .as_ref()
+        .unwrap()
+        .for_route_key("POST /pets")
+        .unwrap();
+    let caller = |groups: Value| crate::claims::Claims {
+        iss: "https://idp.example.com".into(),
+        sub: Some("u".into()),
+        client_id: None,
+        scopes: Vec::new(),
+        all: serde_json::json!({ "groups": groups })
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    assert!(rule.check(&caller(serde_json::json!(["writers"]))).is_ok());
+    assert!(rule.check(&caller(serde_json::json!(["readers"]))).is_err());
+    let e = vars(Some(bad.clone())).unwrap_err().0;
+    assert!(
+        e.starts_with(&format!(
+            "AUTHZ_CEDAR_TEMPLATE_LINKS: {bad}: link #1 (`writers`)"
+        )) && e.contains("`N::Group`"),
+        "{e}"
+    );
+    let e = vars(None).unwrap_err().0;
+    assert!(
+        e.contains(&format!(
+            "AUTHZ_CEDAR_POLICIES: `{policies}` holds policy templates (`group-writes`)"
+        )) && e.contains("set AUTHZ_CEDAR_TEMPLATE_LINKS"),
+        "{e}"
+    );
+    let e = vars(Some("/nonexistent/links.json".into())).unwrap_err().0;
+    assert!(
+        e.contains("AUTHZ_CEDAR_TEMPLATE_LINKS: cannot read `/nonexistent/links.json`"),
+        "{e}"
+    );
+    let e = load_err(&[
+        BASE[0],
+        BASE[1],
+        ("AUTHZ_CEDAR_TEMPLATE_LINKS", good.as_str()),
+    ]);
+    assert!(
+        e.contains("AUTHZ_CEDAR_TEMPLATE_LINKS: set without AUTHZ_CEDAR_POLICIES"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,6 +16,11 @@
 //! from the top-level claim of the same name when its JSON type fits the declared one
 //! (`String`, `Long`, `Boolean`, `Set<String>`), else left out (a policy reads it behind `has`).
 //!
+//! Policy templates (`?principal`, `?resource` slots) of the policy file grant nothing by
+//! themselves; [`CedarPolicies::link`] links them from a file of template-linked policies in
+//! Verified Permissions' shapes ([`CedarPolicies::link`] documents it). A linked policy is sliced
+//! per action like a static one and named by its link id (`policyId`) in decisions.
+//!
 //! Pure: the configuration reads the files and hands their text here; validation of the
 //! policies against the schema is the tests' and the build's job ([`CedarPolicies::validate`]),
 //! not the cold start's.
@@ -29,9 +34,10 @@ use std::{
 use cedar_policy::{
     ActionConstraint, AuthorizationError, Authorizer, Context, Decision, Entities, Entity,
     EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request, RestrictedExpression,
-    Schema, SchemaFragment, ValidationMode, Validator,
+    Schema, SchemaFragment, SlotId, ValidationMode, Validator,
 };
 use miette::Diagnostic;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::claims::Claims;
@@ -219,17 +225,32 @@ impl CedarPolicies {
             .flatten()
             .map(Entity::uid)
             .collect();
-        let sliced = PolicySet::from_policies(
-            self.policies
-                .policies()
-                .filter(|p| match p.action_constraint() {
-                    ActionConstraint::Any => true,
-                    ActionConstraint::Eq(a) => a == action,
-                    ActionConstraint::In(list) => list.iter().any(|a| ancestors.contains(a)),
-                })
-                .cloned(),
-        )
-        .map_err(|e| format!("slicing the policies for `{name}`: {e}"))?;
+        let mut sliced = PolicySet::new();
+        for p in self
+            .policies
+            .policies()
+            .filter(|p| match p.action_constraint() {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(a) => a == action,
+                ActionConstraint::In(list) => list.iter().any(|a| ancestors.contains(a)),
+            })
+        {
+            // A linked policy enters a set as a link of its template (with the same id).
+            let added = match (p.template_id(), p.template_links()) {
+                (Some(template), Some(values)) => {
+                    if sliced.template(template).is_none()
+                        && let Some(t) = self.policies.template(template)
+                    {
+                        sliced
+                            .add_template(t.clone())
+                            .map_err(|e| format!("slicing the policies for `{name}`: {e}"))?;
+                    }
+                    sliced.link(template.clone(), p.id().clone(), values)
+                }
+                _ => sliced.add(p.clone()),
+            };
+            added.map_err(|e| format!("slicing the policies for `{name}`: {e}"))?;
+        }
         Ok(CedarRoute {
             policies: Arc::clone(self),
             action,
@@ -246,6 +267,164 @@ impl CedarPolicies {
             .validation_errors()
             .map(|e| format!("{e}"))
             .collect()
+    }
+
+    /// The names of the policy file's templates (`@id`, else Cedar's id), in file order.
+    pub fn templates(&self) -> Vec<String> {
+        self.policies
+            .templates()
+            .map(|t| {
+                t.annotation("id")
+                    .map_or_else(|| t.id().to_string(), str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Links the policy file's templates from a file of template-linked policies, as Verified
+    /// Permissions holds them; returns how many were linked. The file is JSON: a list of links,
+    /// or the output of `aws verifiedpermissions list-policies --filter
+    /// policyType=TEMPLATE_LINKED` (`{"policies": [...]}`). A link is Verified Permissions'
+    /// `PolicyItem`,
+    ///
+    /// ```json
+    /// {"policyId": "admins-write", "policyType": "TEMPLATE_LINKED",
+    ///  "definition": {"templateLinked": {"policyTemplateId": "group-writes",
+    ///    "principal": {"entityType": "PetStore::UserGroup", "entityId": "admins"}}}}
+    /// ```
+    ///
+    /// or the same flat: `{"policyId", "policyTemplateId" (or "templateId"), "principal",
+    /// "resource"}`; other keys of a `PolicyItem` (`policyStoreId`, `createdDate`, …) are
+    /// ignored. The template is the template whose `@id` annotation is `policyTemplateId`, else
+    /// the one of that Cedar id (`policy3`); `principal` and `resource` fill `?principal` and
+    /// `?resource`, their ids as written (the entity prefix included). The link's `policyId`
+    /// names the linked policy in decisions. An unknown template, a static policy (its
+    /// statement belongs in the policy file), a slot missing or too many, an entity type the
+    /// schema does not declare, or a `policyId` already naming a policy fails, naming the
+    /// setting, the file, the link (`link #2 (`admins-write`)`) and Cedar's message.
+    pub fn link(&mut self, links: Source<'_>) -> Result<usize, String> {
+        let file = |message: String| format!("{}: {}: {message}", links.setting, links.path);
+        let document: Value = serde_json::from_str(links.text).map_err(|e| {
+            format!(
+                "{}: {}:{}:{}: {e}",
+                links.setting,
+                links.path,
+                e.line(),
+                e.column()
+            )
+        })?;
+        let shape = "expected a JSON list of links, or `{\"policies\": [...]}` as `aws \
+                     verifiedpermissions list-policies` writes it";
+        let items = match document {
+            Value::Array(items) => items,
+            Value::Object(mut listed) => {
+                // One page of a paginated listing: a missing `forbid` link would grant more.
+                if listed.get("nextToken").is_some_and(|t| !t.is_null()) {
+                    return Err(file(
+                        "`nextToken` is set: this is one page of the listing; list every page \
+                         (the AWS CLI does unless told `--max-items`)"
+                            .into(),
+                    ));
+                }
+                match listed.remove("policies") {
+                    Some(Value::Array(items)) => items,
+                    _ => return Err(file(shape.into())),
+                }
+            }
+            _ => return Err(file(shape.into())),
+        };
+        let mut taken: HashSet<String> = self
+            .policies
+            .policies()
+            .filter_map(|p| p.annotation("id").map(str::to_owned))
+            .chain(self.templates())
+            .collect();
+        let mut linked = 0;
+        for (i, item) in items.into_iter().enumerate() {
+            let id = item
+                .get("policyId")
+                .and_then(Value::as_str)
+                .map(|id| format!(" (`{id}`)"))
+                .unwrap_or_default();
+            let at = |message: String| {
+                format!(
+                    "{}: {}: link #{}{id}: {message}",
+                    links.setting,
+                    links.path,
+                    i + 1
+                )
+            };
+            let link = RawLink::deserialize(&item)
+                .map_err(|e| at(e.to_string()))?
+                .resolve()
+                .map_err(at)?;
+            let template = self.template_named(&link.template).map_err(at)?;
+            let mut values = HashMap::new();
+            for (slot, entity) in [
+                (SlotId::principal(), link.principal),
+                (SlotId::resource(), link.resource),
+            ] {
+                if let Some(entity) = entity {
+                    values.insert(slot, self.entity(&entity).map_err(at)?);
+                }
+            }
+            if link.id.is_empty() {
+                return Err(at("`policyId` is empty".into()));
+            }
+            if !taken.insert(link.id.clone()) {
+                return Err(at(format!(
+                    "`{}` already names a policy or a link (decisions name policies by it)",
+                    link.id
+                )));
+            }
+            self.policies
+                .link(template, PolicyId::new(&link.id), values)
+                .map_err(|e| at(with_causes(&e)))?;
+            linked += 1;
+        }
+        Ok(linked)
+    }
+
+    /// The template `name` designates: the one annotated `@id("name")`, else Cedar's id.
+    fn template_named(&self, name: &str) -> Result<PolicyId, String> {
+        let annotated: Vec<&PolicyId> = self
+            .policies
+            .templates()
+            .filter(|t| t.annotation("id") == Some(name))
+            .map(|t| t.id())
+            .collect();
+        match annotated.as_slice() {
+            [id] => return Ok((*id).clone()),
+            [] => {}
+            _ => return Err(format!("several templates are annotated `@id(\"{name}\")`")),
+        }
+        let id = PolicyId::new(name);
+        if self.policies.template(&id).is_some() {
+            return Ok(id);
+        }
+        let is_static = self.policies.policies().any(|p| {
+            p.is_static() && (p.annotation("id") == Some(name) || p.id().to_string() == name)
+        });
+        Err(match is_static {
+            true => format!(
+                "`{name}` is a static policy, not a template (no `?principal` or `?resource`)"
+            ),
+            false => format!(
+                "the policy file has no template `{name}` (by `@id` annotation or Cedar's id)"
+            ),
+        })
+    }
+
+    /// A link's entity, of a type the schema declares.
+    fn entity(&self, entity: &RawEntity) -> Result<EntityUid, String> {
+        let ty = EntityTypeName::from_str(&entity.entity_type)
+            .map_err(|e| format!("`{}` is not a Cedar entity type: {e}", entity.entity_type))?;
+        if !self.schema.entity_types().any(|t| *t == ty) {
+            return Err(format!("the schema declares no entity type `{ty}`"));
+        }
+        Ok(EntityUid::from_type_name_and_id(
+            ty,
+            EntityId::new(&entity.entity_id),
+        ))
     }
 
     /// The principal and its groups for `claims`.
@@ -296,9 +475,108 @@ impl CedarPolicies {
             }
         }
         let principal = Entity::new(uid("User", claims.principal())?, attrs, parents)
-            .map_err(|e| format!("principal: {e}"))?;
+            // Cedar's message names the principal's uid (the `sub`): not logged.
+            .map_err(|_| "the principal's entity could not be built".to_owned())?;
         entities.push(principal);
         Ok(entities)
+    }
+}
+
+/// One item of the links file (see [`CedarPolicies::link`]): Verified Permissions' `PolicyItem`
+/// (its other keys ignored), or the link's fields at the top.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLink {
+    policy_id: String,
+    policy_type: Option<String>,
+    #[serde(alias = "templateId")]
+    policy_template_id: Option<String>,
+    /// Flat shape: the slots. In a `PolicyItem` these describe the policy's scope (a
+    /// template's fixed `resource ==` included), so only `definition.templateLinked` is read.
+    principal: Option<Value>,
+    resource: Option<Value>,
+    definition: Option<RawDefinition>,
+}
+
+/// `PolicyItem.definition`: a union of `static` and `templateLinked`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDefinition {
+    #[serde(rename = "static")]
+    static_policy: Option<serde::de::IgnoredAny>,
+    template_linked: Option<RawTemplateLinked>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawTemplateLinked {
+    policy_template_id: String,
+    principal: Option<RawEntity>,
+    resource: Option<RawEntity>,
+}
+
+/// Verified Permissions' `EntityIdentifier`.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawEntity {
+    entity_type: String,
+    entity_id: String,
+}
+
+/// A link of the file, its two shapes merged.
+struct Link {
+    id: String,
+    template: String,
+    principal: Option<RawEntity>,
+    resource: Option<RawEntity>,
+}
+
+impl RawLink {
+    fn resolve(self) -> Result<Link, String> {
+        let given = self.definition.is_some();
+        let definition = self.definition.unwrap_or(RawDefinition {
+            static_policy: None,
+            template_linked: None,
+        });
+        if self.policy_type.as_deref() == Some("STATIC") || definition.static_policy.is_some() {
+            return Err(
+                "a static policy: its statement belongs in the policy file; list only \
+                        template-linked policies (`--filter policyType=TEMPLATE_LINKED`)"
+                    .into(),
+            );
+        }
+        if let Some(other) = self
+            .policy_type
+            .as_deref()
+            .filter(|t| *t != "TEMPLATE_LINKED")
+        {
+            return Err(format!(
+                "`policyType` `{other}`: expected `TEMPLATE_LINKED`"
+            ));
+        }
+        match definition.template_linked {
+            Some(t) => Ok(Link {
+                id: self.policy_id,
+                template: t.policy_template_id,
+                principal: t.principal,
+                resource: t.resource,
+            }),
+            None if given => Err("`definition` has no `templateLinked`".into()),
+            None => {
+                let entity = |v: Option<Value>, what: &str| {
+                    v.map(|v| RawEntity::deserialize(v).map_err(|e| format!("`{what}`: {e}")))
+                        .transpose()
+                };
+                Ok(Link {
+                    id: self.policy_id,
+                    template: self
+                        .policy_template_id
+                        .ok_or("no `policyTemplateId` (nor `definition.templateLinked`)")?,
+                    principal: entity(self.principal, "principal")?,
+                    resource: entity(self.resource, "resource")?,
+                })
+            }
+        }
     }
 }
 
@@ -356,6 +634,17 @@ fn user_attributes(json: &Value, namespace: &str) -> Vec<(String, AttrKind)> {
     out
 }
 
+/// An error's message with its causes' (Cedar's `unable to link template: …`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    message
+}
+
 /// A JSON Pointer token.
 fn escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
@@ -395,7 +684,8 @@ impl CedarRoute {
         };
         let entities = match Entities::from_entities(entities, None) {
             Ok(e) => e,
-            Err(e) => return denied(format!("entities: {e}")),
+            // Cedar's messages name entity uids (claim values): not logged.
+            Err(_) => return denied("the request's entities could not be built".into()),
         };
         let request = match Request::new(
             principal,
@@ -405,14 +695,17 @@ impl CedarRoute {
             None,
         ) {
             Ok(r) => r,
-            Err(e) => return denied(format!("request: {e}")),
+            Err(_) => return denied("the request could not be built".into()),
         };
         let response = p
             .authorizer
             .is_authorized(&request, &self.sliced, &entities);
+        // A static policy by its `@id`, a linked one by its link id (it shares its template's
+        // annotations, so several links would read alike).
         let name = |id: &PolicyId| {
             self.sliced
                 .policy(id)
+                .filter(|policy| policy.is_static())
                 .and_then(|policy| policy.annotation("id").map(str::to_owned))
                 .unwrap_or_else(|| id.to_string())
         };

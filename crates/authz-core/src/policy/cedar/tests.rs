@@ -392,3 +392,295 @@ fn a_json_schema_as_verified_permissions_exports_it() {
     .unwrap_err();
     assert!(e.starts_with("AUTHZ_CEDAR_SCHEMA: schema.json"), "{e}");
 }
+
+/// [`policies`] with the groups claim `groups`, linked from `links` (`links.json`).
+fn linked(text: &str, links: &str) -> Result<Arc<CedarPolicies>, String> {
+    let mut p = Arc::try_unwrap(policies(text, Some("groups"), "")?).unwrap();
+    p.link(Source {
+        setting: "AUTHZ_CEDAR_TEMPLATE_LINKS",
+        path: "links.json",
+        text: links,
+    })?;
+    Ok(Arc::new(p))
+}
+
+const TEMPLATES: &str = r#"
+    @id("everyone-reads")
+    permit(principal, action == PetStore::Action::"get /pets", resource);
+
+    @id("group-writes")
+    permit(principal in ?principal, action == PetStore::Action::"post /pets", resource);
+
+    @id("group-reads-one")
+    permit(principal in ?principal, action == PetStore::Action::"get /pets/{petId}",
+           resource == ?resource);
+
+    @id("user-barred")
+    forbid(principal == ?principal, action, resource);
+"#;
+
+fn member(sub: &str, groups: &[&str]) -> crate::claims::Claims {
+    claims(sub, json!({ "groups": groups }), &[])
+}
+
+/// The output of `aws verifiedpermissions list-policies --filter policyType=TEMPLATE_LINKED`:
+/// `PolicyItem`s, their scope repeated at the top (the template's fixed parts included).
+#[test]
+fn a_link_as_verified_permissions_lists_it_permits_its_group() {
+    let links = json!({"policies": [
+        {"policyStoreId": "PSEXAMPLEabcdefg111111", "policyId": "admins-write",
+         "policyType": "TEMPLATE_LINKED", "effect": "Permit",
+         "principal": {"entityType": "PetStore::UserGroup", "entityId": "admins"},
+         "actions": [{"actionType": "PetStore::Action", "actionId": "post /pets"}],
+         "definition": {"templateLinked": {"policyTemplateId": "group-writes",
+            "principal": {"entityType": "PetStore::UserGroup", "entityId": "admins"}}},
+         "createdDate": "2024-05-01T10:00:00Z", "lastUpdatedDate": "2024-05-01T10:00:00Z"},
+        {"policyStoreId": "PSEXAMPLEabcdefg111111", "policyId": "bob-barred",
+         "policyType": "TEMPLATE_LINKED", "effect": "Forbid",
+         "principal": {"entityType": "PetStore::User", "entityId": "bob"},
+         "definition": {"templateLinked": {"policyTemplateId": "user-barred",
+            "principal": {"entityType": "PetStore::User", "entityId": "bob"}}},
+         "createdDate": "2024-05-01T10:00:00Z", "lastUpdatedDate": "2024-05-01T10:00:00Z"}]})
+    .to_string();
+    let p = linked(TEMPLATES, &links).unwrap();
+    assert_eq!(p.validate(), Vec::<String>::new());
+    let post = p.route("POST /pets").unwrap();
+    let answer = post.decide(&member("alice", &["admins"]));
+    assert!(answer.allowed, "{answer:?}");
+    // Named by the link's id, not the template's `@id`.
+    assert_eq!(answer.reasons, ["admins-write"]);
+    assert!(!post.decide(&member("carol", &["pets"])).allowed);
+    // The forbid link: bob, an admin, is refused everything.
+    let answer = post.decide(&member("bob", &["admins"]));
+    assert!(!answer.allowed);
+    assert_eq!(answer.reasons, ["bob-barred"]);
+    let get = p.route("GET /pets").unwrap();
+    assert!(get.decide(&member("carol", &[])).allowed);
+    assert!(!get.decide(&member("bob", &[])).allowed);
+    // Sliced per action: the write link is in the slice of `post /pets` only, the forbid (any
+    // action) in every slice.
+    let ids = |route: &str| -> Vec<String> {
+        let mut ids: Vec<String> = p
+            .route(route)
+            .unwrap()
+            .sliced
+            .policies()
+            .map(|p| p.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("POST /pets"), ["admins-write", "bob-barred"]);
+    assert_eq!(ids("GET /pets"), ["bob-barred", "policy0"]);
+    assert_eq!(ids("GET /pets/{petId}"), ["bob-barred"]);
+}
+
+/// The flat shape (`templateId` for `policyTemplateId`), a template named by Cedar's id, two
+/// slots, two links of one template.
+#[test]
+fn flat_links_fill_both_slots_and_several_links_share_a_template() {
+    let app = json!({"entityType": "PetStore::Application", "entityId": "PetStore"});
+    let links = json!([
+        {"policyId": "readers-one", "policyTemplateId": "group-reads-one",
+         "principal": {"entityType": "PetStore::UserGroup", "entityId": "readers"},
+         "resource": app},
+        {"policyId": "auditors-one", "templateId": "policy2",
+         "principal": {"entityType": "PetStore::UserGroup", "entityId": "auditors"},
+         "resource": app},
+        {"policyId": "writers-write", "templateId": "group-writes",
+         "principal": {"entityType": "PetStore::UserGroup", "entityId": "writers"}}])
+    .to_string();
+    let p = linked(TEMPLATES, &links).unwrap();
+    assert_eq!(p.validate(), Vec::<String>::new());
+    let one = p.route("GET /pets/{petId}").unwrap();
+    assert_eq!(
+        one.decide(&member("a", &["readers"])).reasons,
+        ["readers-one"]
+    );
+    assert_eq!(
+        one.decide(&member("a", &["auditors"])).reasons,
+        ["auditors-one"]
+    );
+    assert!(!one.decide(&member("a", &["writers"])).allowed);
+    let post = p.route("POST /pets").unwrap();
+    assert_eq!(
+        post.decide(&member("w", &["writers"])).reasons,
+        ["writers-write"]
+    );
+    assert!(!post.decide(&member("r", &["readers"])).allowed);
+}
+
+#[test]
+fn a_template_without_links_permits_nobody() {
+    let text = r#"@id("anyone-of") permit(principal in ?principal, action, resource);
+                  @id("exactly") permit(principal == ?principal, action, resource);"#;
+    for links in ["[]", r#"{"policies": []}"#] {
+        let p = linked(text, links).unwrap();
+        assert_eq!(p.templates(), ["anyone-of", "exactly"]);
+        for route in ["GET /pets", "POST /pets", "GET /pets/{petId}"] {
+            let r = p.route(route).unwrap();
+            assert!(r.sliced.is_empty(), "{route}");
+            let answer = r.decide(&member("alice", &["admins", "alice"]));
+            assert!(!answer.allowed && answer.reasons.is_empty(), "{answer:?}");
+        }
+    }
+    // Unlinked, as parsed: the templates are there, and decide nothing either.
+    let p = policies(text, Some("groups"), "").unwrap();
+    assert_eq!(p.templates().len(), 2);
+    assert!(
+        !p.route("GET /pets")
+            .unwrap()
+            .decide(&member("a", &["admins"]))
+            .allowed
+    );
+}
+
+#[test]
+fn a_bad_link_fails_naming_the_file_the_link_and_why() {
+    let group = json!({"entityType": "PetStore::UserGroup", "entityId": "admins"});
+    let cases = [
+        (
+            json!([{"policyId": "l", "policyTemplateId": "nope", "principal": group}]),
+            "link #1 (`l`): the policy file has no template `nope`",
+        ),
+        (
+            json!([{"policyId": "l", "policyTemplateId": "everyone-reads", "principal": group}]),
+            "`everyone-reads` is a static policy, not a template",
+        ),
+        // `group-writes` has `?principal` only.
+        (
+            json!([{"policyId": "l", "policyTemplateId": "group-writes", "principal": group,
+                    "resource": {"entityType": "PetStore::Application", "entityId": "PetStore"}}]),
+            "link #1 (`l`): unable to link template: the following slots were provided as \
+             arguments, but did not exist in the template: ?resource",
+        ),
+        (
+            json!([{"policyId": "l", "policyTemplateId": "group-reads-one", "principal": group}]),
+            "not provided as arguments: ?resource",
+        ),
+        (
+            json!([{"policyId": "ok", "policyTemplateId": "group-writes", "principal": group},
+                   {"policyId": "l", "policyTemplateId": "group-writes",
+                    "principal": {"entityType": "PetStore::Group", "entityId": "admins"}}]),
+            "link #2 (`l`): the schema declares no entity type `PetStore::Group`",
+        ),
+        (
+            json!([{"policyId": "l", "policyTemplateId": "group-writes",
+                    "principal": {"entityType": "Pet Store", "entityId": "admins"}}]),
+            "`Pet Store` is not a Cedar entity type",
+        ),
+        (
+            json!([{"policyId": "l", "policyTemplateId": "group-writes",
+                    "principal": {"type": "PetStore::UserGroup", "id": "admins"}}]),
+            "link #1 (`l`): `principal`: unknown field `type`",
+        ),
+        (
+            json!([{"policyId": "l", "policyTemplateId": "group-writes", "principal": group},
+                   {"policyId": "l", "policyTemplateId": "group-writes", "principal": group}]),
+            "link #2 (`l`): `l` already names a policy or a link",
+        ),
+        (
+            json!([{"policyId": "everyone-reads", "policyTemplateId": "group-writes",
+                    "principal": group}]),
+            "`everyone-reads` already names a policy",
+        ),
+        (
+            json!([{"policyId": "policy0", "policyTemplateId": "group-writes",
+                    "principal": group}]),
+            "link #1 (`policy0`): unable to link template: template-linked policy id \
+             `policy0` conflicts with an existing policy id",
+        ),
+        (
+            json!([{"policyTemplateId": "group-writes", "principal": group}]),
+            "link #1: missing field `policyId`",
+        ),
+        (
+            json!([{"policyId": "l", "principal": group}]),
+            "no `policyTemplateId`",
+        ),
+        (
+            json!({"policies": [{"policyId": "s", "policyType": "STATIC",
+                   "definition": {"static": {"description": "d"}}}]}),
+            "link #1 (`s`): a static policy: its statement belongs in the policy file",
+        ),
+        (
+            json!({"policies": [], "nextToken": "abc"}),
+            "`nextToken` is set",
+        ),
+        (json!({"links": []}), "expected a JSON list of links"),
+    ];
+    for (links, needle) in cases {
+        let e = linked(TEMPLATES, &links.to_string()).unwrap_err();
+        assert!(
+            e.starts_with("AUTHZ_CEDAR_TEMPLATE_LINKS: links.json") && e.contains(needle),
+            "{needle}: {e}"
+        );
+    }
+    let e = linked(TEMPLATES, "[\n  {\"policyId\": }\n]").unwrap_err();
+    assert!(
+        e.starts_with("AUTHZ_CEDAR_TEMPLATE_LINKS: links.json:2:"),
+        "{e}"
+    );
+}
+
+/// A log line sink for [`tracing_subscriber`] (the production JSON format).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SECURITY.md: an erring policy is logged by its name (a linked one by its link id), and the
+/// log holds no claim value (neither the principal's `sub` nor its groups).
+#[test]
+fn an_erring_linked_policy_is_logged_by_its_link_id_and_no_claim_value() {
+    let text = r#"@id("everyone") permit(principal, action, resource);
+        @id("domain-barred")
+        forbid(principal in ?principal, action, resource)
+          when { principal.email like "*@blocked.example" };"#;
+    let links = json!([{"policyId": "ops-barred", "policyTemplateId": "domain-barred",
+        "principal": {"entityType": "PetStore::UserGroup", "entityId": "ops-7f3a"}}]);
+    let p = linked(text, &links.to_string()).unwrap();
+    let rule = Rule::new("GET /pets", Vec::new(), Vec::new())
+        .unwrap()
+        .with_cedar(p.route("GET /pets").unwrap());
+    // No `email` claim: the forbid errs, and denies.
+    let caller = claims(
+        "sub-5d1e9c",
+        json!({"groups": ["ops-7f3a"], "nickname": "secret-name"}),
+        &[],
+    );
+    let sink = Captured::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let result = tracing::subscriber::with_default(subscriber, || rule.check(&caller));
+    assert!(matches!(
+        result,
+        Err(crate::error::AuthzError::PolicyDenied)
+    ));
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    let line: Value = serde_json::from_str(logs.lines().next().unwrap()).unwrap();
+    assert_eq!(line["level"], "WARN", "{logs}");
+    assert_eq!(line["fields"]["errors"], "ops-barred", "{logs}");
+    assert_eq!(line["fields"]["decision"], "deny", "{logs}");
+    for value in ["sub-5d1e9c", "ops-7f3a", "secret-name"] {
+        assert!(!logs.contains(value), "{value}: {logs}");
+    }
+    // With an email outside the domain: allowed, no warning, the link not determining.
+    let fine = claims(
+        "sub-5d1e9c",
+        json!({"groups": ["ops-7f3a"], "email": "a@b.example"}),
+        &[],
+    );
+    assert!(rule.check(&fine).is_ok());
+}
