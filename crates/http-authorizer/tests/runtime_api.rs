@@ -453,3 +453,12 @@ async fn the_fapi2_profile_requires_bound_tokens_and_its_algorithms() {
         }
     }
 }
+
+#[tokio::test]
+async fn sender_constrained_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Http,
+    )
+    .await;
+}
