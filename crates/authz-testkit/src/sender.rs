@@ -1,7 +1,8 @@
 //! Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 certificate-bound) issued by the real
 //! OpenID provider ([`OidcProvider`], oidc-provider's `features.dPoP` and `features.mTLS`) and
-//! sent through a real REQUEST or HTTP authorizer binary: the one scenario the
-//! `request-authorizer` and `http-authorizer` tests both run, each with its own event shape.
+//! sent through a real REQUEST or HTTP authorizer binary: the scenarios (JWT access tokens,
+//! and opaque ones the authorizer introspects) the `request-authorizer` and `http-authorizer`
+//! tests both run, each with its own event shape.
 
 use std::path::Path;
 
@@ -9,8 +10,11 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use crate::{
-    IdpClient, LambdaProcess, OidcProvider, Outcome, TestCa, TestKey,
-    fixtures::{AUDIENCE, STAGE_ARN, last_reason, rest_statements, sample_event, unauthorized},
+    IdpClient, LambdaProcess, MotoServer, OidcProvider, Outcome, TestCa, TestKey,
+    fixtures::{
+        AUDIENCE, STAGE_ARN, introspection_secret, last_reason, rest_statements, sample_event,
+        unauthorized,
+    },
     now,
 };
 
@@ -109,6 +113,15 @@ fn payload(jwt: &str) -> Value {
         .expect("a JSON payload")
 }
 
+/// The clients of the scenarios: `dpop-app` (tokens DPoP-bound when it sends a proof) and
+/// `mtls-app` (tokens bound to its client certificate), both with scope `read`.
+fn bound_clients() -> [IdpClient; 2] {
+    [
+        IdpClient::basic("dpop-app", "dpop-secret", "read"),
+        IdpClient::basic("mtls-app", "mtls-secret", "read").certificate_bound(),
+    ]
+}
+
 /// The real-IdP scenario: oidc-provider issues JWT access tokens (RFC 9068, audience
 /// [`AUDIENCE`]) bound by DPoP to a client key and by RFC 8705 to a client certificate, and the
 /// authorizer `binary` (taking `api` events) with `AUTHZ_SENDER_CONSTRAINED=require` lets each
@@ -123,11 +136,7 @@ fn payload(jwt: &str) -> Value {
 /// # Panics
 /// When the authorizer decides otherwise (a failed assertion), or a component does not start.
 pub async fn real_idp_sender_constrained(binary: &Path, api: Api) {
-    let clients = [
-        IdpClient::basic("dpop-app", "dpop-secret", "read"),
-        IdpClient::basic("mtls-app", "mtls-secret", "read").certificate_bound(),
-    ];
-    let idp = OidcProvider::start(&clients, "jwt", Some(AUDIENCE)).await;
+    let idp = OidcProvider::start(&bound_clients(), "jwt", Some(AUDIENCE)).await;
     let issuer = idp.issuer();
     let p = LambdaProcess::spawn(
         binary,
@@ -138,37 +147,77 @@ pub async fn real_idp_sender_constrained(binary: &Path, api: Api) {
         ],
     )
     .await;
+    bound_tokens_need_what_they_are_bound_to(&idp, &p, api, true).await;
+}
 
+/// [`real_idp_sender_constrained`] with the provider's opaque tokens, which the authorizer
+/// introspects (RFC 7662; its client credentials in Secrets Manager on [`MotoServer`]): the
+/// binding is in the introspection answer (`token_type` `DPoP` with `cnf.jkt`, RFC 9449 §6.2;
+/// `cnf.x5t#S256`, RFC 8705 §3.2). Same outcomes, same reasons.
+///
+/// # Panics
+/// As [`real_idp_sender_constrained`].
+pub async fn real_idp_opaque_sender_constrained(binary: &Path, api: Api) {
+    let (id, secret) = ("introspector", "introspector-secret");
+    let mut clients = bound_clients().to_vec();
+    clients.push(IdpClient::basic(id, secret, ""));
+    let moto = MotoServer::start().await;
+    let arn = moto
+        .put_secret("authz/introspection", &introspection_secret(id, secret))
+        .await;
+    let idp = OidcProvider::start(&clients, "opaque", Some(AUDIENCE)).await;
+    let mut env = vec![
+        ("AUTHZ_ISSUER".to_owned(), idp.issuer()),
+        ("AUTHZ_AUDIENCE".to_owned(), AUDIENCE.to_owned()),
+        ("AUTHZ_SENDER_CONSTRAINED".to_owned(), "require".to_owned()),
+        ("AUTHZ_INTROSPECTION_SECRET_ARN".to_owned(), arn),
+    ];
+    env.extend(moto.sdk_env());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = LambdaProcess::spawn(binary, &env).await;
+    bound_tokens_need_what_they_are_bound_to(&idp, &p, api, false).await;
+}
+
+/// The body of both scenarios: tokens from `idp` (JWTs when `jwt`, whose claims are checked
+/// too; else opaque) through the authorizer `p`.
+async fn bound_tokens_need_what_they_are_bound_to(
+    idp: &OidcProvider,
+    p: &LambdaProcess,
+    api: Api,
+    jwt: bool,
+) {
     // DPoP: the IdP binds the token to the key of the token request's proof.
     let client_key = TestKey::ec_p256("dpop-client");
     let token = idp
         .dpop_token("dpop-app", "dpop-secret", "read", &client_key)
         .await;
-    let claims = payload(&token);
-    assert_eq!(claims["cnf"]["jkt"], client_key.jkt(), "{claims}");
-    assert_eq!(claims["iss"], issuer.as_str());
+    if jwt {
+        let claims = payload(&token);
+        assert_eq!(claims["cnf"]["jkt"], client_key.jkt(), "{claims}");
+        assert_eq!(claims["iss"], idp.issuer());
+    }
     let dpop = format!("DPoP {token}");
     let proof = client_key.dpop_proof("GET", api.url(), &token, now(), "request-1");
     let event = api.event(&dpop, Some(&proof), None);
     let out = p.invoke(&event).await;
     assert!(api.allowed(&out), "fresh proof: {out:?}\n{:#?}", p.logs());
     let out = p.invoke(&event).await;
-    api.assert_refused(&p, &out, "dpop_replay").await;
+    api.assert_refused(p, &out, "dpop_replay").await;
     let fresh = client_key.dpop_proof("GET", api.url(), &token, now(), "request-2");
     let out = p
         .invoke(&api.event(&format!("Bearer {token}"), Some(&fresh), None))
         .await;
-    api.assert_refused(&p, &out, "dpop_downgrade").await;
+    api.assert_refused(p, &out, "dpop_downgrade").await;
     let out = p
         .invoke(&api.event(&format!("Bearer {token}"), None, None))
         .await;
-    api.assert_refused(&p, &out, "dpop_downgrade").await;
+    api.assert_refused(p, &out, "dpop_downgrade").await;
     // Another key: the test keys of one type are one key, whatever their `kid`.
     let stranger = TestKey::ed25519("stranger");
     assert_ne!(stranger.jkt(), client_key.jkt());
     let theirs = stranger.dpop_proof("GET", api.url(), &token, now(), "request-3");
     let out = p.invoke(&api.event(&dpop, Some(&theirs), None)).await;
-    api.assert_refused(&p, &out, "dpop_jkt_mismatch").await;
+    api.assert_refused(p, &out, "dpop_jkt_mismatch").await;
     // The client's own proof that was refused as Bearer was not spent: it still works.
     let out = p.invoke(&api.event(&dpop, Some(&fresh), None)).await;
     assert!(api.allowed(&out), "unspent proof: {out:?}");
@@ -179,8 +228,10 @@ pub async fn real_idp_sender_constrained(binary: &Path, api: Api) {
     let token = idp
         .certificate_bound_token("mtls-app", "mtls-secret", "read", &mine.der)
         .await;
-    let claims = payload(&token);
-    assert!(claims["cnf"]["x5t#S256"].is_string(), "{claims}");
+    if jwt {
+        let claims = payload(&token);
+        assert!(claims["cnf"]["x5t#S256"].is_string(), "{claims}");
+    }
     let bearer = format!("Bearer {token}");
     let out = p.invoke(&api.event(&bearer, None, Some(&mine.pem))).await;
     assert!(
@@ -189,16 +240,18 @@ pub async fn real_idp_sender_constrained(binary: &Path, api: Api) {
         p.logs()
     );
     let out = p.invoke(&api.event(&bearer, None, Some(&other.pem))).await;
-    api.assert_refused(&p, &out, "mtls_cert_mismatch").await;
+    api.assert_refused(p, &out, "mtls_cert_mismatch").await;
     let out = p.invoke(&api.event(&bearer, None, None)).await;
-    api.assert_refused(&p, &out, "mtls_cert_missing").await;
+    api.assert_refused(p, &out, "mtls_cert_missing").await;
 
     // Bound to nothing: the same IdP's plain bearer token.
     let plain = idp.token("dpop-app", "dpop-secret", "read").await;
-    assert!(payload(&plain).get("cnf").is_none());
+    if jwt {
+        assert!(payload(&plain).get("cnf").is_none());
+    }
     let out = p
         .invoke(&api.event(&format!("Bearer {plain}"), None, Some(&mine.pem)))
         .await;
-    api.assert_refused(&p, &out, "sender_constraint_required")
+    api.assert_refused(p, &out, "sender_constraint_required")
         .await;
 }

@@ -462,3 +462,12 @@ async fn sender_constrained_tokens_from_the_real_idp() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn sender_constrained_opaque_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_opaque_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Http,
+    )
+    .await;
+}
