@@ -5,7 +5,8 @@
 //   IDP_CONFIG   JSON: {
 //                  "clients": [{"client_id", "client_secret",
 //                               "token_endpoint_auth_method": "client_secret_basic"|"client_secret_post",
-//                               "grant_types": ["client_credentials"], "scope": "read write ..."}],
+//                               "grant_types": ["client_credentials"], "scope": "read write ...",
+//                               "certificate_bound": false (true: RFC 8705 certificate-bound tokens)}],
 //                  "access_token_format": "opaque" (default) | "jwt",
 //                  "access_token_ttl": 300,
 //                  "audience": optional, same as IDP_AUDIENCE (the variable wins)
@@ -24,13 +25,24 @@
 // (/token/revocation; a client may only revoke its own tokens). devInteractions off. Storage is
 // oidc-provider's in-memory adapter: a restart forgets every token.
 //
+// Sender-constrained tokens (tokens bound to nothing unless the client asks, as before):
+// - DPoP (RFC 9449, oidc-provider's `features.dPoP`): a token request with a `DPoP` proof header
+//   gets a DPoP-bound token (`token_type` DPoP, `cnf.jkt` in a JWT and in the introspection
+//   answer). No server nonces; proofs ES256, Ed25519 or EdDSA (oidc-provider's defaults).
+// - Certificate-bound (RFC 8705, `features.mTLS.certificateBoundAccessTokens`): a client with
+//   "certificate_bound": true gets tokens bound (`cnf.x5t#S256`) to the client certificate of its
+//   token request, and a token request without one is refused (invalid_grant). This server
+//   speaks plain HTTP on loopback, so the certificate arrives the way a TLS-terminating proxy
+//   passes it on: the RFC 9440 `Client-Cert` header (`:base64(DER):`). oidc-provider computes
+//   the thumbprint itself from that certificate.
+//
 // Why every token goes through a resource server (RFC 8707 resource indicator, defaulted here so
 // clients need not send `resource`): without one, oidc-provider 9 drops every non-OpenID scope
 // (`read`, `write`, ...) from client-credentials tokens, and it can only issue JWT access tokens
 // for a resource server with an audience. The resource identifier is IDP_AUDIENCE when that is an
 // absolute URI, `urn:authz-test:api` otherwise; the token's `aud` is IDP_AUDIENCE if set, else
 // that identifier.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
@@ -70,6 +82,7 @@ const clients = (config.clients ?? []).map((c) => {
     redirect_uris: [],
     // No `scope` (oidc-provider refuses an empty one): the client may ask for any scope.
     ...(c.scope ? { scope: c.scope } : {}),
+    ...(c.certificate_bound ? { tls_client_certificate_bound_access_tokens: true } : {}),
   };
 });
 // Every scope any client may get: the provider and the resource server both know them all, so a
@@ -91,6 +104,18 @@ const key = signingKey();
 
 const log = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
+// The client certificate of a request: the RFC 9440 `Client-Cert` header, a structured-field byte
+// sequence `:base64(DER):` (see the header comment). Absent or not a certificate: none.
+function clientCertificate(ctx) {
+  const match = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(ctx.get('client-cert').trim());
+  if (!match) return undefined;
+  try {
+    return new X509Certificate(Buffer.from(match[1], 'base64'));
+  } catch {
+    return undefined;
+  }
+}
+
 const server = createServer();
 server.on('error', (err) => fail(`cannot listen: ${err.message}`));
 server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
@@ -111,6 +136,12 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
         allowedPolicy: async () => true,
       },
       revocation: { enabled: true },
+      dPoP: { enabled: true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: clientCertificate,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => resource,

@@ -183,9 +183,20 @@ pub fn verify_proof(
 }
 
 /// RFC 9449 §4.3 step 9: `htu` equals the request URL, ignoring query and fragment, after
-/// RFC 3986 syntax- and scheme-based normalization (case of scheme and host, default port,
-/// percent-encoding case), which the `url` parser applies.
+/// RFC 3986 §6.2.2 syntax-based and §6.2.3 scheme-based normalization: the case of scheme and
+/// host, the default port and dot segments (the `url` parser), and in the path the case of
+/// percent-encodings (`%7e` is `%7E`) and the decoding of percent-encoded unreserved characters
+/// (`%7E` is `~`, `%61` is `a`). Other percent-encodings stay distinct from the characters they
+/// encode (`%2F` is not `/`, `%3F` not `?`).
+///
+/// `htu` must be a URI: only RFC 3986 characters, every `%` starting a `%XX`; else it matches
+/// nothing. The request's path is what API Gateway passed, which may be decoded (an HTTP API's
+/// `rawPath`): there, a character a URI path cannot hold stands for its percent-encoding (a
+/// space for `%20`, `?` for `%3F`, a `%` not starting a `%XX` for `%25`).
 fn same_url(htu: &str, request: &str) -> bool {
+    if !is_uri(htu) {
+        return false;
+    }
     let parse = |s: &str| {
         url::Url::parse(s).ok().map(|mut u| {
             u.set_query(None);
@@ -193,10 +204,85 @@ fn same_url(htu: &str, request: &str) -> bool {
             u
         })
     };
-    match (parse(htu), parse(request)) {
-        (Some(a), Some(b)) => a == b,
+    match (parse(htu), parse(&encode_request_path(request))) {
+        (Some(a), Some(b)) => {
+            a.scheme() == b.scheme()
+                && a.username() == b.username()
+                && a.password() == b.password()
+                && a.host() == b.host()
+                && a.port_or_known_default() == b.port_or_known_default()
+                && normalize_percent_encoding(a.path()) == normalize_percent_encoding(b.path())
+        }
         _ => false,
     }
+}
+
+/// RFC 3986 §2.3 unreserved characters.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+}
+
+/// Whether `s[i..]` starts with a percent-encoding `%XX`.
+fn is_escape(s: &[u8], i: usize) -> bool {
+    s.get(i) == Some(&b'%')
+        && s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// Whether `s` holds only RFC 3986 URI characters (unreserved, reserved, and `%` starting a
+/// `%XX`).
+fn is_uri(s: &str) -> bool {
+    let b = s.as_bytes();
+    (0..b.len()).all(|i| match b[i] {
+        b'%' => is_escape(b, i),
+        c => is_unreserved(c) || b":/?#[]@!$&'()*+,;=".contains(&c),
+    })
+}
+
+/// The request URL (`https://{host}{path}`, see `event::request_url`) with every byte of its
+/// path that a URI path cannot hold percent-encoded: the path is all path (the event keeps the
+/// query apart), so a decoded `?` or `#` in it is data, never the start of a query or fragment.
+fn encode_request_path(request: &str) -> String {
+    let path_at = request
+        .find("://")
+        .and_then(|s| request[s + 3..].find('/').map(|p| s + 3 + p))
+        .unwrap_or(request.len());
+    let (origin, path) = request.split_at(path_at);
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(request.len() + 8);
+    out.push_str(origin);
+    for (i, &c) in b.iter().enumerate() {
+        if is_unreserved(c) || b"/:@!$&'()*+,;=".contains(&c) || (c == b'%' && is_escape(b, i)) {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
+/// RFC 3986 §6.2.2.1 and §6.2.2.2 on a serialized (ASCII) path: hex digits of
+/// percent-encodings upper-cased, percent-encoded unreserved characters decoded.
+fn normalize_percent_encoding(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < b.len() {
+        if is_escape(b, i) {
+            // Two ASCII hex digits (`is_escape`): always a byte.
+            let byte = u8::from_str_radix(&path[i + 1..i + 3], 16).unwrap_or(0);
+            if is_unreserved(byte) {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+            i += 3;
+        } else {
+            out.push(char::from(b[i]));
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `ath`: base64url of the SHA-256 of the access token's ASCII (RFC 9449 §4.2).

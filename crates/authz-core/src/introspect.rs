@@ -509,18 +509,30 @@ const ACCESS_TOKEN_TYPES: [(&str, &[&str]); 3] = [
 /// Whether an active answer is about an access token. RFC 7662 §2.1 lets the server ignore our
 /// `token_type_hint=access_token`, so a refresh token (or an ID token) can come back
 /// `"active": true`: each of `token_type`, `token_use` and `typ`, when present, must name an
-/// access token, or the answer is refused (fail closed: an unknown kind is not an access token;
-/// a DPoP-bound token is refused too, since no DPoP proof is checked here). An answer with an
+/// access token, or the answer is refused (fail closed: an unknown kind is not an access token).
+/// `token_type` `DPoP` (RFC 9449 §6.2: a DPoP-bound access token) passes only with the key it
+/// is bound to, `cnf.jkt`, which the sender-constraint check then holds the request's proof
+/// to (`dpop::check_binding`); without it the binding could not be checked. An answer with an
 /// `events` claim is a security event token's, never an access token's
 /// ([`is_security_event`]). An answer with none of them is taken as an access token, which is
 /// what was asked for.
 pub fn is_access_token(claims: &Map<String, Value>) -> bool {
+    let dpop_bound = claims
+        .get("cnf")
+        .and_then(|cnf| cnf.get("jkt"))
+        .and_then(Value::as_str)
+        .is_some_and(|jkt| !jkt.is_empty());
     !is_security_event(claims)
         && ACCESS_TOKEN_TYPES
             .iter()
             .all(|(member, accepted)| match claims.get(*member) {
                 None => true,
-                Some(Value::String(kind)) => accepted.iter().any(|a| kind.eq_ignore_ascii_case(a)),
+                Some(Value::String(kind)) => {
+                    accepted.iter().any(|a| kind.eq_ignore_ascii_case(a))
+                        || (*member == "token_type"
+                            && dpop_bound
+                            && kind.eq_ignore_ascii_case("dpop"))
+                }
                 Some(_) => false,
             })
 }
@@ -587,6 +599,9 @@ mod tests {
             serde_json::json!({"token_use": "access_token", "token_type": "bearer"}),
             serde_json::json!({"token_use": "access"}),
             serde_json::json!({"typ": "Bearer"}),
+            // RFC 9449 §6.2: DPoP-bound, with the key the request's proof must be of.
+            serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}),
+            serde_json::json!({"token_type": "Bearer", "cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}),
         ] {
             assert!(is_access_token(&active(ok.clone())), "{ok}");
         }
@@ -594,6 +609,12 @@ mod tests {
             serde_json::json!({"token_type": "refresh_token"}),
             serde_json::json!({"token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
             serde_json::json!({"token_type": "DPoP"}),
+            serde_json::json!({"token_type": "DPoP", "cnf": {}}),
+            serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": ""}}),
+            serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": 1}}),
+            serde_json::json!({"token_type": "DPoP", "cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}),
+            serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": "x"}, "token_use": "refresh_token"}),
+            serde_json::json!({"token_type": "refresh_token", "cnf": {"jkt": "x"}}),
             serde_json::json!({"token_type": null}),
             serde_json::json!({"token_type": ["Bearer"]}),
             serde_json::json!({"token_use": "refresh_token"}),

@@ -121,6 +121,9 @@ pub struct IdpClient {
     pub auth_method: String,
     /// Space-separated scopes the client may ask for (e.g. `read write bronze silver gold`).
     pub scope: String,
+    /// Whether its tokens are bound to the client certificate of the token request (RFC 8705
+    /// `tls_client_certificate_bound_access_tokens`; see [`OidcProvider::certificate_bound_token`]).
+    pub certificate_bound: bool,
 }
 
 impl IdpClient {
@@ -132,7 +135,15 @@ impl IdpClient {
             client_secret: client_secret.to_owned(),
             auth_method: auth_method.to_owned(),
             scope: scope.to_owned(),
+            certificate_bound: false,
         }
+    }
+
+    /// This client with certificate-bound tokens (RFC 8705): each token request must carry a
+    /// client certificate, and the token is bound to it.
+    pub fn certificate_bound(mut self) -> IdpClient {
+        self.certificate_bound = true;
+        self
     }
 
     /// A client authenticating with `client_secret_basic`.
@@ -154,6 +165,11 @@ impl IdpClient {
 /// token carries an `aud`: the audience given to [`OidcProvider::start`], else
 /// `urn:authz-test:api`. oidc-provider refuses to introspect or revoke JWT access tokens
 /// (`400 unsupported_token_type`): use `"opaque"` for introspection tests.
+///
+/// Sender-constrained tokens: a token request with a DPoP proof gets a DPoP-bound token
+/// ([`OidcProvider::dpop_token`]); a client registered [`IdpClient::certificate_bound`] gets
+/// tokens bound to the client certificate of its token request
+/// ([`OidcProvider::certificate_bound_token`]).
 ///
 /// Errors look like `{"error":"invalid_client","error_description":"client authentication
 /// failed"}` (status 401 for a bad client secret, 400 for other errors).
@@ -263,7 +279,8 @@ impl OidcProvider {
             .map(|c| {
                 json!({"client_id": c.client_id, "client_secret": c.client_secret,
                        "token_endpoint_auth_method": c.auth_method,
-                       "grant_types": ["client_credentials"], "scope": c.scope})
+                       "grant_types": ["client_credentials"], "scope": c.scope,
+                       "certificate_bound": c.certificate_bound})
             })
             .collect();
         let config = json!({"clients": clients, "access_token_format": self.format,
@@ -380,6 +397,19 @@ impl OidcProvider {
         client_secret: &str,
         pairs: &[(&str, &str)],
     ) -> Result<(u16, Value), reqwest::Error> {
+        self.post_form_with(path, client_id, client_secret, pairs, &[])
+            .await
+    }
+
+    /// [`post_form`](Self::post_form) with extra request `headers`.
+    async fn post_form_with(
+        &self,
+        path: &str,
+        client_id: &str,
+        client_secret: &str,
+        pairs: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Value), reqwest::Error> {
         let method = self
             .clients
             .iter()
@@ -391,6 +421,9 @@ impl OidcProvider {
             pairs.extend([("client_id", client_id), ("client_secret", client_secret)]);
         } else {
             req = req.header("authorization", basic_auth(client_id, client_secret));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let resp = req
             .header("content-type", "application/x-www-form-urlencoded")
@@ -423,6 +456,93 @@ impl OidcProvider {
                 body["access_token"].as_str().unwrap_or_default().to_owned()
             }
             other => panic!("OidcProvider::token for {client_id:?}: {other:?}"),
+        }
+    }
+
+    /// The token endpoint's URL, `{issuer}/token` (the `htu` of a DPoP proof for it).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// Client-credentials grant with extra request `headers` (`DPoP`, `Client-Cert`):
+    /// `(status, body)`, e.g. `(200, {"access_token","token_type":"DPoP",...})` or
+    /// `(400, {"error":"invalid_dpop_proof",...})`.
+    ///
+    /// # Panics
+    /// If the provider cannot be reached.
+    pub async fn token_request(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            pairs.push(("scope", scope));
+        }
+        self.post_form_with("/token", client_id, client_secret, &pairs, headers)
+            .await
+            .unwrap_or_else(|e| panic!("OidcProvider::token_request: {e}"))
+    }
+
+    /// A DPoP-bound access token (RFC 9449 §5): the token request carries a fresh proof signed
+    /// by `key` for `POST` [`token_endpoint`](Self::token_endpoint); the token is bound to
+    /// `key` (`cnf.jkt`), whatever its format.
+    ///
+    /// # Panics
+    /// Unless the provider answers `200` with an access token of `token_type` `DPoP`.
+    pub async fn dpop_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: &str,
+        key: &crate::TestKey,
+    ) -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let jti = format!(
+            "token-request-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let proof =
+            key.dpop_token_request_proof("POST", &self.token_endpoint(), crate::now(), &jti);
+        let answer = self
+            .token_request(client_id, client_secret, scope, &[("dpop", &proof)])
+            .await;
+        match answer {
+            (200, body) if body["token_type"] == "DPoP" && body["access_token"].is_string() => {
+                body["access_token"].as_str().unwrap_or_default().to_owned()
+            }
+            other => panic!("OidcProvider::dpop_token for {client_id:?}: {other:?}"),
+        }
+    }
+
+    /// A certificate-bound access token (RFC 8705 §3) for a client registered with
+    /// [`IdpClient::certificate_bound`]: the token request carries `cert_der` the way a
+    /// TLS-terminating proxy passes a client certificate on (the RFC 9440 `Client-Cert` header;
+    /// the provider listens on plain HTTP), and the provider binds the token to it
+    /// (`cnf.x5t#S256`, which it computes itself).
+    ///
+    /// # Panics
+    /// Unless the provider answers `200` with an access token.
+    pub async fn certificate_bound_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: &str,
+        cert_der: &[u8],
+    ) -> String {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        let header = format!(":{}:", STANDARD.encode(cert_der));
+        let answer = self
+            .token_request(client_id, client_secret, scope, &[("client-cert", &header)])
+            .await;
+        match answer {
+            (200, body) if body["access_token"].is_string() => {
+                body["access_token"].as_str().unwrap_or_default().to_owned()
+            }
+            other => panic!("OidcProvider::certificate_bound_token for {client_id:?}: {other:?}"),
         }
     }
 

@@ -179,6 +179,15 @@ impl TestKey {
                     "ath": authz_core::internals::access_token_hash(token)}),
         )
     }
+
+    /// A DPoP proof for a request to an authorization server's token endpoint (RFC 9449 §5):
+    /// as [`TestKey::dpop_proof`] without `ath`, since no access token is presented.
+    pub fn dpop_token_request_proof(&self, method: &str, url: &str, iat: i64, jti: &str) -> String {
+        self.sign_with_header(
+            &json!({"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk()}),
+            &json!({"jti": jti, "htm": method, "htu": url, "iat": iat}),
+        )
+    }
 }
 
 /// Assembles a JWT from raw header/payload JSON and raw signature bytes (for forged or

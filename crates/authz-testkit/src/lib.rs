@@ -9,6 +9,8 @@
 //! * [`tls`]: a private CA generated per use, server certificates for `127.0.0.1`, PEM files.
 //! * [`external`]: real external components started by the tests: an OpenID provider (npm
 //!   `oidc-provider`, introspection and revocation) and `moto_server` (AWS Secrets Manager).
+//! * [`sender`]: DPoP- and certificate-bound tokens from that OpenID provider through a real
+//!   REQUEST or HTTP authorizer binary (the scenario both authorizers' tests run).
 //! * [`runtime`]: a Lambda Runtime API emulator on `127.0.0.1` and a runner for real function
 //!   processes attached to it.
 //! * [`procs`]: the processes a test run left behind (`scripts/test.sh`'s last check).
@@ -26,6 +28,7 @@ pub mod issuer;
 pub mod keys;
 pub mod procs;
 pub mod runtime;
+pub mod sender;
 pub mod server;
 pub mod tls;
 
@@ -33,4 +36,4 @@ pub use external::{IdpClient, MotoServer, OidcProvider};
 pub use issuer::{Fault, Issuer};
 pub use keys::*;
 pub use runtime::{LambdaProcess, Outcome, RuntimeApi};
-pub use tls::{PemFile, TestCa};
+pub use tls::{ClientCert, PemFile, TestCa};

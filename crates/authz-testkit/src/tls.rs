@@ -116,6 +116,26 @@ impl TestCa {
         (vec![cert.der().clone()], key)
     }
 
+    /// A new client certificate signed by this CA for the subject `CN={name}` (EKU
+    /// `clientAuth`, a fresh key each call: two calls with one name give two certificates), as
+    /// a mutual-TLS client presents it (RFC 8705).
+    pub fn client_cert(&self, name: &str) -> ClientCert {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("authz-testkit: cannot generate the client key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("authz-testkit: cannot sign the client certificate");
+        ClientCert {
+            pem: cert.pem(),
+            der: cert.der().to_vec(),
+        }
+    }
+
     /// A rustls server configuration (aws-lc-rs provider, TLS 1.2 and 1.3, HTTP/1.1 over ALPN)
     /// presenting a new [`TestCa::server_cert`] for `127.0.0.1`.
     pub fn loopback_server_config(&self) -> Arc<ServerConfig> {
@@ -130,6 +150,16 @@ impl TestCa {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Arc::new(config)
     }
+}
+
+/// A client certificate from [`TestCa::client_cert`] (its private key is not kept: the tests
+/// only present the certificate, as API Gateway passes it to an authorizer).
+#[derive(Debug, Clone)]
+pub struct ClientCert {
+    /// PEM (`-----BEGIN CERTIFICATE-----…`), as API Gateway's `clientCertPem`.
+    pub pem: String,
+    /// DER.
+    pub der: Vec<u8>,
 }
 
 /// A temporary PEM file, removed when dropped.

@@ -453,3 +453,57 @@ async fn the_fapi2_profile_requires_bound_tokens_and_its_algorithms() {
         }
     }
 }
+
+#[tokio::test]
+async fn sender_constrained_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Http,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sender_constrained_opaque_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_opaque_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Http,
+    )
+    .await;
+}
+
+/// Issue 26, item 2: an HTTP API passes `rawPath` decoded; the proof names the URL the client
+/// sent, percent-encoded (in either hex case). Equal after RFC 3986 normalization; an encoded
+/// `/` that API Gateway decoded cannot be told from a real one, so it is refused.
+#[tokio::test]
+async fn dpop_htu_is_the_encoded_form_of_a_decoded_raw_path() {
+    let (issuer, key, p) = setup(&[("AUTHZ_SENDER_CONSTRAINED", "require")]).await;
+    let client = TestKey::ed25519("client");
+    let t = key.sign(&with(
+        claims(&issuer),
+        json!({"scope": "gold", "cnf": {"jkt": client.jkt()}}),
+    ));
+    let (now, dpop) = (authz_testkit::now(), format!("DPoP {t}"));
+    let sent = |raw_path: &str, htu_path: &str, jti: &str| {
+        let url = format!("https://solar12345.execute-api.us-east-1.amazonaws.com{htu_path}");
+        let mut ev = presented(&dpop, Some(&client.dpop_proof("GET", &url, &t, now, jti)));
+        ev["rawPath"] = json!(raw_path);
+        ev
+    };
+    for (jti, htu_path) in [
+        ("a", "/dev/asteroids/caf%C3%A9%201~"),
+        ("b", "/dev/asteroids/caf%c3%a9%201%7e"),
+    ] {
+        let ev = sent("/dev/asteroids/café 1~", htu_path, jti);
+        assert!(authorized(&p.invoke(&ev).await), "{htu_path}");
+    }
+    for (jti, raw_path, htu_path) in [
+        ("c", "/dev/asteroids/a/b", "/dev/asteroids/a%2Fb"),
+        ("d", "/dev/asteroids/a b", "/dev/asteroids/a%2520b"),
+        ("e", "/dev/asteroids/a", "/dev/asteroids/b"),
+    ] {
+        let ev = sent(raw_path, htu_path, jti);
+        assert!(!authorized(&p.invoke(&ev).await), "{raw_path} {htu_path}");
+        assert_eq!(last_reason(&p).await, "dpop_htu_mismatch");
+    }
+}

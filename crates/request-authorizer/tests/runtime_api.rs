@@ -463,3 +463,21 @@ async fn certificate_bound_tokens_need_the_same_client_certificate() {
     assert_eq!(p.invoke(&ev(None)).await, unauthorized());
     assert_eq!(last_reason(&p).await, "mtls_cert_missing");
 }
+
+#[tokio::test]
+async fn sender_constrained_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Rest,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sender_constrained_opaque_tokens_from_the_real_idp() {
+    authz_testkit::sender::real_idp_opaque_sender_constrained(
+        std::path::Path::new(BIN),
+        authz_testkit::sender::Api::Rest,
+    )
+    .await;
+}

@@ -110,6 +110,69 @@ fn htm_and_htu_must_name_the_request() {
 }
 
 #[test]
+fn htu_paths_compare_after_rfc_3986_normalization() {
+    let at = |path: &str| format!("https://api.example.com{path}");
+    // (htu path, request path as API Gateway passes it): the same resource. REST passes the path
+    // as the client sent it; an HTTP API's `rawPath` comes decoded.
+    for (htu, request) in [
+        ("/dev/pets/a%20b", "/dev/pets/a%20b"),
+        ("/dev/pets/a%20b", "/dev/pets/a b"),
+        ("/dev/pets/a%7Eb", "/dev/pets/a~b"),
+        ("/dev/pets/a%7eb", "/dev/pets/a~b"),
+        ("/dev/pets/a~b", "/dev/pets/a%7Eb"),
+        ("/dev/pets/%61", "/dev/pets/a"),
+        ("/dev/pets/a%2fb", "/dev/pets/a%2Fb"),
+        ("/dev/pets/a%c3%a9", "/dev/pets/a%C3%A9"),
+        ("/dev/pets/a%C3%A9", "/dev/pets/aé"),
+        ("/dev/pets/a%3Fb", "/dev/pets/a?b"),
+        ("/dev/pets/a%23b", "/dev/pets/a#b"),
+        ("/dev/pets/100%25", "/dev/pets/100%"),
+        ("/dev/pets/%2E%2E/42", "/dev/42"),
+    ] {
+        assert!(same_url(&at(htu), &at(request)), "{htu} vs {request}");
+    }
+    // Different resources, whatever the encoding.
+    for (htu, request) in [
+        ("/dev/pets/a", "/dev/pets/b"),
+        ("/dev/pets/%62", "/dev/pets/a"),
+        ("/dev/pets/a%2Fb", "/dev/pets/a/b"),
+        ("/dev/pets/a/b", "/dev/pets/a%2Fb"),
+        ("/dev/pets/a%3Ab", "/dev/pets/a:b"),
+        ("/dev/pets/a", "/dev/pets/a?b"),
+        ("/dev/pets/a", "/dev/pets/a#b"),
+        ("/dev/pets/a%2520b", "/dev/pets/a%20b"),
+        ("/dev/pets/a%20b", "/dev/pets/a%2520b"),
+    ] {
+        assert!(!same_url(&at(htu), &at(request)), "{htu} vs {request}");
+    }
+    // An `htu` that is not a URI matches nothing, not even the same text.
+    for htu in [
+        "/dev/pets/a b",
+        "/dev/pets/a%zz",
+        "/dev/pets/100%",
+        "/dev/pets/aé",
+    ] {
+        assert!(!same_url(&at(htu), &at(htu)), "{htu}");
+    }
+    // End to end: a proof for the encoded path verifies against the decoded one.
+    let key = TestKey::ec_p256("k");
+    let p = key.dpop_proof("GET", &at("/dev/pets/a%7eb%20c"), TOKEN, NOW as i64, "j");
+    let decoded = ProofTarget {
+        method: "GET".into(),
+        url: Some(at("/dev/pets/a~b c")),
+    };
+    assert!(verify_proof(&p, TOKEN, &decoded, &check()).is_ok());
+    let other = ProofTarget {
+        method: "GET".into(),
+        url: Some(at("/dev/pets/a~b/c")),
+    };
+    assert_eq!(
+        verify_proof(&p, TOKEN, &other, &check()),
+        Err(AuthzError::DpopUrlMismatch)
+    );
+}
+
+#[test]
 fn iat_must_be_inside_the_window() {
     let key = TestKey::ec_p256("k");
     let at = |iat: i64| verify(&key.dpop_proof("GET", URL, TOKEN, iat, "j"));

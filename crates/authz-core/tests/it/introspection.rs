@@ -70,7 +70,18 @@ fn authorizer_with(
     secret: Arc<MemorySecret>,
     cooldown: &str,
 ) -> Authorizer {
-    let vars = [
+    authorizer_extra(issuer, auth, secret, cooldown, &[])
+}
+
+/// [`authorizer_with`] with `extra` settings.
+fn authorizer_extra(
+    issuer: &Issuer,
+    auth: &str,
+    secret: Arc<MemorySecret>,
+    cooldown: &str,
+    extra: &[(&str, &str)],
+) -> Authorizer {
+    let mut vars = vec![
         ("AUTHZ_ISSUER", issuer.url()),
         ("AUTHZ_AUDIENCE", "api".to_owned()),
         ("AUTHZ_TOKEN_FORMAT", "opaque".to_owned()),
@@ -81,6 +92,7 @@ fn authorizer_with(
         ("AUTHZ_INTROSPECTION_AUTH", auth.to_owned()),
         ("AUTHZ_JWKS_COOLDOWN_SECONDS", cooldown.to_owned()),
     ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
@@ -354,4 +366,121 @@ async fn discovery_failures_are_cooled_down() {
     assert_eq!(issuer.discovery_fetches(), 2);
     assert_eq!(check(&a, "opaque-later").await, Ok("alice".into()));
     assert_eq!(issuer.discovery_fetches(), 2, "a good document is kept");
+}
+
+/// The REQUEST authorizer `a` on the sample REST event with this `Authorization`, `DPoP` header
+/// and client certificate: `Ok` when it answered with a policy.
+async fn rest_request(
+    a: &Authorizer,
+    auth: &str,
+    proof: Option<&str>,
+    cert: Option<&str>,
+) -> Result<(), AuthzError> {
+    let event = authz_testkit::sender::Api::Rest.event(auth, proof, cert);
+    a.request(&event.to_string()).await.map(|_| ())
+}
+
+/// Issue 26, item 3: an opaque token bound by its introspection answer (`cnf.jkt` with
+/// `token_type` `DPoP`, RFC 9449 §6.2; `cnf.x5t#S256`, RFC 8705 §3.2) gets the same
+/// sender-constraint checks as a bound JWT, through the REQUEST authorizer's whole path.
+#[tokio::test]
+async fn introspected_bindings_are_checked_like_a_jwts() {
+    use authz_testkit::{TestCa, TestKey, sender::Api};
+    let issuer = Issuer::start().await;
+    issuer.enable_bearer_introspection("cid", "s3cret");
+    let (client, stranger) = (TestKey::ec_p256("client"), TestKey::ed25519("stranger"));
+    let ca = TestCa::new();
+    let (mine, other) = (ca.client_cert("client"), ca.client_cert("client"));
+    let x5t = authz_core::internals::certificate_thumbprint(&mine.pem).unwrap();
+    let answer = |extra: serde_json::Value| {
+        let mut c = json!({"sub": "alice", "aud": ["api"], "scope": "read", "exp": now() + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    issuer.add_opaque_token(
+        "dpop-bound",
+        answer(json!({"token_type": "DPoP", "cnf": {"jkt": client.jkt()}})),
+    );
+    issuer.add_opaque_token("dpop-unknown-key", answer(json!({"token_type": "DPoP"})));
+    issuer.add_opaque_token("cert-bound", answer(json!({"cnf": {"x5t#S256": x5t}})));
+    issuer.add_opaque_token("unbound", answer(json!({})));
+    let secret = MemorySecret::new("cid", "s3cret");
+    let modes = ["require", "off"].map(|mode| {
+        let extra = [("AUTHZ_SENDER_CONSTRAINED", mode)];
+        authorizer_extra(&issuer, "bearer", Arc::clone(&secret), "0.3", &extra)
+    });
+    let [require, off] = &modes;
+    assert_eq!(require.warm().await, 1);
+    let api = Api::Rest;
+    let ask = rest_request;
+    let proof =
+        |key: &TestKey, jti: &str| key.dpop_proof("GET", api.url(), "dpop-bound", now(), jti);
+
+    let fresh = proof(&client, "1");
+    assert_eq!(
+        ask(require, "DPoP dpop-bound", Some(&fresh), None).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(require, "DPoP dpop-bound", Some(&fresh), None).await,
+        Err(AuthzError::DpopReplay)
+    );
+    let cases = [
+        (
+            "Bearer dpop-bound",
+            Some(proof(&client, "2")),
+            None,
+            AuthzError::DpopDowngrade,
+        ),
+        (
+            "DPoP dpop-bound",
+            Some(proof(&stranger, "3")),
+            None,
+            AuthzError::DpopKeyMismatch,
+        ),
+        ("DPoP dpop-bound", None, None, AuthzError::DpopProofMissing),
+        // `token_type` DPoP without the key it is bound to: nothing to check the proof against.
+        (
+            "DPoP dpop-unknown-key",
+            Some(client.dpop_proof("GET", api.url(), "dpop-unknown-key", now(), "4")),
+            None,
+            AuthzError::NotAccessToken,
+        ),
+        (
+            "Bearer cert-bound",
+            None,
+            Some(other.pem.as_str()),
+            AuthzError::MtlsCertMismatch,
+        ),
+        ("Bearer cert-bound", None, None, AuthzError::MtlsCertMissing),
+        (
+            "Bearer unbound",
+            None,
+            None,
+            AuthzError::SenderConstraintRequired,
+        ),
+    ];
+    for (auth, proof, cert, want) in &cases {
+        assert_eq!(
+            ask(require, auth, proof.as_deref(), *cert).await,
+            Err(want.clone()),
+            "{auth}"
+        );
+    }
+    assert_eq!(
+        ask(require, "Bearer cert-bound", None, Some(&mine.pem)).await,
+        Ok(())
+    );
+    // With sender constraints off, a bound answer is never taken as a bearer token.
+    assert_eq!(
+        ask(off, "Bearer dpop-bound", None, None).await,
+        Err(AuthzError::DpopDowngrade)
+    );
+    assert_eq!(
+        ask(off, "Bearer cert-bound", None, Some(&mine.pem)).await,
+        Err(AuthzError::BoundTokenNotAccepted)
+    );
+    assert_eq!(ask(off, "Bearer unbound", None, None).await, Ok(()));
 }

@@ -317,3 +317,49 @@ async fn moto_creates_updates_and_reads_secrets() {
     assert!(get("AWS_ACCESS_KEY_ID").is_some() && get("AWS_SECRET_ACCESS_KEY").is_some());
     assert!(!moto.logs().is_empty());
 }
+
+/// Issue 26: the provider binds opaque tokens as RFC 9449 §6.2 and RFC 8705 §3.2 say an
+/// introspection answer carries them (what the authorizer's introspection path reads): a DPoP
+/// proof at the token endpoint gives `token_type` `DPoP` and `cnf.jkt` = the proof key's RFC 7638
+/// thumbprint; a certificate-bound client's certificate gives `cnf.x5t#S256` = its SHA-256, the
+/// same as authz-core computes; without a certificate such a client gets no token, and a token
+/// request without a proof gets a plain bearer token.
+#[tokio::test(flavor = "multi_thread")]
+async fn sender_constrained_tokens_are_bound_in_introspection_answers() {
+    let clients = [
+        IdpClient::basic("dpop-app", "dpop-secret", "read"),
+        IdpClient::basic("mtls-app", "mtls-secret", "read").certificate_bound(),
+    ];
+    let idp = OidcProvider::start(&clients, "opaque", None).await;
+    let key = authz_testkit::TestKey::ec_p256("client");
+    let token = idp
+        .dpop_token("dpop-app", "dpop-secret", "read", &key)
+        .await;
+    let (status, body) = idp.introspect("dpop-app", "dpop-secret", &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    assert_eq!(body["cnf"], json!({"jkt": key.jkt()}), "{body}");
+
+    let cert = authz_testkit::TestCa::new().client_cert("mtls-app");
+    let token = idp
+        .certificate_bound_token("mtls-app", "mtls-secret", "read", &cert.der)
+        .await;
+    let (_, body) = idp.introspect("mtls-app", "mtls-secret", &token).await;
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    let x5t = authz_core::internals::certificate_thumbprint(&cert.pem).unwrap();
+    assert_eq!(body["cnf"], json!({"x5t#S256": x5t}), "{body}");
+    let (status, body) = idp
+        .token_request("mtls-app", "mtls-secret", "read", &[])
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &json!("invalid_grant")),
+        "{body}"
+    );
+
+    let plain = idp.token("dpop-app", "dpop-secret", "read").await;
+    let (_, body) = idp.introspect("dpop-app", "dpop-secret", &plain).await;
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    assert!(body.get("cnf").is_none(), "{body}");
+}
