@@ -17,7 +17,13 @@
 //!   TOKEN the token header alone, REQUEST the token and binding headers (`AUTHZ_TOKEN_HEADER`,
 //!   `AUTHZ_BIND_HEADER`), HTTP those plus `$context.routeKey` whenever results are cached, for
 //!   the table's `cacheTtlSeconds`;
-//! * the authorizer `context` handed to the backend.
+//! * the authorizer `context` handed to the backend;
+//! * sender-constrained APIs (`senderConstrained`): their authorizers get
+//!   `AUTHZ_SENDER_CONSTRAINED` and the shared replay table (`AUTHZ_DPOP_REPLAY_TABLE`, moto's
+//!   DynamoDB), their results are not cached; a client certificate, which API Gateway takes from
+//!   mutual TLS on a custom domain, comes in the dev-only header [`CLIENT_CERT_HEADER`] and goes
+//!   into the event where API Gateway puts it (REST `requestContext.identity.clientCert`, HTTP
+//!   `requestContext.authentication.clientCert`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,8 +33,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authz_core::{
-    Authorizer, AuthorizerKind as AuthzKind, Config, Rule, Rules, Trace, evaluate,
-    policy_statements,
+    Authorizer, AuthorizerKind as AuthzKind, Config, Rule, Rules, SenderConstraint, Trace,
+    evaluate, policy_statements,
 };
 use authz_testkit::{LambdaProcess, Outcome};
 use bytes::Bytes;
@@ -61,6 +67,31 @@ fn with_reason(mut resp: Resp, reason: Option<&str>) -> Resp {
         resp.headers_mut().insert(REASON_HEADER, v);
     }
     resp
+}
+
+/// The local gateway's stand-in for mutual TLS (dev only; API Gateway has no such header): the
+/// client certificate's PEM, on one line (line breaks as spaces) or percent-encoded as nginx's
+/// `$ssl_client_escaped_cert`. The gateway puts it into the authorizer event's `clientCert` and
+/// does not pass the header on.
+pub const CLIENT_CERT_HEADER: &str = "x-authz-local-client-cert";
+
+/// The PEM of [`CLIENT_CERT_HEADER`]'s value: percent-decoded, each base64 run of the body on a
+/// line of its own between the markers (the PEM API Gateway's `clientCertPem` carries). `None`
+/// when it holds no `CERTIFICATE` block.
+pub fn client_cert_pem(value: &str) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let decoded: String =
+        form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+    let body = &decoded[decoded.find(BEGIN)? + BEGIN.len()..];
+    let body = &body[..body.find(END)?];
+    let lines: Vec<&str> = body.split_whitespace().collect();
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!("{BEGIN}\n{}\n{END}\n", lines.join("\n")))
 }
 
 /// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
@@ -335,6 +366,12 @@ impl Gateway {
                 None => vec![("AUTHZ_ISSUER", issuer), ("AUTHZ_AUDIENCE", &api.audience)],
             };
             env.push(("AUTHZ_ROUTES", &routes));
+            if api.sender_constrained != SenderConstraint::Off {
+                env.push(("AUTHZ_SENDER_CONSTRAINED", api.sender_constrained.name()));
+                if let Some(table) = &shared.replay_table {
+                    env.push(("AUTHZ_DPOP_REPLAY_TABLE", table));
+                }
+            }
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
             }
@@ -452,9 +489,15 @@ impl Gateway {
                 ApiKind::Http => message(StatusCode::NOT_FOUND, "Not Found"),
             };
         };
+        let client_cert = parts
+            .headers
+            .get(CLIENT_CERT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(client_cert_pem);
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
+            .filter(|(k, _)| k.as_str() != CLIENT_CERT_HEADER)
             .map(|(k, v)| {
                 (
                     k.as_str().to_owned(),
@@ -481,6 +524,7 @@ impl Gateway {
             headers,
             route,
             params: path_params(route.path(), parts.uri.path()),
+            client_cert,
         };
         let context = match route.authorizer {
             AuthorizerKind::None => None,
@@ -740,6 +784,10 @@ impl Gateway {
                 multi_query.insert(k.to_string(), json!([v]));
             }
         }
+        let mut identity = json!({"sourceIp": "127.0.0.1"});
+        if let Some(pem) = &req.client_cert {
+            identity["clientCert"] = client_cert_event(pem);
+        }
         json!({
             "type": "REQUEST", "methodArn": arn, "resource": req.route.path(), "path": req.path,
             "httpMethod": req.verb, "headers": headers, "multiValueHeaders": multi,
@@ -748,7 +796,7 @@ impl Gateway {
             "requestContext": {
                 "path": format!("/{STAGE}{}", req.path), "accountId": "123456789012",
                 "resourceId": "local", "stage": STAGE, "requestId": self.request_id(),
-                "identity": {"sourceIp": "127.0.0.1"}, "resourcePath": req.route.path(),
+                "identity": identity, "resourcePath": req.route.path(),
                 "httpMethod": req.verb, "apiId": self.api_id,
             }
         })
@@ -788,7 +836,7 @@ impl Gateway {
             .elapsed()
             .unwrap_or_default()
             .as_millis();
-        json!({
+        let mut event = json!({
             "version": "2.0", "type": "REQUEST", "routeArn": arn, "identitySource": identity,
             "routeKey": req.route.route, "rawPath": format!("/{STAGE}{}", req.path),
             "rawQueryString": req.query, "headers": headers, "queryStringParameters": query,
@@ -801,8 +849,20 @@ impl Gateway {
                 "timeEpoch": u64::try_from(now_ms).unwrap_or(u64::MAX),
             },
             "pathParameters": req.params, "stageVariables": {},
-        })
+        });
+        if let Some(pem) = &req.client_cert {
+            event["requestContext"]["authentication"] =
+                json!({"clientCert": client_cert_event(pem)});
+        }
+        event
     }
+}
+
+/// The `clientCert` object API Gateway puts into the event for a mutual-TLS request (only the
+/// PEM is read by the authorizers; the other members as API Gateway names them).
+fn client_cert_event(pem: &str) -> Value {
+    json!({"clientCertPem": pem, "subjectDN": "", "issuerDN": "", "serialNumber": "",
+           "validity": {"notBefore": "", "notAfter": ""}})
 }
 
 /// The REST APIs' 401 / 403 answers: `infra/gateway-responses.json`, the definition
@@ -861,6 +921,31 @@ pub fn message(status: StatusCode, text: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_certificate_header_gives_the_pem_api_gateway_passes() {
+        let pem = authz_testkit::tls::TestCa::new().client_cert_pem("c");
+        let x5t = authz_core::internals::certificate_thumbprint(&pem);
+        assert!(x5t.is_some());
+        let one_line = pem.replace('\n', " ");
+        let escaped: String = form_urlencoded::byte_serialize(pem.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        for value in [one_line.as_str(), escaped.as_str(), pem.trim()] {
+            let got = client_cert_pem(value).unwrap();
+            assert!(got.starts_with("-----BEGIN CERTIFICATE-----\n"), "{got}");
+            assert!(
+                got.lines()
+                    .all(|l| !l.contains(' ') || l.contains("CERTIFICATE"))
+            );
+            assert_eq!(authz_core::internals::certificate_thumbprint(&got), x5t);
+        }
+        assert_eq!(client_cert_pem("not a certificate"), None);
+        assert_eq!(
+            client_cert_pem("-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----"),
+            None
+        );
+    }
 
     #[test]
     fn identity_headers_follow_the_authorizer_settings() {

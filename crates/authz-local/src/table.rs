@@ -22,7 +22,7 @@ use std::fmt;
 use std::path::Path;
 
 // Everything this crate takes from authz-core for the route table.
-use authz_core::{Claims, Rule, Rules};
+use authz_core::{Claims, Rule, Rules, SenderConstraint};
 use serde_json::{Map, Value, json};
 
 use json::Json;
@@ -265,6 +265,8 @@ pub struct ApiSpec {
     pub audience: String,
     /// Authorizer result cache TTL (0: off).
     pub cache_ttl_seconds: u64,
+    /// `senderConstrained`: its Lambda authorizers' `AUTHZ_SENDER_CONSTRAINED`.
+    pub sender_constrained: SenderConstraint,
     /// Test callers.
     pub tiers: BTreeMap<String, TierSpec>,
     /// Routes.
@@ -446,12 +448,17 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             Some(Json::Number(n)) => *n as u64,
             _ => DEFAULT_CACHE_TTL_SECONDS,
         };
+        // The schema admits the mode names only.
+        let sender_constrained = text(api.get("senderConstrained"))
+            .and_then(|m| SenderConstraint::parse(&m))
+            .unwrap_or(SenderConstraint::Off);
         apis.push(ApiSpec {
             name: name.clone(),
             kind,
             description: text(api.get("description")),
             audience: text(api.get("audience")).unwrap_or_default(),
             cache_ttl_seconds,
+            sender_constrained,
             tiers,
             routes,
         });
@@ -761,6 +768,40 @@ mod tests {
         .try_fold(&schema, |node, key| node.get(key))
         .unwrap();
         assert_eq!(ttl.to_value(), json!(DEFAULT_CACHE_TTL_SECONDS));
+    }
+
+    #[test]
+    fn sender_constrained_is_read_with_the_schema_s_default_and_names() {
+        let schema = Json::parse(include_str!("../../../infra/routes.schema.json")).unwrap();
+        let default = [
+            "definitions",
+            "api",
+            "properties",
+            "senderConstrained",
+            "default",
+        ]
+        .iter()
+        .try_fold(&schema, |node, key| node.get(key))
+        .unwrap();
+        assert_eq!(default.as_str(), Some(SenderConstraint::Off.name()));
+        let apis = parse(TABLE).unwrap();
+        assert!(
+            apis.iter()
+                .all(|a| a.sender_constrained == SenderConstraint::Off)
+        );
+        let mut doc: Value = serde_json::from_str(TABLE).unwrap();
+        for mode in SenderConstraint::ALL {
+            doc["apis"]["solar-system"]["senderConstrained"] = json!(mode.name());
+            let apis = parse(&doc.to_string()).unwrap();
+            let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
+            assert_eq!(solar.sender_constrained, mode);
+        }
+        doc["apis"]["solar-system"]["senderConstrained"] = json!("required");
+        let err = parse(&doc.to_string()).unwrap_err();
+        assert_eq!(
+            err.problems[0].pointer,
+            "/apis/solar-system/senderConstrained"
+        );
     }
 
     #[test]

@@ -138,11 +138,22 @@ fn every_documented_script_flag_and_path_exists() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// How README's DPoP examples start the local mode (the solar-system API sender-constrained):
+/// the doc test starts it so for every example (the others hold either way: `accept` takes
+/// unbound bearer tokens too).
+const SENDER_CONSTRAINED: [&str; 2] = ["--sender-constrained", "solar-system=accept"];
+
 /// `(rest, http, token)` base URLs of a local mode started on free ports.
 async fn start_local_mode() -> (tokio::process::Child, String, String, u16) {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("scripts/dev.sh {}", SENDER_CONSTRAINED.join(" "))),
+        "README no longer starts the DPoP examples' local mode with {SENDER_CONSTRAINED:?}"
+    );
     let mut child = tokio::process::Command::new(BIN)
         .current_dir(repo())
         .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .args(SENDER_CONSTRAINED)
         .args(["--ready-json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -181,7 +192,16 @@ async fn start_local_mode() -> (tokio::process::Child, String, String, u16) {
 
 /// Runs `cmd` with bash from the repository root, the documented ports replaced by the test's.
 fn sh(cmd: &str, rest: &str, http: &str, token_port: u16) -> (bool, String, String) {
+    // A DPoP proof's URL is the https:// one the authorizer rebuilds, on the same port.
     let cmd = cmd
+        .replace(
+            "https://127.0.0.1:3000",
+            &rest.replacen("http:", "https:", 1),
+        )
+        .replace(
+            "https://127.0.0.1:3001",
+            &http.replacen("http:", "https:", 1),
+        )
         .replace("http://127.0.0.1:3000", rest)
         .replace("http://127.0.0.1:3001", http)
         .replace("127.0.0.1:3002", &format!("127.0.0.1:{token_port}"));
@@ -247,6 +267,7 @@ async fn the_local_mode_examples_answer_as_documented() {
         "--opaque",
         "--tier gold --opaque",
         "--lifetime -60",
+        "--api solar-system --dpop",
     ] {
         let (ok, stdout, stderr) = sh(
             &format!("scripts/token.sh {args}"),

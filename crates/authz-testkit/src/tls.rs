@@ -116,6 +116,23 @@ impl TestCa {
         (vec![cert.der().clone()], key)
     }
 
+    /// A client certificate (PEM) this CA signs for `cn` (key usage `digitalSignature`, extended
+    /// key usage `clientAuth`), as a mutual-TLS client presents: what API Gateway passes as
+    /// `clientCertPem`.
+    pub fn client_cert_pem(&self, cn: &str) -> String {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("authz-testkit: cannot generate the client key");
+        params
+            .signed_by(&key, &self.issuer)
+            .expect("authz-testkit: cannot sign the client certificate")
+            .pem()
+    }
+
     /// A rustls server configuration (aws-lc-rs provider, TLS 1.2 and 1.3, HTTP/1.1 over ALPN)
     /// presenting a new [`TestCa::server_cert`] for `127.0.0.1`.
     pub fn loopback_server_config(&self) -> Arc<ServerConfig> {
