@@ -234,16 +234,31 @@ async fn the_local_mode_examples_answer_as_documented() {
             .split(|c: char| !c.is_ascii_digit())
             .find(|n| n.len() == 3)
             .and_then(|n| n.parse().ok());
-        let run = match promised {
-            Some(_) => cmd.replacen("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1),
-            None => cmd.clone(),
+        // `# 403: dpop_replay`: a refusal's reason (a snake_case word) is the one the local
+        // mode's `x-authz-local-reason` header gives.
+        let reason = comment
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .find(|w| w.contains('_') && !w.starts_with('_') && !w.ends_with('_'));
+        let run = match (promised, reason) {
+            (Some(_), Some(_)) => cmd.replacen(
+                "curl ",
+                "curl -s -o /dev/null -w '%{http_code} %header{x-authz-local-reason}' ",
+                1,
+            ),
+            (Some(_), None) => cmd.replacen("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1),
+            (None, _) => cmd.clone(),
         };
         let (ok, stdout, stderr) = sh(&run, &rest, &http, token_port);
         checked += 1;
+        let answered = stdout.trim();
+        let documented = match (promised, reason) {
+            (Some(code), Some(reason)) => format!("{code} {reason}"),
+            (Some(code), None) => code.to_string(),
+            (None, _) => String::new(),
+        };
         match promised {
-            Some(code) if stdout.trim() != code.to_string() => problems.push(format!(
-                "{doc}: `{cmd}` answered {} (documented {code}) {stderr}",
-                stdout.trim()
+            Some(_) if answered != documented => problems.push(format!(
+                "{doc}: `{cmd}` answered {answered} (documented {documented}) {stderr}"
             )),
             None if cmd.contains("grant_type=client_credentials")
                 && (!ok || !stdout.contains("access_token")) =>
