@@ -35,10 +35,9 @@
 #   --introspection-client-id ID
 #                        with --issuer: introspect its opaque tokens with this client (secret in
 #                        AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
-#   --sender-constrained API=MODE
-#                        that API's senderConstrained instead of the table's (off, accept,
-#                        require): DPoP and certificate-bound tokens, its authorizer cache off,
-#                        moto's DynamoDB replay table (README "Local mode")
+#   --sender-constrained API=MODE  that API's senderConstrained instead of the table's (off,
+#                        accept, require): DPoP and certificate-bound tokens, its authorizer
+#                        cache off, moto's DynamoDB replay table (README "Local mode")
 #   --bin-dir DIR        where the authorizer binaries are (default: the build's directory)
 #   -h, --help           this help (nothing is built)
 # `demo` runs one authorizer (a name from this build, or a path) on a directory of sample

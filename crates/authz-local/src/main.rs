@@ -67,9 +67,9 @@ const HELP: &str = "Options:
   --introspection-client-id ID
                        with --issuer: introspect its opaque tokens with this client (secret
                        in AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
-  --sender-constrained API=MODE
-                       that API's senderConstrained instead of the table's: off, accept or
-                       require (DPoP and certificate-bound tokens; its authorizer cache off)
+  --sender-constrained API=MODE  that API's senderConstrained instead of the table's: off,
+                       accept or require (DPoP and certificate-bound tokens; its authorizer
+                       cache off)
   -h, --help           this help
 demo <authorizer> <events-dir>: run one authorizer on a directory of sample events, configured
   from the route table (--routes FILE, --tier T, NAME=VALUE settings).

@@ -253,3 +253,92 @@ async fn certificate_bound_tokens_need_their_certificate_through_the_local_gatew
         (401, "sender_constraint_required")
     );
 }
+
+/// The payload of a JWS (a DPoP proof, which the token parser refuses for its `jwk` header).
+fn payload(jws: &str) -> Value {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let (mut bits, mut n, mut out) = (0u32, 0, Vec::new());
+    for c in jws.split('.').nth(1).unwrap().bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap();
+        bits = (bits << 6) | u32::try_from(v).unwrap();
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push(u8::try_from((bits >> n) & 0xff).unwrap());
+        }
+    }
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn authz_local(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_dpop_proof_command_and_the_sender_constrained_flag() {
+    let dir = std::env::temp_dir().join(format!("authz-local-dpop-cli-{}", std::process::id()));
+    let key = dir.join("key.pem");
+    let key = key.to_str().unwrap();
+    let url = "https://127.0.0.1:3001/local/asteroids";
+    let out = authz_local(&[
+        "dpop-proof",
+        "--key",
+        key,
+        "--method",
+        "GET",
+        "--url",
+        url,
+        "--token",
+        "a.b.c",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let proof = String::from_utf8(out.stdout).unwrap();
+    let claims = payload(proof.trim());
+    assert_eq!(claims["htm"], "GET");
+    assert_eq!(claims["htu"], url);
+    assert_eq!(
+        claims["ath"],
+        authz_core::internals::access_token_hash("a.b.c")
+    );
+    // Without --token: a token request's proof, which the dev issuer's check accepts.
+    let out = authz_local(&["dpop-proof", "--key", key, "--method", "POST", "--url", url]);
+    let proof = String::from_utf8(out.stdout).unwrap();
+    #[allow(clippy::cast_precision_loss)]
+    let verified =
+        authz_core::verify_token_request_proof(proof.trim(), "POST", url, now() as f64, 60.0, 5.0);
+    assert!(verified.is_ok(), "{verified:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = authz_local(&["dpop-proof", "--key", key, "--method", "GET"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--url is required"));
+
+    let out = authz_local(&["--sender-constrained", "solar-system=maybe"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API=MODE, MODE off, accept or require"));
+    let out = authz_local(&[
+        "--sender-constrained",
+        "nowhere=accept",
+        "--no-opaque",
+        "--rest-port",
+        "0",
+        "--http-port",
+        "0",
+        "--token-port",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the route table has no API \"nowhere\""),
+        "{stderr}"
+    );
+}
