@@ -11,7 +11,7 @@
 //!   code, [`authz_core::verify_token_request_proof`]: signature, `htm` the request's method,
 //!   `htu` this endpoint's URL, `iat` within [`PROOF_MAX_AGE_SECONDS`]) gets a DPoP-bound token
 //!   (`cnf.jkt`, the proof key's RFC 7638 thumbprint; `token_type` `DPoP`), at both token
-//!   endpoints; a bad proof is `invalid_dpop_proof`. `client_cert=PEM` (demo-token endpoint)
+//!   endpoints; a bad proof, or one used already (its `jti`), is `invalid_dpop_proof`. `client_cert=PEM` (demo-token endpoint)
 //!   binds the token to that client certificate instead (`cnf.x5t#S256`, RFC 8705 §3), as an
 //!   authorization server does for a client that authenticated with it over mutual TLS;
 //! * `POST /introspect`: RFC 7662, only for the introspection client, whose secret is random
@@ -215,6 +215,8 @@ pub struct Minter {
     opaque_on: bool,
     /// The base URL of each shape's issuer ([`crate::shapes::ShapeIssuers`]).
     shape_bases: Vec<(Shape, String)>,
+    /// Token requests' DPoP proofs already used (`{jkt} {jti}` → until when), RFC 9449 §11.1.
+    spent_proofs: Mutex<HashMap<String, i64>>,
 }
 
 /// The `client_id` of the demo client of `api`'s `tier` (`{api}-{tier}`), or of its tier-less
@@ -238,6 +240,7 @@ impl Minter {
             introspector: ("authz-local-introspection".to_owned(), random_token("")),
             opaque_on: opaque,
             shape_bases: Vec::new(),
+            spent_proofs: Mutex::default(),
         }
     }
 
@@ -603,17 +606,28 @@ impl Minter {
         };
         let proof = proof.to_str().map_err(|_| "the DPoP header is not text")?;
         #[allow(clippy::cast_precision_loss)]
-        let now = now() as f64;
+        let at = now() as f64;
         authz_core::verify_token_request_proof(
             proof,
             req.method().as_str(),
             url,
-            now,
+            at,
             PROOF_MAX_AGE_SECONDS,
             PROOF_LEEWAY_SECONDS,
         )
-        .map(|p| Some(p.jkt))
         .map_err(|e| format!("{} ({url})", e.reason()))
+        .and_then(|p| {
+            // Each proof once while its `iat` is in the window (then it is refused as stale).
+            let t = now();
+            let mut spent = lock(&self.spent_proofs);
+            spent.retain(|_, until| *until >= t);
+            #[allow(clippy::cast_possible_truncation)]
+            let until = (p.iat + PROOF_MAX_AGE_SECONDS + 2.0 * PROOF_LEEWAY_SECONDS).ceil() as i64;
+            match spent.insert(format!("{} {}", p.jkt, p.jti), until) {
+                Some(_) => Err(format!("dpop_replay ({url}): this proof was used already")),
+                None => Ok(Some(p.jkt)),
+            }
+        })
     }
 
     /// The demo-token endpoint (no client authentication; dev only).

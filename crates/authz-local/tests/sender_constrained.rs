@@ -93,6 +93,14 @@ async fn dpop_bound_tokens_from_the_dev_issuer_are_checked_and_each_proof_spent_
     assert_eq!(status, 200, "{token}");
     let token = token.trim().to_owned();
     assert_eq!(claims(&token)["cnf"], json!({"jkt": key.jkt()}));
+    // The same token request proof again (RFC 9449 §11.1).
+    let again = client.get(format!("{demo}?api=solar-system&tier=bronze"));
+    let (status, _, body) = send(again.header("DPoP", &proof)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("invalid_dpop_proof") && body.contains("dpop_replay"),
+        "{body}"
+    );
     // A proof for another URL (or method) is refused (RFC 9449 §5 `invalid_dpop_proof`).
     let wrong = key.dpop_token_request_proof("POST", &demo, now(), "token-2");
     let (status, _, body) = send(client.get(&demo).header("DPoP", wrong)).await;
