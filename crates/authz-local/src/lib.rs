@@ -196,6 +196,11 @@ pub struct LocalMode {
     pub moto: Option<MotoServer>,
     /// The IdP-shaped issuers (with the dev issuer).
     pub shapes: Option<Arc<shapes::ShapeIssuers>>,
+    /// Whether moto's Secrets Manager holds the introspection client (opaque tokens on).
+    pub introspection: bool,
+    /// The DPoP replay table in moto's DynamoDB ([`REPLAY_TABLE`]), when an API is
+    /// sender-constrained.
+    pub replay_table: Option<String>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     _issuer: Option<Issuer>,
 }
@@ -317,6 +322,7 @@ impl LocalMode {
         } else {
             None
         };
+        let introspection = introspection_client.is_some();
         if let (Some(moto), Some((client_id, client_secret))) = (&moto, introspection_client) {
             let value = json!({"client_id": client_id, "client_secret": client_secret});
             let arn = moto
@@ -337,7 +343,7 @@ impl LocalMode {
             token_url: format!("http://{token_addr}"),
             authorizer_env,
             shapes: shape_issuers.clone(),
-            replay_table,
+            replay_table: replay_table.clone(),
         };
 
         let mut servers = Vec::new();
@@ -384,6 +390,8 @@ impl LocalMode {
             issuer_url,
             moto,
             shapes: shape_issuers,
+            introspection,
+            replay_table,
             servers,
             _issuer: issuer,
         })

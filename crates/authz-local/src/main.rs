@@ -422,12 +422,18 @@ fn print_banner(mode: &LocalMode) {
         }
     }
     match &mode.moto {
-        Some(moto) => println!(
+        Some(moto) if mode.introspection => println!(
             "  Secrets Manager   {} (moto; secret {})",
             moto.endpoint(),
             authz_local::INTROSPECTION_SECRET_NAME
         ),
-        None => println!("  opaque tokens     off"),
+        _ => println!("  opaque tokens     off"),
+    }
+    if let (Some(moto), Some(table)) = (&mode.moto, &mode.replay_table) {
+        println!(
+            "  DynamoDB          {} (moto; DPoP replay table {table})",
+            moto.endpoint()
+        );
     }
     for gw in &mode.gateways {
         let kind = match gw.api.kind {
@@ -439,8 +445,12 @@ fn print_banner(mode: &LocalMode) {
         } else {
             String::new()
         };
+        let constrained = match gw.api.sender_constrained {
+            authz_core::SenderConstraint::Off => String::new(),
+            mode => format!(", sender-constrained ({})", mode.name()),
+        };
         println!(
-            "  {:<17} {}  {kind}, cache TTL {} s{page}",
+            "  {:<17} {}  {kind}, cache TTL {} s{constrained}{page}",
             gw.api.name,
             gw.url(),
             gw.api.cache_ttl_seconds,
@@ -567,7 +577,7 @@ fn print_banner(mode: &LocalMode) {
         .filter(has_jwt)
         .find_map(example_in)
         .or_else(|| lambda_example.clone());
-    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.moto.is_some()) {
+    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.introspection) {
         let jwt_routes: Vec<&authz_local::table::RouteSpec> =
             gw.api.routes_guarded_by(AuthorizerKind::Jwt).collect();
         let jwt_note = if jwt_routes.is_empty() {
@@ -611,6 +621,34 @@ fn print_banner(mode: &LocalMode) {
             gw.api.name,
             gw.url(),
             sample_path(r)
+        );
+    }
+    // A sender-constrained API: a DPoP-bound token and a proof of the URL the authorizer
+    // rebuilds (https, the stage), README "Local mode".
+    let constrained = mode
+        .gateways
+        .iter()
+        .filter(|g| g.api.sender_constrained != authz_core::SenderConstraint::Off)
+        .find_map(example_in);
+    if let Some((gw, r, tier)) = constrained.filter(|_| mode.tokens.is_some()) {
+        let path = sample_path(&r);
+        println!(
+            "\n  # DPoP ({} is sender-constrained): a DPoP-bound token, a proof per request for the URL the authorizer sees",
+            gw.api.name
+        );
+        println!(
+            "  t=$({port_env}scripts/token.sh --api {} --tier {tier} --dpop)\n  \
+             curl -i {}-H \"Authorization: DPoP $t\" -H \"DPoP: $(scripts/dpop-proof.sh {} https://{}/{}{path} \"$t\")\" {}{path}",
+            gw.api.name,
+            method_flag(r.method()),
+            if r.method() == "ANY" {
+                "GET"
+            } else {
+                r.method()
+            },
+            gw.addr,
+            authz_local::gateway::STAGE,
+            gw.url(),
         );
     }
 }
