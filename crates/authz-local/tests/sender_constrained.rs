@@ -260,6 +260,26 @@ async fn certificate_bound_tokens_need_their_certificate_through_the_local_gatew
         (status, reason.as_str()),
         (401, "sender_constraint_required")
     );
+    // A DPoP-bound token on the REST API: the `htu` is rebuilt from the `Host` header and
+    // `requestContext.path` (the stage first).
+    let key = TestKey::ed25519("client");
+    let proof = key.dpop_token_request_proof("GET", &demo, now(), "rest-token");
+    let bound = with_query(&demo, &[("api", "pet-store"), ("tier", "reader")]);
+    let (_, _, token) = send(client.get(bound).header("DPoP", proof)).await;
+    let token = token.trim();
+    let gw = mode.gateway("pet-store").unwrap();
+    let htu = format!("https://{}/local/pets", gw.addr);
+    let dpop = |proof: String| {
+        client
+            .get(&url)
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+    };
+    let (status, _, body) = send(dpop(key.dpop_proof("GET", &htu, token, now(), "r1"))).await;
+    assert_eq!(status, 200, "{body}");
+    let wrong = format!("https://{}/pets", gw.addr);
+    let (status, reason, _) = send(dpop(key.dpop_proof("GET", &wrong, token, now(), "r2"))).await;
+    assert_eq!((status, reason.as_str()), (401, "dpop_htu_mismatch"));
 }
 
 /// The payload of a JWS (a DPoP proof, which the token parser refuses for its `jwk` header).
