@@ -3,8 +3,9 @@
  * Checks a synthesized cloud assembly (`cdk synth` output) for real authorizer bundles:
  * every `provided.al2023` function's asset directory holds an executable ELF `bootstrap` for
  * the function's architecture, with the AWS SDK (the `introspection` cargo feature) linked in
- * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`), and
- * the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it names one.
+ * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`), its
+ * DynamoDB client (the `replay-store` feature) exactly when it has a DPoP replay table
+ * (`AUTHZ_DPOP_REPLAY_TABLE`), and the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it names one.
  * `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
  * Used by scripts/test-infra.sh after the one real synth.
  */
@@ -58,8 +59,15 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       continue;
     }
     // Crate paths survive stripping (panic locations): the SDK's name is in the binary iff linked.
-    const sdk = readFileSync(bootstrap).includes('aws-sdk-secretsmanager');
+    const bytes = readFileSync(bootstrap);
+    const sdk = bytes.includes('aws-sdk-secretsmanager');
     const env = (r.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const dynamo = bytes.includes('aws-sdk-dynamodb');
+    const records = 'AUTHZ_DPOP_REPLAY_TABLE' in env;
+    if (dynamo !== records) {
+      fail(`${bootstrap} ${dynamo ? 'links' : 'lacks'} the DynamoDB client, but the function ${records ? 'has' : 'has no'} DPoP replay table`);
+      continue;
+    }
     const introspects = 'AUTHZ_INTROSPECTION_SECRET_ARN' in env;
     if (sdk !== introspects) {
       fail(`${bootstrap} ${sdk ? 'links' : 'lacks'} the AWS SDK, but the function ${introspects ? 'introspects' : 'does not introspect'} opaque tokens`);

@@ -54,6 +54,8 @@ export const CONTEXT_KEYS = [
   'corsOrigin',
   'domainName',
   'certificateArn',
+  'mtlsTruststoreUri',
+  'mtlsTruststoreVersion',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -247,11 +249,25 @@ function usagePlan(get: ContextLookup): UsagePlanSettings | undefined {
 function customDomain(get: ContextLookup): CustomDomainSettings | undefined {
   const domainName = str(get, 'domainName');
   const certificateArn = str(get, 'certificateArn');
-  if (domainName === undefined && certificateArn === undefined) return undefined;
+  const truststoreUri = str(get, 'mtlsTruststoreUri');
+  const truststoreVersion = str(get, 'mtlsTruststoreVersion');
+  if (truststoreVersion !== undefined && truststoreUri === undefined) {
+    throw new ContextError('context mtlsTruststoreVersion needs mtlsTruststoreUri (the version of that S3 object)');
+  }
+  if (domainName === undefined && certificateArn === undefined) {
+    if (truststoreUri !== undefined) {
+      throw new ContextError('context mtlsTruststoreUri needs domainName and certificateArn: API Gateway does mutual TLS on a custom domain only');
+    }
+    return undefined;
+  }
   if (domainName === undefined || certificateArn === undefined) {
     throw new ContextError('context domainName and certificateArn go together (the ACM certificate of that domain, in the stack\'s region)');
   }
-  return { domainName, certificateArn };
+  return {
+    domainName,
+    certificateArn,
+    ...(truststoreUri !== undefined ? { mutualTls: { truststoreUri, ...(truststoreVersion !== undefined ? { truststoreVersion } : {}) } } : {}),
+  };
 }
 
 /** Everything `bin/app.ts` needs besides the route table. */

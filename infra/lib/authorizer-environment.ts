@@ -16,9 +16,16 @@ const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 /**
  * The variables of one authorizer (`type`) of one API; AUTHZ_ALLOWED_API_ARNS (REST) is added
- * once the API exists. Throws a ConfigError when the result would exceed Lambda's 4 KB.
+ * once the API exists. `replayTableName`: the stage's DPoP replay table, for an API with
+ * sender-constrained tokens. Throws a ConfigError when the result would exceed Lambda's 4 KB.
  */
-export function environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, identity: TokenIdentity): Record<string, string> {
+export function environmentFor(
+  c: AuthzStackConfig,
+  api: ApiSpec,
+  type: LambdaAuthorizerType,
+  identity: TokenIdentity,
+  replayTableName?: string,
+): Record<string, string> {
   const a = c.authorizers;
   const env: Record<string, string> = {
     ...(a.extraEnvironment ?? {}),
@@ -34,9 +41,17 @@ export function environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAu
   if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
   if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
   if (c.usagePlan && api.type === 'rest') env.AUTHZ_USAGE_IDENTIFIER_CLAIM = c.usagePlan.claim;
+  // routes.json's senderConstrained, `off` too: then a configuration that would turn it on
+  // elsewhere (AUTHZ_PROFILE=fapi2, the AUTHZ_CONFIG document's key) is refused by the
+  // authorizers' own reader at synth, instead of running without its replay table and challenge.
+  env.AUTHZ_SENDER_CONSTRAINED = api.senderConstrained;
+  // The stage's DPoP replay table (a token here: its name is known at deploy time).
+  if (replayTableName !== undefined) env.AUTHZ_DPOP_REPLAY_TABLE = replayTableName;
   // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the
   // CA bundle path ~45; the pool's issuer and client ids are tokens here (~80 and ~27 each).
-  const later = 160 + (a.caBundle ? 45 : 0) + (identity.kind === 'pool' ? 80 + 27 * identity.clientIds.length : 0);
+  // The replay table's name is a token too (a generated one, ~60).
+  const later =
+    160 + (a.caBundle ? 45 : 0) + (identity.kind === 'pool' ? 80 + 27 * identity.clientIds.length : 0) + (replayTableName !== undefined ? 60 : 0);
   const size = Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) + later;
   if (size > LAMBDA_ENV_LIMIT_BYTES) {
     throw new ConfigError(

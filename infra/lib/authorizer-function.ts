@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,15 +15,38 @@ import { type VpcPlacement, logGroupNameFor } from './config';
 /** Flags every authorizer build passes to `cargo lambda build`. */
 export const CARGO_LAMBDA_FLAGS: readonly string[] = ['--disable-optimizations'];
 
+/** The optional cargo features of an authorizer binary its configuration needs. */
+export interface AuthorizerFeatures {
+  /** `introspection`: RFC 7662 with the client secret in Secrets Manager (the AWS SDK). */
+  readonly introspection: boolean;
+  /** `replay-store`: the DPoP replay table in DynamoDB (`AUTHZ_DPOP_REPLAY_TABLE`; the AWS SDK). */
+  readonly replayStore: boolean;
+  /** `cedar`: Cedar-decided route rules (the `cedar-policy` engine). */
+  readonly cedar: boolean;
+}
+
+/** Each feature's cargo name. */
+const CARGO_FEATURES: Readonly<Record<keyof AuthorizerFeatures, string>> = {
+  introspection: 'introspection',
+  replayStore: 'replay-store',
+  cedar: 'cedar',
+};
+
 /**
- * The `cargo lambda build` flags of one authorizer: {@link CARGO_LAMBDA_FLAGS}, plus
- * `--no-default-features` when it does not introspect opaque tokens. The AWS SDK (Secrets
- * Manager) sits behind the binaries' default cargo feature `introspection`; leaving it out makes
- * the binary about 39 % smaller (BENCHMARKS.md), and such a binary refuses an introspection
- * setting at cold start, so the two cannot drift apart silently.
+ * The `cargo lambda build` flags of one authorizer (`binary`, its Cargo package):
+ * {@link CARGO_LAMBDA_FLAGS}, `--no-default-features`, and `--features <binary>/<feature>,…` for
+ * exactly the features its configuration uses. The AWS SDK sits behind `introspection` (Secrets
+ * Manager) and `replay-store` (DynamoDB); leaving it out makes the binary about 39 % smaller
+ * (BENCHMARKS.md), and a binary without a feature refuses its setting at cold start, so the two
+ * cannot drift apart silently. (`package/feature`: the workspace root is a virtual manifest.)
  */
-export function cargoLambdaFlags(introspection: boolean): string[] {
-  return [...CARGO_LAMBDA_FLAGS, ...(introspection ? [] : ['--no-default-features'])];
+export function cargoLambdaFlags(binary: string, features: AuthorizerFeatures): string[] {
+  const on = (Object.keys(CARGO_FEATURES) as (keyof AuthorizerFeatures)[]).filter((f) => features[f]);
+  return [
+    ...CARGO_LAMBDA_FLAGS,
+    '--no-default-features',
+    ...(on.length > 0 ? ['--features', on.map((f) => `${binary}/${CARGO_FEATURES[f]}`).join(',')] : []),
+  ];
 }
 
 /**
@@ -78,6 +102,12 @@ export interface AuthorizerFunctionProps {
   readonly logRemovalPolicy: RemovalPolicy;
   /** Secrets Manager secret holding the introspection client credentials (RFC 7662). */
   readonly introspectionSecretArn?: string;
+  /**
+   * The stage's DPoP replay table (the API has sender-constrained tokens): the role may
+   * `dynamodb:PutItem` on it and nothing else, and the binary is built with `replay-store`.
+   * The environment names it (`AUTHZ_DPOP_REPLAY_TABLE`).
+   */
+  readonly replayTable?: dynamodb.ITable;
   /** VPC placement, for IdPs reachable only inside a VPC. */
   readonly vpc?: VpcPlacement;
   /** PEM file of extra trusted CAs: shipped as {@link CA_BUNDLE_PATH}, named by `AUTHZ_CA_BUNDLE`. */
@@ -111,13 +141,16 @@ export const ALARM_PERIOD = Duration.minutes(5);
 /**
  * One Rust authorizer as a Lambda function: built by cargo-lambda (`RustFunction`), its own log
  * group with retention, a role that can write to that log group only (plus, when configured,
- * read the one introspection secret and manage VPC network interfaces), metrics by decision and
+ * read the one introspection secret, put items in the stage's DPoP replay table and manage VPC
+ * network interfaces), metrics by decision and
  * reason from the decision log lines, and an alarm on `decision = error`.
  */
 export class AuthorizerFunction extends Construct {
   readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
+  /** The `cargo lambda build` flags it is bundled with ({@link cargoLambdaFlags}). */
+  readonly buildFlags: readonly string[];
   /** Count of every decision, dimensions `Decision` and `Reason`. */
   readonly decisionsMetricName: string;
   /** Count of `decision = error` lines (faults: API Gateway answered 500). */
@@ -179,6 +212,13 @@ export class AuthorizerFunction extends Construct {
       });
     }
 
+    // Only the features the configuration uses: without an introspection secret or a replay
+    // table, the AWS SDK is left out (see cargoLambdaFlags).
+    this.buildFlags = cargoLambdaFlags(props.binary, {
+      introspection: Boolean(props.introspectionSecretArn),
+      replayStore: props.replayTable !== undefined,
+      cedar: false,
+    });
     this.function = new RustFunction(this, 'Function', {
       manifestPath: path.join(props.workspaceRoot, 'Cargo.toml'),
       binaryName: props.binary,
@@ -188,8 +228,7 @@ export class AuthorizerFunction extends Construct {
         // panic = "unwind" so lambda_runtime turns a panic into one failed invocation).
         // cargo-lambda's own "release optimizations" would override it with panic = "abort"
         // (a panic would kill the process and every request it holds) and a target-cpu flag.
-        // Without an introspection secret, the AWS SDK is left out (see cargoLambdaFlags).
-        cargoLambdaFlags: cargoLambdaFlags(Boolean(props.introspectionSecretArn)),
+        cargoLambdaFlags: [...this.buildFlags],
         ...(props.caBundleFile ? { commandHooks: caBundleHook(props.caBundleFile) } : {}),
       },
       architecture: props.architecture,
@@ -225,6 +264,17 @@ export class AuthorizerFunction extends Construct {
           sid: 'ReadIntrospectionSecret',
           actions: ['secretsmanager:GetSecretValue'],
           resources: [props.introspectionSecretArn],
+        }),
+      );
+    }
+
+    if (props.replayTable) {
+      // Exactly this table, exactly the conditional put of a proof: no read, no update, no delete.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'RecordDpopProofs',
+          actions: ['dynamodb:PutItem'],
+          resources: [props.replayTable.tableArn],
         }),
       );
     }

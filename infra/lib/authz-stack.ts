@@ -1,5 +1,6 @@
 import { Annotations, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -20,6 +21,7 @@ import {
   routeTableWarnings,
   pascalCase,
 } from './route-table';
+import { DpopReplayTable } from './replay-table';
 import { PRODUCTION_STAGE, SOURCE_TAG } from './stage-name';
 import { StageUserPool, withCognitoScopes } from './user-pool';
 
@@ -27,6 +29,7 @@ import { StageUserPool, withCognitoScopes } from './user-pool';
 const DEPLOY_TIME_STAND_INS: Readonly<Record<string, string>> = {
   AUTHZ_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_StandIn',
   AUTHZ_CLIENT_ID: 'stand-in-client',
+  AUTHZ_DPOP_REPLAY_TABLE: 'stand-in-replay-table',
 };
 
 // Moved to config.ts (validation beside the configuration it checks); re-exported for importers.
@@ -54,6 +57,8 @@ export class AuthzStack extends Stack {
   /** Every alarm of the stage: per API 5XX, per authorizer faults, Lambda errors, throttles, cold starts. */
   readonly alarms: readonly cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** The DPoP replay table, when an API of the table has sender-constrained tokens. */
+  readonly replayTable?: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: AuthzStackProps) {
     // Stack tags (what `cdk deploy` sets on the CloudFormation stack; with the feature flag
@@ -86,11 +91,20 @@ export class AuthzStack extends Stack {
         ? new StageUserPool(this, 'UserPool', { apis: c.routeTable.apis, namePrefix: prefix, removalPolicy: logRemovalPolicy })
         : undefined;
 
+    // Sender-constrained APIs: one table of used DPoP proofs for the stage, written by their
+    // authorizers only.
+    const replayTable = c.routeTable.apis.some((x) => x.senderConstrained !== 'off')
+      ? new DpopReplayTable(this, 'DpopReplay', { tableName: `${prefix}-dpop-replay`, removalPolicy: logRemovalPolicy }).table
+      : undefined;
+    this.replayTable = replayTable;
+
     const allAuthorizers: Record<string, Partial<Record<LambdaAuthorizerType, AuthorizerFunction>>> = {};
     const urls: Record<string, string> = {};
     let createdCloudWatchRole = false;
     const monitored: MonitoredApi[] = [];
     const stages: MappedStage[] = [];
+    // Mutual TLS on the custom domain: the default endpoints would let a client skip it.
+    const mutualTls = c.customDomain?.mutualTls !== undefined;
 
     for (const tableApi of c.routeTable.apis) {
       // With the stack's pool, scopes are Cognito's `<api>/<scope>` names, derived from the table.
@@ -104,8 +118,9 @@ export class AuthzStack extends Stack {
       const cacheKeys: Partial<Record<LambdaAuthorizerType, CacheKey>> = {};
       // routes.json first (its message names the file), then each authorizer's whole configuration.
       if (api.type === 'rest') checkRestCaching(api);
+      const apiReplayTable = api.senderConstrained !== 'off' ? replayTable : undefined;
       for (const type of lambdaAuthorizersOf(api)) {
-        const environment = environmentFor(c, api, type, identity);
+        const environment = environmentFor(c, api, type, identity, apiReplayTable?.tableName);
         cacheKeys[type] = this.cacheKeyOf(c, api, type, environment);
         const TypeId = pascalCase(type);
         fns[type] = new AuthorizerFunction(this, `${Id}${TypeId}Authorizer`, {
@@ -120,6 +135,7 @@ export class AuthzStack extends Stack {
           logRetention,
           logRemovalPolicy,
           introspectionSecretArn: a.introspectionSecretArn,
+          replayTable: apiReplayTable,
           caBundleFile: a.caBundle,
           vpc: a.vpc,
           metricNamespace,
@@ -157,6 +173,7 @@ export class AuthzStack extends Stack {
           tracing: a.tracing ?? false,
           usagePlan: c.usagePlan,
           corsOrigin: c.corsOrigin,
+          disableExecuteApiEndpoint: mutualTls || undefined,
         });
         if (rest.usagePlan) {
           new CfnOutput(this, `${Id}UsagePlanId`, {
@@ -187,6 +204,7 @@ export class AuthzStack extends Stack {
           throttle: c.throttle,
           routeThrottles: routeThrottlesOf(c, api),
           corsOrigin: c.corsOrigin,
+          disableExecuteApiEndpoint: mutualTls || undefined,
         });
         new CfnOutput(this, `${Id}ApiId`, { value: http.httpApi.apiId, description: `HTTP API id of ${api.name}, stage ${c.stage}` });
         urls[api.name] = http.url;
@@ -194,6 +212,8 @@ export class AuthzStack extends Stack {
         serverErrors = http.stage.metricServerError({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
       }
       monitored.push({ name: api.name, id: Id, namePrefix: apiPrefix, serverErrors, authorizers: fns });
+      // With the default endpoint disabled, the API answers on the custom domain only.
+      if (mutualTls) urls[api.name] = `https://${c.customDomain!.domainName}/${api.name}/`;
       new CfnOutput(this, `${Id}Url`, {
         value: urls[api.name],
         description: `Invoke URL of the ${api.name} ${api.type.toUpperCase()} API, stage ${c.stage}`,
@@ -245,7 +265,12 @@ export class AuthzStack extends Stack {
       return this.reader(type, env, { stageVariables, cached: api.cacheTtlSeconds > 0 });
     } catch (e) {
       if (!(e instanceof AuthzConfigError)) throw e;
-      throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it)`);
+      // The variables routes.json sets, by their key there (the cold start names the variable).
+      const fromTable =
+        api.senderConstrained !== 'off' || e.message.includes('AUTHZ_SENDER_CONSTRAINED')
+          ? `; AUTHZ_SENDER_CONSTRAINED is routes.json's apis.${api.name}.senderConstrained "${api.senderConstrained}", with apis.${api.name}.cacheTtlSeconds ${api.cacheTtlSeconds}`
+          : '';
+      throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it${fromTable})`);
     }
   }
 

@@ -124,6 +124,28 @@ export interface CustomDomainSettings {
   readonly domainName: string;
   /** ACM certificate ARN, in the stack's region, covering `domainName`. */
   readonly certificateArn: string;
+  /** Mutual TLS on the domain (unset: none); then every API's default endpoint is disabled. */
+  readonly mutualTls?: MutualTlsSettings;
+}
+
+/**
+ * Mutual TLS on the custom domain: API Gateway accepts a connection only with a client
+ * certificate that chains to the truststore, and passes it to the REQUEST and HTTP Lambda
+ * authorizers (`clientCertPem`), which certificate-bound tokens (RFC 8705) need. The APIs'
+ * default `execute-api` endpoints are disabled, since a client could otherwise skip the
+ * certificate there.
+ */
+export interface MutualTlsSettings {
+  /** The truststore, a PEM bundle of the CAs of client certificates: `s3://bucket/key`. */
+  readonly truststoreUri: string;
+  /** The S3 object version of the truststore (versioned bucket; unset: the latest). */
+  readonly truststoreVersion?: string;
+}
+
+/** `s3://bucket/key` → bucket and key; undefined when it is not such a URI. */
+export function parseS3Uri(uri: string): { readonly bucket: string; readonly key: string } | undefined {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(\S+)$/.exec(uri);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
 }
 
 /**
@@ -221,6 +243,8 @@ export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_TOKEN_QUERY_PARAM',
   'AUTHZ_CA_BUNDLE',
   'AUTHZ_USAGE_IDENTIFIER_CLAIM',
+  'AUTHZ_SENDER_CONSTRAINED',
+  'AUTHZ_DPOP_REPLAY_TABLE',
 ];
 
 /**
@@ -312,6 +336,9 @@ export function checkConfig(c: AuthzStackConfig): void {
   if (c.customDomain) {
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(c.customDomain.domainName)) fail(`domainName "${c.customDomain.domainName}" is not a lower-case DNS name`);
     if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(c.customDomain.certificateArn)) fail(`certificateArn "${c.customDomain.certificateArn}" is not an ACM certificate ARN`);
+    const mtls = c.customDomain.mutualTls;
+    if (mtls && parseS3Uri(mtls.truststoreUri) === undefined) fail(`mtlsTruststoreUri "${mtls.truststoreUri}" is not s3://bucket/key`);
+    if (mtls?.truststoreVersion !== undefined && !/^\S{1,1024}$/.test(mtls.truststoreVersion)) fail(`mtlsTruststoreVersion "${mtls.truststoreVersion}" is not an S3 object version id`);
   }
   if (c.usagePlan) {
     if (!/^[A-Za-z0-9_:.\/-]+$/.test(c.usagePlan.claim)) fail(`usagePlanClaim "${c.usagePlan.claim}" is not a claim name`);

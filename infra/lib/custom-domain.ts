@@ -6,8 +6,9 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { CustomDomainSettings } from './config';
+import { type CustomDomainSettings, parseS3Uri } from './config';
 import { GroupingConstruct } from './grouping';
 
 /** One API stage to map under the domain. */
@@ -37,12 +38,25 @@ export class StageCustomDomain extends GroupingConstruct {
 
   constructor(scope: Construct, id: string, props: StageCustomDomainProps) {
     super(scope, id);
-    const { domainName, certificateArn } = props.settings;
+    const { domainName, certificateArn, mutualTls } = props.settings;
+    const truststore = mutualTls ? parseS3Uri(mutualTls.truststoreUri) : undefined;
+    if (mutualTls && !truststore) throw new Error(`mtlsTruststoreUri "${mutualTls.truststoreUri}" is not s3://bucket/key`);
     this.domain = new apigwv2.DomainName(this, 'CustomDomain', {
       domainName,
       certificate: acm.Certificate.fromCertificateArn(this, 'CustomDomainCertificate', certificateArn),
       endpointType: apigwv2.EndpointType.REGIONAL,
       securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+      // Mutual TLS: a client certificate chaining to the truststore, or no connection. API
+      // Gateway reads the truststore from S3 when the domain is created or updated.
+      ...(truststore
+        ? {
+            mtls: {
+              bucket: s3.Bucket.fromBucketName(this, 'TruststoreBucket', truststore.bucket),
+              key: truststore.key,
+              ...(mutualTls?.truststoreVersion !== undefined ? { version: mutualTls.truststoreVersion } : {}),
+            },
+          }
+        : {}),
     });
     for (const stage of props.stages) {
       const mapping = new apigwv2.CfnApiMapping(this, `${stage.id}CustomDomainMapping`, {

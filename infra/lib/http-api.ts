@@ -38,6 +38,8 @@ export interface HttpApiFromTableProps {
   readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /** CORS origin (one, or `*`): API Gateway answers preflight and adds the headers itself. */
   readonly corsOrigin?: string;
+  /** Disable the default `execute-api` endpoint (the custom domain's mutual TLS must not be skippable). */
+  readonly disableExecuteApiEndpoint?: boolean;
 }
 
 /** A construct id for a route key: `GET /pets/{petId}` → `GetPetsByPetId`. */
@@ -101,10 +103,12 @@ export class HttpApiFromTable extends Construct {
       apiName: props.httpApiName,
       description: api.description,
       createDefaultStage: false,
+      disableExecuteApiEndpoint: props.disableExecuteApiEndpoint,
       corsPreflight: props.corsOrigin
         ? {
             allowOrigins: [props.corsOrigin],
-            allowHeaders: ['authorization', 'content-type'],
+            // A DPoP client sends its proof in the DPoP header (sender-constrained APIs).
+            allowHeaders: ['authorization', 'content-type', ...(api.senderConstrained !== 'off' ? ['dpop'] : [])],
             allowMethods: [apigwv2.CorsHttpMethod.ANY],
             exposeHeaders: ['www-authenticate'],
             maxAge: Duration.minutes(10),

@@ -7,16 +7,23 @@ import { Construct } from 'constructs';
 import gatewayResponses from '../gateway-responses.json';
 import { type Throttle, type UsagePlanSettings, accessLogGroupName } from './config';
 import type { CacheKey } from './authz-config';
-import { type ApiSpec, methodOf, pathOf, restCacheConflict, routesGuardedBy } from './route-table';
+import { type ApiSpec, type SenderConstrained, methodOf, pathOf, restCacheConflict, routesGuardedBy } from './route-table';
 
 /** The 401 and 403 answers, one definition with the local mode (`infra/gateway-responses.json`). */
 export const GATEWAY_RESPONSES = gatewayResponses.responses;
 
-/** RFC 6750 §3: what a client is told on 401 and 403. */
-export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope'): string {
+/**
+ * What a client is told on 401 and 403 (`gateway-responses.json` `challenges`): the RFC 6750 §3
+ * bearer challenge and, on an API with sender-constrained tokens, the RFC 9449 §7.1 DPoP one
+ * with the proof algorithms the authorizers accept.
+ */
+export function wwwAuthenticate(realm: string, error: 'invalid_token' | 'insufficient_scope', senderConstrained: SenderConstrained = 'off'): string {
   const r = Object.values(GATEWAY_RESPONSES).find((x) => x.error === error);
   if (!r) throw new Error(`gateway-responses.json: no response with error ${error}`);
-  return `Bearer realm="${realm}", error="${error}", error_description="${r.errorDescription}"`;
+  const values: Record<string, string> = { realm, error, errorDescription: r.errorDescription, algs: gatewayResponses.dpopAlgs.join(' ') };
+  const fill = (template: string) => template.replace(/\{(\w+)\}/g, (_, name: string) => values[name]);
+  const challenges = [gatewayResponses.challenges.bearer, ...(senderConstrained !== 'off' ? [gatewayResponses.challenges.dpop] : [])];
+  return challenges.map(fill).join(', ');
 }
 
 /** Properties of {@link RestApiFromTable}. */
@@ -52,6 +59,8 @@ export interface RestApiFromTableProps {
   readonly usagePlan?: UsagePlanSettings;
   /** CORS origin (one, or `*`): preflight, allow-origin on every answer, WWW-Authenticate exposed. */
   readonly corsOrigin?: string;
+  /** Disable the default `execute-api` endpoint (the custom domain's mutual TLS must not be skippable). */
+  readonly disableExecuteApiEndpoint?: boolean;
 }
 
 /** Headers a browser needs to read an answer (and its challenge) from another origin. */
@@ -119,13 +128,15 @@ export class RestApiFromTable extends Construct {
       restApiName: props.restApiName,
       description: api.description,
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      disableExecuteApiEndpoint: props.disableExecuteApiEndpoint,
       // With a usage plan the key comes from the authorizer's usageIdentifierKey, never a header.
       apiKeySourceType: props.usagePlan ? apigw.ApiKeySourceType.AUTHORIZER : undefined,
       // Preflight: an OPTIONS mock method on every resource, public (browsers send no token).
       defaultCorsPreflightOptions: props.corsOrigin
         ? {
             allowOrigins: [props.corsOrigin],
-            allowHeaders: ['Authorization', 'Content-Type'],
+            // A DPoP client sends its proof in the DPoP header (sender-constrained APIs).
+            allowHeaders: ['Authorization', 'Content-Type', ...(api.senderConstrained !== 'off' ? ['DPoP'] : [])],
             allowMethods: [...new Set(api.routes.map((r) => methodOf(r.route)))].flatMap((m) => (m === 'ANY' ? apigw.Cors.ALL_METHODS : [m])),
             exposeHeaders: ['WWW-Authenticate'],
             maxAge: Duration.minutes(10),
@@ -209,7 +220,7 @@ export class RestApiFromTable extends Construct {
       });
     }
 
-    // Gateway responses (RFC 6750 §3): JSON body and a WWW-Authenticate challenge.
+    // Gateway responses (RFC 6750 §3, RFC 9449 §7.1): JSON body and WWW-Authenticate challenges.
     const cors = props.corsOrigin
       ? Object.fromEntries(Object.entries(corsHeaders(props.corsOrigin)).map(([k, v]) => [k, `'${v}'`]))
       : {};
@@ -219,7 +230,7 @@ export class RestApiFromTable extends Construct {
       type: apigw.ResponseType.UNAUTHORIZED,
       statusCode: String(GATEWAY_RESPONSES.UNAUTHORIZED.statusCode),
       responseHeaders: {
-        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token')}'`,
+        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'invalid_token', api.senderConstrained)}'`,
         'Content-Type': "'application/json'",
         ...cors,
       },
@@ -229,7 +240,7 @@ export class RestApiFromTable extends Construct {
       type: apigw.ResponseType.ACCESS_DENIED,
       statusCode: String(GATEWAY_RESPONSES.ACCESS_DENIED.statusCode),
       responseHeaders: {
-        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope')}'`,
+        'WWW-Authenticate': `'${wwwAuthenticate(props.restApiName, 'insufficient_scope', api.senderConstrained)}'`,
         'Content-Type': "'application/json'",
         ...cors,
       },

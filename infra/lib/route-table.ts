@@ -32,6 +32,16 @@ export const BINARY_BY_AUTHORIZER: Readonly<Record<LambdaAuthorizerType, string>
   http: 'http-authorizer',
 };
 
+/**
+ * Sender-constrained tokens on an API (`senderConstrained`, the authorizers'
+ * `AUTHZ_SENDER_CONSTRAINED`): `off` (bearer tokens only), `accept` (bound tokens need their
+ * DPoP proof or client certificate), `require` (every token bound).
+ */
+export type SenderConstrained = 'off' | 'accept' | 'require';
+
+/** The default of `senderConstrained` (the schema's, the authorizers'). */
+export const DEFAULT_SENDER_CONSTRAINED: SenderConstrained = 'off';
+
 /** A claim rule value: the claim must equal it (or contain it, for an array claim). */
 export type ClaimValue = string | number | boolean;
 
@@ -62,6 +72,8 @@ export interface ApiSpec {
   readonly description?: string;
   readonly audience: string;
   readonly cacheTtlSeconds: number;
+  /** DPoP / certificate-bound tokens on its Lambda authorizers (`off` unless the table says). */
+  readonly senderConstrained: SenderConstrained;
   readonly tiers: Readonly<Record<string, TierSpec>>;
   readonly routes: readonly RouteSpec[];
 }
@@ -141,6 +153,7 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
         description?: string;
         audience: string;
         cacheTtlSeconds?: number;
+        senderConstrained?: SenderConstrained;
         tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; description?: string }>;
         routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; description?: string }[];
       }
@@ -149,6 +162,7 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
   const problems: Problem[] = [];
   const apis: ApiSpec[] = [];
   for (const [name, api] of Object.entries(raw.apis)) {
+    const senderConstrained = api.senderConstrained ?? DEFAULT_SENDER_CONSTRAINED;
     const seen = new Set<string>();
     const routes: RouteSpec[] = api.routes.map((r, i) => {
       const at = `apis.${name}.routes[${i}] ("${r.route}")`;
@@ -179,6 +193,11 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       }
       if (r.authorizer === 'jwt' && scopes.length > JWT_MAX_SCOPES_PER_ROUTE) {
         problem(`${at}: the native JWT authorizer allows at most ${JWT_MAX_SCOPES_PER_ROUTE} scopes per route`);
+      }
+      if (r.authorizer === 'jwt' && senderConstrained !== 'off') {
+        problem(
+          `${at}: the native JWT authorizer cannot check DPoP proofs or client certificates (senderConstrained "${senderConstrained}" on the API); use authorizer "http"`,
+        );
       }
       return { route: r.route, authorizer: r.authorizer, scopes, claims, description: r.description };
     });
@@ -211,6 +230,7 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       description: api.description,
       audience: api.audience,
       cacheTtlSeconds: api.cacheTtlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+      senderConstrained,
       tiers,
       routes,
     });

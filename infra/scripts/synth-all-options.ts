@@ -47,6 +47,8 @@ export const ALL_OPTIONS: Readonly<Record<string, string>> = {
   corsOrigin: 'https://app.example.com',
   domainName: 'api.example.com',
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0000-0000-0000-000000000000',
+  mtlsTruststoreUri: 's3://demo-truststore/authz/truststore.pem',
+  mtlsTruststoreVersion: 'Ver.1-aBcD',
   caBundle: path.join(__dirname, '..', 'test', 'fixtures', 'ca-bundle.pem'),
 };
 

@@ -205,3 +205,41 @@ describe('custom domain (domainName + certificateArn)', () => {
     assert.throws(() => synth({ domainName: 'api.example.com', certificateArn: 'arn:aws:iam::1:x' }), /not an ACM certificate ARN/);
   });
 });
+
+describe('mutual TLS on the custom domain (mtlsTruststoreUri, mtlsTruststoreVersion)', () => {
+  const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0000-0000-0000-000000000000';
+  const DOMAIN = { domainName: 'api.example.com', certificateArn: CERT };
+
+  it('requires client certificates from the truststore on the domain and disables every default endpoint', () => {
+    const { template } = synth({ ...DOMAIN, mtlsTruststoreUri: 's3://acme-truststore/authz/ca.pem', mtlsTruststoreVersion: 'v-42' });
+    const domain = Object.values(resources(template, 'AWS::ApiGatewayV2::DomainName'))[0].Properties;
+    assert.deepEqual(domain.MutualTlsAuthentication, { TruststoreUri: 's3://acme-truststore/authz/ca.pem', TruststoreVersion: 'v-42' });
+    assert.deepEqual(domain.DomainNameConfigurations, [{ CertificateArn: CERT, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }]);
+    const rest = Object.values(resources(template, 'AWS::ApiGateway::RestApi'));
+    const http = Object.values(resources(template, 'AWS::ApiGatewayV2::Api'));
+    assert.equal(rest.length + http.length, 2);
+    for (const api of [...rest, ...http]) assert.equal(api.Properties.DisableExecuteApiEndpoint, true, JSON.stringify(api.Properties.Name));
+    // The APIs answer on the domain only: their URL outputs say so.
+    const outputs = template.findOutputs('*');
+    assert.equal(outputs.PetStoreUrl.Value, 'https://api.example.com/pet-store/');
+    assert.equal(outputs.SolarSystemUrl.Value, 'https://api.example.com/solar-system/');
+  });
+
+  it('without a version: the latest object; without mutual TLS the default endpoints stay', () => {
+    const latest = synth({ ...DOMAIN, mtlsTruststoreUri: 's3://acme-truststore/ca.pem' }).template;
+    const domain = Object.values(resources(latest, 'AWS::ApiGatewayV2::DomainName'))[0].Properties;
+    assert.deepEqual(domain.MutualTlsAuthentication, { TruststoreUri: 's3://acme-truststore/ca.pem' });
+    const plain = synth(DOMAIN).template;
+    assert.equal(Object.values(resources(plain, 'AWS::ApiGatewayV2::DomainName'))[0].Properties.MutualTlsAuthentication, undefined);
+    for (const type of ['AWS::ApiGateway::RestApi', 'AWS::ApiGatewayV2::Api']) {
+      for (const api of Object.values(resources(plain, type))) assert.equal(api.Properties.DisableExecuteApiEndpoint, undefined);
+    }
+  });
+
+  it('needs the custom domain and an s3:// URI; a version needs the URI', () => {
+    assert.throws(() => synth({ mtlsTruststoreUri: 's3://acme-truststore/ca.pem' }), /mtlsTruststoreUri needs domainName and certificateArn/);
+    assert.throws(() => synth({ ...DOMAIN, mtlsTruststoreVersion: 'v1' }), /mtlsTruststoreVersion needs mtlsTruststoreUri/);
+    assert.throws(() => synth({ ...DOMAIN, mtlsTruststoreUri: 'https://acme-truststore.s3.amazonaws.com/ca.pem' }), /mtlsTruststoreUri "https:.*" is not s3:\/\/bucket\/key/);
+    assert.throws(() => synth({ ...DOMAIN, mtlsTruststoreUri: 's3://acme-truststore' }), /is not s3:\/\/bucket\/key/);
+  });
+});

@@ -70,6 +70,7 @@ describe('the stack (default settings, stage dev)', () => {
       AUTHZ_ISSUER: ISSUER,
       AUTHZ_AUDIENCE: 'solar-system',
       AUTHZ_ROUTES: JSON.stringify([{ route: 'GET /asteroids' }, { route: 'GET /planets', scopes: ['silver', 'gold'] }]),
+      AUTHZ_SENDER_CONSTRAINED: 'off',
     });
     for (const name of ['token', 'request', 'http']) {
       const vars = fn(`ApiAuthz-dev-${name === 'http' ? 'solar-system' : 'pet-store'}-${name}`).props.Environment.Variables;

@@ -33,8 +33,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authz_core::{
-    Authorizer, AuthorizerKind as AuthzKind, Config, Rule, Rules, SenderConstraint, Trace,
-    evaluate, policy_statements,
+    Authorizer, AuthorizerKind as AuthzKind, Config, Rule, Rules, Trace, evaluate,
+    policy_statements,
 };
 use authz_testkit::{LambdaProcess, Outcome};
 use bytes::Bytes;
@@ -47,7 +47,7 @@ use tokio::time::Instant;
 
 use crate::backend::{self, GatewayRequest};
 use crate::shapes::ShapeIssuers;
-use crate::table::{ApiKind, ApiSpec, AuthorizerKind, path_params};
+use crate::table::{ApiKind, ApiSpec, AuthorizerKind, SenderConstrained, path_params};
 use crate::{Options, Shared};
 use authz_testkit::server::{lock, response as reply};
 
@@ -92,6 +92,35 @@ pub fn client_cert_pem(value: &str) -> Option<String> {
         return None;
     }
     Some(format!("{BEGIN}\n{}\n{END}\n", lines.join("\n")))
+}
+
+/// What `cdk synth` refuses of an authorizer's configuration beyond its cold start: the
+/// authorizers' own reader given whether API Gateway caches its answers (`Config::cache_key`, as
+/// infra calls it through `authz-config`), e.g. a sender-constrained API with a cache TTL. A
+/// configuration the reader refuses outright is left to the cold start, which reports it.
+fn synth_check(api: &ApiSpec, kind: AuthorizerKind, env: &[(&str, &str)]) -> Result<(), String> {
+    let core_kind = match kind {
+        AuthorizerKind::Token => AuthzKind::Token,
+        AuthorizerKind::Request => AuthzKind::Request,
+        _ => AuthzKind::Http,
+    };
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    match Config::from_lookup(lookup) {
+        Ok(config) => config
+            .cache_key(
+                core_kind,
+                &std::collections::BTreeMap::new(),
+                api.cache_ttl_seconds > 0,
+            )
+            .map(|_| ())
+            .map_err(|e| format!("{}: the {} authorizer: {e}", api.name, kind.name())),
+        Err(_) => Ok(()),
+    }
 }
 
 /// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
@@ -366,11 +395,12 @@ impl Gateway {
                 None => vec![("AUTHZ_ISSUER", issuer), ("AUTHZ_AUDIENCE", &api.audience)],
             };
             env.push(("AUTHZ_ROUTES", &routes));
-            if api.sender_constrained != SenderConstraint::Off {
-                env.push(("AUTHZ_SENDER_CONSTRAINED", api.sender_constrained.name()));
-                if let Some(table) = &shared.replay_table {
-                    env.push(("AUTHZ_DPOP_REPLAY_TABLE", table));
-                }
+            // Written from the table, `off` too, as infra writes it.
+            env.push(("AUTHZ_SENDER_CONSTRAINED", api.sender_constrained.name()));
+            if api.sender_constrained != SenderConstrained::Off
+                && let Some(table) = &shared.replay_table
+            {
+                env.push(("AUTHZ_DPOP_REPLAY_TABLE", table));
             }
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
@@ -382,6 +412,7 @@ impl Gateway {
                 env.retain(|(n, _)| n != k);
                 env.push((k, v));
             }
+            synth_check(&api, kind, &env)?;
             let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
             pools.push(
                 Pool::start(kind, &bin, &env, opts.pool_size)
@@ -752,7 +783,7 @@ impl Gateway {
             _ => return message(status, text),
         };
         if self.api.kind == ApiKind::Rest {
-            gateway_response(response, &self.api.name, text, &self.request_id())
+            gateway_response(response, &self.api, text, &self.request_id())
         } else {
             message(status, text)
         }
@@ -869,17 +900,66 @@ fn client_cert_event(pem: &str) -> Value {
 /// `infra/lib/rest-api.ts` deploys as gateway responses.
 const GATEWAY_RESPONSES: &str = include_str!("../../../infra/gateway-responses.json");
 
+fn gateway_responses() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
+    })
+}
+
+/// The `WWW-Authenticate` value of a REST API's `response` (`UNAUTHORIZED`, `ACCESS_DENIED`), as
+/// `infra/lib/rest-api.ts` `wwwAuthenticate` renders `challenges` of the same file: the RFC 6750
+/// bearer challenge, and on an API with sender-constrained tokens also the RFC 9449 DPoP one
+/// with the proof algorithms (`dpopAlgs`). The realm is the one the CDK app gives
+/// (`ApiAuthz-<stage>-<api>`).
+///
+/// # Panics
+/// If `infra/gateway-responses.json` lacks the response or a template (a test reads every one).
+pub fn www_authenticate(response: &str, api: &ApiSpec) -> String {
+    let doc = gateway_responses();
+    let r = &doc["responses"][response];
+    let text = |v: &Value| {
+        v.as_str()
+            .expect("gateway-responses.json: a string")
+            .to_owned()
+    };
+    let algs: Vec<String> = doc["dpopAlgs"]
+        .as_array()
+        .expect("gateway-responses.json dpopAlgs")
+        .iter()
+        .map(text)
+        .collect();
+    let values = [
+        ("{realm}", format!("ApiAuthz-{STAGE}-{}", api.name)),
+        ("{error}", text(&r["error"])),
+        ("{errorDescription}", text(&r["errorDescription"])),
+        ("{algs}", algs.join(" ")),
+    ];
+    let mut schemes = vec!["bearer"];
+    if api.sender_constrained != SenderConstrained::Off {
+        schemes.push("dpop");
+    }
+    schemes
+        .into_iter()
+        .map(|scheme| {
+            values
+                .iter()
+                .fold(text(&doc["challenges"][scheme]), |t, (k, v)| {
+                    t.replace(k, v)
+                })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A REST API's answer when its authorizer refuses (`UNAUTHORIZED` or `ACCESS_DENIED`), as the
-/// deployed gateway response: `{"message", "error", "requestId"}` and an RFC 6750 challenge
-/// with the realm the CDK app gives (`ApiAuthz-<stage>-<api>`).
+/// deployed gateway response: `{"message", "error", "requestId"}` and the challenges of
+/// [`www_authenticate`].
 ///
 /// # Panics
 /// If `infra/gateway-responses.json` lacks the response (a test reads every one).
-pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str) -> Resp {
-    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| {
-        serde_json::from_str(GATEWAY_RESPONSES).expect("infra/gateway-responses.json is JSON")
-    });
+pub fn gateway_response(response: &str, api: &ApiSpec, text: &str, request_id: &str) -> Resp {
+    let doc = gateway_responses();
     let r = &doc["responses"][response];
     let error = r["error"].as_str().expect("gateway response error");
     let status = r["statusCode"]
@@ -887,16 +967,12 @@ pub fn gateway_response(response: &str, api: &str, text: &str, request_id: &str)
         .and_then(|c| u16::try_from(c).ok())
         .and_then(|c| StatusCode::from_u16(c).ok())
         .expect("gateway response statusCode");
-    let description = r["errorDescription"].as_str().unwrap_or_default();
     let mut resp = reply(
         status,
         "application/json",
         json!({"message": text, "error": error, "requestId": request_id}).to_string(),
     );
-    let challenge = format!(
-        "Bearer realm=\"ApiAuthz-{STAGE}-{api}\", error=\"{error}\", error_description=\"{description}\""
-    );
-    if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+    if let Ok(v) = http::HeaderValue::from_str(&www_authenticate(response, api)) {
         resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
     }
     resp
@@ -945,6 +1021,47 @@ mod tests {
             client_cert_pem("-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----"),
             None
         );
+    }
+
+    #[test]
+    fn the_dpop_challenge_names_the_proof_algorithms_authz_core_accepts() {
+        use authz_core::internals::{SUPPORTED_ALGORITHMS, alg_name};
+        let algs: Vec<&str> = gateway_responses()["dpopAlgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let core: Vec<&str> = SUPPORTED_ALGORITHMS.into_iter().map(alg_name).collect();
+        assert_eq!(algs, core, "infra/gateway-responses.json dpopAlgs");
+    }
+
+    #[test]
+    fn rest_challenges_are_bearer_and_dpop_on_sender_constrained_apis() {
+        let mut doc: Value =
+            serde_json::from_str(include_str!("../../../infra/routes.json")).unwrap();
+        let bearer = "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"invalid_token\", \
+             error_description=\"The access token is missing, malformed, expired or not trusted\"";
+        let apis = crate::table::parse(&doc.to_string()).unwrap();
+        assert_eq!(www_authenticate("UNAUTHORIZED", &apis[0]), bearer);
+        doc["apis"]["pet-store"]["senderConstrained"] = json!("accept");
+        doc["apis"]["pet-store"]["cacheTtlSeconds"] = json!(0);
+        let apis = crate::table::parse(&doc.to_string()).unwrap();
+        assert_eq!(
+            www_authenticate("UNAUTHORIZED", &apis[0]),
+            format!(
+                "{bearer}, DPoP realm=\"ApiAuthz-local-pet-store\", \
+                 algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA\", \
+                 error=\"invalid_token\", \
+                 error_description=\"The access token is missing, malformed, expired or not trusted\""
+            )
+        );
+        let denied = www_authenticate("ACCESS_DENIED", &apis[0]);
+        assert!(denied.starts_with(
+            "Bearer realm=\"ApiAuthz-local-pet-store\", error=\"insufficient_scope\""
+        ));
+        assert!(denied.contains(", DPoP realm=\"ApiAuthz-local-pet-store\", algs=\""));
+        assert!(denied.ends_with("error=\"insufficient_scope\", error_description=\"The access token does not grant access to this resource\""));
     }
 
     #[test]

@@ -39,14 +39,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authz_core::SenderConstraint;
 use authz_testkit::{Issuer, MotoServer, TestKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use gateway::Gateway;
-pub use table::{ApiKind, ApiSpec, AuthorizerKind};
+pub use table::{ApiKind, ApiSpec, AuthorizerKind, SenderConstrained};
 
 /// Settings of [`LocalMode::start`]. Ports 0 pick free ones.
 #[derive(Debug, Clone)]
@@ -72,7 +71,7 @@ pub struct Options {
     /// Trust this issuer instead of starting the dev issuer (no demo tokens then).
     pub issuer: Option<ExternalIssuer>,
     /// Overrides of APIs' `senderConstrained` (`--sender-constrained API=MODE`).
-    pub sender_constrained: Vec<(String, SenderConstraint)>,
+    pub sender_constrained: Vec<(String, SenderConstrained)>,
 }
 
 /// An external OIDC issuer for the local mode (tokens come from it, not from `token.sh`).
@@ -222,16 +221,10 @@ async fn bind(port: u16) -> Result<TcpListener, String> {
 impl LocalMode {
     /// Starts everything; errors say what is missing (a binary, the table, a busy port).
     pub async fn start(opts: &Options) -> Result<LocalMode, String> {
-        let mut apis = table::load(&opts.routes_file)?;
-        for (name, mode) in &opts.sender_constrained {
-            let api = apis.iter_mut().find(|a| &a.name == name).ok_or_else(|| {
-                format!("--sender-constrained: the route table has no API \"{name}\"")
-            })?;
-            api.sender_constrained = *mode;
-        }
+        let apis = table::load_with(&opts.routes_file, &opts.sender_constrained)?;
         let constrained = apis
             .iter()
-            .any(|a| a.sender_constrained != SenderConstraint::Off);
+            .any(|a| a.sender_constrained != SenderConstrained::Off);
         for api in &apis {
             for kind in api.lambda_authorizers() {
                 let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
@@ -351,10 +344,6 @@ impl LocalMode {
         for (mut api, listener) in apis.into_iter().zip(listeners) {
             if let Some(ttl) = opts.cache_ttl {
                 api.cache_ttl_seconds = ttl;
-            }
-            // As synth requires: a proof differs on every request, a cached answer would skip it.
-            if api.sender_constrained != SenderConstraint::Off {
-                api.cache_ttl_seconds = 0;
             }
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let gw = Arc::new(Gateway::start(api, addr, &shared, opts).await?);

@@ -191,7 +191,10 @@ async fn main() {
             "--introspection-client-id" => introspection_client_id = Some(value),
             "--sender-constrained" => {
                 let parsed = value.split_once('=').and_then(|(api, mode)| {
-                    Some((api.to_owned(), authz_core::SenderConstraint::parse(mode)?))
+                    Some((
+                        api.to_owned(),
+                        authz_local::SenderConstrained::from_name(mode)?,
+                    ))
                 });
                 opts.sender_constrained.push(parsed.unwrap_or_else(|| {
                     fail(&format!(
@@ -446,7 +449,7 @@ fn print_banner(mode: &LocalMode) {
             String::new()
         };
         let constrained = match gw.api.sender_constrained {
-            authz_core::SenderConstraint::Off => String::new(),
+            authz_local::SenderConstrained::Off => String::new(),
             mode => format!(", sender-constrained ({})", mode.name()),
         };
         println!(
@@ -628,7 +631,7 @@ fn print_banner(mode: &LocalMode) {
     let constrained = mode
         .gateways
         .iter()
-        .filter(|g| g.api.sender_constrained != authz_core::SenderConstraint::Off)
+        .filter(|g| g.api.sender_constrained != authz_local::SenderConstrained::Off)
         .find_map(example_in);
     if let Some((gw, r, tier)) = constrained.filter(|_| mode.tokens.is_some()) {
         let path = sample_path(&r);

@@ -22,7 +22,7 @@ use std::fmt;
 use std::path::Path;
 
 // Everything this crate takes from authz-core for the route table.
-use authz_core::{Claims, Rule, Rules, SenderConstraint};
+use authz_core::{Claims, Rule, Rules};
 use serde_json::{Map, Value, json};
 
 use json::Json;
@@ -108,6 +108,41 @@ impl AuthorizerKind {
             AuthorizerKind::Http => "http",
             AuthorizerKind::Jwt => "jwt",
         }
+    }
+}
+
+/// Sender-constrained tokens on an API (`senderConstrained` in routes.json, route-table.ts
+/// `SenderConstrained`): the value its Lambda authorizers get as `AUTHZ_SENDER_CONSTRAINED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SenderConstrained {
+    /// Bearer tokens only; bound tokens refused (the default).
+    #[default]
+    Off,
+    /// Bound tokens need their DPoP proof or client certificate; bearer tokens still pass.
+    Accept,
+    /// Every token must be bound.
+    Require,
+}
+
+impl SenderConstrained {
+    /// The name used in routes.json, and the value of `AUTHZ_SENDER_CONSTRAINED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SenderConstrained::Off => "off",
+            SenderConstrained::Accept => "accept",
+            SenderConstrained::Require => "require",
+        }
+    }
+
+    /// The value named so in routes.json.
+    pub fn from_name(name: &str) -> Option<SenderConstrained> {
+        [
+            SenderConstrained::Off,
+            SenderConstrained::Accept,
+            SenderConstrained::Require,
+        ]
+        .into_iter()
+        .find(|v| v.name() == name)
     }
 }
 
@@ -265,8 +300,8 @@ pub struct ApiSpec {
     pub audience: String,
     /// Authorizer result cache TTL (0: off).
     pub cache_ttl_seconds: u64,
-    /// `senderConstrained`: its Lambda authorizers' `AUTHZ_SENDER_CONSTRAINED`.
-    pub sender_constrained: SenderConstraint,
+    /// `senderConstrained`: `AUTHZ_SENDER_CONSTRAINED` of its Lambda authorizers.
+    pub sender_constrained: SenderConstrained,
     /// Test callers.
     pub tiers: BTreeMap<String, TierSpec>,
     /// Routes.
@@ -275,6 +310,15 @@ pub struct ApiSpec {
 
 /// Reads and validates a route table file (route-table.ts `loadRouteTable`).
 pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
+    load_with(file, &[])
+}
+
+/// [`load`] with these APIs' `senderConstrained` set in the document first (`authz-local
+/// --sender-constrained API=MODE`), so the table with them is validated as synth would.
+pub fn load_with(
+    file: &Path,
+    sender_constrained: &[(String, SenderConstrained)],
+) -> Result<Vec<ApiSpec>, RouteTableError> {
     let unreadable = |e: String| {
         RouteTableError::new(
             &file.display().to_string(),
@@ -282,11 +326,41 @@ pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
         )
     };
     let text = std::fs::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
-    let doc = Json::parse(&text).map_err(|e| unreadable(e.to_string()))?;
+    let mut doc = Json::parse(&text).map_err(|e| unreadable(e.to_string()))?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    for (api, mode) in sender_constrained {
+        let entries = match &mut doc {
+            Json::Object(top) => top
+                .iter_mut()
+                .find(|(k, _)| k == "apis")
+                .and_then(|(_, apis)| match apis {
+                    Json::Object(apis) => apis.iter_mut().find(|(k, _)| k == api),
+                    _ => None,
+                })
+                .and_then(|(_, entry)| match entry {
+                    Json::Object(entries) => Some(entries),
+                    _ => None,
+                }),
+            _ => None,
+        };
+        let Some(entries) = entries else {
+            return Err(RouteTableError::new(
+                &name,
+                vec![Problem::at(
+                    "/apis",
+                    format!("--sender-constrained: the route table has no API \"{api}\""),
+                )],
+            ));
+        };
+        let value = Json::String(mode.name().to_owned());
+        match entries.iter_mut().find(|(k, _)| k == "senderConstrained") {
+            Some(entry) => entry.1 = value,
+            None => entries.push(("senderConstrained".to_owned(), value)),
+        }
+    }
     validate(&doc, &name)
 }
 
@@ -371,6 +445,9 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                 .filter_map(|s| s.as_str().map(str::to_owned))
                 .collect()
         };
+        let sender_constrained = text(api.get("senderConstrained"))
+            .and_then(|v| SenderConstrained::from_name(&v))
+            .unwrap_or_default();
         let mut seen = HashSet::new();
         let mut routes = Vec::new();
         for (i, r) in api
@@ -401,6 +478,7 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             problems.extend(
                 route_problems(kind, &route, authorizer, &scopes, &claims)
                     .into_iter()
+                    .chain(sender_constraint_problems(authorizer, sender_constrained))
                     .map(|p| Problem::at(&pointer, format!("{at}: {p}"))),
             );
             // What the checks above admit, authz-core must accept (it parses AUTHZ_ROUTES).
@@ -448,10 +526,6 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             Some(Json::Number(n)) => *n as u64,
             _ => DEFAULT_CACHE_TTL_SECONDS,
         };
-        // The schema admits the mode names only.
-        let sender_constrained = text(api.get("senderConstrained"))
-            .and_then(|m| SenderConstraint::parse(&m))
-            .unwrap_or(SenderConstraint::Off);
         apis.push(ApiSpec {
             name: name.clone(),
             kind,
@@ -536,6 +610,23 @@ fn route_problems(
         ));
     }
     out
+}
+
+/// What a route cannot do on an API with sender-constrained tokens (route-table.ts's wording):
+/// the native JWT authorizer sees no `DPoP` proof and no client certificate. (A TOKEN authorizer
+/// and caching are refused by the authorizers' own configuration reader, `Config::cache_key`,
+/// at synth and at cold start.)
+fn sender_constraint_problems(
+    authorizer: AuthorizerKind,
+    sender_constrained: SenderConstrained,
+) -> Option<String> {
+    (authorizer == AuthorizerKind::Jwt && sender_constrained != SenderConstrained::Off).then(|| {
+        format!(
+            "the native JWT authorizer cannot check DPoP proofs or client certificates \
+             (senderConstrained \"{}\" on the API); use authorizer \"http\"",
+            sender_constrained.name()
+        )
+    })
 }
 
 /// API Gateway REST resources: one template name per position among siblings.
@@ -771,7 +862,7 @@ mod tests {
     }
 
     #[test]
-    fn sender_constrained_is_read_with_the_schema_s_default_and_names() {
+    fn sender_constrained_defaults_to_the_schema_s_default() {
         let schema = Json::parse(include_str!("../../../infra/routes.schema.json")).unwrap();
         let default = [
             "definitions",
@@ -783,25 +874,7 @@ mod tests {
         .iter()
         .try_fold(&schema, |node, key| node.get(key))
         .unwrap();
-        assert_eq!(default.as_str(), Some(SenderConstraint::Off.name()));
-        let apis = parse(TABLE).unwrap();
-        assert!(
-            apis.iter()
-                .all(|a| a.sender_constrained == SenderConstraint::Off)
-        );
-        let mut doc: Value = serde_json::from_str(TABLE).unwrap();
-        for mode in SenderConstraint::ALL {
-            doc["apis"]["solar-system"]["senderConstrained"] = json!(mode.name());
-            let apis = parse(&doc.to_string()).unwrap();
-            let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
-            assert_eq!(solar.sender_constrained, mode);
-        }
-        doc["apis"]["solar-system"]["senderConstrained"] = json!("required");
-        let err = parse(&doc.to_string()).unwrap_err();
-        assert_eq!(
-            err.problems[0].pointer,
-            "/apis/solar-system/senderConstrained"
-        );
+        assert_eq!(default.as_str(), Some(SenderConstrained::Off.name()));
     }
 
     #[test]
@@ -827,6 +900,28 @@ mod tests {
         );
         // The table as committed passes.
         assert!(parse(TABLE).is_ok());
+    }
+
+    #[test]
+    fn sender_constrained_is_a_field_of_the_api_off_unless_the_table_says() {
+        let apis = parse(TABLE).unwrap();
+        assert!(
+            apis.iter()
+                .all(|a| a.sender_constrained == SenderConstrained::Off)
+        );
+        let mut doc: Value = serde_json::from_str(TABLE).unwrap();
+        let solar = &mut doc["apis"]["solar-system"];
+        solar["senderConstrained"] = json!("require");
+        solar["cacheTtlSeconds"] = json!(0);
+        // GET /moons is on the native JWT authorizer, which sees no proof.
+        let err = parse(&doc.to_string()).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].pointer, "/apis/solar-system/routes/3");
+        doc["apis"]["solar-system"]["routes"][3]["authorizer"] = json!("http");
+        let apis = parse(&doc.to_string()).unwrap();
+        let solar = apis.iter().find(|a| a.name == "solar-system").unwrap();
+        assert_eq!(solar.sender_constrained, SenderConstrained::Require);
+        assert_eq!(solar.sender_constrained.name(), "require");
     }
 
     #[test]

@@ -6,26 +6,25 @@
 
 use std::path::PathBuf;
 
-use authz_core::SenderConstraint;
 use authz_local::gateway::CLIENT_CERT_HEADER;
 use authz_local::{LocalMode, Options, REPLAY_TABLE};
 use authz_testkit::tls::TestCa;
 use authz_testkit::{TestKey, now};
 use serde_json::{Value, json};
 
-fn options(table: PathBuf, api: &str) -> Options {
+fn options(table: PathBuf) -> Options {
     for bin in ["token-authorizer", "request-authorizer", "http-authorizer"] {
         authz_testkit::fixtures::workspace_bin(bin);
     }
     let mut opts = Options::new(table, authz_testkit::fixtures::bin_dir());
     (opts.rest_port, opts.http_port, opts.token_port) = (0, 0, 0);
     opts.opaque = false;
-    opts.sender_constrained = vec![(api.to_owned(), SenderConstraint::Accept)];
     opts
 }
 
+/// The local mode's sender-constrained demo table (README "Local mode").
 fn routes_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/routes.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dpop-routes.json")
 }
 
 /// `url?k=v&…`, form-encoded.
@@ -72,9 +71,7 @@ async fn spent(mode: &LocalMode) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dpop_bound_tokens_from_the_dev_issuer_are_checked_and_each_proof_spent_once() {
-    let mode = LocalMode::start(&options(routes_file(), "solar-system"))
-        .await
-        .unwrap();
+    let mode = LocalMode::start(&options(routes_file())).await.unwrap();
     let gw = mode.gateway("solar-system").unwrap();
     assert_eq!(gw.api.cache_ttl_seconds, 0, "sender-constrained: no cache");
     assert!(mode.moto.is_some(), "the replay table's DynamoDB");
@@ -192,8 +189,7 @@ async fn dpop_bound_tokens_from_the_dev_issuer_are_checked_and_each_proof_spent_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_bound_tokens_need_their_certificate_through_the_local_gateway() {
-    // An HTTP API (the shipped solar-system) and a REST API of REQUEST routes only (a TOKEN
-    // authorizer cannot be sender-constrained).
+    // The demo table, its REST API requiring sender-constrained tokens.
     let mut table: Value =
         serde_json::from_str(&std::fs::read_to_string(routes_file()).unwrap()).unwrap();
     table["apis"]["pet-store"]["routes"] = json!([
@@ -205,7 +201,7 @@ async fn certificate_bound_tokens_need_their_certificate_through_the_local_gatew
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.json");
     std::fs::write(&file, table.to_string()).unwrap();
-    let mode = LocalMode::start(&options(file, "solar-system")).await;
+    let mode = LocalMode::start(&options(file)).await;
     std::fs::remove_dir_all(&dir).unwrap();
     let mode = mode.unwrap();
     let client = reqwest::Client::new();
@@ -367,6 +363,43 @@ fn the_dpop_proof_command_and_the_sender_constrained_flag() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("the route table has no API \"nowhere\""),
+        "{stderr}"
+    );
+    // The flag sets the table's key, and the table is then checked as synth checks it: the
+    // shipped solar-system API has a native JWT route (it sees no proof) and a cache.
+    let ports = ["--rest-port", "0", "--http-port", "0", "--token-port", "0"];
+    let out = authz_local(
+        &[
+            &["--sender-constrained", "solar-system=accept", "--no-opaque"][..],
+            &ports,
+        ]
+        .concat(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the native JWT authorizer cannot check DPoP proofs"),
+        "{stderr}"
+    );
+    let demo = routes_file();
+    let out = authz_local(
+        &[
+            &[
+                "--routes",
+                demo.to_str().unwrap(),
+                "--cache-ttl",
+                "300",
+                "--no-opaque",
+            ][..],
+            &ports,
+        ]
+        .concat(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("AUTHZ_SENDER_CONSTRAINED `accept`")
+            && stderr.contains("cacheTtlSeconds to 0"),
         "{stderr}"
     );
 }

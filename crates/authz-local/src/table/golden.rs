@@ -170,6 +170,7 @@ fn api_semantics(api: &ApiSpec) -> Value {
         "name": api.name,
         "type": api.kind.name(),
         "cacheTtlSeconds": api.cache_ttl_seconds,
+        "senderConstrained": api.sender_constrained.name(),
         "lambdaAuthorizers": lambda,
         "httpRouteKeyInIdentity": api.http_route_key_in_identity(),
         "routes": routes,
