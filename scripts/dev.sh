@@ -36,8 +36,9 @@
 #                        with --issuer: introspect its opaque tokens with this client (secret in
 #                        AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
 #   --sender-constrained API=MODE  that API's senderConstrained instead of the table's (off,
-#                        accept, require): DPoP and certificate-bound tokens, its authorizer
-#                        cache off, moto's DynamoDB replay table (README "Local mode")
+#                        accept, require): DPoP and certificate-bound tokens, moto's DynamoDB
+#                        replay table; the API needs cacheTtlSeconds 0 (or --cache-ttl 0) and
+#                        no token or jwt route, as synth does (README "Local mode")
 #   --bin-dir DIR        where the authorizer binaries are (default: the build's directory)
 #   -h, --help           this help (nothing is built)
 # `demo` runs one authorizer (a name from this build, or a path) on a directory of sample

@@ -68,8 +68,8 @@ const HELP: &str = "Options:
                        with --issuer: introspect its opaque tokens with this client (secret
                        in AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
   --sender-constrained API=MODE  that API's senderConstrained instead of the table's: off,
-                       accept or require (DPoP and certificate-bound tokens; its authorizer
-                       cache off)
+                       accept or require (DPoP and certificate-bound tokens; the API needs
+                       cacheTtlSeconds 0 and no token or jwt route, as synth does)
   -h, --help           this help
 demo <authorizer> <events-dir>: run one authorizer on a directory of sample events, configured
   from the route table (--routes FILE, --tier T, NAME=VALUE settings).
