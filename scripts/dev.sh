@@ -35,6 +35,10 @@
 #   --introspection-client-id ID
 #                        with --issuer: introspect its opaque tokens with this client (secret in
 #                        AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
+#   --sender-constrained API=MODE  that API's senderConstrained instead of the table's (off,
+#                        accept, require): DPoP and certificate-bound tokens, moto's DynamoDB
+#                        replay table; the API needs cacheTtlSeconds 0 (or --cache-ttl 0) and
+#                        no token or jwt route, as synth does (README "Local mode")
 #   --bin-dir DIR        where the authorizer binaries are (default: the build's directory)
 #   -h, --help           this help (nothing is built)
 # `demo` runs one authorizer (a name from this build, or a path) on a directory of sample
@@ -57,15 +61,20 @@ command -v cargo >/dev/null 2>&1 || {
 }
 # moto_server (into .venv, once) unless opaque tokens are off or it is the one-shot demo.
 profile=(--profile dev) dir=target/debug
-need_moto=true
+need_moto=true sender_constrained=false
 args=()
 for arg in "$@"; do
     case "$arg" in
         --release) profile=(--release) dir=target/release; continue ;;
         --no-opaque|demo) need_moto=false ;;
+        --sender-constrained) sender_constrained=true ;;
     esac
     args+=("$arg")
 done
+# A sender-constrained API's replay table is in moto's DynamoDB, opaque tokens or not.
+if [[ $sender_constrained == true && " $* " != *" demo "* ]]; then
+    need_moto=true
+fi
 # moto's install (pip, first run only; interruptible and re-runnable, scripts/lib/install.sh)
 # and the build at the same time, each in a process group of its own (job control): Ctrl-C and
 # SIGTERM reach this script, which passes them to both whole groups; a failing install says why

@@ -105,6 +105,42 @@ pub fn verify_proof(
     target: &ProofTarget,
     check: &ProofCheck<'_>,
 ) -> Result<Proof, AuthzError> {
+    verify(proof, Some(token), target, check)
+}
+
+/// Verifies a DPoP proof sent to an authorization server's token endpoint (RFC 9449 §5): the
+/// checks of [`verify_proof`] with every asymmetric algorithm this build verifies, `iat` within
+/// `max_age` (and `leeway` either way), and no access token, so no `ath`. The proof's
+/// [`Proof::jkt`] is what the issued token's `cnf.jkt` binds it to. For the local mode's dev
+/// issuer; the replay of a token request is the issuer's to track.
+pub fn verify_token_request_proof(
+    proof: &str,
+    method: &str,
+    url: &str,
+    now: f64,
+    max_age: f64,
+    leeway: f64,
+) -> Result<Proof, AuthzError> {
+    let target = ProofTarget {
+        method: method.to_owned(),
+        url: Some(url.to_owned()),
+    };
+    let check = ProofCheck {
+        now,
+        max_age,
+        leeway,
+        algorithms: &alg::SUPPORTED_ALGORITHMS,
+    };
+    verify(proof, None, &target, &check)
+}
+
+/// [`verify_proof`]; `token` `None`: a token request, no `ath` to check.
+fn verify(
+    proof: &str,
+    token: Option<&str>,
+    target: &ProofTarget,
+    check: &ProofCheck<'_>,
+) -> Result<Proof, AuthzError> {
     let malformed = AuthzError::DpopProofInvalid;
     let mut parts = proof.split('.');
     let (Some(h64), Some(p64), Some(s64), None) =
@@ -172,7 +208,9 @@ pub fn verify_proof(
     if iat > check.now + check.leeway || iat < check.now - check.max_age - check.leeway {
         return Err(AuthzError::DpopStale);
     }
-    if text("ath")? != access_token_hash(token) {
+    if let Some(token) = token
+        && text("ath")? != access_token_hash(token)
+    {
         return Err(AuthzError::DpopAthMismatch);
     }
     Ok(Proof {

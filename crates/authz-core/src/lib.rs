@@ -46,6 +46,7 @@ pub use authorizer::Authorizer;
 pub use claims::Claims;
 pub use config::{AuthorizerKind, CacheKey, Config, Kind as SettingKind, SETTINGS};
 pub use decision_log::{DECISIONS, Trace};
+pub use dpop::{Proof, verify_token_request_proof};
 pub use error::{AuthzError, ConfigError, Verdict};
 pub use keys::JwksSettings;
 pub use policy::{MethodArn, Rule, Rules, Statement, evaluate, policy_statements};

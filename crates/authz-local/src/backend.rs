@@ -37,6 +37,9 @@ pub struct GatewayRequest<'a> {
     pub route: &'a RouteSpec,
     /// Path parameters.
     pub params: Map<String, Value>,
+    /// The client certificate (PEM) of a mutual-TLS request: from the local gateway's dev-only
+    /// header ([`crate::gateway::CLIENT_CERT_HEADER`]), which is not passed on as a header.
+    pub client_cert: Option<String>,
 }
 
 /// The backend's answer for a request that passed the authorizer (`context`: what it handed

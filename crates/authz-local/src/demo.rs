@@ -125,6 +125,12 @@ pub async fn run(mut args: impl Iterator<Item = String>, bin_dir: &Path) {
             };
             env.push(("AUTHZ_AUDIENCE".into(), api.audience.clone()));
             env.push(("AUTHZ_ROUTES".into(), api.authz_routes_for(kind)));
+            // A sender-constrained API's setting (the sample events carry bearer tokens; the
+            // replay table is the running local mode's, not needed for one process).
+            if api.sender_constrained != table::SenderConstrained::Off {
+                let mode = api.sender_constrained.name();
+                env.push(("AUTHZ_SENDER_CONSTRAINED".into(), mode.to_owned()));
+            }
             claims["aud"] = json!(api.audience);
             claims["scope"] = json!(tier.scopes.join(" "));
             for (k, v) in &tier.claims {

@@ -17,7 +17,13 @@
 //!   TOKEN the token header alone, REQUEST the token and binding headers (`AUTHZ_TOKEN_HEADER`,
 //!   `AUTHZ_BIND_HEADER`), HTTP those plus `$context.routeKey` whenever results are cached, for
 //!   the table's `cacheTtlSeconds`;
-//! * the authorizer `context` handed to the backend.
+//! * the authorizer `context` handed to the backend;
+//! * sender-constrained APIs (`senderConstrained`): their authorizers get
+//!   `AUTHZ_SENDER_CONSTRAINED` and the shared replay table (`AUTHZ_DPOP_REPLAY_TABLE`, moto's
+//!   DynamoDB), their results are not cached; a client certificate, which API Gateway takes from
+//!   mutual TLS on a custom domain, comes in the dev-only header [`CLIENT_CERT_HEADER`] and goes
+//!   into the event where API Gateway puts it (REST `requestContext.identity.clientCert`, HTTP
+//!   `requestContext.authentication.clientCert`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -61,6 +67,60 @@ fn with_reason(mut resp: Resp, reason: Option<&str>) -> Resp {
         resp.headers_mut().insert(REASON_HEADER, v);
     }
     resp
+}
+
+/// The local gateway's stand-in for mutual TLS (dev only; API Gateway has no such header): the
+/// client certificate's PEM, on one line (line breaks as spaces) or percent-encoded as nginx's
+/// `$ssl_client_escaped_cert`. The gateway puts it into the authorizer event's `clientCert` and
+/// does not pass the header on.
+pub const CLIENT_CERT_HEADER: &str = "x-authz-local-client-cert";
+
+/// The PEM of [`CLIENT_CERT_HEADER`]'s value: percent-decoded, each base64 run of the body on a
+/// line of its own between the markers (the PEM API Gateway's `clientCertPem` carries). `None`
+/// when it holds no `CERTIFICATE` block.
+pub fn client_cert_pem(value: &str) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let decoded: String =
+        form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+    let body = &decoded[decoded.find(BEGIN)? + BEGIN.len()..];
+    let body = &body[..body.find(END)?];
+    let lines: Vec<&str> = body.split_whitespace().collect();
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!("{BEGIN}\n{}\n{END}\n", lines.join("\n")))
+}
+
+/// What `cdk synth` refuses of an authorizer's configuration beyond its cold start: the
+/// authorizers' own reader given whether API Gateway caches its answers (`Config::cache_key`, as
+/// infra calls it through `authz-config`), e.g. a sender-constrained API with a cache TTL. A
+/// configuration the reader refuses outright is left to the cold start, which reports it.
+fn synth_check(api: &ApiSpec, kind: AuthorizerKind, env: &[(&str, &str)]) -> Result<(), String> {
+    let core_kind = match kind {
+        AuthorizerKind::Token => AuthzKind::Token,
+        AuthorizerKind::Request => AuthzKind::Request,
+        _ => AuthzKind::Http,
+    };
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    match Config::from_lookup(lookup) {
+        Ok(config) => config
+            .cache_key(
+                core_kind,
+                &std::collections::BTreeMap::new(),
+                api.cache_ttl_seconds > 0,
+            )
+            .map(|_| ())
+            .map_err(|e| format!("{}: the {} authorizer: {e}", api.name, kind.name())),
+        Err(_) => Ok(()),
+    }
 }
 
 /// How long a cold start may take (the dev issuer is on loopback; Lambda's init limit is 10 s).
@@ -335,6 +395,13 @@ impl Gateway {
                 None => vec![("AUTHZ_ISSUER", issuer), ("AUTHZ_AUDIENCE", &api.audience)],
             };
             env.push(("AUTHZ_ROUTES", &routes));
+            // Written from the table, `off` too, as infra writes it.
+            env.push(("AUTHZ_SENDER_CONSTRAINED", api.sender_constrained.name()));
+            if api.sender_constrained != SenderConstrained::Off
+                && let Some(table) = &shared.replay_table
+            {
+                env.push(("AUTHZ_DPOP_REPLAY_TABLE", table));
+            }
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
             }
@@ -345,6 +412,7 @@ impl Gateway {
                 env.retain(|(n, _)| n != k);
                 env.push((k, v));
             }
+            synth_check(&api, kind, &env)?;
             let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
             pools.push(
                 Pool::start(kind, &bin, &env, opts.pool_size)
@@ -452,9 +520,15 @@ impl Gateway {
                 ApiKind::Http => message(StatusCode::NOT_FOUND, "Not Found"),
             };
         };
+        let client_cert = parts
+            .headers
+            .get(CLIENT_CERT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(client_cert_pem);
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
+            .filter(|(k, _)| k.as_str() != CLIENT_CERT_HEADER)
             .map(|(k, v)| {
                 (
                     k.as_str().to_owned(),
@@ -481,6 +555,7 @@ impl Gateway {
             headers,
             route,
             params: path_params(route.path(), parts.uri.path()),
+            client_cert,
         };
         let context = match route.authorizer {
             AuthorizerKind::None => None,
@@ -740,6 +815,10 @@ impl Gateway {
                 multi_query.insert(k.to_string(), json!([v]));
             }
         }
+        let mut identity = json!({"sourceIp": "127.0.0.1"});
+        if let Some(pem) = &req.client_cert {
+            identity["clientCert"] = client_cert_event(pem);
+        }
         json!({
             "type": "REQUEST", "methodArn": arn, "resource": req.route.path(), "path": req.path,
             "httpMethod": req.verb, "headers": headers, "multiValueHeaders": multi,
@@ -748,7 +827,7 @@ impl Gateway {
             "requestContext": {
                 "path": format!("/{STAGE}{}", req.path), "accountId": "123456789012",
                 "resourceId": "local", "stage": STAGE, "requestId": self.request_id(),
-                "identity": {"sourceIp": "127.0.0.1"}, "resourcePath": req.route.path(),
+                "identity": identity, "resourcePath": req.route.path(),
                 "httpMethod": req.verb, "apiId": self.api_id,
             }
         })
@@ -788,7 +867,7 @@ impl Gateway {
             .elapsed()
             .unwrap_or_default()
             .as_millis();
-        json!({
+        let mut event = json!({
             "version": "2.0", "type": "REQUEST", "routeArn": arn, "identitySource": identity,
             "routeKey": req.route.route, "rawPath": format!("/{STAGE}{}", req.path),
             "rawQueryString": req.query, "headers": headers, "queryStringParameters": query,
@@ -801,8 +880,20 @@ impl Gateway {
                 "timeEpoch": u64::try_from(now_ms).unwrap_or(u64::MAX),
             },
             "pathParameters": req.params, "stageVariables": {},
-        })
+        });
+        if let Some(pem) = &req.client_cert {
+            event["requestContext"]["authentication"] =
+                json!({"clientCert": client_cert_event(pem)});
+        }
+        event
     }
+}
+
+/// The `clientCert` object API Gateway puts into the event for a mutual-TLS request (only the
+/// PEM is read by the authorizers; the other members as API Gateway names them).
+fn client_cert_event(pem: &str) -> Value {
+    json!({"clientCertPem": pem, "subjectDN": "", "issuerDN": "", "serialNumber": "",
+           "validity": {"notBefore": "", "notAfter": ""}})
 }
 
 /// The REST APIs' 401 / 403 answers: `infra/gateway-responses.json`, the definition
@@ -906,6 +997,31 @@ pub fn message(status: StatusCode, text: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_certificate_header_gives_the_pem_api_gateway_passes() {
+        let pem = authz_testkit::tls::TestCa::new().client_cert("c").pem;
+        let x5t = authz_core::internals::certificate_thumbprint(&pem);
+        assert!(x5t.is_some());
+        let one_line = pem.replace('\n', " ");
+        let escaped: String = form_urlencoded::byte_serialize(pem.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        for value in [one_line.as_str(), escaped.as_str(), pem.trim()] {
+            let got = client_cert_pem(value).unwrap();
+            assert!(got.starts_with("-----BEGIN CERTIFICATE-----\n"), "{got}");
+            assert!(
+                got.lines()
+                    .all(|l| !l.contains(' ') || l.contains("CERTIFICATE"))
+            );
+            assert_eq!(authz_core::internals::certificate_thumbprint(&got), x5t);
+        }
+        assert_eq!(client_cert_pem("not a certificate"), None);
+        assert_eq!(
+            client_cert_pem("-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----"),
+            None
+        );
+    }
 
     #[test]
     fn the_dpop_challenge_names_the_proof_algorithms_authz_core_accepts() {

@@ -9,7 +9,10 @@
 //! * with the dev issuer, one loopback issuer per IdP shape ([`shapes`]), which every Lambda
 //!   authorizer also trusts with that IdP's README recipe (the native JWT routes do not);
 //! * `moto_server` (AWS Secrets Manager) holding the introspection client's secret, so opaque
-//!   tokens take the production path: the authorizers read the secret with the AWS SDK;
+//!   tokens take the production path: the authorizers read the secret with the AWS SDK; and,
+//!   when an API is sender-constrained (`senderConstrained`, DPoP and certificate-bound
+//!   tokens), moto's DynamoDB with the shared DPoP replay table ([`REPLAY_TABLE`]), which that
+//!   API's authorizers write to as deployed ones do (`AUTHZ_DPOP_REPLAY_TABLE`);
 //! * per API, an API Gateway emulator ([`gateway`]): REST APIs with TOKEN / REQUEST Lambda
 //!   authorizers, HTTP APIs with Lambda (simple responses) and native JWT authorizers. The
 //!   Lambda authorizers are the real binaries run through the Lambda Runtime API emulator
@@ -26,6 +29,7 @@ pub mod backend;
 pub mod gateway;
 pub mod logs;
 pub mod probe;
+pub mod proof;
 pub mod shapes;
 pub mod table;
 pub mod token;
@@ -41,7 +45,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use gateway::Gateway;
-pub use table::{ApiKind, ApiSpec, AuthorizerKind};
+pub use table::{ApiKind, ApiSpec, AuthorizerKind, SenderConstrained};
 
 /// Settings of [`LocalMode::start`]. Ports 0 pick free ones.
 #[derive(Debug, Clone)]
@@ -66,6 +70,8 @@ pub struct Options {
     pub opaque: bool,
     /// Trust this issuer instead of starting the dev issuer (no demo tokens then).
     pub issuer: Option<ExternalIssuer>,
+    /// Overrides of APIs' `senderConstrained` (`--sender-constrained API=MODE`).
+    pub sender_constrained: Vec<(String, SenderConstrained)>,
 }
 
 /// An external OIDC issuer for the local mode (tokens come from it, not from `token.sh`).
@@ -92,6 +98,7 @@ impl Options {
             cache_ttl: None,
             opaque: true,
             issuer: None,
+            sender_constrained: Vec::new(),
         }
     }
 }
@@ -109,7 +116,14 @@ pub struct Shared {
     /// The IdP-shaped issuers the Lambda authorizers also trust, each with its recipe (with the
     /// dev issuer; `None` with an external one).
     pub shapes: Option<Arc<shapes::ShapeIssuers>>,
+    /// The DPoP replay table in moto's DynamoDB, when an API is sender-constrained: the
+    /// `AUTHZ_DPOP_REPLAY_TABLE` of those APIs' authorizers.
+    pub replay_table: Option<String>,
 }
+
+/// Name of the DynamoDB table (moto) where sender-constrained APIs' authorizers record the DPoP
+/// proofs they accepted.
+pub const REPLAY_TABLE: &str = "authz-local-dpop-replay";
 
 /// Name of the Secrets Manager secret holding the introspection client.
 pub const INTROSPECTION_SECRET_NAME: &str = "authz-local/introspection-client";
@@ -129,7 +143,8 @@ pub struct Readiness {
     pub token_endpoint: Option<String>,
     /// The demo-token endpoint, `GET …/token?api=A&tier=T` (`None` with an external issuer).
     pub demo_token_endpoint: Option<String>,
-    /// Secrets Manager (moto) endpoint, when opaque tokens are on; `None`: JWTs only.
+    /// moto's endpoint (Secrets Manager when opaque tokens are on, DynamoDB when an API is
+    /// sender-constrained); `None`: neither.
     pub moto: Option<String>,
     /// One entry per API, in table order.
     pub apis: Vec<ReadyApi>,
@@ -175,10 +190,16 @@ pub struct LocalMode {
     pub token_addr: SocketAddr,
     /// The issuer URL.
     pub issuer_url: String,
-    /// Secrets Manager (moto), when opaque tokens are on.
+    /// moto: Secrets Manager when opaque tokens are on, DynamoDB (the DPoP replay table) when an
+    /// API is sender-constrained.
     pub moto: Option<MotoServer>,
     /// The IdP-shaped issuers (with the dev issuer).
     pub shapes: Option<Arc<shapes::ShapeIssuers>>,
+    /// Whether moto's Secrets Manager holds the introspection client (opaque tokens on).
+    pub introspection: bool,
+    /// The DPoP replay table in moto's DynamoDB ([`REPLAY_TABLE`]), when an API is
+    /// sender-constrained.
+    pub replay_table: Option<String>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     _issuer: Option<Issuer>,
 }
@@ -200,7 +221,10 @@ async fn bind(port: u16) -> Result<TcpListener, String> {
 impl LocalMode {
     /// Starts everything; errors say what is missing (a binary, the table, a busy port).
     pub async fn start(opts: &Options) -> Result<LocalMode, String> {
-        let apis = table::load(&opts.routes_file)?;
+        let apis = table::load_with(&opts.routes_file, &opts.sender_constrained)?;
+        let constrained = apis
+            .iter()
+            .any(|a| a.sender_constrained != SenderConstrained::Off);
         for api in &apis {
             for kind in api.lambda_authorizers() {
                 let bin = opts.bin_dir.join(kind.binary().unwrap_or_default());
@@ -273,22 +297,38 @@ impl LocalMode {
             _ => None,
         };
         let mut authorizer_env = Vec::new();
-        let moto = match introspection_client {
-            None => None,
-            Some((client_id, client_secret)) => {
-                let moto = MotoServer::try_start().await.map_err(|e| {
+        let moto = if introspection_client.is_some() || constrained {
+            let moto = MotoServer::try_start().await.map_err(|e| {
+                if introspection_client.is_some() {
                     format!(
                         "opaque tokens need moto_server (Secrets Manager): {e}; or pass --no-opaque"
                     )
-                })?;
-                let value = json!({"client_id": client_id, "client_secret": client_secret});
-                let arn = moto
-                    .try_put_secret(INTROSPECTION_SECRET_NAME, &value.to_string())
-                    .await?;
-                authorizer_env.push(("AUTHZ_INTROSPECTION_SECRET_ARN".to_owned(), arn));
-                authorizer_env.extend(moto.sdk_env());
-                Some(moto)
+                } else {
+                    format!(
+                        "a sender-constrained API needs moto_server (DynamoDB, the DPoP replay \
+                         table): {e}"
+                    )
+                }
+            })?;
+            authorizer_env.extend(moto.sdk_env());
+            Some(moto)
+        } else {
+            None
+        };
+        let introspection = introspection_client.is_some();
+        if let (Some(moto), Some((client_id, client_secret))) = (&moto, introspection_client) {
+            let value = json!({"client_id": client_id, "client_secret": client_secret});
+            let arn = moto
+                .try_put_secret(INTROSPECTION_SECRET_NAME, &value.to_string())
+                .await?;
+            authorizer_env.push(("AUTHZ_INTROSPECTION_SECRET_ARN".to_owned(), arn));
+        }
+        let replay_table = match (&moto, constrained) {
+            (Some(moto), true) => {
+                moto.create_replay_table(REPLAY_TABLE).await;
+                Some(REPLAY_TABLE.to_owned())
             }
+            _ => None,
         };
         authorizer_env.extend(opts.extra_env.iter().cloned());
         let shared = Shared {
@@ -296,6 +336,7 @@ impl LocalMode {
             token_url: format!("http://{token_addr}"),
             authorizer_env,
             shapes: shape_issuers.clone(),
+            replay_table: replay_table.clone(),
         };
 
         let mut servers = Vec::new();
@@ -338,6 +379,8 @@ impl LocalMode {
             issuer_url,
             moto,
             shapes: shape_issuers,
+            introspection,
+            replay_table,
             servers,
             _issuer: issuer,
         })

@@ -4,7 +4,9 @@
 //! authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] [--http-port N]
 //!             [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--quiet]
 //!             [--ready-json] [--issuer URL [--introspection-client-id ID]]
+//!             [--sender-constrained API=MODE ...]
 //! authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]
+//! authz-local dpop-proof --key FILE --method METHOD --url URL [--token TOKEN]
 //! ```
 //!
 //! Defaults: `--routes infra/routes.json`, `--bin-dir` the directory of this executable, ports
@@ -15,6 +17,8 @@
 //! issuer instead of starting the dev issuer; with `--introspection-client-id` its opaque tokens
 //! are introspected with that client, whose secret is read from
 //! `AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET` (never from the command line).
+//! `--sender-constrained API=MODE` (repeatable) overrides that API's `senderConstrained`
+//! (`off`, `accept`, `require`). `dpop-proof` prints a DPoP proof ([`authz_local::proof`]).
 //! After the banner it prints each authorizer's log lines, compact and prefixed by API and
 //! function (`--quiet`: none). With `--issuer` it checks at start that the issuer's discovery
 //! and JWKS are usable, and warns when not (every call would be refused).
@@ -40,8 +44,10 @@ use authz_local::{ExternalIssuer, LocalMode, Options};
 
 const USAGE: &str = "usage: authz-local [--routes FILE] [--bin-dir DIR] [--rest-port N] \
 [--http-port N] [--token-port N] [--pool N] [--cache-ttl N] [--no-opaque] [--quiet]\n                   \
-[--ready-json] [--issuer URL [--introspection-client-id ID]]\n       \
-authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]";
+[--ready-json] [--issuer URL [--introspection-client-id ID]]\n                   \
+[--sender-constrained API=MODE ...]\n       \
+authz-local demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]\n       \
+authz-local dpop-proof --key FILE --method METHOD --url URL [--token TOKEN]";
 
 /// What `--help` prints: the usage, then each option.
 const HELP: &str = "Options:
@@ -61,9 +67,15 @@ const HELP: &str = "Options:
   --introspection-client-id ID
                        with --issuer: introspect its opaque tokens with this client (secret
                        in AUTHZ_LOCAL_INTROSPECTION_CLIENT_SECRET)
+  --sender-constrained API=MODE  that API's senderConstrained instead of the table's: off,
+                       accept or require (DPoP and certificate-bound tokens; the API needs
+                       cacheTtlSeconds 0 and no token or jwt route, as synth does)
   -h, --help           this help
 demo <authorizer> <events-dir>: run one authorizer on a directory of sample events, configured
-  from the route table (--routes FILE, --tier T, NAME=VALUE settings).";
+  from the route table (--routes FILE, --tier T, NAME=VALUE settings).
+dpop-proof --key FILE --method METHOD --url URL [--token TOKEN]: print a DPoP proof (the DPoP
+  header value) for that request, signed with the EC P-256 key in FILE (created if missing),
+  bound to TOKEN (ath); without --token, a token request's proof.";
 
 /// The flags that take a value.
 const VALUE_FLAGS: &[&str] = &[
@@ -76,6 +88,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--cache-ttl",
     "--issuer",
     "--introspection-client-id",
+    "--sender-constrained",
 ];
 
 /// Where `--introspection-client-id`'s secret comes from.
@@ -106,6 +119,14 @@ async fn main() {
     if args.peek().map(String::as_str) == Some("demo") {
         args.next();
         demo::run(args, &bin_dir).await;
+        return;
+    }
+    if args.peek().map(String::as_str) == Some("dpop-proof") {
+        args.next();
+        let proof = authz_local::proof::parse_args(args)
+            .and_then(|a| authz_local::proof::sign(&a))
+            .unwrap_or_else(|e| fail(&e));
+        println!("{proof}");
         return;
     }
     let mut opts = Options::new(PathBuf::from("infra/routes.json"), bin_dir);
@@ -168,6 +189,19 @@ async fn main() {
                 });
             }
             "--introspection-client-id" => introspection_client_id = Some(value),
+            "--sender-constrained" => {
+                let parsed = value.split_once('=').and_then(|(api, mode)| {
+                    Some((
+                        api.to_owned(),
+                        authz_local::SenderConstrained::from_name(mode)?,
+                    ))
+                });
+                opts.sender_constrained.push(parsed.unwrap_or_else(|| {
+                    fail(&format!(
+                        "--sender-constrained `{value}`: API=MODE, MODE off, accept or require"
+                    ))
+                }));
+            }
             _ => fail(&format!("unknown argument `{flag}`\n{USAGE}")),
         }
     }
@@ -391,12 +425,18 @@ fn print_banner(mode: &LocalMode) {
         }
     }
     match &mode.moto {
-        Some(moto) => println!(
+        Some(moto) if mode.introspection => println!(
             "  Secrets Manager   {} (moto; secret {})",
             moto.endpoint(),
             authz_local::INTROSPECTION_SECRET_NAME
         ),
-        None => println!("  opaque tokens     off"),
+        _ => println!("  opaque tokens     off"),
+    }
+    if let (Some(moto), Some(table)) = (&mode.moto, &mode.replay_table) {
+        println!(
+            "  DynamoDB          {} (moto; DPoP replay table {table})",
+            moto.endpoint()
+        );
     }
     for gw in &mode.gateways {
         let kind = match gw.api.kind {
@@ -408,8 +448,12 @@ fn print_banner(mode: &LocalMode) {
         } else {
             String::new()
         };
+        let constrained = match gw.api.sender_constrained {
+            authz_local::SenderConstrained::Off => String::new(),
+            mode => format!(", sender-constrained ({})", mode.name()),
+        };
         println!(
-            "  {:<17} {}  {kind}, cache TTL {} s{page}",
+            "  {:<17} {}  {kind}, cache TTL {} s{constrained}{page}",
             gw.api.name,
             gw.url(),
             gw.api.cache_ttl_seconds,
@@ -536,7 +580,7 @@ fn print_banner(mode: &LocalMode) {
         .filter(has_jwt)
         .find_map(example_in)
         .or_else(|| lambda_example.clone());
-    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.moto.is_some()) {
+    if let Some((gw, r, tier)) = opaque_example.as_ref().filter(|_| mode.introspection) {
         let jwt_routes: Vec<&authz_local::table::RouteSpec> =
             gw.api.routes_guarded_by(AuthorizerKind::Jwt).collect();
         let jwt_note = if jwt_routes.is_empty() {
@@ -580,6 +624,34 @@ fn print_banner(mode: &LocalMode) {
             gw.api.name,
             gw.url(),
             sample_path(r)
+        );
+    }
+    // A sender-constrained API: a DPoP-bound token and a proof of the URL the authorizer
+    // rebuilds (https, the stage), README "Local mode".
+    let constrained = mode
+        .gateways
+        .iter()
+        .filter(|g| g.api.sender_constrained != authz_local::SenderConstrained::Off)
+        .find_map(example_in);
+    if let Some((gw, r, tier)) = constrained.filter(|_| mode.tokens.is_some()) {
+        let path = sample_path(&r);
+        println!(
+            "\n  # DPoP ({} is sender-constrained): a DPoP-bound token, a proof per request for the URL the authorizer sees",
+            gw.api.name
+        );
+        println!(
+            "  t=$({port_env}scripts/token.sh --api {} --tier {tier} --dpop)\n  \
+             curl -i {}-H \"Authorization: DPoP $t\" -H \"DPoP: $(scripts/dpop-proof.sh {} https://{}/{}{path} \"$t\")\" {}{path}",
+            gw.api.name,
+            method_flag(r.method()),
+            if r.method() == "ANY" {
+                "GET"
+            } else {
+                r.method()
+            },
+            gw.addr,
+            authz_local::gateway::STAGE,
+            gw.url(),
         );
     }
 }

@@ -135,7 +135,7 @@ impl SenderConstrained {
     }
 
     /// The value named so in routes.json.
-    fn from_name(name: &str) -> Option<SenderConstrained> {
+    pub fn from_name(name: &str) -> Option<SenderConstrained> {
         [
             SenderConstrained::Off,
             SenderConstrained::Accept,
@@ -310,6 +310,15 @@ pub struct ApiSpec {
 
 /// Reads and validates a route table file (route-table.ts `loadRouteTable`).
 pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
+    load_with(file, &[])
+}
+
+/// [`load`] with these APIs' `senderConstrained` set in the document first (`authz-local
+/// --sender-constrained API=MODE`), so the table with them is validated as synth would.
+pub fn load_with(
+    file: &Path,
+    sender_constrained: &[(String, SenderConstrained)],
+) -> Result<Vec<ApiSpec>, RouteTableError> {
     let unreadable = |e: String| {
         RouteTableError::new(
             &file.display().to_string(),
@@ -317,11 +326,41 @@ pub fn load(file: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
         )
     };
     let text = std::fs::read_to_string(file).map_err(|e| unreadable(e.to_string()))?;
-    let doc = Json::parse(&text).map_err(|e| unreadable(e.to_string()))?;
+    let mut doc = Json::parse(&text).map_err(|e| unreadable(e.to_string()))?;
     let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    for (api, mode) in sender_constrained {
+        let entries = match &mut doc {
+            Json::Object(top) => top
+                .iter_mut()
+                .find(|(k, _)| k == "apis")
+                .and_then(|(_, apis)| match apis {
+                    Json::Object(apis) => apis.iter_mut().find(|(k, _)| k == api),
+                    _ => None,
+                })
+                .and_then(|(_, entry)| match entry {
+                    Json::Object(entries) => Some(entries),
+                    _ => None,
+                }),
+            _ => None,
+        };
+        let Some(entries) = entries else {
+            return Err(RouteTableError::new(
+                &name,
+                vec![Problem::at(
+                    "/apis",
+                    format!("--sender-constrained: the route table has no API \"{api}\""),
+                )],
+            ));
+        };
+        let value = Json::String(mode.name().to_owned());
+        match entries.iter_mut().find(|(k, _)| k == "senderConstrained") {
+            Some(entry) => entry.1 = value,
+            None => entries.push(("senderConstrained".to_owned(), value)),
+        }
+    }
     validate(&doc, &name)
 }
 
@@ -820,6 +859,22 @@ mod tests {
         .try_fold(&schema, |node, key| node.get(key))
         .unwrap();
         assert_eq!(ttl.to_value(), json!(DEFAULT_CACHE_TTL_SECONDS));
+    }
+
+    #[test]
+    fn sender_constrained_defaults_to_the_schema_s_default() {
+        let schema = Json::parse(include_str!("../../../infra/routes.schema.json")).unwrap();
+        let default = [
+            "definitions",
+            "api",
+            "properties",
+            "senderConstrained",
+            "default",
+        ]
+        .iter()
+        .try_fold(&schema, |node, key| node.get(key))
+        .unwrap();
+        assert_eq!(default.as_str(), Some(SenderConstrained::Off.name()));
     }
 
     #[test]

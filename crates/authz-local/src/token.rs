@@ -7,6 +7,13 @@
 //!   `{api}-{tier}-secret`), authenticated with `client_secret_basic` or `client_secret_post`;
 //!   `scope` optional (a subset of the tier's scopes, else `invalid_scope`); the non-standard
 //!   `token_format=opaque` asks for an opaque token instead of a JWT;
+//! * a token request carrying a `DPoP` proof (RFC 9449 §5, checked by authz-core's own proof
+//!   code, [`authz_core::verify_token_request_proof`]: signature, `htm` the request's method,
+//!   `htu` this endpoint's URL, `iat` within [`PROOF_MAX_AGE_SECONDS`]) gets a DPoP-bound token
+//!   (`cnf.jkt`, the proof key's RFC 7638 thumbprint; `token_type` `DPoP`), at both token
+//!   endpoints; a bad proof, or one used already (its `jti`), is `invalid_dpop_proof`. `client_cert=PEM` (demo-token endpoint)
+//!   binds the token to that client certificate instead (`cnf.x5t#S256`, RFC 8705 §3), as an
+//!   authorization server does for a client that authenticated with it over mutual TLS;
 //! * `POST /introspect`: RFC 7662, only for the introspection client, whose secret is random
 //!   per run and stored in Secrets Manager (moto) for the authorizers to read, like production.
 //!
@@ -52,6 +59,13 @@ const MAX_LIFETIME_SECONDS: i64 = 86_400;
 const OPAQUE_SWEEP_AT: usize = 100_000;
 /// Largest form body read.
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Oldest DPoP proof a token endpoint accepts (its `iat`), seconds; the resource servers'
+/// default window (`AUTHZ_DPOP_MAX_AGE_SECONDS`).
+pub const PROOF_MAX_AGE_SECONDS: f64 = 60.0;
+/// Clock skew allowed on a token request proof's `iat`, seconds.
+const PROOF_LEEWAY_SECONDS: f64 = 5.0;
+/// The request header carrying a DPoP proof (RFC 9449 §4.1).
+pub const DPOP_HEADER: &str = "dpop";
 
 /// A JWT or an opaque token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,6 +97,11 @@ pub struct TokenRequest {
     pub id_token: bool,
     /// With a shape: the tenant (`tid`, Entra ID) instead of [`TokenSpec::new`]'s.
     pub tenant: Option<String>,
+    /// Bind the token to this DPoP key: its RFC 7638 thumbprint (`cnf.jkt`), from the token
+    /// request's verified proof.
+    pub jkt: Option<String>,
+    /// Bind the token to this client certificate: its `x5t#S256` (`cnf`), from `client_cert`.
+    pub x5t: Option<String>,
 }
 
 impl TokenRequest {
@@ -105,6 +124,12 @@ impl TokenRequest {
                     };
                 }
                 "tenant" if !v.is_empty() => out.tenant = Some(v.into_owned()),
+                "client_cert" if !v.is_empty() => {
+                    out.x5t = Some(authz_core::internals::certificate_thumbprint(&v).ok_or(
+                        "client_cert: no PEM CERTIFICATE block (give the certificate file's \
+                             text)",
+                    )?);
+                }
                 "shape" if !v.is_empty() => {
                     out.shape = Some(Shape::parse(&v).ok_or_else(|| {
                         let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
@@ -150,6 +175,15 @@ pub struct Minted {
     pub scopes: Vec<String>,
     /// Seconds until it expires (negative if it already has).
     pub expires_in: i64,
+    /// Sender-constrained (`cnf`): `token_type` `DPoP` when DPoP-bound.
+    pub dpop_bound: bool,
+}
+
+impl Minted {
+    /// The OAuth `token_type` (RFC 9449 §5.1: `DPoP` for a DPoP-bound token).
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_bound { "DPoP" } else { "Bearer" }
+    }
 }
 
 /// A demo OAuth client of the dev issuer (client-credentials grant), one per API tier.
@@ -181,6 +215,8 @@ pub struct Minter {
     opaque_on: bool,
     /// The base URL of each shape's issuer ([`crate::shapes::ShapeIssuers`]).
     shape_bases: Vec<(Shape, String)>,
+    /// Token requests' DPoP proofs already used (`{jkt} {jti}` → until when), RFC 9449 §11.1.
+    spent_proofs: Mutex<HashMap<String, i64>>,
 }
 
 /// The `client_id` of the demo client of `api`'s `tier` (`{api}-{tier}`), or of its tier-less
@@ -204,6 +240,7 @@ impl Minter {
             introspector: ("authz-local-introspection".to_owned(), random_token("")),
             opaque_on: opaque,
             shape_bases: Vec::new(),
+            spent_proofs: Mutex::default(),
         }
     }
 
@@ -311,6 +348,17 @@ impl Minter {
             .cloned()
             .unwrap_or_default(),
         );
+        // RFC 9449 §6 and RFC 8705 §3.1: the confirmation the resource servers check.
+        let mut cnf = Map::new();
+        if let Some(jkt) = &req.jkt {
+            cnf.insert("jkt".into(), json!(jkt));
+        }
+        if let Some(x5t) = &req.x5t {
+            cnf.insert("x5t#S256".into(), json!(x5t));
+        }
+        if !cnf.is_empty() {
+            claims.insert("cnf".into(), Value::Object(cnf));
+        }
         // Worded for scripts/token.sh's flags, with the query parameter each sets.
         if req.shape.is_none() && (req.id_token || req.tenant.is_some()) {
             return Err(
@@ -368,6 +416,7 @@ impl Minter {
                 api: api.name.clone(),
                 scopes,
                 expires_in,
+                dpop_bound: req.jkt.is_some(),
             });
         }
         let token = match req.format {
@@ -388,6 +437,7 @@ impl Minter {
             api: api.name.clone(),
             scopes,
             expires_in,
+            dpop_bound: req.jkt.is_some(),
         })
     }
 
@@ -424,6 +474,16 @@ impl Minter {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(basic_credentials);
+        let proof = match self.proof_key(&req, &format!("{}{path}", self.issuer_url)) {
+            Ok(jkt) => jkt,
+            Err(e) => {
+                return Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_dpop_proof",
+                    &e,
+                ));
+            }
+        };
         let Ok(body) = Limited::new(req.into_body(), MAX_FORM_BYTES)
             .collect()
             .await
@@ -444,7 +504,7 @@ impl Minter {
             ))
         });
         Ok(if path == "/token" {
-            self.grant(client, &form)
+            self.grant(client, &form, proof)
         } else {
             match client {
                 Some((id, secret))
@@ -467,7 +527,12 @@ impl Minter {
     }
 
     /// The client-credentials grant for a demo client.
-    fn grant(&self, client: Option<(String, String)>, form: &HashMap<String, String>) -> Resp {
+    fn grant(
+        &self,
+        client: Option<(String, String)>,
+        form: &HashMap<String, String>,
+        jkt: Option<String>,
+    ) -> Resp {
         let Some(demo) = client.and_then(|(id, secret)| {
             self.clients()
                 .into_iter()
@@ -495,6 +560,8 @@ impl Minter {
             shape: None,
             id_token: false,
             tenant: None,
+            jkt,
+            x5t: None,
         };
         let asked: Option<Vec<String>> =
             form.get("scope").filter(|s| !s.trim().is_empty()).map(|s| {
@@ -517,7 +584,7 @@ impl Minter {
         let mut resp = reply(
             StatusCode::OK,
             "application/json",
-            json!({"access_token": minted.token, "token_type": "Bearer",
+            json!({"access_token": minted.token, "token_type": minted.token_type(),
                    "expires_in": minted.expires_in, "scope": minted.scopes.join(" ")})
             .to_string(),
         );
@@ -526,11 +593,70 @@ impl Minter {
         resp
     }
 
+    /// The RFC 7638 thumbprint of the key of the request's `DPoP` proof for `url` (RFC 9449
+    /// §5), `None` without one; why a proof is refused.
+    fn proof_key<B>(&self, req: &Request<B>, url: &str) -> Result<Option<String>, String> {
+        let mut proofs = req.headers().get_all(DPOP_HEADER).iter();
+        let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+            return if req.headers().contains_key(DPOP_HEADER) {
+                Err("more than one DPoP header".to_owned())
+            } else {
+                Ok(None)
+            };
+        };
+        let proof = proof.to_str().map_err(|_| "the DPoP header is not text")?;
+        #[allow(clippy::cast_precision_loss)]
+        let at = now() as f64;
+        authz_core::verify_token_request_proof(
+            proof,
+            req.method().as_str(),
+            url,
+            at,
+            PROOF_MAX_AGE_SECONDS,
+            PROOF_LEEWAY_SECONDS,
+        )
+        .map_err(|e| format!("{} ({url})", e.reason()))
+        .and_then(|p| {
+            // Each proof once while its `iat` is in the window (then it is refused as stale).
+            let t = now();
+            let mut spent = lock(&self.spent_proofs);
+            spent.retain(|_, until| *until >= t);
+            #[allow(clippy::cast_possible_truncation)]
+            let until = (p.iat + PROOF_MAX_AGE_SECONDS + 2.0 * PROOF_LEEWAY_SECONDS).ceil() as i64;
+            match spent.insert(format!("{} {}", p.jkt, p.jti), until) {
+                Some(_) => Err(format!("dpop_replay ({url}): this proof was used already")),
+                None => Ok(Some(p.jkt)),
+            }
+        })
+    }
+
     /// The demo-token endpoint (no client authentication; dev only).
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or_default().to_owned();
+        // Its own URL as the client addressed it (loopback, plain HTTP): a proof's `htu`.
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
+        let jkt = match self.proof_key(&req, &format!("http://{host}{path}")) {
+            Ok(jkt) => jkt,
+            Err(e) => {
+                let mut resp = oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", &e);
+                resp.headers_mut().insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+                return resp;
+            }
+        };
+        let bound = |mut r: TokenRequest| {
+            r.jkt.clone_from(&jkt);
+            r
+        };
         let mut resp = match (method, path.as_str()) {
             (Method::GET, "/") => {
                 let apis: Vec<Value> = self
@@ -550,7 +676,7 @@ impl Minter {
                 reply(StatusCode::OK, "application/json", body.to_string())
             }
             (Method::GET, "/token") => {
-                match TokenRequest::from_query(&query).and_then(|r| self.mint(&r)) {
+                match TokenRequest::from_query(&query).and_then(|r| self.mint(&bound(r))) {
                     Ok(m) => reply(StatusCode::OK, "text/plain", m.token + "\n"),
                     Err(e) => reply(StatusCode::BAD_REQUEST, "text/plain", e + "\n"),
                 }
@@ -568,9 +694,9 @@ impl Minter {
                 } else {
                     format!("{query}&{form}")
                 };
-                match TokenRequest::from_query(&all).and_then(|r| self.mint(&r)) {
+                match TokenRequest::from_query(&all).and_then(|r| self.mint(&bound(r))) {
                     Ok(m) => {
-                        let body = json!({"access_token": m.token, "token_type": "Bearer",
+                        let body = json!({"access_token": m.token, "token_type": m.token_type(),
                             "expires_in": m.expires_in, "scope": m.scopes.join(" "), "api": m.api});
                         reply(StatusCode::OK, "application/json", body.to_string())
                     }
@@ -640,6 +766,36 @@ mod tests {
     fn payload(token: &str) -> (Map<String, Value>, Option<String>) {
         let parsed = parse_jwt(token, None, &mut Trace::default()).unwrap();
         (parsed.claims, parsed.typ)
+    }
+
+    #[test]
+    fn bound_tokens_carry_their_confirmation() {
+        let m = minter();
+        let key = TestKey::ec_p256("client");
+        let req = TokenRequest {
+            tier: Some("gold".into()),
+            jkt: Some(key.jkt()),
+            ..TokenRequest::default()
+        };
+        let t = m.mint(&req).unwrap();
+        assert_eq!(t.token_type(), "DPoP");
+        assert_eq!(payload(&t.token).0["cnf"], json!({"jkt": key.jkt()}));
+        let plain = m.mint(&TokenRequest::default()).unwrap();
+        assert_eq!(plain.token_type(), "Bearer");
+        assert!(payload(&plain.token).0.get("cnf").is_none());
+        // `client_cert`: the certificate's x5t#S256, by the authorizers' own reader.
+        let pem = authz_testkit::tls::TestCa::new().client_cert("c").pem;
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("tier", "reader")
+            .append_pair("client_cert", &pem)
+            .finish();
+        let req = TokenRequest::from_query(&query).unwrap();
+        let t = m.mint(&req).unwrap();
+        let x5t = authz_core::internals::certificate_thumbprint(&pem).unwrap();
+        assert_eq!(payload(&t.token).0["cnf"], json!({"x5t#S256": x5t}));
+        assert_eq!(t.token_type(), "Bearer");
+        let e = TokenRequest::from_query("client_cert=nothing").unwrap_err();
+        assert!(e.contains("no PEM CERTIFICATE"), "{e}");
     }
 
     #[test]

@@ -138,11 +138,26 @@ fn every_documented_script_flag_and_path_exists() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// How README's DPoP examples start the local mode (the demo APIs sender-constrained).
+const SENDER_CONSTRAINED: [&str; 2] = ["--routes", "crates/authz-local/dpop-routes.json"];
+
+/// Whether a README command is one of the DPoP examples (run against the local mode started
+/// with [`SENDER_CONSTRAINED`]).
+fn is_dpop_example(cmd: &str) -> bool {
+    cmd.contains("--dpop") || cmd.contains("--client-cert") || cmd.contains("Client-Cert")
+}
+
 /// `(rest, http, token)` base URLs of a local mode started on free ports.
 async fn start_local_mode() -> (tokio::process::Child, String, String, u16) {
+    start_local_mode_with(&[]).await
+}
+
+/// [`start_local_mode`] with these arguments.
+async fn start_local_mode_with(args: &[&str]) -> (tokio::process::Child, String, String, u16) {
     let mut child = tokio::process::Command::new(BIN)
         .current_dir(repo())
         .args(["--rest-port", "0", "--http-port", "0", "--token-port", "0"])
+        .args(args)
         .args(["--ready-json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -181,7 +196,16 @@ async fn start_local_mode() -> (tokio::process::Child, String, String, u16) {
 
 /// Runs `cmd` with bash from the repository root, the documented ports replaced by the test's.
 fn sh(cmd: &str, rest: &str, http: &str, token_port: u16) -> (bool, String, String) {
+    // A DPoP proof's URL is the https:// one the authorizer rebuilds, on the same port.
     let cmd = cmd
+        .replace(
+            "https://127.0.0.1:3000",
+            &rest.replacen("http:", "https:", 1),
+        )
+        .replace(
+            "https://127.0.0.1:3001",
+            &http.replacen("http:", "https:", 1),
+        )
         .replace("http://127.0.0.1:3000", rest)
         .replace("http://127.0.0.1:3001", http)
         .replace("127.0.0.1:3002", &format!("127.0.0.1:{token_port}"));
@@ -202,6 +226,13 @@ fn sh(cmd: &str, rest: &str, http: &str, token_port: u16) -> (bool, String, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_mode_examples_answer_as_documented() {
     let (child, rest, http, token_port) = start_local_mode().await;
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("scripts/dev.sh {}", SENDER_CONSTRAINED.join(" "))),
+        "README no longer starts the DPoP examples' local mode with {SENDER_CONSTRAINED:?}"
+    );
+    let (dpop_child, dpop_rest, dpop_http, dpop_port) =
+        start_local_mode_with(&SENDER_CONSTRAINED).await;
     let mut checked = 0;
     let mut problems = Vec::new();
     for (doc, cmd, comment) in commands("README.md") {
@@ -209,21 +240,41 @@ async fn the_local_mode_examples_answer_as_documented() {
         if !local {
             continue;
         }
+        let (rest, http, token_port) = if is_dpop_example(&cmd) {
+            (&dpop_rest, &dpop_http, dpop_port)
+        } else {
+            (&rest, &http, token_port)
+        };
         // `curl … URL   # 200` / `# 403: needs write`: the status the docs promise.
         let promised: Option<u16> = comment
             .split(|c: char| !c.is_ascii_digit())
             .find(|n| n.len() == 3)
             .and_then(|n| n.parse().ok());
-        let run = match promised {
-            Some(_) => cmd.replacen("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1),
-            None => cmd.clone(),
+        // `# 403: dpop_replay`: a refusal's reason (a snake_case word) is the one the local
+        // mode's `x-authz-local-reason` header gives.
+        let reason = comment
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .find(|w| w.contains('_') && !w.starts_with('_') && !w.ends_with('_'));
+        let run = match (promised, reason) {
+            (Some(_), Some(_)) => cmd.replacen(
+                "curl ",
+                "curl -s -o /dev/null -w '%{http_code} %header{x-authz-local-reason}' ",
+                1,
+            ),
+            (Some(_), None) => cmd.replacen("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1),
+            (None, _) => cmd.clone(),
         };
-        let (ok, stdout, stderr) = sh(&run, &rest, &http, token_port);
+        let (ok, stdout, stderr) = sh(&run, rest, http, token_port);
         checked += 1;
+        let answered = stdout.trim();
+        let documented = match (promised, reason) {
+            (Some(code), Some(reason)) => format!("{code} {reason}"),
+            (Some(code), None) => code.to_string(),
+            (None, _) => String::new(),
+        };
         match promised {
-            Some(code) if stdout.trim() != code.to_string() => problems.push(format!(
-                "{doc}: `{cmd}` answered {} (documented {code}) {stderr}",
-                stdout.trim()
+            Some(_) if answered != documented => problems.push(format!(
+                "{doc}: `{cmd}` answered {answered} (documented {documented}) {stderr}"
             )),
             None if cmd.contains("grant_type=client_credentials")
                 && (!ok || !stdout.contains("access_token")) =>
@@ -281,6 +332,16 @@ async fn the_local_mode_examples_answer_as_documented() {
     if !ok || !stdout.starts_with("Prints an access token") || stdout.contains("set -euo") {
         problems.push(format!("token.sh --help: {stdout}"));
     }
+    let (ok, stdout, stderr) = sh(
+        "scripts/token.sh --api solar-system --dpop",
+        &dpop_rest,
+        &dpop_http,
+        dpop_port,
+    );
+    if !ok || stdout.trim().is_empty() {
+        problems.push(format!("scripts/token.sh --dpop: {stdout}{stderr}"));
+    }
+    drop(dpop_child);
     drop(child);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -190,6 +190,46 @@ impl TestKey {
     }
 }
 
+impl TestKey {
+    /// A freshly generated EC P-256 private key, PKCS#8 PEM: for a key kept in a file (the local
+    /// mode's DPoP client key), loaded with [`TestKey::ec_p256_from_pem`].
+    pub fn generate_ec_p256_pem() -> String {
+        rcgen::KeyPair::generate()
+            .expect("authz-testkit: cannot generate an EC P-256 key")
+            .serialize_pem()
+    }
+
+    /// An EC P-256 key, alg ES256, from a PKCS#8 PEM; an error says why not.
+    pub fn ec_p256_from_pem(kid: &str, pem: &str) -> Result<TestKey, String> {
+        let key = EncodingKey::from_ec_pem(pem.as_bytes())
+            .map_err(|e| format!("not an EC private key in PKCS#8 PEM: {e}"))?;
+        let key = TestKey {
+            kid: kid.to_owned(),
+            alg: Algorithm::ES256,
+            natural: Algorithm::ES256,
+            key,
+            legacy: false,
+        };
+        let crv = Jwk::from_encoding_key(&key.key, Algorithm::ES256)
+            .ok()
+            .and_then(|jwk| serde_json::to_value(jwk).ok())
+            .and_then(|v| v["crv"].as_str().map(str::to_owned));
+        match crv.as_deref() {
+            Some("P-256") => Ok(key),
+            other => Err(format!("not an EC P-256 key (curve {other:?})")),
+        }
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) by this key for a token request (§5): `method` and `url` of
+    /// the token endpoint, issued at `iat` with `jti`, no `ath` (no access token yet).
+    pub fn dpop_token_request_proof(&self, method: &str, url: &str, iat: i64, jti: &str) -> String {
+        self.sign_with_header(
+            &json!({"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk()}),
+            &json!({"jti": jti, "htm": method, "htu": url, "iat": iat}),
+        )
+    }
+}
+
 /// Assembles a JWT from raw header/payload JSON and raw signature bytes (for forged or
 /// malformed tokens: `alg: none`, r = s = 0, ...). An empty `signature` gives `h.p.`.
 pub fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {

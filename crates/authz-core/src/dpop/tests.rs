@@ -184,6 +184,38 @@ fn iat_must_be_inside_the_window() {
 }
 
 #[test]
+fn token_request_proofs_are_checked_without_ath() {
+    let key = TestKey::ec_p256("k");
+    let now = NOW as i64;
+    let at_token = |p: &str| verify_token_request_proof(p, "POST", URL, NOW, 60.0, 5.0);
+    let p = key.dpop_token_request_proof("POST", URL, now, "t1");
+    assert_eq!(at_token(&p).unwrap().jkt, key.jkt());
+    // The resource server's checks still apply: method, URL, window, signature.
+    let get = key.dpop_token_request_proof("GET", URL, now, "t2");
+    assert_eq!(at_token(&get), Err(AuthzError::DpopMethodMismatch));
+    let elsewhere = key.dpop_token_request_proof("POST", "https://other.example/token", now, "t3");
+    assert_eq!(at_token(&elsewhere), Err(AuthzError::DpopUrlMismatch));
+    let stale = key.dpop_token_request_proof("POST", URL, now - 66, "t4");
+    assert_eq!(at_token(&stale), Err(AuthzError::DpopStale));
+    let donor = key.dpop_token_request_proof("POST", URL, now, "another");
+    let forged = authz_testkit::keys::with_signature_of(&p, &donor);
+    assert_eq!(at_token(&forged), Err(AuthzError::DpopBadSignature));
+    // At a resource server a proof without `ath` is malformed.
+    assert!(matches!(
+        verify_proof(
+            &p,
+            TOKEN,
+            &ProofTarget {
+                method: "POST".into(),
+                url: Some(URL.into())
+            },
+            &check()
+        ),
+        Err(AuthzError::DpopProofInvalid(_))
+    ));
+}
+
+#[test]
 fn ath_must_hash_the_presented_token() {
     let key = TestKey::ec_p256("k");
     let p = key.dpop_proof("GET", URL, "another.access.token", NOW as i64, "j");
