@@ -3,6 +3,7 @@
  * table: the `AUTHZ_*` variables of config.ts's GENERATED_VARIABLES (and, with the stack's own
  * user pool, USER_POOL_VARIABLES), over the operator's `extraEnvironment`.
  */
+import { cedarEnvironment } from './cedar';
 import { type AuthzStackConfig, ConfigError } from './config';
 import { type ApiSpec, type LambdaAuthorizerType, authzRoutesFor } from './route-table';
 
@@ -34,6 +35,8 @@ export function environmentFor(c: AuthzStackConfig, api: ApiSpec, type: LambdaAu
   if (a.introspectionSecretArn) env.AUTHZ_INTROSPECTION_SECRET_ARN = a.introspectionSecretArn;
   if (type === 'request' && a.tokenQueryParam) env.AUTHZ_TOKEN_QUERY_PARAM = a.tokenQueryParam;
   if (c.usagePlan && api.type === 'rest') env.AUTHZ_USAGE_IDENTIFIER_CLAIM = c.usagePlan.claim;
+  // The API's Cedar files as the function sees them (bundled into its asset), if it decides with Cedar.
+  Object.assign(env, cedarEnvironment(api, type, 'inFunction'));
   // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the
   // CA bundle path ~45; the pool's issuer and client ids are tokens here (~80 and ~27 each).
   const later = 160 + (a.caBundle ? 45 : 0) + (identity.kind === 'pool' ? 80 + 27 * identity.clientIds.length : 0);

@@ -14,15 +14,36 @@ import { type VpcPlacement, logGroupNameFor } from './config';
 /** Flags every authorizer build passes to `cargo lambda build`. */
 export const CARGO_LAMBDA_FLAGS: readonly string[] = ['--disable-optimizations'];
 
+/** The cargo features an authorizer is built with. */
+export interface AuthorizerFeatures {
+  /** Opaque-token introspection (the AWS SDK's Secrets Manager client): default feature `introspection`. */
+  readonly introspection: boolean;
+  /**
+   * The shared DPoP replay store (the AWS SDK's DynamoDB client): default feature `replay-store`
+   * of request-authorizer and http-authorizer (token-authorizer has none: pass false for it
+   * unless it is on with `introspection`, where the default features cover it).
+   */
+  readonly replayStore: boolean;
+  /** Cedar-decided routes (the `cedar-policy` engine): feature `cedar`, off by default. */
+  readonly cedar: boolean;
+}
+
 /**
- * The `cargo lambda build` flags of one authorizer: {@link CARGO_LAMBDA_FLAGS}, plus
- * `--no-default-features` when it does not introspect opaque tokens. The AWS SDK (Secrets
- * Manager) sits behind the binaries' default cargo feature `introspection`; leaving it out makes
- * the binary about 39 % smaller (BENCHMARKS.md), and such a binary refuses an introspection
- * setting at cold start, so the two cannot drift apart silently.
+ * The `cargo lambda build` flags of one authorizer: {@link CARGO_LAMBDA_FLAGS}, plus its
+ * features. With `introspection` and `replayStore` both on, the binaries' default features
+ * (today's build of an introspecting authorizer); otherwise `--no-default-features` and the
+ * features on, named. The AWS SDK sits behind `introspection` and `replay-store`; leaving it out
+ * makes the binary about 39 % smaller (BENCHMARKS.md); `cedar` adds about 5 MB, so only
+ * authorizers deciding a route with Cedar get it. A binary without a feature refuses its
+ * settings at cold start, so the two cannot drift apart silently.
  */
-export function cargoLambdaFlags(introspection: boolean): string[] {
-  return [...CARGO_LAMBDA_FLAGS, ...(introspection ? [] : ['--no-default-features'])];
+export function cargoLambdaFlags(features: AuthorizerFeatures): string[] {
+  const defaults = features.introspection && features.replayStore;
+  const named = [
+    ...(defaults ? [] : [...(features.introspection ? ['introspection'] : []), ...(features.replayStore ? ['replay-store'] : [])]),
+    ...(features.cedar ? ['cedar'] : []),
+  ];
+  return [...CARGO_LAMBDA_FLAGS, ...(defaults ? [] : ['--no-default-features']), ...(named.length > 0 ? ['--features', named.join(',')] : [])];
 }
 
 /**
@@ -33,17 +54,35 @@ export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
 
 /** Where a CA bundle given to the app lands in the function (`/var/task` is Lambda's task root). */
 export const CA_BUNDLE_FILE_NAME = 'ca-bundle.pem';
-export const CA_BUNDLE_PATH = `/var/task/${CA_BUNDLE_FILE_NAME}`;
+/** Lambda's task root: the asset's contents. */
+export const TASK_ROOT = '/var/task';
+export const CA_BUNDLE_PATH = `${TASK_ROOT}/${CA_BUNDLE_FILE_NAME}`;
 
 /**
  * cargo-lambda-cdk bundling hook copying the CA bundle next to `bootstrap` (bash, host side:
  * the app bundles locally). The copy is part of the asset, so its hash changes with the file.
  */
 export function caBundleHook(caBundleFile: string): { beforeBundling(i: string, o: string): string[]; afterBundling(i: string, o: string): string[] } {
+  return bundleFilesHook([{ local: caBundleFile, inFunction: CA_BUNDLE_PATH }]);
+}
+
+/**
+ * cargo-lambda-cdk bundling hook copying files into the asset, each at its path under
+ * `/var/task` (the asset's root): the CA bundle, the Cedar policies and schema (lib/cedar.ts).
+ */
+export function bundleFilesHook(
+  files: readonly { readonly local: string; readonly inFunction: string }[],
+): { beforeBundling(i: string, o: string): string[]; afterBundling(i: string, o: string): string[] } {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return {
     beforeBundling: () => [],
-    afterBundling: (_input: string, output: string) => [`cp -- ${q(caBundleFile)} ${q(path.join(output, CA_BUNDLE_FILE_NAME))}`],
+    afterBundling: (_input: string, output: string) =>
+      files.flatMap((f) => {
+        const inAsset = path.join(output, path.relative(TASK_ROOT, f.inFunction));
+        if (inAsset.startsWith('..') || !f.inFunction.startsWith(`${TASK_ROOT}/`)) throw new Error(`${f.inFunction} is not under ${TASK_ROOT}`);
+        const dir = path.dirname(inAsset);
+        return [...(dir === output ? [] : [`mkdir -p -- ${q(dir)}`]), `cp -- ${q(f.local)} ${q(inAsset)}`];
+      }),
   };
 }
 /**
@@ -82,6 +121,12 @@ export interface AuthorizerFunctionProps {
   readonly vpc?: VpcPlacement;
   /** PEM file of extra trusted CAs: shipped as {@link CA_BUNDLE_PATH}, named by `AUTHZ_CA_BUNDLE`. */
   readonly caBundleFile?: string;
+  /**
+   * The Cedar policy and schema files it decides with (lib/cedar.ts `cedarFilesOf`; the
+   * environment names them): copied into the asset; the function is built with the `cedar`
+   * feature exactly when there are some.
+   */
+  readonly cedarFiles?: readonly { readonly local: string; readonly inFunction: string }[];
   /** CloudWatch namespace of the decision metrics. */
   readonly metricNamespace: string;
   /** Prefix of this function's metric names and of its alarm name (PascalCase). */
@@ -100,6 +145,12 @@ export interface AuthorizerFunctionProps {
   readonly reservedConcurrency?: number;
   /** X-Ray active tracing. */
   readonly tracing: boolean;
+}
+
+/** The cargo features of an authorizer function (replay store: on with introspection, as before DPoP). */
+export function featuresOf(props: Pick<AuthorizerFunctionProps, 'introspectionSecretArn' | 'cedarFiles'>): AuthorizerFeatures {
+  const introspection = Boolean(props.introspectionSecretArn);
+  return { introspection, replayStore: introspection, cedar: (props.cedarFiles?.length ?? 0) > 0 };
 }
 
 /** The message the binaries log when a cold start fails (authz-lambda's `or_init_error`). */
@@ -179,6 +230,10 @@ export class AuthorizerFunction extends Construct {
       });
     }
 
+    const bundled = [
+      ...(props.caBundleFile ? [{ local: props.caBundleFile, inFunction: CA_BUNDLE_PATH }] : []),
+      ...(props.cedarFiles ?? []),
+    ];
     this.function = new RustFunction(this, 'Function', {
       manifestPath: path.join(props.workspaceRoot, 'Cargo.toml'),
       binaryName: props.binary,
@@ -188,9 +243,10 @@ export class AuthorizerFunction extends Construct {
         // panic = "unwind" so lambda_runtime turns a panic into one failed invocation).
         // cargo-lambda's own "release optimizations" would override it with panic = "abort"
         // (a panic would kill the process and every request it holds) and a target-cpu flag.
-        // Without an introspection secret, the AWS SDK is left out (see cargoLambdaFlags).
-        cargoLambdaFlags: cargoLambdaFlags(Boolean(props.introspectionSecretArn)),
-        ...(props.caBundleFile ? { commandHooks: caBundleHook(props.caBundleFile) } : {}),
+        // Without an introspection secret, the AWS SDK is left out; Cedar only where a route
+        // is Cedar-decided (see cargoLambdaFlags).
+        cargoLambdaFlags: cargoLambdaFlags(featuresOf(props)),
+        ...(bundled.length > 0 ? { commandHooks: bundleFilesHook(bundled) } : {}),
       },
       architecture: props.architecture,
       functionName: props.functionName,

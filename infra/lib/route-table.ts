@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
+import { cedarPermits } from './cedar-decide';
 
 /** The API Gateway flavours. */
 export type ApiType = 'rest' | 'http';
@@ -44,6 +45,8 @@ export interface RouteSpec {
   readonly scopes: readonly string[];
   /** Every claim must match. */
   readonly claims: Readonly<Record<string, ClaimValue>>;
+  /** Decided by the API's Cedar policies too (`"cedar": true`). */
+  readonly cedar: boolean;
   readonly description?: string;
 }
 
@@ -51,7 +54,31 @@ export interface RouteSpec {
 export interface TierSpec {
   readonly scopes: readonly string[];
   readonly claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+  /** Groups its token carries in the API's `cedar.groupsClaim`. */
+  readonly groups: readonly string[];
   readonly description?: string;
+}
+
+/**
+ * The files of an API's Cedar configuration: the key in routes.json's `cedar` object → the
+ * setting naming the file in the authorizer. Bundling, the environment, the synth-time paths
+ * and the validation all go through this list: one more (optional) file is one more line.
+ */
+export const CEDAR_FILES = {
+  policies: 'AUTHZ_CEDAR_POLICIES',
+  schema: 'AUTHZ_CEDAR_SCHEMA',
+} as const satisfies Record<string, string>;
+
+/** A key of {@link CEDAR_FILES}. */
+export type CedarFileKey = keyof typeof CEDAR_FILES;
+
+/** An API's Cedar configuration (routes.json `cedar`). */
+export interface CedarSpec {
+  /** Each file given, by key, as an absolute path (routes.json names it relative to its directory). */
+  readonly files: Readonly<Partial<Record<CedarFileKey, string>>>;
+  readonly namespace: string;
+  readonly groupsClaim?: string;
+  readonly entityPrefix: string;
 }
 
 /** One API of the table. */
@@ -64,6 +91,8 @@ export interface ApiSpec {
   readonly cacheTtlSeconds: number;
   readonly tiers: Readonly<Record<string, TierSpec>>;
   readonly routes: readonly RouteSpec[];
+  /** The Cedar policies of its `"cedar": true` routes. */
+  readonly cedar?: CedarSpec;
 }
 
 /** The validated table. */
@@ -124,11 +153,14 @@ export function loadRouteTable(file: string = ROUTES_FILE): RouteTable {
   } catch (e) {
     throw new RouteTableError(file, [`cannot read it as JSON: ${(e as Error).message}`]);
   }
-  return parseRouteTable(doc, path.basename(file));
+  return parseRouteTable(doc, path.basename(file), path.dirname(path.resolve(file)));
 }
 
-/** Validates a parsed route table: the JSON Schema first, then the rules a schema cannot say. */
-export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTable {
+/**
+ * Validates a parsed route table: the JSON Schema first, then the rules a schema cannot say.
+ * `dir`: the directory the table's Cedar file paths are relative to (the table's own).
+ */
+export function parseRouteTable(doc: unknown, source = 'routes.json', dir: string = path.dirname(ROUTES_FILE)): RouteTable {
   const validate = schemaValidator();
   if (!validate(doc)) {
     throw new RouteTableError(source, formatSchemaErrors(doc, validate.errors ?? []));
@@ -141,8 +173,9 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
         description?: string;
         audience: string;
         cacheTtlSeconds?: number;
-        tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; description?: string }>;
-        routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; description?: string }[];
+        tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; groups?: string[]; description?: string }>;
+        routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; cedar?: boolean; description?: string }[];
+        cedar?: Partial<Record<CedarFileKey, string>> & { namespace: string; groupsClaim?: string; entityPrefix?: string };
       }
     >;
   };
@@ -180,7 +213,9 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       if (r.authorizer === 'jwt' && scopes.length > JWT_MAX_SCOPES_PER_ROUTE) {
         problem(`${at}: the native JWT authorizer allows at most ${JWT_MAX_SCOPES_PER_ROUTE} scopes per route`);
       }
-      return { route: r.route, authorizer: r.authorizer, scopes, claims, description: r.description };
+      const cedar = r.cedar === true;
+      if (cedar) for (const p of cedarRouteProblems(r.route, r.authorizer, api.cedar !== undefined)) problem(`${at}: ${p}`);
+      return { route: r.route, authorizer: r.authorizer, scopes, claims, cedar, description: r.description };
     });
     if (api.type === 'rest') {
       // API Gateway REST resources: one template name per position among siblings.
@@ -203,7 +238,14 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
     }
     const tiers: Record<string, TierSpec> = {};
     for (const [tier, t] of Object.entries(api.tiers ?? {})) {
-      tiers[tier] = { scopes: t.scopes ?? [], claims: t.claims ?? {}, description: t.description };
+      const groups = t.groups ?? [];
+      if (groups.length > 0 && api.cedar?.groupsClaim === undefined) {
+        problems.push({
+          pointer: `/apis/${escapePointer(name)}/tiers/${escapePointer(tier)}/groups`,
+          message: `apis.${name}.tiers.${tier}: groups need the API's cedar.groupsClaim (the claim that carries them)`,
+        });
+      }
+      tiers[tier] = { scopes: t.scopes ?? [], claims: t.claims ?? {}, groups, description: t.description };
     }
     apis.push({
       name,
@@ -213,10 +255,37 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       cacheTtlSeconds: api.cacheTtlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
       tiers,
       routes,
+      ...(api.cedar ? { cedar: cedarSpec(api.cedar, dir) } : {}),
     });
   }
   if (problems.length > 0) throw new RouteTableError(source, problems);
   return { apis };
+}
+
+/**
+ * What is wrong with a route marked `"cedar": true` beyond the schema (authz-local's
+ * `cedar_route_problems`, the same words).
+ */
+function cedarRouteProblems(route: string, authorizer: AuthorizerType, apiHasCedar: boolean): string[] {
+  const out: string[] = [];
+  if (!apiHasCedar) out.push('"cedar": true needs the API\'s "cedar" (its policies, schema and namespace)');
+  if (authorizer === 'none' || authorizer === 'jwt') {
+    out.push(`"cedar": true needs a Lambda authorizer (token, request or http), not "${authorizer}"`);
+  }
+  if (route === '$default' || methodOf(route) === 'ANY') {
+    out.push('a Cedar-decided route names one method and path (not ANY or $default: its Cedar action is "<method> <path>")');
+  }
+  return out;
+}
+
+/** The Cedar configuration with its files resolved against the table's directory. */
+function cedarSpec(raw: Partial<Record<CedarFileKey, string>> & { namespace: string; groupsClaim?: string; entityPrefix?: string }, dir: string): CedarSpec {
+  const files: Partial<Record<CedarFileKey, string>> = {};
+  for (const key of Object.keys(CEDAR_FILES) as CedarFileKey[]) {
+    const file = raw[key];
+    if (file !== undefined) files[key] = path.resolve(dir, file);
+  }
+  return { files, namespace: raw.namespace, groupsClaim: raw.groupsClaim, entityPrefix: raw.entityPrefix ?? '' };
 }
 
 /**
@@ -425,9 +494,10 @@ export function lambdaAuthorizersOf(api: ApiSpec): LambdaAuthorizerType[] {
  */
 export function authzRoutesFor(api: ApiSpec, type: LambdaAuthorizerType): string {
   const rules = routesGuardedBy(api, type).map((r) => {
-    const rule: { route: string; scopes?: string[]; claims?: Record<string, ClaimValue> } = { route: r.route };
+    const rule: { route: string; scopes?: string[]; claims?: Record<string, ClaimValue>; cedar?: true } = { route: r.route };
     if (r.scopes.length > 0) rule.scopes = [...r.scopes];
     if (Object.keys(r.claims).length > 0) rule.claims = { ...r.claims };
+    if (r.cedar) rule.cedar = true;
     return rule;
   });
   return JSON.stringify(rules);
@@ -437,7 +507,8 @@ export function authzRoutesFor(api: ApiSpec, type: LambdaAuthorizerType): string
  * route must not be reused for another). */
 export function rulesDifferPerRoute(api: ApiSpec, type: AuthorizerType): boolean {
   const keys = new Set(
-    routesGuardedBy(api, type).map((r) => JSON.stringify([[...r.scopes].sort(), Object.entries(r.claims).sort()])),
+    // A Cedar-decided rule decides its own action: it differs from every other route's.
+    routesGuardedBy(api, type).map((r) => JSON.stringify([[...r.scopes].sort(), Object.entries(r.claims).sort(), r.cedar ? r.route : null])),
   );
   return keys.size > 1;
 }
@@ -458,7 +529,8 @@ export function tierSatisfies(tier: TierSpec, route: RouteSpec): boolean {
  * The status API Gateway answers for `caller` on `route`, per the semantics table in the
  * README: REST Lambda authorizers 401 for a missing/invalid token and 403 when not permitted;
  * the HTTP Lambda authorizer (simple responses) 401 only when the header is absent, 403 for a
- * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200.
+ * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200. A
+ * Cedar-decided route also needs the API's policies to permit the tier (lib/cedar-decide.ts).
  */
 export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): number {
   const OK = 200;
@@ -467,7 +539,8 @@ export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): 
   if (caller.kind === 'bad') return route.authorizer === 'http' ? 403 : 401;
   const tier = api.tiers[caller.tier];
   if (!tier) throw new Error(`no tier "${caller.tier}" in API "${api.name}"`);
-  return tierSatisfies(tier, route) ? OK : 403;
+  // A Cedar-decided route: its scopes and claims first, then the API's Cedar policies.
+  return tierSatisfies(tier, route) && (!route.cedar || cedarPermits(api, route, tier)) ? OK : 403;
 }
 
 /** A concrete request path for a route key: templates filled with sample values. */
