@@ -125,6 +125,7 @@ pub async fn run(mut args: impl Iterator<Item = String>, bin_dir: &Path) {
             };
             env.push(("AUTHZ_AUDIENCE".into(), api.audience.clone()));
             env.push(("AUTHZ_ROUTES".into(), api.authz_routes_for(kind)));
+            env.extend(api.cedar_environment_for(kind));
             claims["aud"] = json!(api.audience);
             claims["scope"] = json!(tier.scopes.join(" "));
             for (k, v) in &tier.claims {

@@ -597,15 +597,13 @@ fn cedar_route_problems(route: &str, authorizer: AuthorizerKind, api_has_cedar: 
 /// A configuration it refuses (a file that does not parse, an action the schema does not
 /// declare) is a problem at the API's `cedar`, in the cold start's words.
 fn with_cedar_rules(api: &mut ApiSpec) -> Vec<Problem> {
-    let Some(cedar) = &api.cedar else {
-        return Vec::new();
-    };
     let mut problems = Vec::new();
     for kind in api.lambda_authorizers() {
-        if !api.routes_guarded_by(kind).any(|r| r.cedar) {
+        let cedar = api.cedar_environment_for(kind);
+        if cedar.is_empty() {
             continue;
         }
-        let mut env: HashMap<String, String> = cedar.environment().into_iter().collect();
+        let mut env: HashMap<String, String> = cedar.into_iter().collect();
         env.insert("AUTHZ_ISSUER".into(), "https://issuer.invalid".into());
         env.insert("AUTHZ_AUDIENCE".into(), api.audience.clone());
         env.insert("AUTHZ_ROUTES".into(), api.authz_routes_for(kind));
@@ -615,9 +613,10 @@ fn with_cedar_rules(api: &mut ApiSpec) -> Vec<Problem> {
                 problems.push(Problem::at(
                     format!("/apis/{}/cedar", schema::escape_pointer(&api.name)),
                     format!(
-                        "{}: the {} authorizer's configuration, as its cold start reads it: {e}",
+                        "{}: the {} authorizer's configuration, as its cold start reads it: {}",
                         api.name,
-                        kind.name()
+                        kind.name(),
+                        e.0
                     ),
                 ));
                 continue;
@@ -794,6 +793,15 @@ impl ApiSpec {
             })
             .collect();
         format!("[{}]", rules.join(","))
+    }
+
+    /// The `AUTHZ_CEDAR_*` variables of the Lambda authorizer of `kind` (infra/lib/cedar.ts
+    /// `cedarEnvironment`, the files on this machine): empty unless it decides a route with Cedar.
+    pub fn cedar_environment_for(&self, kind: AuthorizerKind) -> Vec<(String, String)> {
+        match &self.cedar {
+            Some(cedar) if self.routes_guarded_by(kind).any(|r| r.cedar) => cedar.environment(),
+            _ => Vec::new(),
+        }
     }
 
     /// The rules of the Lambda authorizer of `kind`, as authz-core holds them.
@@ -975,10 +983,98 @@ mod tests {
         assert!(solar.http_route_key_in_identity());
         let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
         assert!(pets.rules_differ_per_route(AuthorizerKind::Token));
-        assert!(!pets.rules_differ_per_route(AuthorizerKind::Request));
+        // GET /pets/{petId} by scope, PUT and DELETE by Cedar: each its own decision.
+        assert!(pets.rules_differ_per_route(AuthorizerKind::Request));
+        let request: Value =
+            serde_json::from_str(&pets.authz_routes_for(AuthorizerKind::Request)).unwrap();
+        assert_eq!(
+            request,
+            json!([{"route": "GET /pets/{petId}", "scopes": ["read"]},
+                   {"route": "PUT /pets/{petId}", "cedar": true},
+                   {"route": "DELETE /pets/{petId}", "cedar": true}])
+        );
         assert_eq!(
             path_params("/pets/{petId}", "/pets/42"),
             json!({"petId": "42"}).as_object().unwrap().clone()
+        );
+    }
+
+    /// The shipped table with PetStore's Cedar files replaced by these texts (in a fresh
+    /// directory, named relative to the table as routes.json names them).
+    fn with_cedar_files(name: &str, policies: &str, schema: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+        let dir = std::env::temp_dir().join(format!("authz-local-cedar-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("cedar")).unwrap();
+        std::fs::write(dir.join("cedar/pet-store.cedar"), policies).unwrap();
+        std::fs::write(dir.join("cedar/pet-store.cedarschema"), schema).unwrap();
+        std::fs::write(dir.join("routes.json"), TABLE).unwrap();
+        load(&dir.join("routes.json"))
+    }
+
+    const SCHEMA: &str = include_str!("../../../infra/cedar/pet-store.cedarschema");
+    const POLICIES: &str = include_str!("../../../infra/cedar/pet-store.cedar");
+
+    #[test]
+    fn cedar_routes_are_predicted_by_the_core_s_evaluation_of_the_files() {
+        let apis = parse(TABLE).unwrap();
+        let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
+        let cedar = pets.cedar.as_ref().unwrap();
+        assert_eq!(cedar.namespace, "PetStore");
+        assert_eq!(cedar.groups_claim.as_deref(), Some("groups"));
+        // The editor tier's token carries its groups in the groups claim.
+        assert_eq!(pets.tiers["editor"].claims["groups"], json!(["editors"]));
+        assert!(pets.cedar_environment_for(AuthorizerKind::Token).is_empty());
+        let env = pets.cedar_environment_for(AuthorizerKind::Request);
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["AUTHZ_CEDAR_POLICIES", "AUTHZ_CEDAR_SCHEMA", "AUTHZ_CEDAR_NAMESPACE", "AUTHZ_CEDAR_GROUPS_CLAIM"]
+        );
+        assert!(Path::new(&env[0].1).ends_with("infra/cedar/pet-store.cedar"), "{env:?}");
+        let status = |route: &str, tier: &str| {
+            expected_status(pets, pets.route(route).unwrap(), &Caller::Tier(tier.into())).unwrap()
+        };
+        let got: Vec<(&str, u16, u16)> = ["reader", "writer", "nobody", "editor"]
+            .into_iter()
+            .map(|t| (t, status("PUT /pets/{petId}", t), status("DELETE /pets/{petId}", t)))
+            .collect();
+        assert_eq!(
+            got,
+            [("reader", 403, 403), ("writer", 200, 403), ("nobody", 403, 403), ("editor", 200, 200)]
+        );
+        // Fix the policies (editors may no longer delete), and the prediction follows the files.
+        let fixed = POLICIES.replace(
+            r#"action in [PetStore::Action::"put /pets/{petId}", PetStore::Action::"delete /pets/{petId}"]"#,
+            r#"action == PetStore::Action::"put /pets/{petId}""#,
+        );
+        assert_ne!(fixed, POLICIES);
+        let apis = with_cedar_files("fixed", &fixed, SCHEMA).unwrap();
+        let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
+        let delete = pets.route("DELETE /pets/{petId}").unwrap();
+        assert_eq!(expected_status(pets, delete, &Caller::Tier("editor".into())), Ok(403));
+    }
+
+    #[test]
+    fn bad_cedar_files_are_refused_at_the_api_s_cedar_in_the_cold_start_s_words() {
+        let err = with_cedar_files("parse", "permit(principal, action, resource) when {", SCHEMA)
+            .unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].pointer, "/apis/pet-store/cedar");
+        let line = &err.problems[0].message;
+        assert!(
+            line.starts_with(
+                "pet-store: the request authorizer's configuration, as its cold start reads it: \
+                 AUTHZ_CEDAR_POLICIES: "
+            ) && line.contains("cedar/pet-store.cedar:1:"),
+            "{line}"
+        );
+        let schema = SCHEMA.replace(r#", "delete /pets/{petId}""#, "");
+        let err = with_cedar_files("action", POLICIES.split("@id(\"writers-update\")").next().unwrap().replace(r#", PetStore::Action::"delete /pets/{petId}""#, "").as_str(), &schema).unwrap_err();
+        assert!(
+            err.problems[0].message.ends_with(
+                "AUTHZ_ROUTES: rule #3 (`DELETE /pets/{petId}`): the Cedar schema declares no \
+                 action `PetStore::Action::\"delete /pets/{petId}\"` for this route"
+            ),
+            "{err}"
         );
     }
 }
