@@ -167,6 +167,10 @@ export const ALARM_PERIOD = Duration.minutes(5);
  */
 export class AuthorizerFunction extends Construct {
   readonly function: lambda.Function;
+  /** The cargo features it is built with. */
+  readonly features: AuthorizerFeatures;
+  /** The files copied into its asset, each at its `/var/task` path (CA bundle, Cedar files). */
+  readonly bundledFiles: readonly { readonly local: string; readonly inFunction: string }[];
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
   /** Count of every decision, dimensions `Decision` and `Reason`. */
@@ -232,8 +236,10 @@ export class AuthorizerFunction extends Construct {
 
     const bundled = [
       ...(props.caBundleFile ? [{ local: props.caBundleFile, inFunction: CA_BUNDLE_PATH }] : []),
-      ...(props.cedarFiles ?? []),
+      ...(props.cedarFiles ?? []).map((f) => ({ local: f.local, inFunction: f.inFunction })),
     ];
+    this.bundledFiles = bundled;
+    this.features = featuresOf(props);
     this.function = new RustFunction(this, 'Function', {
       manifestPath: path.join(props.workspaceRoot, 'Cargo.toml'),
       binaryName: props.binary,
@@ -245,7 +251,7 @@ export class AuthorizerFunction extends Construct {
         // (a panic would kill the process and every request it holds) and a target-cpu flag.
         // Without an introspection secret, the AWS SDK is left out; Cedar only where a route
         // is Cedar-decided (see cargoLambdaFlags).
-        cargoLambdaFlags: cargoLambdaFlags(featuresOf(props)),
+        cargoLambdaFlags: cargoLambdaFlags(this.features),
         ...(bundled.length > 0 ? { commandHooks: bundleFilesHook(bundled) } : {}),
       },
       architecture: props.architecture,

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CEDAR_TASK_DIR, CedarValidationError, cedarEnvironment, cedarFilesOf, decidesWithCedar, validateCedar, withoutContext } from '../lib/cedar';
 import { type ApiSpec, apiNamed, loadRouteTable } from '../lib/route-table';
-import { table } from './helpers';
+import { resources, synth, table } from './helpers';
 
 const INFRA = path.join(__dirname, '..');
 
@@ -170,6 +170,81 @@ describe('validateCedar (real cedar-wasm, strict mode)', () => {
     const out = withoutContext(schema as never) as unknown as typeof schema;
     assert.deepEqual(out.NS.actions.a.appliesTo, { principalTypes: ['U'], resourceTypes: ['R'] });
     assert.ok(schema.NS.actions.a.appliesTo.context, 'the input is left as it was');
+  });
+});
+
+describe('synth with Cedar-decided routes', () => {
+  const shipped = loadRouteTable();
+  const { stack, template } = synth();
+  const fns = resources(template, 'AWS::Lambda::Function');
+  const vars = (name: string) => Object.values(fns).find((f) => f.Properties.FunctionName === name)!.Properties.Environment.Variables;
+
+  it('the PetStore request authorizer ships the files, names them, and is built with cedar; the token authorizer is not', () => {
+    const request = stack.authorizers['pet-store'].request!;
+    assert.deepEqual(request.features, { introspection: false, replayStore: false, cedar: true });
+    assert.deepEqual(request.bundledFiles, [
+      { local: path.join(INFRA, 'cedar', 'pet-store.cedar'), inFunction: '/var/task/cedar/policies/pet-store.cedar' },
+      { local: path.join(INFRA, 'cedar', 'pet-store.cedarschema'), inFunction: '/var/task/cedar/schema/pet-store.cedarschema' },
+    ]);
+    const env = vars('ApiAuthz-dev-pet-store-request');
+    assert.equal(env.AUTHZ_CEDAR_POLICIES, '/var/task/cedar/policies/pet-store.cedar');
+    assert.equal(env.AUTHZ_CEDAR_SCHEMA, '/var/task/cedar/schema/pet-store.cedarschema');
+    assert.equal(env.AUTHZ_CEDAR_NAMESPACE, 'PetStore');
+    assert.equal(env.AUTHZ_CEDAR_GROUPS_CLAIM, 'groups');
+    const rules = JSON.parse(env.AUTHZ_ROUTES) as { route: string; cedar?: boolean }[];
+    assert.deepEqual(rules.filter((r) => r.cedar).map((r) => r.route), ['PUT /pets/{petId}', 'DELETE /pets/{petId}']);
+
+    const token = stack.authorizers['pet-store'].token!;
+    assert.deepEqual(token.features, { introspection: false, replayStore: false, cedar: false });
+    assert.deepEqual(token.bundledFiles, []);
+    const tokenEnv = vars('ApiAuthz-dev-pet-store-token');
+    assert.deepEqual(Object.keys(tokenEnv).filter((k) => k.startsWith('AUTHZ_CEDAR_')), []);
+    assert.equal(stack.authorizers['solar-system'].http!.features.cedar, false);
+  });
+
+  /** The shipped table with PetStore's Cedar files replaced by these texts. */
+  function withPolicies(policies: string, schema?: string, cacheTtlSeconds?: number) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cedar-synth-'));
+    fs.writeFileSync(path.join(dir, 'p.cedar'), policies);
+    fs.writeFileSync(path.join(dir, 's.cedarschema'), schema ?? fs.readFileSync(path.join(INFRA, 'cedar', 'pet-store.cedarschema'), 'utf8'));
+    const doc = JSON.parse(fs.readFileSync(path.join(INFRA, 'routes.json'), 'utf8'));
+    doc.apis['pet-store'].cedar.policies = path.join(dir, 'p.cedar');
+    doc.apis['pet-store'].cedar.schema = path.join(dir, 's.cedarschema');
+    if (cacheTtlSeconds !== undefined) doc.apis['pet-store'].cacheTtlSeconds = cacheTtlSeconds;
+    return { table: table(doc), dir };
+  }
+
+  it('a policy naming an undeclared attribute fails synth with the file, line and Cedar\'s message', () => {
+    const { table: t, dir } = withPolicies('permit (principal, action == PetStore::Action::"put /pets/{petId}", resource)\n  when { principal.department == "x" };\n');
+    assert.throws(
+      () => synth({}, t),
+      (e: Error) => {
+        assert.match(e.message, /^pet-store: the Cedar policies do not validate against their schema:\n  - /);
+        assert.ok(e.message.includes(`${path.join(dir, 'p.cedar')}:2:10: for policy \`policy0\`, attribute \`department\` on entity type \`PetStore::User\` not found`), e.message);
+        return true;
+      },
+    );
+  });
+
+  it('cached: a policy reading the context fails synth, though the schema declares one', () => {
+    const schema = fs
+      .readFileSync(path.join(INFRA, 'cedar', 'pet-store.cedarschema'), 'utf8')
+      .replace('resource: [Application]', 'resource: [Application],\n        context: { sourceIp: String }');
+    const reads = 'permit (principal, action == PetStore::Action::"put /pets/{petId}", resource) when { context.sourceIp == "10.0.0.1" };\n';
+    assert.throws(() => synth({}, withPolicies(reads, schema).table), /p\.cedar:1:\d+: .*sourceIp.*validated with an empty context: the pet-store authorizers cache answers/);
+  });
+
+  it('a Cedar route whose action the schema does not declare fails synth with the cold start\'s message (authz-config)', () => {
+    const schema = fs.readFileSync(path.join(INFRA, 'cedar', 'pet-store.cedarschema'), 'utf8').replace(', "delete /pets/{petId}"', '');
+    const policies = 'permit (principal, action == PetStore::Action::"put /pets/{petId}", resource);\n';
+    assert.throws(
+      () => synth({}, withPolicies(policies, schema).table),
+      /pet-store: AUTHZ_ROUTES: rule #3 \(`DELETE \/pets\/\{petId\}`\): the Cedar schema declares no action `PetStore::Action::"delete \/pets\/\{petId\}"` for this route \(the request authorizer's configuration, as its cold start reads it\)/,
+    );
+  });
+
+  it('the table as shipped synthesizes with its Cedar routes', () => {
+    assert.ok(shipped.apis.some((a) => a.cedar !== undefined));
   });
 });
 
