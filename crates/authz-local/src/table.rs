@@ -313,7 +313,10 @@ impl CedarSpec {
             env.push(("AUTHZ_CEDAR_GROUPS_CLAIM".into(), claim.clone()));
         }
         if !self.entity_prefix.is_empty() {
-            env.push(("AUTHZ_CEDAR_ENTITY_PREFIX".into(), self.entity_prefix.clone()));
+            env.push((
+                "AUTHZ_CEDAR_ENTITY_PREFIX".into(),
+                self.entity_prefix.clone(),
+            ));
         }
         env
     }
@@ -567,7 +570,11 @@ fn build(doc: &Json, source: &str, dir: &Path) -> Result<Vec<ApiSpec>, RouteTabl
 
 /// What is wrong with a route marked `"cedar": true` beyond the schema (route-table.ts
 /// `cedarRouteProblems`, the same words).
-fn cedar_route_problems(route: &str, authorizer: AuthorizerKind, api_has_cedar: bool) -> Vec<String> {
+fn cedar_route_problems(
+    route: &str,
+    authorizer: AuthorizerKind,
+    api_has_cedar: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     if !api_has_cedar {
         out.push(
@@ -622,7 +629,11 @@ fn with_cedar_rules(api: &mut ApiSpec) -> Vec<Problem> {
                 continue;
             }
         };
-        for route in api.routes.iter_mut().filter(|r| r.authorizer == kind && r.cedar) {
+        for route in api
+            .routes
+            .iter_mut()
+            .filter(|r| r.authorizer == kind && r.cedar)
+        {
             if let Some(rule) = rules.for_route_key(&route.route) {
                 route.rule = rule.clone();
             }
@@ -1001,8 +1012,13 @@ mod tests {
 
     /// The shipped table with PetStore's Cedar files replaced by these texts (in a fresh
     /// directory, named relative to the table as routes.json names them).
-    fn with_cedar_files(name: &str, policies: &str, schema: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
-        let dir = std::env::temp_dir().join(format!("authz-local-cedar-{name}-{}", std::process::id()));
+    fn with_cedar_files(
+        name: &str,
+        policies: &str,
+        schema: &str,
+    ) -> Result<Vec<ApiSpec>, RouteTableError> {
+        let dir =
+            std::env::temp_dir().join(format!("authz-local-cedar-{name}-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("cedar")).unwrap();
         std::fs::write(dir.join("cedar/pet-store.cedar"), policies).unwrap();
         std::fs::write(dir.join("cedar/pet-store.cedarschema"), schema).unwrap();
@@ -1027,19 +1043,38 @@ mod tests {
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["AUTHZ_CEDAR_POLICIES", "AUTHZ_CEDAR_SCHEMA", "AUTHZ_CEDAR_NAMESPACE", "AUTHZ_CEDAR_GROUPS_CLAIM"]
+            [
+                "AUTHZ_CEDAR_POLICIES",
+                "AUTHZ_CEDAR_SCHEMA",
+                "AUTHZ_CEDAR_NAMESPACE",
+                "AUTHZ_CEDAR_GROUPS_CLAIM"
+            ]
         );
-        assert!(Path::new(&env[0].1).ends_with("infra/cedar/pet-store.cedar"), "{env:?}");
+        assert!(
+            Path::new(&env[0].1).ends_with("infra/cedar/pet-store.cedar"),
+            "{env:?}"
+        );
         let status = |route: &str, tier: &str| {
             expected_status(pets, pets.route(route).unwrap(), &Caller::Tier(tier.into())).unwrap()
         };
         let got: Vec<(&str, u16, u16)> = ["reader", "writer", "nobody", "editor"]
             .into_iter()
-            .map(|t| (t, status("PUT /pets/{petId}", t), status("DELETE /pets/{petId}", t)))
+            .map(|t| {
+                (
+                    t,
+                    status("PUT /pets/{petId}", t),
+                    status("DELETE /pets/{petId}", t),
+                )
+            })
             .collect();
         assert_eq!(
             got,
-            [("reader", 403, 403), ("writer", 200, 403), ("nobody", 403, 403), ("editor", 200, 200)]
+            [
+                ("reader", 403, 403),
+                ("writer", 200, 403),
+                ("nobody", 403, 403),
+                ("editor", 200, 200)
+            ]
         );
         // Fix the policies (editors may no longer delete), and the prediction follows the files.
         let fixed = POLICIES.replace(
@@ -1050,13 +1085,20 @@ mod tests {
         let apis = with_cedar_files("fixed", &fixed, SCHEMA).unwrap();
         let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
         let delete = pets.route("DELETE /pets/{petId}").unwrap();
-        assert_eq!(expected_status(pets, delete, &Caller::Tier("editor".into())), Ok(403));
+        assert_eq!(
+            expected_status(pets, delete, &Caller::Tier("editor".into())),
+            Ok(403)
+        );
     }
 
     #[test]
     fn bad_cedar_files_are_refused_at_the_api_s_cedar_in_the_cold_start_s_words() {
-        let err = with_cedar_files("parse", "permit(principal, action, resource) when {", SCHEMA)
-            .unwrap_err();
+        let err = with_cedar_files(
+            "parse",
+            "permit(principal, action, resource) when {",
+            SCHEMA,
+        )
+        .unwrap_err();
         assert_eq!(err.problems.len(), 1, "{err}");
         assert_eq!(err.problems[0].pointer, "/apis/pet-store/cedar");
         let line = &err.problems[0].message;
@@ -1068,7 +1110,17 @@ mod tests {
             "{line}"
         );
         let schema = SCHEMA.replace(r#", "delete /pets/{petId}""#, "");
-        let err = with_cedar_files("action", POLICIES.split("@id(\"writers-update\")").next().unwrap().replace(r#", PetStore::Action::"delete /pets/{petId}""#, "").as_str(), &schema).unwrap_err();
+        let err = with_cedar_files(
+            "action",
+            POLICIES
+                .split("@id(\"writers-update\")")
+                .next()
+                .unwrap()
+                .replace(r#", PetStore::Action::"delete /pets/{petId}""#, "")
+                .as_str(),
+            &schema,
+        )
+        .unwrap_err();
         assert!(
             err.problems[0].message.ends_with(
                 "AUTHZ_ROUTES: rule #3 (`DELETE /pets/{petId}`): the Cedar schema declares no \
