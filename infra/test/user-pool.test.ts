@@ -13,7 +13,7 @@ import { defineApp } from '../bin/app';
 import { configFromContext } from '../bin/context';
 import { type ApiSpec, loadRouteTable } from '../lib/route-table';
 import { BASE_CONTEXT, ISSUER, only, resources, synth, synthWithoutIssuer, table } from './helpers';
-import { poolTiers } from '../lib/user-pool';
+import { poolTiers, userPoolProblems } from '../lib/user-pool';
 
 const TABLE = loadRouteTable();
 const api = (name: string): ApiSpec => TABLE.apis.find((a) => a.name === name) as ApiSpec;
@@ -191,6 +191,22 @@ describe('what the stack\'s own pool refuses, naming the setting', () => {
     assert.throws(() => synthWithoutIssuer({}, table(doc({ empty: {} }))), /apis\.shop\.tiers\.empty: no scopes/);
     // The same table is fine for an external IdP.
     synth({}, table(doc({ staff: { scopes: ['read'], claims: { groups: 'staff' } } })));
+  });
+  it('a tier with groups is no problem: the pool makes no client for it (local mode and external issuers only)', () => {
+    const withGroups = {
+      apis: {
+        shop: {
+          type: 'rest',
+          audience: 'shop',
+          tiers: { reader: { scopes: ['read'] }, staff: { scopes: ['read'], groups: ['staff'], claims: { dept: 'x' } } },
+          cedar: { policies: 'cedar/pet-store.cedar', schema: 'cedar/pet-store.cedarschema', namespace: 'PetStore', groupsClaim: 'groups' },
+          routes: [{ route: 'GET /items', authorizer: 'token', scopes: ['read'] }],
+        },
+      },
+    };
+    const t = table(withGroups);
+    assert.deepEqual(userPoolProblems(t), []);
+    assert.deepEqual(poolTiers(t.apis[0]).map(([name]) => name), ['reader']);
   });
   it('a scope name Cognito cannot hold', () => {
     assert.throws(() => synthWithoutIssuer({}, table(doc({ r: { scopes: ['read'] } }, 'items/read'))), /scope "items\/read" is not a Cognito scope name/);
