@@ -367,7 +367,7 @@ describe('scripts/smoke.sh with an external IdP: per-API token parameters, per-t
 
 describe('readClientSecret: app client secrets read with the real aws CLI (moto_server\'s Cognito on loopback)', () => {
   const region = 'eu-west-1';
-  const tiers = TABLE.apis.flatMap((a) => Object.keys(a.tiers).map((t) => ({ api: a.name, tier: t })));
+  const tiers = TABLE.apis.flatMap((a) => poolTiers(a).map(([t]) => ({ api: a.name, tier: t })));
   const clients = new Map<string, { id: string; secret: string }>(); // by `api/tier`
   let moto: Moto;
   let poolId = '';
