@@ -54,7 +54,7 @@ export interface RouteSpec {
 export interface TierSpec {
   readonly scopes: readonly string[];
   readonly claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
-  /** Groups its token carries in the API's `cedar.groupsClaim`. */
+  /** Groups its token carries in the API's `cedar.groupsClaim` (also in `claims` under that name). */
   readonly groups: readonly string[];
   readonly description?: string;
 }
@@ -245,7 +245,10 @@ export function parseRouteTable(doc: unknown, source = 'routes.json', dir: strin
           message: `apis.${name}.tiers.${tier}: groups need the API's cedar.groupsClaim (the claim that carries them)`,
         });
       }
-      tiers[tier] = { scopes: t.scopes ?? [], claims: t.claims ?? {}, groups, description: t.description };
+      // The token carries the groups in the groups claim (authz-local's tiers alike).
+      const groupsClaim = api.cedar?.groupsClaim;
+      const claims = groups.length > 0 && groupsClaim !== undefined ? { ...(t.claims ?? {}), [groupsClaim]: [...groups] } : (t.claims ?? {});
+      tiers[tier] = { scopes: t.scopes ?? [], claims, groups, description: t.description };
     }
     apis.push({
       name,

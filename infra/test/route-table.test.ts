@@ -62,6 +62,8 @@ describe('routes.json', () => {
       entityPrefix: '',
     });
     assert.deepEqual(api.tiers.editor.groups, ['editors']);
+    // As authz-local has it: the token carries them in the groups claim, which claim rules read too.
+    assert.deepEqual(api.tiers.editor.claims, { groups: ['editors'] });
     assert.deepEqual(api.tiers.writer.groups, []);
   });
 
