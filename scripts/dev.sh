@@ -16,8 +16,9 @@
 #     127.0.0.1:3000, solar-system HTTP API on 127.0.0.1:3001), running the REAL authorizer
 #     binaries through a Lambda Runtime API emulator, with demo backends behind them.
 # It prints the URLs and ready-to-paste curl commands, then each authorizer's log lines (decision
-# lines compact, prefixed by API and function; `--quiet` hides them). An edited route table is
-# reloaded (everything restarts with it; a table synth would refuse is refused and the old kept).
+# lines compact, prefixed by API and function; `--quiet` hides them). An edited route table (or
+# Cedar policy or schema file it names) is reloaded (everything restarts with it; a table synth
+# would refuse is refused and the old kept).
 #
 # usage: scripts/dev.sh [--release] [OPTION ...]
 #        scripts/dev.sh demo <authorizer> <events-dir> [--routes FILE] [--tier T] [NAME=VALUE ...]

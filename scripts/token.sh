@@ -6,8 +6,9 @@
 #                        [--shape IDP [--id-token] [--tenant TID]] [--dpop | --client-cert FILE]
 #   --api    an API of infra/routes.json (pet-store, solar-system); default: the API that has
 #            the tier, else pet-store
-#   --tier   a tier of that API (pet-store: reader, writer, nobody; solar-system: bronze,
-#            silver, gold): the token carries the tier's scopes and claims
+#   --tier   a tier of that API (pet-store: reader, writer, nobody, editor; solar-system:
+#            bronze, silver, gold): the token carries the tier's scopes and claims, and its
+#            groups in the API's Cedar groups claim (pet-store's editor: groups ["editors"])
 #   --scope  a scope (repeatable) instead of a tier's
 #   --opaque an opaque token (the authorizers introspect it) instead of a JWT
 #   --lifetime seconds until it expires (default 3600; negative: an expired token)

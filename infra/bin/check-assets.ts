@@ -5,7 +5,8 @@
  * the function's architecture, with the AWS SDK (the `introspection` cargo feature) linked in
  * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`), its
  * DynamoDB client (the `replay-store` feature) exactly when it has a DPoP replay table
- * (`AUTHZ_DPOP_REPLAY_TABLE`), and the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it names one.
+ * (`AUTHZ_DPOP_REPLAY_TABLE`), the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it
+ * names one, and the Cedar policy and schema files `AUTHZ_CEDAR_POLICIES` and `AUTHZ_CEDAR_SCHEMA` name.
  * `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
  * Used by scripts/test-infra.sh after the one real synth.
  */
@@ -90,6 +91,21 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       }
       caNote = `, CA bundle ${ca}`;
     }
+    // Cedar-decided routes: every AUTHZ_CEDAR_* file must be in the asset (lib/cedar.ts).
+    const cedarFiles = Object.entries(env).filter(([k]) => k === 'AUTHZ_CEDAR_POLICIES' || k === 'AUTHZ_CEDAR_SCHEMA');
+    const missing = cedarFiles.filter(([, v]) => {
+      if (typeof v !== 'string' || !v.startsWith('/var/task/')) return true;
+      try {
+        return !statSync(path.join(outDir, assetPath, v.slice('/var/task/'.length))).isFile();
+      } catch {
+        return true;
+      }
+    });
+    if (missing.length > 0) {
+      fail(`${missing.map(([k, v]) => `${k}=${String(v)}`).join(', ')}: not in the asset`);
+      continue;
+    }
+    if (cedarFiles.length > 0) caNote += `, Cedar files ${cedarFiles.map(([, v]) => String(v)).join(' ')}`;
     const mb = (statSync(bootstrap).size / 1e6).toFixed(1);
     const what = sdk ? 'with the AWS SDK (introspection)' : 'without the AWS SDK';
     results.push({ id, ok: true, detail: `${arch}, ${mb} MB bootstrap ${what}${caNote} in ${assetPath}` });

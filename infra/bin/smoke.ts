@@ -180,7 +180,7 @@ async function tokensFrom(table: RouteTable, pool: PoolOutputs | undefined, time
       const t =
         process.env[tokenVariable(api.name, tier)] ||
         (await fetchToken(api, tier, timeoutMs)) ||
-        (pool ? await poolToken(pool, api.name, tier, timeoutMs) : undefined);
+        (pool?.clients[api.name]?.[tier] !== undefined ? await poolToken(pool, api.name, tier, timeoutMs) : undefined);
       if (t) tokens[api.name][tier] = t;
     }
   }

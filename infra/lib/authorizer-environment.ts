@@ -3,6 +3,7 @@
  * table: the `AUTHZ_*` variables of config.ts's GENERATED_VARIABLES (and, with the stack's own
  * user pool, USER_POOL_VARIABLES), over the operator's `extraEnvironment`.
  */
+import { cedarEnvironment } from './cedar';
 import { type AuthzStackConfig, ConfigError } from './config';
 import { type ApiSpec, type LambdaAuthorizerType, authzRoutesFor } from './route-table';
 
@@ -47,6 +48,8 @@ export function environmentFor(
   env.AUTHZ_SENDER_CONSTRAINED = api.senderConstrained;
   // The stage's DPoP replay table (a token here: its name is known at deploy time).
   if (replayTableName !== undefined) env.AUTHZ_DPOP_REPLAY_TABLE = replayTableName;
+  // The API's Cedar files as the function sees them (bundled into its asset), if it decides with Cedar.
+  Object.assign(env, cedarEnvironment(api, type, 'inFunction'));
   // Lambda refuses more than 4 KB of variables; the API ARN added later is ~100 bytes, the
   // CA bundle path ~45; the pool's issuer and client ids are tokens here (~80 and ~27 each).
   // The replay table's name is a token too (a generated one, ~60).

@@ -57,17 +57,35 @@ export const DECISIONS = ['allow', 'deny', 'unauthorized', 'error'] as const;
 
 /** Where a CA bundle given to the app lands in the function (`/var/task` is Lambda's task root). */
 export const CA_BUNDLE_FILE_NAME = 'ca-bundle.pem';
-export const CA_BUNDLE_PATH = `/var/task/${CA_BUNDLE_FILE_NAME}`;
+/** Lambda's task root: the asset's contents. */
+export const TASK_ROOT = '/var/task';
+export const CA_BUNDLE_PATH = `${TASK_ROOT}/${CA_BUNDLE_FILE_NAME}`;
 
 /**
  * cargo-lambda-cdk bundling hook copying the CA bundle next to `bootstrap` (bash, host side:
  * the app bundles locally). The copy is part of the asset, so its hash changes with the file.
  */
 export function caBundleHook(caBundleFile: string): { beforeBundling(i: string, o: string): string[]; afterBundling(i: string, o: string): string[] } {
+  return bundleFilesHook([{ local: caBundleFile, inFunction: CA_BUNDLE_PATH }]);
+}
+
+/**
+ * cargo-lambda-cdk bundling hook copying files into the asset, each at its path under
+ * `/var/task` (the asset's root): the CA bundle, the Cedar policies and schema (lib/cedar.ts).
+ */
+export function bundleFilesHook(
+  files: readonly { readonly local: string; readonly inFunction: string }[],
+): { beforeBundling(i: string, o: string): string[]; afterBundling(i: string, o: string): string[] } {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return {
     beforeBundling: () => [],
-    afterBundling: (_input: string, output: string) => [`cp -- ${q(caBundleFile)} ${q(path.join(output, CA_BUNDLE_FILE_NAME))}`],
+    afterBundling: (_input: string, output: string) =>
+      files.flatMap((f) => {
+        const inAsset = path.join(output, path.relative(TASK_ROOT, f.inFunction));
+        if (inAsset.startsWith('..') || !f.inFunction.startsWith(`${TASK_ROOT}/`)) throw new Error(`${f.inFunction} is not under ${TASK_ROOT}`);
+        const dir = path.dirname(inAsset);
+        return [...(dir === output ? [] : [`mkdir -p -- ${q(dir)}`]), `cp -- ${q(f.local)} ${q(inAsset)}`];
+      }),
   };
 }
 /**
@@ -112,6 +130,12 @@ export interface AuthorizerFunctionProps {
   readonly vpc?: VpcPlacement;
   /** PEM file of extra trusted CAs: shipped as {@link CA_BUNDLE_PATH}, named by `AUTHZ_CA_BUNDLE`. */
   readonly caBundleFile?: string;
+  /**
+   * The Cedar policy and schema files it decides with (lib/cedar.ts `cedarFilesOf`; the
+   * environment names them): copied into the asset; the function is built with the `cedar`
+   * feature exactly when there are some.
+   */
+  readonly cedarFiles?: readonly { readonly local: string; readonly inFunction: string }[];
   /** CloudWatch namespace of the decision metrics. */
   readonly metricNamespace: string;
   /** Prefix of this function's metric names and of its alarm name (PascalCase). */
@@ -132,6 +156,15 @@ export interface AuthorizerFunctionProps {
   readonly tracing: boolean;
 }
 
+/** The cargo features of an authorizer function: introspection with its secret, the replay store with the DPoP replay table, Cedar with Cedar files. */
+export function featuresOf(props: Pick<AuthorizerFunctionProps, 'introspectionSecretArn' | 'replayTable' | 'cedarFiles'>): AuthorizerFeatures {
+  return {
+    introspection: Boolean(props.introspectionSecretArn),
+    replayStore: props.replayTable !== undefined,
+    cedar: (props.cedarFiles?.length ?? 0) > 0,
+  };
+}
+
 /** The message the binaries log when a cold start fails (authz-lambda's `or_init_error`). */
 export const COLD_START_FAILED_MESSAGE = 'cold start failed';
 
@@ -147,6 +180,10 @@ export const ALARM_PERIOD = Duration.minutes(5);
  */
 export class AuthorizerFunction extends Construct {
   readonly function: lambda.Function;
+  /** The cargo features it is built with. */
+  readonly features: AuthorizerFeatures;
+  /** The files copied into its asset, each at its `/var/task` path (CA bundle, Cedar files). */
+  readonly bundledFiles: readonly { readonly local: string; readonly inFunction: string }[];
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
   /** The `cargo lambda build` flags it is bundled with ({@link cargoLambdaFlags}). */
@@ -212,13 +249,15 @@ export class AuthorizerFunction extends Construct {
       });
     }
 
+    const bundled = [
+      ...(props.caBundleFile ? [{ local: props.caBundleFile, inFunction: CA_BUNDLE_PATH }] : []),
+      ...(props.cedarFiles ?? []).map((f) => ({ local: f.local, inFunction: f.inFunction })),
+    ];
+    this.bundledFiles = bundled;
     // Only the features the configuration uses: without an introspection secret or a replay
-    // table, the AWS SDK is left out (see cargoLambdaFlags).
-    this.buildFlags = cargoLambdaFlags(props.binary, {
-      introspection: Boolean(props.introspectionSecretArn),
-      replayStore: props.replayTable !== undefined,
-      cedar: false,
-    });
+    // table, the AWS SDK is left out; Cedar only where a route is Cedar-decided (see cargoLambdaFlags).
+    this.features = featuresOf(props);
+    this.buildFlags = cargoLambdaFlags(props.binary, this.features);
     this.function = new RustFunction(this, 'Function', {
       manifestPath: path.join(props.workspaceRoot, 'Cargo.toml'),
       binaryName: props.binary,
@@ -229,7 +268,7 @@ export class AuthorizerFunction extends Construct {
         // cargo-lambda's own "release optimizations" would override it with panic = "abort"
         // (a panic would kill the process and every request it holds) and a target-cpu flag.
         cargoLambdaFlags: [...this.buildFlags],
-        ...(props.caBundleFile ? { commandHooks: caBundleHook(props.caBundleFile) } : {}),
+        ...(bundled.length > 0 ? { commandHooks: bundleFilesHook(bundled) } : {}),
       },
       architecture: props.architecture,
       functionName: props.functionName,

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ALARM_PERIOD, AuthorizerFunction } from './authorizer-function';
+import { CedarValidationError, cedarEnvironment, cedarFilesOf, validateCedar } from './cedar';
 import { type TokenIdentity, environmentFor } from './authorizer-environment';
 import { AuthzConfigError, type CacheKey, type CacheKeyReader, authzConfigProgram, cacheKeyReader } from './authz-config';
 import { type AuthzStackConfig, ConfigError, type Throttle, checkConfig } from './config';
@@ -118,6 +119,14 @@ export class AuthzStack extends Stack {
       const cacheKeys: Partial<Record<LambdaAuthorizerType, CacheKey>> = {};
       // routes.json first (its message names the file), then each authorizer's whole configuration.
       if (api.type === 'rest') checkRestCaching(api);
+      // The Cedar policies against their schema (strict; an empty context when cached) before
+      // any authorizer reads them.
+      try {
+        validateCedar(api);
+      } catch (e) {
+        if (e instanceof CedarValidationError) throw new ConfigError(e.message);
+        throw e;
+      }
       const apiReplayTable = api.senderConstrained !== 'off' ? replayTable : undefined;
       for (const type of lambdaAuthorizersOf(api)) {
         const environment = environmentFor(c, api, type, identity, apiReplayTable?.tableName);
@@ -137,6 +146,7 @@ export class AuthzStack extends Stack {
           introspectionSecretArn: a.introspectionSecretArn,
           replayTable: apiReplayTable,
           caBundleFile: a.caBundle,
+          cedarFiles: cedarFilesOf(api, type),
           vpc: a.vpc,
           metricNamespace,
           metricPrefix: `${Id}${TypeId}`,
@@ -249,7 +259,9 @@ export class AuthzStack extends Stack {
    * The cache key of one authorizer, read from its environment by `authz-config` as its cold
    * start reads it (lib/authz-config.ts): the identity sources, and a refusal of whatever the
    * cold start would refuse. Values only known at deploy time (the stack's own user pool) are
-   * given as stand-ins (they are not part of the key); the CA bundle is the local file.
+   * given as stand-ins (they are not part of the key); the CA bundle and the Cedar files are the
+   * local files (the ones bundled), so the Cedar policies and schema are parsed, and each Cedar
+   * route's action checked against the schema, by the cold start's own code.
    */
   private cacheKeyOf(c: AuthzStackConfig, api: ApiSpec, type: LambdaAuthorizerType, environment: Record<string, string>): CacheKey {
     this.reader ??= cacheKeyReader(authzConfigProgram(c.workspaceRoot, c.authzConfigProgram));
@@ -260,6 +272,8 @@ export class AuthzStack extends Stack {
       else throw new ConfigError(`${api.name} ${type} authorizer: ${name} is only known at deploy time; cdk synth cannot read the configuration`);
     }
     if (c.authorizers.caBundle) env.AUTHZ_CA_BUNDLE = c.authorizers.caBundle;
+    // The Cedar files where synth sees them (the function reads its bundled copies).
+    Object.assign(env, cedarEnvironment(api, type, 'local'));
     const stageVariables = api.type === 'rest' ? c.restStageVariables : undefined;
     try {
       return this.reader(type, env, { stageVariables, cached: api.cacheTtlSeconds > 0 });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
+import { cedarPermits } from './cedar-decide';
 
 /** The API Gateway flavours. */
 export type ApiType = 'rest' | 'http';
@@ -54,6 +55,8 @@ export interface RouteSpec {
   readonly scopes: readonly string[];
   /** Every claim must match. */
   readonly claims: Readonly<Record<string, ClaimValue>>;
+  /** Decided by the API's Cedar policies too (`"cedar": true`). */
+  readonly cedar: boolean;
   readonly description?: string;
 }
 
@@ -61,7 +64,31 @@ export interface RouteSpec {
 export interface TierSpec {
   readonly scopes: readonly string[];
   readonly claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+  /** Groups its token carries in the API's `cedar.groupsClaim` (also in `claims` under that name). */
+  readonly groups: readonly string[];
   readonly description?: string;
+}
+
+/**
+ * The files of an API's Cedar configuration: the key in routes.json's `cedar` object → the
+ * setting naming the file in the authorizer. Bundling, the environment, the synth-time paths
+ * and the validation all go through this list: one more (optional) file is one more line.
+ */
+export const CEDAR_FILES = {
+  policies: 'AUTHZ_CEDAR_POLICIES',
+  schema: 'AUTHZ_CEDAR_SCHEMA',
+} as const satisfies Record<string, string>;
+
+/** A key of {@link CEDAR_FILES}. */
+export type CedarFileKey = keyof typeof CEDAR_FILES;
+
+/** An API's Cedar configuration (routes.json `cedar`). */
+export interface CedarSpec {
+  /** Each file given, by key, as an absolute path (routes.json names it relative to its directory). */
+  readonly files: Readonly<Partial<Record<CedarFileKey, string>>>;
+  readonly namespace: string;
+  readonly groupsClaim?: string;
+  readonly entityPrefix: string;
 }
 
 /** One API of the table. */
@@ -76,6 +103,8 @@ export interface ApiSpec {
   readonly senderConstrained: SenderConstrained;
   readonly tiers: Readonly<Record<string, TierSpec>>;
   readonly routes: readonly RouteSpec[];
+  /** The Cedar policies of its `"cedar": true` routes. */
+  readonly cedar?: CedarSpec;
 }
 
 /** The validated table. */
@@ -136,11 +165,14 @@ export function loadRouteTable(file: string = ROUTES_FILE): RouteTable {
   } catch (e) {
     throw new RouteTableError(file, [`cannot read it as JSON: ${(e as Error).message}`]);
   }
-  return parseRouteTable(doc, path.basename(file));
+  return parseRouteTable(doc, path.basename(file), path.dirname(path.resolve(file)));
 }
 
-/** Validates a parsed route table: the JSON Schema first, then the rules a schema cannot say. */
-export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTable {
+/**
+ * Validates a parsed route table: the JSON Schema first, then the rules a schema cannot say.
+ * `dir`: the directory the table's Cedar file paths are relative to (the table's own).
+ */
+export function parseRouteTable(doc: unknown, source = 'routes.json', dir: string = path.dirname(ROUTES_FILE)): RouteTable {
   const validate = schemaValidator();
   if (!validate(doc)) {
     throw new RouteTableError(source, formatSchemaErrors(doc, validate.errors ?? []));
@@ -154,8 +186,9 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
         audience: string;
         cacheTtlSeconds?: number;
         senderConstrained?: SenderConstrained;
-        tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; description?: string }>;
-        routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; description?: string }[];
+        tiers?: Record<string, { scopes?: string[]; claims?: Record<string, ClaimValue | ClaimValue[]>; groups?: string[]; description?: string }>;
+        routes: { route: string; authorizer: AuthorizerType; scopes?: string[]; claims?: Record<string, ClaimValue>; cedar?: boolean; description?: string }[];
+        cedar?: Partial<Record<CedarFileKey, string>> & { namespace: string; groupsClaim?: string; entityPrefix?: string };
       }
     >;
   };
@@ -199,7 +232,9 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
           `${at}: the native JWT authorizer cannot check DPoP proofs or client certificates (senderConstrained "${senderConstrained}" on the API); use authorizer "http"`,
         );
       }
-      return { route: r.route, authorizer: r.authorizer, scopes, claims, description: r.description };
+      const cedar = r.cedar === true;
+      if (cedar) for (const p of cedarRouteProblems(r.route, r.authorizer, api.cedar !== undefined)) problem(`${at}: ${p}`);
+      return { route: r.route, authorizer: r.authorizer, scopes, claims, cedar, description: r.description };
     });
     if (api.type === 'rest') {
       // API Gateway REST resources: one template name per position among siblings.
@@ -222,7 +257,17 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
     }
     const tiers: Record<string, TierSpec> = {};
     for (const [tier, t] of Object.entries(api.tiers ?? {})) {
-      tiers[tier] = { scopes: t.scopes ?? [], claims: t.claims ?? {}, description: t.description };
+      const groups = t.groups ?? [];
+      if (groups.length > 0 && api.cedar?.groupsClaim === undefined) {
+        problems.push({
+          pointer: `/apis/${escapePointer(name)}/tiers/${escapePointer(tier)}/groups`,
+          message: `apis.${name}.tiers.${tier}: groups need the API's cedar.groupsClaim (the claim that carries them)`,
+        });
+      }
+      // The token carries the groups in the groups claim (authz-local's tiers alike).
+      const groupsClaim = api.cedar?.groupsClaim;
+      const claims = groups.length > 0 && groupsClaim !== undefined ? { ...(t.claims ?? {}), [groupsClaim]: [...groups] } : (t.claims ?? {});
+      tiers[tier] = { scopes: t.scopes ?? [], claims, groups, description: t.description };
     }
     apis.push({
       name,
@@ -233,10 +278,37 @@ export function parseRouteTable(doc: unknown, source = 'routes.json'): RouteTabl
       senderConstrained,
       tiers,
       routes,
+      ...(api.cedar ? { cedar: cedarSpec(api.cedar, dir) } : {}),
     });
   }
   if (problems.length > 0) throw new RouteTableError(source, problems);
   return { apis };
+}
+
+/**
+ * What is wrong with a route marked `"cedar": true` beyond the schema (authz-local's
+ * `cedar_route_problems`, the same words).
+ */
+function cedarRouteProblems(route: string, authorizer: AuthorizerType, apiHasCedar: boolean): string[] {
+  const out: string[] = [];
+  if (!apiHasCedar) out.push('"cedar": true needs the API\'s "cedar" (its policies, schema and namespace)');
+  if (authorizer === 'none' || authorizer === 'jwt') {
+    out.push(`"cedar": true needs a Lambda authorizer (token, request or http), not "${authorizer}"`);
+  }
+  if (route === '$default' || methodOf(route) === 'ANY') {
+    out.push('a Cedar-decided route names one method and path (not ANY or $default: its Cedar action is "<method> <path>")');
+  }
+  return out;
+}
+
+/** The Cedar configuration with its files resolved against the table's directory. */
+function cedarSpec(raw: Partial<Record<CedarFileKey, string>> & { namespace: string; groupsClaim?: string; entityPrefix?: string }, dir: string): CedarSpec {
+  const files: Partial<Record<CedarFileKey, string>> = {};
+  for (const key of Object.keys(CEDAR_FILES) as CedarFileKey[]) {
+    const file = raw[key];
+    if (file !== undefined) files[key] = path.resolve(dir, file);
+  }
+  return { files, namespace: raw.namespace, groupsClaim: raw.groupsClaim, entityPrefix: raw.entityPrefix ?? '' };
 }
 
 /**
@@ -445,9 +517,10 @@ export function lambdaAuthorizersOf(api: ApiSpec): LambdaAuthorizerType[] {
  */
 export function authzRoutesFor(api: ApiSpec, type: LambdaAuthorizerType): string {
   const rules = routesGuardedBy(api, type).map((r) => {
-    const rule: { route: string; scopes?: string[]; claims?: Record<string, ClaimValue> } = { route: r.route };
+    const rule: { route: string; scopes?: string[]; claims?: Record<string, ClaimValue>; cedar?: true } = { route: r.route };
     if (r.scopes.length > 0) rule.scopes = [...r.scopes];
     if (Object.keys(r.claims).length > 0) rule.claims = { ...r.claims };
+    if (r.cedar) rule.cedar = true;
     return rule;
   });
   return JSON.stringify(rules);
@@ -457,7 +530,8 @@ export function authzRoutesFor(api: ApiSpec, type: LambdaAuthorizerType): string
  * route must not be reused for another). */
 export function rulesDifferPerRoute(api: ApiSpec, type: AuthorizerType): boolean {
   const keys = new Set(
-    routesGuardedBy(api, type).map((r) => JSON.stringify([[...r.scopes].sort(), Object.entries(r.claims).sort()])),
+    // A Cedar-decided rule decides its own action: it differs from every other route's.
+    routesGuardedBy(api, type).map((r) => JSON.stringify([[...r.scopes].sort(), Object.entries(r.claims).sort(), r.cedar ? r.route : null])),
   );
   return keys.size > 1;
 }
@@ -478,7 +552,8 @@ export function tierSatisfies(tier: TierSpec, route: RouteSpec): boolean {
  * The status API Gateway answers for `caller` on `route`, per the semantics table in the
  * README: REST Lambda authorizers 401 for a missing/invalid token and 403 when not permitted;
  * the HTTP Lambda authorizer (simple responses) 401 only when the header is absent, 403 for a
- * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200.
+ * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200. A
+ * Cedar-decided route also needs the API's policies to permit the tier (lib/cedar-decide.ts).
  */
 export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): number {
   const OK = 200;
@@ -487,7 +562,8 @@ export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): 
   if (caller.kind === 'bad') return route.authorizer === 'http' ? 403 : 401;
   const tier = api.tiers[caller.tier];
   if (!tier) throw new Error(`no tier "${caller.tier}" in API "${api.name}"`);
-  return tierSatisfies(tier, route) ? OK : 403;
+  // A Cedar-decided route: its scopes and claims first, then the API's Cedar policies.
+  return tierSatisfies(tier, route) && (!route.cedar || cedarPermits(api, route, tier)) ? OK : 403;
 }
 
 /** A concrete request path for a route key: templates filled with sample values. */

@@ -96,7 +96,10 @@ export function poolFromOutputs(table: RouteTable, doc: Readonly<Record<string, 
   const clients: Record<string, Record<string, string>> = {};
   for (const api of table.apis) {
     clients[api.name] = {};
-    for (const tier of Object.keys(api.tiers)) clients[api.name][tier] = need(clientIdOutputName(api.name, tier));
+    // Only the tiers the pool issues tokens for (no groups) have a client.
+    for (const tier of Object.keys(api.tiers).filter((t) => api.tiers[t].groups.length === 0)) {
+      clients[api.name][tier] = need(clientIdOutputName(api.name, tier));
+    }
   }
   return { stack, userPoolId, region: userPoolRegion(userPoolId), tokenEndpoint: need(TOKEN_ENDPOINT_OUTPUT), clients };
 }

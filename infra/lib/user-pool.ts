@@ -13,7 +13,7 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { type ApiSpec, type RouteTable, pascalCase } from './route-table';
+import { type ApiSpec, type RouteTable, type TierSpec, pascalCase } from './route-table';
 import { TOKEN_ENDPOINT_OUTPUT, USER_POOL_ID_OUTPUT, clientIdOutputName } from './smoke';
 
 /** Cognito's rule for a custom scope name (`ResourceServerScopeType.ScopeName`): no space, `"`, `/` or `\`. */
@@ -54,9 +54,20 @@ export function withCognitoScopes(api: ApiSpec): ApiSpec {
 }
 
 /**
+ * The tiers the stack's own pool issues tokens for: those without `groups`. A client-credentials
+ * token from Cognito carries no groups, so a tier with groups (a Cedar caller, such as PetStore's
+ * `editor`) is a local-mode and external-issuer tier: the pool makes no app client for it, and
+ * the smoke test skips it for want of a token.
+ */
+export function poolTiers(api: ApiSpec): [string, TierSpec][] {
+  return Object.entries(api.tiers).filter(([, t]) => t.groups.length === 0);
+}
+
+/**
  * What keeps the route table from being served by the stack's own pool, one line per problem
  * (empty: it fits). A client-credentials token from Cognito carries scopes only, so every tier
- * needs at least one scope and no claims; scope names must be Cognito scope names.
+ * it issues ({@link poolTiers}) needs at least one scope and no claims; scope names must be
+ * Cognito scope names.
  */
 export function userPoolProblems(table: RouteTable): string[] {
   const problems: string[] = [];
@@ -64,7 +75,7 @@ export function userPoolProblems(table: RouteTable): string[] {
     for (const s of resourceServerScopes(api)) {
       if (!COGNITO_SCOPE_NAME.test(s)) problems.push(`apis.${api.name}: scope "${s}" is not a Cognito scope name (no "/", "\\", '"' or space)`);
     }
-    for (const [tier, t] of Object.entries(api.tiers)) {
+    for (const [tier, t] of poolTiers(api)) {
       if (t.scopes.length === 0) {
         problems.push(`apis.${api.name}.tiers.${tier}: no scopes; a Cognito client-credentials client needs at least one`);
       }
@@ -163,7 +174,7 @@ export class StageUserPool extends Construct {
       });
       servers[api.name] = server;
       clients[api.name] = {};
-      for (const [tier, t] of Object.entries(api.tiers)) {
+      for (const [tier, t] of poolTiers(api)) {
         const client = this.userPool.addClient(`${Id}${pascalCase(tier)}Client`, {
           userPoolClientName: `${props.namePrefix}-${api.name}-${tier}`,
           generateSecret: true,

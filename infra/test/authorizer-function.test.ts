@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AuthorizerFeatures, CARGO_LAMBDA_FLAGS, cargoLambdaFlags } from '../lib/authorizer-function';
+import { type AuthorizerFeatures, CARGO_LAMBDA_FLAGS, TASK_ROOT, bundleFilesHook, cargoLambdaFlags, featuresOf } from '../lib/authorizer-function';
 
 const NONE: AuthorizerFeatures = { introspection: false, replayStore: false, cedar: false };
 
@@ -35,5 +35,37 @@ describe('cargoLambdaFlags', () => {
       '--features',
       'request-authorizer/introspection,request-authorizer/replay-store,request-authorizer/cedar',
     ]);
+  });
+
+  it('features of a function: introspection with its secret, the replay store with its table, Cedar with Cedar files', () => {
+    assert.deepEqual(featuresOf({}), NONE);
+    assert.deepEqual(featuresOf({ introspectionSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' }), {
+      ...NONE,
+      introspection: true,
+    });
+    assert.deepEqual(featuresOf({ cedarFiles: [{ local: '/x/p.cedar', inFunction: `${TASK_ROOT}/cedar/policies/p.cedar` }] }), {
+      ...NONE,
+      cedar: true,
+    });
+    assert.deepEqual(featuresOf({ cedarFiles: [] }), NONE);
+  });
+});
+
+describe('bundleFilesHook', () => {
+  it('copies each file to its /var/task path inside the asset, making its directory', () => {
+    const hook = bundleFilesHook([
+      { local: '/repo/ca.pem', inFunction: `${TASK_ROOT}/ca-bundle.pem` },
+      { local: "/repo/it's/p.cedar", inFunction: `${TASK_ROOT}/cedar/policies/p.cedar` },
+    ]);
+    assert.deepEqual(hook.beforeBundling('/in', '/out'), []);
+    assert.deepEqual(hook.afterBundling('/in', '/out'), [
+      "cp -- '/repo/ca.pem' '/out/ca-bundle.pem'",
+      "mkdir -p -- '/out/cedar/policies'",
+      "cp -- '/repo/it'\\''s/p.cedar' '/out/cedar/policies/p.cedar'",
+    ]);
+  });
+
+  it('refuses a path outside the task root', () => {
+    assert.throws(() => bundleFilesHook([{ local: '/x', inFunction: '/etc/passwd' }]).afterBundling('/in', '/out'), /not under \/var\/task/);
   });
 });

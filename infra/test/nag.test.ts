@@ -46,7 +46,9 @@ describe('cdk-nag AwsSolutions checks', () => {
         'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/GET',
         'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/pets/GET',
         'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/pets/POST',
+        'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/pets/{petId}/DELETE',
         'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/pets/{petId}/GET',
+        'AwsSolutions-COG4 ApiAuthz-dev/PetStore/Api/Default/pets/{petId}/PUT',
       ],
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   RouteTableError,
@@ -11,6 +12,8 @@ import {
   samplePath,
 } from '../lib/route-table';
 import { table } from './helpers';
+
+const INFRA = path.join(__dirname, '..');
 
 /** A minimal valid document with one API; `api` fields override. */
 function doc(api: Record<string, unknown>, name = 'shop'): unknown {
@@ -40,16 +43,28 @@ describe('routes.json', () => {
     );
   });
 
-  it('maps PetStore methods to scopes as the Hydra guide did: GET read, POST write, GET / public', () => {
+  it('maps PetStore methods to scopes as the Hydra guide did: GET read, POST write, GET / public; PUT and DELETE by Cedar', () => {
     const api = apiNamed(t, 'pet-store');
-    const byRoute = Object.fromEntries(api.routes.map((r) => [r.route, [r.authorizer, r.scopes.join(',')]]));
+    const byRoute = Object.fromEntries(api.routes.map((r) => [r.route, [r.authorizer, r.scopes.join(','), r.cedar]]));
     assert.deepEqual(byRoute, {
-      'GET /': ['none', ''],
-      'GET /pets': ['token', 'read'],
-      'POST /pets': ['token', 'write'],
-      'GET /pets/{petId}': ['request', 'read'],
+      'GET /': ['none', '', false],
+      'GET /pets': ['token', 'read', false],
+      'POST /pets': ['token', 'write', false],
+      'GET /pets/{petId}': ['request', 'read', false],
+      'PUT /pets/{petId}': ['request', '', true],
+      'DELETE /pets/{petId}': ['request', '', true],
     });
     assert.equal(api.cacheTtlSeconds, 300);
+    assert.deepEqual(api.cedar, {
+      files: { policies: path.join(INFRA, 'cedar', 'pet-store.cedar'), schema: path.join(INFRA, 'cedar', 'pet-store.cedarschema') },
+      namespace: 'PetStore',
+      groupsClaim: 'groups',
+      entityPrefix: '',
+    });
+    assert.deepEqual(api.tiers.editor.groups, ['editors']);
+    // As authz-local has it: the token carries them in the groups claim, which claim rules read too.
+    assert.deepEqual(api.tiers.editor.claims, { groups: ['editors'] });
+    assert.deepEqual(api.tiers.writer.groups, []);
   });
 
   it('gives the solar-system tiers: asteroids any token, planets silver up, moons gold', () => {
@@ -70,7 +85,11 @@ describe('routes.json', () => {
       { route: 'GET /pets', scopes: ['read'] },
       { route: 'POST /pets', scopes: ['write'] },
     ]);
-    assert.deepEqual(JSON.parse(authzRoutesFor(pet, 'request')), [{ route: 'GET /pets/{petId}', scopes: ['read'] }]);
+    assert.deepEqual(JSON.parse(authzRoutesFor(pet, 'request')), [
+      { route: 'GET /pets/{petId}', scopes: ['read'] },
+      { route: 'PUT /pets/{petId}', cedar: true },
+      { route: 'DELETE /pets/{petId}', cedar: true },
+    ]);
     const solar = apiNamed(t, 'solar-system');
     assert.deepEqual(lambdaAuthorizersOf(solar), ['http']);
     assert.deepEqual(JSON.parse(authzRoutesFor(solar, 'http')), [
@@ -93,6 +112,71 @@ describe('routes.json', () => {
         assert.equal(expectedStatus(solar, spec, { kind: 'tier', tier }) === 200, allowed, `${route} ${tier}`);
       }
     }
+  });
+});
+
+describe('route table: Cedar', () => {
+  const cedar = { policies: 'cedar/pet-store.cedar', schema: 'cedar/pet-store.cedarschema', namespace: 'PetStore' };
+
+  it('resolves the files against the table\'s directory, groupsClaim and entityPrefix optional', () => {
+    const t = table(doc({ cedar, routes: [{ route: 'PUT /pets', authorizer: 'request', cedar: true }] }));
+    assert.deepEqual(t.apis[0].cedar, {
+      files: { policies: path.join(INFRA, 'cedar/pet-store.cedar'), schema: path.join(INFRA, 'cedar/pet-store.cedarschema') },
+      namespace: 'PetStore',
+      groupsClaim: undefined,
+      entityPrefix: '',
+    });
+    assert.equal(t.apis[0].routes[0].cedar, true);
+    assert.equal(JSON.parse(authzRoutesFor(t.apis[0], 'request'))[0].cedar, true);
+  });
+
+  it('refuses a Cedar route on an API without "cedar", at the route', () => {
+    assert.match(
+      problems(doc({ routes: [{ route: 'PUT /pets', authorizer: 'request', cedar: true }] })),
+      /apis\.shop\.routes\[0\] \("PUT \/pets"\): "cedar": true needs the API's "cedar" \(its policies, schema and namespace\)/,
+    );
+  });
+
+  it('refuses a Cedar route no Lambda authorizer decides, or naming no single action', () => {
+    assert.match(problems(doc({ cedar, routes: [{ route: 'PUT /pets', authorizer: 'none', cedar: true }] })), /needs a Lambda authorizer \(token, request or http\), not "none"/);
+    assert.match(
+      problems(doc({ type: 'http', cedar, routes: [{ route: 'PUT /pets', authorizer: 'jwt', cedar: true }] })),
+      /needs a Lambda authorizer \(token, request or http\), not "jwt"/,
+    );
+    assert.match(problems(doc({ cedar, routes: [{ route: 'ANY /pets', authorizer: 'token', cedar: true }] })), /names one method and path \(not ANY or \$default/);
+    // `"cedar": false` is a plain rule.
+    assert.equal(table(doc({ routes: [{ route: 'PUT /pets', authorizer: 'token', cedar: false }] })).apis[0].routes[0].cedar, false);
+  });
+
+  it('refuses tier groups without the API\'s groupsClaim, and an incomplete cedar object', () => {
+    assert.match(
+      problems(doc({ cedar, tiers: { staff: { scopes: ['read'], groups: ['editors'] } } })),
+      /apis\.shop\.tiers\.staff: groups need the API's cedar\.groupsClaim/,
+    );
+    assert.deepEqual(table(doc({ cedar: { ...cedar, groupsClaim: 'groups' }, tiers: { staff: { groups: ['editors'] } } })).apis[0].tiers.staff.groups, ['editors']);
+    assert.match(problems(doc({ cedar: { policies: 'p.cedar', namespace: 'X' } })), /apis\.shop\.cedar: must have required property 'schema'/);
+    assert.match(problems(doc({ cedar: { ...cedar, templateLink: 'x' } })), /apis\.shop\.cedar: unknown property "templateLink"/);
+  });
+
+  it('a Cedar-decided route differs from every other route of its authorizer', () => {
+    const t = table(doc({ cedar, routes: [{ route: 'PUT /pets', authorizer: 'request', cedar: true }, { route: 'DELETE /pets', authorizer: 'request', cedar: true }] }));
+    assert.equal(rulesDifferPerRoute(t.apis[0], 'request'), true);
+    const plain = table(doc({ routes: [{ route: 'PUT /pets', authorizer: 'request' }, { route: 'DELETE /pets', authorizer: 'request' }] }));
+    assert.equal(rulesDifferPerRoute(plain.apis[0], 'request'), false);
+  });
+
+  it('predicts PetStore\'s Cedar routes: editors update and delete, writers update only', () => {
+    const pet = apiNamed(loadRouteTable(), 'pet-store');
+    const status = (route: string, tier: string) => expectedStatus(pet, pet.routes.find((r) => r.route === route)!, { kind: 'tier', tier });
+    assert.deepEqual(
+      ['reader', 'writer', 'nobody', 'editor'].map((tier) => [tier, status('PUT /pets/{petId}', tier), status('DELETE /pets/{petId}', tier)]),
+      [
+        ['reader', 403, 403],
+        ['writer', 200, 403],
+        ['nobody', 403, 403],
+        ['editor', 200, 200],
+      ],
+    );
   });
 });
 

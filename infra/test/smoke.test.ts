@@ -19,12 +19,16 @@ describe('smoke plan', () => {
       'pet-store': { reader: 'r', writer: 'w', nobody: 'n' },
       'solar-system': { gold: 'g' },
     });
-    assert.equal(checks.filter((c) => c.api === 'pet-store').length, 4 * 5);
+    assert.equal(checks.filter((c) => c.api === 'pet-store').length, 6 * 5);
     assert.equal(checks.filter((c) => c.api === 'solar-system').length, 4 * 3);
     assert.deepEqual(
       skips.map((s) => s.what),
-      ['tier bronze', 'tier silver'],
+      ['tier editor', 'tier bronze', 'tier silver'],
     );
+    // Cedar-decided: the writer may update a pet, not delete one (infra/cedar/pet-store.cedar).
+    const cedar = (route: string) => checks.find((c) => c.route === route && c.caller.kind === 'tier' && c.caller.tier === 'writer')!;
+    assert.deepEqual([cedar('PUT /pets/{petId}').method, cedar('PUT /pets/{petId}').expected], ['PUT', 200]);
+    assert.deepEqual([cedar('DELETE /pets/{petId}').method, cedar('DELETE /pets/{petId}').expected], ['DELETE', 403]);
     const byId = checks.find((c) => c.route === 'GET /pets/{petId}' && c.caller.kind === 'bad')!;
     assert.equal(byId.url, 'https://p.example/dev/pets/1');
     assert.equal(byId.token, BAD_TOKEN);
@@ -60,15 +64,20 @@ function fakeGateway(wrongOn?: string): Server {
     'tok-reader': ['read'],
     'tok-writer': ['read', 'write'],
     'tok-nobody': ['profile'],
+    'tok-editor': ['read'],
     'tok-bronze': ['bronze'],
     'tok-silver': ['silver'],
     'tok-gold': ['gold'],
   };
-  const routes: Record<string, [string, string[]]> = {
+  const groups: Record<string, string[]> = { 'tok-editor': ['editors'] };
+  const routes: Record<string, [string, string[], ('put' | 'delete')?]> = {
     'GET /pet-store/': ['none', []],
     'GET /pet-store/pets': ['token', ['read']],
     'POST /pet-store/pets': ['token', ['write']],
     'GET /pet-store/pets/1': ['request', ['read']],
+    // Cedar (infra/cedar/pet-store.cedar): editors update and delete, the write scope updates.
+    'PUT /pet-store/pets/1': ['request', [], 'put'],
+    'DELETE /pet-store/pets/1': ['request', [], 'delete'],
     'GET /solar-system/': ['none', []],
     'GET /solar-system/asteroids': ['http', []],
     'GET /solar-system/planets': ['http', ['silver', 'gold']],
@@ -79,13 +88,16 @@ function fakeGateway(wrongOn?: string): Server {
     const route = routes[key];
     let status = 404;
     if (route) {
-      const [type, need] = route;
+      const [type, need, cedar] = route;
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
       if (type === 'none') status = 200;
       else if (!auth) status = 401;
       else if (!token || !scopes[token]) status = type === 'http' ? 403 : 401;
-      else status = need.length === 0 || need.some((s) => scopes[token].includes(s)) ? 200 : 403;
+      else if (cedar) {
+        const editor = (groups[token] ?? []).includes('editors');
+        status = editor || (cedar === 'put' && scopes[token].includes('write')) ? 200 : 403;
+      } else status = need.length === 0 || need.some((s) => scopes[token].includes(s)) ? 200 : 403;
     }
     if (key === wrongOn && req.headers.authorization === undefined) status = 200;
     res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
@@ -103,7 +115,7 @@ describe('scripts/smoke.sh', () => {
     [urlVariable('pet-store')]: `${base(s)}/pet-store/`,
     [urlVariable('solar-system')]: `${base(s)}/solar-system`,
     ...Object.fromEntries(
-      ['reader', 'writer', 'nobody'].map((t) => [tokenVariable('pet-store', t), `tok-${t}`]),
+      ['reader', 'writer', 'nobody', 'editor'].map((t) => [tokenVariable('pet-store', t), `tok-${t}`]),
     ),
     ...Object.fromEntries(['bronze', 'silver', 'gold'].map((t) => [tokenVariable('solar-system', t), `tok-${t}`])),
   });
@@ -126,7 +138,7 @@ describe('scripts/smoke.sh', () => {
 
   it('passes every check against a gateway that follows the semantics table', async () => {
     const { stdout } = await exec(script, [], { env: env(good) });
-    assert.match(stdout, /^40 passed, 0 failed, 0 skipped$/m);
+    assert.match(stdout, /^56 passed, 0 failed, 0 skipped$/m);
     assert.doesNotMatch(stdout, /^FAIL/m);
   });
 
@@ -134,7 +146,7 @@ describe('scripts/smoke.sh', () => {
     await assert.rejects(exec(script, [], { env: env(bad) }), (e: { code: number; stdout: string }) => {
       assert.equal(e.code, 1);
       assert.match(e.stdout, /^FAIL {2}solar-system {2}GET \/moons {2}\[jwt\] {2}no token: expected 401, got 200$/m);
-      assert.match(e.stdout, /^39 passed, 1 failed, 0 skipped$/m);
+      assert.match(e.stdout, /^55 passed, 1 failed, 0 skipped$/m);
       return true;
     });
   });

@@ -61,7 +61,11 @@ describe('the stack (default settings, stage dev)', () => {
       Environment: {
         Variables: Match.objectLike({
           AUTHZ_AUDIENCE: 'petstore',
-          AUTHZ_ROUTES: JSON.stringify([{ route: 'GET /pets/{petId}', scopes: ['read'] }]),
+          AUTHZ_ROUTES: JSON.stringify([
+            { route: 'GET /pets/{petId}', scopes: ['read'] },
+            { route: 'PUT /pets/{petId}', cedar: true },
+            { route: 'DELETE /pets/{petId}', cedar: true },
+          ]),
         }),
       },
     });
@@ -129,10 +133,13 @@ describe('the stack (default settings, stage dev)', () => {
       assert.equal(m.AuthorizationType, 'CUSTOM');
       assert.deepEqual(m.AuthorizerId, { Ref: authorizerRef('TOKEN') });
     }
-    const byId = restMethod('GET', '{petId}');
-    assert.equal(byId.AuthorizationType, 'CUSTOM');
-    assert.deepEqual(byId.AuthorizerId, { Ref: authorizerRef('REQUEST') });
-    assert.equal(Object.keys(resources(template, 'AWS::ApiGateway::Method')).length, 4, 'no other methods');
+    // GET by scope, PUT and DELETE by Cedar: all on the REQUEST authorizer.
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const byId = restMethod(method, '{petId}');
+      assert.equal(byId.AuthorizationType, 'CUSTOM');
+      assert.deepEqual(byId.AuthorizerId, { Ref: authorizerRef('REQUEST') });
+    }
+    assert.equal(Object.keys(resources(template, 'AWS::ApiGateway::Method')).length, 6, 'no other methods');
     assert.equal(restMethod('GET', 'pets').Integration.Type, 'MOCK');
   });
 

@@ -13,6 +13,7 @@ import { defineApp } from '../bin/app';
 import { configFromContext } from '../bin/context';
 import { type ApiSpec, loadRouteTable } from '../lib/route-table';
 import { BASE_CONTEXT, ISSUER, only, resources, synth, synthWithoutIssuer, table } from './helpers';
+import { poolTiers, userPoolProblems } from '../lib/user-pool';
 
 const TABLE = loadRouteTable();
 const api = (name: string): ApiSpec => TABLE.apis.find((a) => a.name === name) as ApiSpec;
@@ -55,8 +56,16 @@ describe('no issuer: the stack makes a Cognito user pool for the stage', () => {
   });
 
   it('one client-credentials app client with a generated secret per tier, granted the tier\'s scopes', () => {
-    const tiers = TABLE.apis.flatMap((a) => Object.keys(a.tiers).map((t) => [a, t] as const));
+    const tiers = TABLE.apis.flatMap((a) => poolTiers(a).map(([t]) => [a, t] as const));
     assert.equal(Object.keys(clients).length, tiers.length);
+    // A tier with groups (PetStore's Cedar `editor`) gets none: Cognito cannot put groups in its token.
+    assert.ok(TABLE.apis.some((a) => Object.values(a.tiers).some((t) => t.groups.length > 0)), 'the table has a tier with groups');
+    const names = Object.values(clients).map((c) => c.Properties.ClientName);
+    for (const a of TABLE.apis) {
+      for (const [tier, t] of Object.entries(a.tiers)) {
+        assert.equal(names.includes(`ApiAuthz-dev-${a.name}-${tier}`), t.groups.length === 0, `${a.name} ${tier}`);
+      }
+    }
     for (const [a, tier] of tiers) {
       const c = clients[clientId(a.name, tier)].Properties;
       assert.equal(c.GenerateSecret, true);
@@ -91,7 +100,7 @@ describe('no issuer: the stack makes a Cognito user pool for the stage', () => {
         const vars = fn(`ApiAuthz-dev-${a.name}-${type}`).Environment.Variables;
         assert.deepEqual(vars.AUTHZ_ISSUER, providerUrl, `${a.name} ${type}: issuer`);
         assert.equal(vars.AUTHZ_AUDIENCE, undefined, `${a.name} ${type}: Cognito access tokens have no aud`);
-        const ids = Object.keys(a.tiers).map((t) => ({ Ref: clientId(a.name, t) }));
+        const ids = poolTiers(a).map(([t]) => ({ Ref: clientId(a.name, t) }));
         assert.deepEqual(vars.AUTHZ_CLIENT_ID, { 'Fn::Join': ['', ids.flatMap((id, i) => (i === 0 ? [id] : [',', id]))] });
         const rules = JSON.parse(vars.AUTHZ_ROUTES) as { route: string; scopes?: string[] }[];
         assert.deepEqual(
@@ -107,7 +116,7 @@ describe('no issuer: the stack makes a Cognito user pool for the stage', () => {
     const jwt = only(template, 'AWS::ApiGatewayV2::Authorizer', (p) => p.AuthorizerType === 'JWT').props;
     assert.deepEqual(jwt.JwtConfiguration, {
       Issuer: providerUrl,
-      Audience: Object.keys(solar.tiers).map((t) => ({ Ref: clientId(solar.name, t) })),
+      Audience: poolTiers(solar).map(([t]) => ({ Ref: clientId(solar.name, t) })),
     });
     for (const r of solar.routes.filter((x) => x.authorizer === 'jwt')) {
       const route = only(template, 'AWS::ApiGatewayV2::Route', (p) => p.RouteKey === r.route).props;
@@ -182,6 +191,22 @@ describe('what the stack\'s own pool refuses, naming the setting', () => {
     assert.throws(() => synthWithoutIssuer({}, table(doc({ empty: {} }))), /apis\.shop\.tiers\.empty: no scopes/);
     // The same table is fine for an external IdP.
     synth({}, table(doc({ staff: { scopes: ['read'], claims: { groups: 'staff' } } })));
+  });
+  it('a tier with groups is no problem: the pool makes no client for it (local mode and external issuers only)', () => {
+    const withGroups = {
+      apis: {
+        shop: {
+          type: 'rest',
+          audience: 'shop',
+          tiers: { reader: { scopes: ['read'] }, staff: { scopes: ['read'], groups: ['staff'], claims: { dept: 'x' } } },
+          cedar: { policies: 'cedar/pet-store.cedar', schema: 'cedar/pet-store.cedarschema', namespace: 'PetStore', groupsClaim: 'groups' },
+          routes: [{ route: 'GET /items', authorizer: 'token', scopes: ['read'] }],
+        },
+      },
+    };
+    const t = table(withGroups);
+    assert.deepEqual(userPoolProblems(t), []);
+    assert.deepEqual(poolTiers(t.apis[0]).map(([name]) => name), ['reader']);
   });
   it('a scope name Cognito cannot hold', () => {
     assert.throws(() => synthWithoutIssuer({}, table(doc({ r: { scopes: ['read'] } }, 'items/read'))), /scope "items\/read" is not a Cognito scope name/);

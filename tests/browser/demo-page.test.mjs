@@ -30,11 +30,14 @@ const SOLAR = {
   silver: { "GET /": 200, "GET /asteroids": 200, "GET /planets": 200, "GET /moons": 403 },
   gold: { "GET /": 200, "GET /asteroids": 200, "GET /planets": 200, "GET /moons": 200 },
 };
+// PUT and DELETE /pets/{petId} are Cedar-decided (infra/cedar/pet-store.cedar): the write
+// scope may update, the editors group may update and delete.
 const PETS = {
-  none: { "GET /": 200, "GET /pets": 401, "POST /pets": 401, "GET /pets/{petId}": 401 },
-  nobody: { "GET /": 200, "GET /pets": 403, "POST /pets": 403, "GET /pets/{petId}": 403 },
-  reader: { "GET /": 200, "GET /pets": 200, "POST /pets": 403, "GET /pets/{petId}": 200 },
-  writer: { "GET /": 200, "GET /pets": 200, "POST /pets": 200, "GET /pets/{petId}": 200 },
+  none: { "GET /": 200, "GET /pets": 401, "POST /pets": 401, "GET /pets/{petId}": 401, "PUT /pets/{petId}": 401, "DELETE /pets/{petId}": 401 },
+  nobody: { "GET /": 200, "GET /pets": 403, "POST /pets": 403, "GET /pets/{petId}": 403, "PUT /pets/{petId}": 403, "DELETE /pets/{petId}": 403 },
+  reader: { "GET /": 200, "GET /pets": 200, "POST /pets": 403, "GET /pets/{petId}": 200, "PUT /pets/{petId}": 403, "DELETE /pets/{petId}": 403 },
+  writer: { "GET /": 200, "GET /pets": 200, "POST /pets": 200, "GET /pets/{petId}": 200, "PUT /pets/{petId}": 200, "DELETE /pets/{petId}": 403 },
+  editor: { "GET /": 200, "GET /pets": 200, "POST /pets": 403, "GET /pets/{petId}": 200, "PUT /pets/{petId}": 200, "DELETE /pets/{petId}": 200 },
 };
 
 function freePort() {
@@ -299,7 +302,7 @@ describe("demo page, pet-store (REST API)", () => {
     // It starts on a tier some route lets in, not on `nobody`.
     assert.equal(await page.inputValue("#tier"), "reader");
     assert.deepEqual(statuses(await callAll(page)), PETS.none);
-    for (const tier of ["nobody", "reader", "writer"]) {
+    for (const tier of ["nobody", "reader", "writer", "editor"]) {
       await getToken(page, tier, "jwt");
       const shown = await callAll(page);
       assert.deepEqual(statuses(shown), PETS[tier], tier);

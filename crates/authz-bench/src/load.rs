@@ -1573,7 +1573,8 @@ mod tests {
         assert!(plan.lines.iter().all(|l| !format!("{l:?}").contains("ey")));
 
         let jwts = plan_of(&table, "pet-store", false);
-        assert_eq!(jwts.tokens, 3 * 7 + 2 + 2 + 1 + 2 + 1);
+        // Seven per tier: reader, writer, nobody and editor (PetStore's Cedar tier).
+        assert_eq!(jwts.tokens, 4 * 7 + 2 + 2 + 1 + 2 + 1);
         assert!(
             jwts.lines
                 .iter()

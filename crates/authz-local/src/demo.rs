@@ -131,6 +131,7 @@ pub async fn run(mut args: impl Iterator<Item = String>, bin_dir: &Path) {
                 let mode = api.sender_constrained.name();
                 env.push(("AUTHZ_SENDER_CONSTRAINED".into(), mode.to_owned()));
             }
+            env.extend(api.cedar_environment_for(kind));
             claims["aud"] = json!(api.audience);
             claims["scope"] = json!(tier.scopes.join(" "));
             for (k, v) in &tier.claims {

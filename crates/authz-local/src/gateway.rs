@@ -388,6 +388,7 @@ impl Gateway {
         let mut pools = Vec::new();
         for kind in api.lambda_authorizers() {
             let routes = api.authz_routes_for(kind);
+            let cedar = api.cedar_environment_for(kind);
             let allowed = format!("{ARN_PREFIX}:{api_id}/{STAGE}");
             let mut env: Vec<(&str, &str)> = match &document {
                 // The issuers (dev and shaped) with their per-issuer settings.
@@ -402,6 +403,8 @@ impl Gateway {
             {
                 env.push(("AUTHZ_DPOP_REPLAY_TABLE", table));
             }
+            // The API's Cedar files, read where they are (infra bundles the same files).
+            env.extend(cedar.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if api.kind == ApiKind::Rest {
                 env.push(("AUTHZ_ALLOWED_API_ARNS", &allowed));
             }

@@ -82,7 +82,10 @@ pub fn compact(label: &str, line: &str) -> Option<String> {
         out.push_str(&format!("{:<13}", level.to_uppercase()));
         out.push_str(&text("message").or_else(|| text("msg")).unwrap_or_default());
     }
-    for (k, v) in &flat {
+    // By name, whatever order serde_json keeps (the Cedar engine turns on `preserve_order`).
+    let mut fields: Vec<(&String, &Value)> = flat.iter().collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in fields {
         if SKIPPED.contains(&k.as_str()) || v.is_null() {
             continue;
         }

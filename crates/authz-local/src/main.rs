@@ -22,7 +22,8 @@
 //! After the banner it prints each authorizer's log lines, compact and prefixed by API and
 //! function (`--quiet`: none). With `--issuer` it checks at start that the issuer's discovery
 //! and JWKS are usable, and warns when not (every call would be refused).
-//! It watches the route table file (once a second): an edited table that loads replaces the
+//! It watches the route table file and the Cedar files it names (once a second): an edited
+//! table or policy file that loads replaces the
 //! running local mode (everything restarts, the dev issuer's keys too); one that does not is
 //! refused with its problems and the running one kept (not with `--ready-json`).
 //! Stops on Ctrl-C / SIGTERM (the authorizer processes and moto are killed).
@@ -330,10 +331,24 @@ async fn main() {
     drop(mode);
 }
 
-/// The route table file's modification time and length (what a reload watches).
-fn table_stamp(file: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
-    let meta = std::fs::metadata(file).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+/// The modification time and length of the route table file and of the Cedar files it names
+/// (what a reload watches: an edited policy reloads as an edited table does).
+fn table_stamp(file: &std::path::Path) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    let mut files = vec![file.to_path_buf()];
+    if let Ok(apis) = authz_local::table::load(file) {
+        files.extend(
+            apis.into_iter()
+                .filter_map(|a| a.cedar)
+                .flat_map(|c| c.files.into_iter().map(|(_, f)| f)),
+        );
+    }
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        })
+        .collect()
 }
 
 /// What the table may mean by mistake (synth warns with the same lines).

@@ -19,10 +19,10 @@ mod golden;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 // Everything this crate takes from authz-core for the route table.
-use authz_core::{Claims, Rule, Rules};
+use authz_core::{Claims, Config, Rule, Rules};
 use serde_json::{Map, Value, json};
 
 use json::Json;
@@ -233,6 +233,8 @@ pub struct RouteSpec {
     pub scopes: Vec<String>,
     /// Every claim must match (in table order, as `AUTHZ_ROUTES` lists them).
     pub claims: Vec<(String, Value)>,
+    /// Decided by the API's Cedar policies too (`"cedar": true`).
+    pub cedar: bool,
     /// Free text.
     pub description: Option<String>,
     rule: Rule,
@@ -268,8 +270,11 @@ impl RouteSpec {
 pub struct TierSpec {
     /// `scope`.
     pub scopes: Vec<String>,
-    /// Extra claims.
+    /// Extra claims; with `groups`, also the API's `cedar.groupsClaim` holding them (what the
+    /// tier's token carries).
     pub claims: Map<String, Value>,
+    /// Groups its token carries in the API's `cedar.groupsClaim`.
+    pub groups: Vec<String>,
     /// Free text.
     pub description: Option<String>,
 }
@@ -306,6 +311,58 @@ pub struct ApiSpec {
     pub tiers: BTreeMap<String, TierSpec>,
     /// Routes.
     pub routes: Vec<RouteSpec>,
+    /// The Cedar policies of its `"cedar": true` routes.
+    pub cedar: Option<CedarSpec>,
+}
+
+/// The files of an API's Cedar configuration: the key in routes.json's `cedar` object and the
+/// setting naming the file (route-table.ts `CEDAR_FILES`; one more optional file is one line).
+pub const CEDAR_FILES: [(&str, &str); 2] = [
+    ("policies", "AUTHZ_CEDAR_POLICIES"),
+    ("schema", "AUTHZ_CEDAR_SCHEMA"),
+];
+
+/// An API's Cedar configuration (routes.json `cedar`).
+#[derive(Debug, Clone)]
+pub struct CedarSpec {
+    /// Each file given: its setting (from [`CEDAR_FILES`]) and its path, resolved against the
+    /// table's directory.
+    pub files: Vec<(&'static str, PathBuf)>,
+    /// `AUTHZ_CEDAR_NAMESPACE`.
+    pub namespace: String,
+    /// `AUTHZ_CEDAR_GROUPS_CLAIM`.
+    pub groups_claim: Option<String>,
+    /// `AUTHZ_CEDAR_ENTITY_PREFIX` (empty: none).
+    pub entity_prefix: String,
+}
+
+impl CedarSpec {
+    /// The `AUTHZ_CEDAR_*` variables of an authorizer deciding with these policies, the files
+    /// as local paths (infra gives the same settings, with the paths inside the function).
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .files
+            .iter()
+            .map(|(setting, file)| ((*setting).to_owned(), file.display().to_string()))
+            .collect();
+        env.push(("AUTHZ_CEDAR_NAMESPACE".into(), self.namespace.clone()));
+        if let Some(claim) = &self.groups_claim {
+            env.push(("AUTHZ_CEDAR_GROUPS_CLAIM".into(), claim.clone()));
+        }
+        if !self.entity_prefix.is_empty() {
+            env.push((
+                "AUTHZ_CEDAR_ENTITY_PREFIX".into(),
+                self.entity_prefix.clone(),
+            ));
+        }
+        env
+    }
+}
+
+/// Where routes.json sits in this repository: the directory a table without a file
+/// ([`parse`]) resolves its Cedar files against.
+fn default_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra")
 }
 
 /// Reads and validates a route table file (route-table.ts `loadRouteTable`).
@@ -361,7 +418,11 @@ pub fn load_with(
             None => entries.push(("senderConstrained".to_owned(), value)),
         }
     }
-    validate(&doc, &name)
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    validate(&doc, &name, dir)
 }
 
 /// Parses and validates a route table document (route-table.ts `parseRouteTable`).
@@ -372,18 +433,22 @@ pub fn parse(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             vec![Problem::at("", format!("cannot read it as JSON: {e}"))],
         )
     })?;
-    validate(&doc, DEFAULT_SOURCE)
+    validate(&doc, DEFAULT_SOURCE, &default_dir())
 }
 
 /// The JSON Schema first, then the rules a schema cannot say (route-table.ts's order), then the
 /// REST cache rule synth applies (rest-api.ts).
-fn validate(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+fn validate(doc: &Json, source: &str, dir: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
     let problems = schema::problems(&doc.to_value())
         .map_err(|e| RouteTableError::new(source, vec![Problem::at("", e)]))?;
     if !problems.is_empty() {
         return Err(RouteTableError::new(source, problems));
     }
-    let apis = build(doc, source)?;
+    let mut apis = build(doc, source, dir)?;
+    let cedar: Vec<Problem> = apis.iter_mut().flat_map(with_cedar_rules).collect();
+    if !cedar.is_empty() {
+        return Err(RouteTableError::new(source, cedar));
+    }
     let conflicts: Vec<Problem> = apis.iter().flat_map(rest_cache_problems).collect();
     if !conflicts.is_empty() {
         return Err(RouteTableError::new(source, conflicts));
@@ -420,11 +485,11 @@ fn rest_cache_problems(api: &ApiSpec) -> Vec<Problem> {
 pub(crate) fn parse_unvalidated(text: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
     let doc = Json::parse(text)
         .map_err(|e| RouteTableError::new(DEFAULT_SOURCE, vec![Problem::at("", e.to_string())]))?;
-    build(&doc, DEFAULT_SOURCE)
+    build(&doc, DEFAULT_SOURCE, &default_dir())
 }
 
 /// The typed table from a document the schema admits, with the rules a schema cannot say.
-fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
+fn build(doc: &Json, source: &str, dir: &Path) -> Result<Vec<ApiSpec>, RouteTableError> {
     let mut problems = Vec::new();
     let mut apis = Vec::new();
     let no_entries: &[(String, Json)] = &[];
@@ -469,14 +534,23 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_value()))
                 .collect();
+            let cedar = matches!(r.get("cedar"), Some(Json::Bool(true)));
             let at = format!("apis.{name}.routes[{i}] (\"{route}\")");
             let pointer = format!("/apis/{}/routes/{i}", schema::escape_pointer(name));
             let known_problems = problems.len();
             if !seen.insert(route.clone()) {
                 problems.push(Problem::at(&pointer, format!("{at}: route listed twice")));
             }
+            let mut found = route_problems(kind, &route, authorizer, &scopes, &claims);
+            if cedar {
+                found.extend(cedar_route_problems(
+                    &route,
+                    authorizer,
+                    api.get("cedar").is_some(),
+                ));
+            }
             problems.extend(
-                route_problems(kind, &route, authorizer, &scopes, &claims)
+                found
                     .into_iter()
                     .chain(sender_constraint_problems(authorizer, sender_constrained))
                     .map(|p| Problem::at(&pointer, format!("{at}: {p}"))),
@@ -488,6 +562,7 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
                     authorizer,
                     scopes,
                     claims,
+                    cedar,
                     description: text(r.get("description")),
                     rule,
                 }),
@@ -502,19 +577,49 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
         if kind == ApiKind::Rest {
             problems.extend(rest_resource_problems(name, &routes));
         }
+        let cedar = api.get("cedar").map(|c| CedarSpec {
+            files: CEDAR_FILES
+                .iter()
+                .filter_map(|(key, setting)| Some((*setting, dir.join(text(c.get(key))?))))
+                .collect(),
+            namespace: text(c.get("namespace")).unwrap_or_default(),
+            groups_claim: text(c.get("groupsClaim")),
+            entity_prefix: text(c.get("entityPrefix")).unwrap_or_default(),
+        });
+        let groups_claim = cedar.as_ref().and_then(|c| c.groups_claim.clone());
         let tiers = api
             .get("tiers")
             .and_then(Json::as_object)
             .unwrap_or(no_entries)
             .iter()
             .map(|(tier, t)| {
-                let claims = match t.get("claims").map(Json::to_value) {
+                let mut claims = match t.get("claims").map(Json::to_value) {
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
+                let groups = strings(t.get("groups"));
+                if !groups.is_empty() {
+                    match &groups_claim {
+                        Some(claim) => {
+                            claims.insert(claim.clone(), json!(groups));
+                        }
+                        None => problems.push(Problem::at(
+                            format!(
+                                "/apis/{}/tiers/{}/groups",
+                                schema::escape_pointer(name),
+                                schema::escape_pointer(tier)
+                            ),
+                            format!(
+                                "apis.{name}.tiers.{tier}: groups need the API's \
+                                 cedar.groupsClaim (the claim that carries them)"
+                            ),
+                        )),
+                    }
+                }
                 let spec = TierSpec {
                     scopes: strings(t.get("scopes")),
                     claims,
+                    groups,
                     description: text(t.get("description")),
                 };
                 (tier.clone(), spec)
@@ -535,12 +640,87 @@ fn build(doc: &Json, source: &str) -> Result<Vec<ApiSpec>, RouteTableError> {
             sender_constrained,
             tiers,
             routes,
+            cedar,
         });
     }
     if !problems.is_empty() {
         return Err(RouteTableError::new(source, problems));
     }
     Ok(apis)
+}
+
+/// What is wrong with a route marked `"cedar": true` beyond the schema (route-table.ts
+/// `cedarRouteProblems`, the same words).
+fn cedar_route_problems(
+    route: &str,
+    authorizer: AuthorizerKind,
+    api_has_cedar: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !api_has_cedar {
+        out.push(
+            "\"cedar\": true needs the API's \"cedar\" (its policies, schema and namespace)"
+                .to_owned(),
+        );
+    }
+    if matches!(authorizer, AuthorizerKind::None | AuthorizerKind::Jwt) {
+        out.push(format!(
+            "\"cedar\": true needs a Lambda authorizer (token, request or http), not \"{}\"",
+            authorizer.name()
+        ));
+    }
+    if route == "$default" || route.starts_with("ANY ") {
+        out.push(
+            "a Cedar-decided route names one method and path (not ANY or $default: its Cedar \
+             action is \"<method> <path>\")"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// The Cedar-decided rules of an API as its authorizers hold them: each Lambda authorizer's
+/// configuration (its `AUTHZ_ROUTES` and the API's `AUTHZ_CEDAR_*`, the files on this machine)
+/// read by authz-core's own parser, the cold start's, whose rules then decide every prediction.
+/// A configuration it refuses (a file that does not parse, an action the schema does not
+/// declare) is a problem at the API's `cedar`, in the cold start's words.
+fn with_cedar_rules(api: &mut ApiSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for kind in api.lambda_authorizers() {
+        let cedar = api.cedar_environment_for(kind);
+        if cedar.is_empty() {
+            continue;
+        }
+        let mut env: HashMap<String, String> = cedar.into_iter().collect();
+        env.insert("AUTHZ_ISSUER".into(), "https://issuer.invalid".into());
+        env.insert("AUTHZ_AUDIENCE".into(), api.audience.clone());
+        env.insert("AUTHZ_ROUTES".into(), api.authz_routes_for(kind));
+        let rules = match Config::from_lookup(|name| env.get(name).cloned()) {
+            Ok(config) => config.routes().cloned().unwrap_or_default(),
+            Err(e) => {
+                problems.push(Problem::at(
+                    format!("/apis/{}/cedar", schema::escape_pointer(&api.name)),
+                    format!(
+                        "{}: the {} authorizer's configuration, as its cold start reads it: {}",
+                        api.name,
+                        kind.name(),
+                        e.0
+                    ),
+                ));
+                continue;
+            }
+        };
+        for route in api
+            .routes
+            .iter_mut()
+            .filter(|r| r.authorizer == kind && r.cedar)
+        {
+            if let Some(rule) = rules.for_route_key(&route.route) {
+                route.rule = rule.clone();
+            }
+        }
+    }
+    problems
 }
 
 /// What a table may mean by mistake, though synth accepts it (route-table.ts `routeTableWarnings`,
@@ -714,11 +894,23 @@ impl ApiSpec {
                         .collect();
                     rule.push_str(&format!(",\"claims\":{{{}}}", claims.join(",")));
                 }
+                if r.cedar {
+                    rule.push_str(",\"cedar\":true");
+                }
                 rule.push('}');
                 rule
             })
             .collect();
         format!("[{}]", rules.join(","))
+    }
+
+    /// The `AUTHZ_CEDAR_*` variables of the Lambda authorizer of `kind` (infra/lib/cedar.ts
+    /// `cedarEnvironment`, the files on this machine): empty unless it decides a route with Cedar.
+    pub fn cedar_environment_for(&self, kind: AuthorizerKind) -> Vec<(String, String)> {
+        match &self.cedar {
+            Some(cedar) if self.routes_guarded_by(kind).any(|r| r.cedar) => cedar.environment(),
+            _ => Vec::new(),
+        }
     }
 
     /// The rules of the Lambda authorizer of `kind`, as authz-core holds them.
@@ -739,7 +931,8 @@ impl ApiSpec {
                 scopes.sort();
                 let mut claims = r.claims.clone();
                 claims.sort_by(|a, b| a.0.cmp(&b.0));
-                json!([scopes, claims]).to_string()
+                // A Cedar-decided rule decides its own action: it differs from every other route's.
+                json!([scopes, claims, r.cedar.then_some(&r.route)]).to_string()
             })
             .collect();
         keys.len() > 1
@@ -937,10 +1130,139 @@ mod tests {
         assert!(solar.http_route_key_in_identity());
         let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
         assert!(pets.rules_differ_per_route(AuthorizerKind::Token));
-        assert!(!pets.rules_differ_per_route(AuthorizerKind::Request));
+        // GET /pets/{petId} by scope, PUT and DELETE by Cedar: each its own decision.
+        assert!(pets.rules_differ_per_route(AuthorizerKind::Request));
+        let request: Value =
+            serde_json::from_str(&pets.authz_routes_for(AuthorizerKind::Request)).unwrap();
+        assert_eq!(
+            request,
+            json!([{"route": "GET /pets/{petId}", "scopes": ["read"]},
+                   {"route": "PUT /pets/{petId}", "cedar": true},
+                   {"route": "DELETE /pets/{petId}", "cedar": true}])
+        );
         assert_eq!(
             path_params("/pets/{petId}", "/pets/42"),
             json!({"petId": "42"}).as_object().unwrap().clone()
+        );
+    }
+
+    /// The shipped table with PetStore's Cedar files replaced by these texts (in a fresh
+    /// directory, named relative to the table as routes.json names them).
+    fn with_cedar_files(
+        name: &str,
+        policies: &str,
+        schema: &str,
+    ) -> Result<Vec<ApiSpec>, RouteTableError> {
+        let dir =
+            std::env::temp_dir().join(format!("authz-local-cedar-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("cedar")).unwrap();
+        std::fs::write(dir.join("cedar/pet-store.cedar"), policies).unwrap();
+        std::fs::write(dir.join("cedar/pet-store.cedarschema"), schema).unwrap();
+        std::fs::write(dir.join("routes.json"), TABLE).unwrap();
+        load(&dir.join("routes.json"))
+    }
+
+    const SCHEMA: &str = include_str!("../../../infra/cedar/pet-store.cedarschema");
+    const POLICIES: &str = include_str!("../../../infra/cedar/pet-store.cedar");
+
+    #[test]
+    fn cedar_routes_are_predicted_by_the_core_s_evaluation_of_the_files() {
+        let apis = parse(TABLE).unwrap();
+        let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
+        let cedar = pets.cedar.as_ref().unwrap();
+        assert_eq!(cedar.namespace, "PetStore");
+        assert_eq!(cedar.groups_claim.as_deref(), Some("groups"));
+        // The editor tier's token carries its groups in the groups claim.
+        assert_eq!(pets.tiers["editor"].claims["groups"], json!(["editors"]));
+        assert!(pets.cedar_environment_for(AuthorizerKind::Token).is_empty());
+        let env = pets.cedar_environment_for(AuthorizerKind::Request);
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "AUTHZ_CEDAR_POLICIES",
+                "AUTHZ_CEDAR_SCHEMA",
+                "AUTHZ_CEDAR_NAMESPACE",
+                "AUTHZ_CEDAR_GROUPS_CLAIM"
+            ]
+        );
+        assert!(
+            Path::new(&env[0].1).ends_with("infra/cedar/pet-store.cedar"),
+            "{env:?}"
+        );
+        let status = |route: &str, tier: &str| {
+            expected_status(pets, pets.route(route).unwrap(), &Caller::Tier(tier.into())).unwrap()
+        };
+        let got: Vec<(&str, u16, u16)> = ["reader", "writer", "nobody", "editor"]
+            .into_iter()
+            .map(|t| {
+                (
+                    t,
+                    status("PUT /pets/{petId}", t),
+                    status("DELETE /pets/{petId}", t),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("reader", 403, 403),
+                ("writer", 200, 403),
+                ("nobody", 403, 403),
+                ("editor", 200, 200)
+            ]
+        );
+        // Fix the policies (editors may no longer delete), and the prediction follows the files.
+        let fixed = POLICIES.replace(
+            r#"action in [PetStore::Action::"put /pets/{petId}", PetStore::Action::"delete /pets/{petId}"]"#,
+            r#"action == PetStore::Action::"put /pets/{petId}""#,
+        );
+        assert_ne!(fixed, POLICIES);
+        let apis = with_cedar_files("fixed", &fixed, SCHEMA).unwrap();
+        let pets = apis.iter().find(|a| a.name == "pet-store").unwrap();
+        let delete = pets.route("DELETE /pets/{petId}").unwrap();
+        assert_eq!(
+            expected_status(pets, delete, &Caller::Tier("editor".into())),
+            Ok(403)
+        );
+    }
+
+    #[test]
+    fn bad_cedar_files_are_refused_at_the_api_s_cedar_in_the_cold_start_s_words() {
+        let err = with_cedar_files(
+            "parse",
+            "permit(principal, action, resource) when {",
+            SCHEMA,
+        )
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].pointer, "/apis/pet-store/cedar");
+        let line = &err.problems[0].message;
+        assert!(
+            line.starts_with(
+                "pet-store: the request authorizer's configuration, as its cold start reads it: \
+                 AUTHZ_CEDAR_POLICIES: "
+            ) && line.contains("cedar/pet-store.cedar:1:"),
+            "{line}"
+        );
+        let schema = SCHEMA.replace(r#", "delete /pets/{petId}""#, "");
+        let err = with_cedar_files(
+            "action",
+            POLICIES
+                .split("@id(\"writers-update\")")
+                .next()
+                .unwrap()
+                .replace(r#", PetStore::Action::"delete /pets/{petId}""#, "")
+                .as_str(),
+            &schema,
+        )
+        .unwrap_err();
+        assert!(
+            err.problems[0].message.ends_with(
+                "AUTHZ_ROUTES: rule #3 (`DELETE /pets/{petId}`): the Cedar schema declares no \
+                 action `PetStore::Action::\"delete /pets/{petId}\"` for this route"
+            ),
+            "{err}"
         );
     }
 }

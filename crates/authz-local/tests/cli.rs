@@ -154,6 +154,21 @@ fn a_busy_port_fails_the_start_before_any_authorizer_runs() {
     assert_eq!(ran, "", "authorizer processes were started: {ran}");
 }
 
+/// A fresh directory for an edited copy of the route table, holding a copy of the Cedar files
+/// `infra/routes.json` names relative to itself (`cedar/…`).
+fn table_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("authz-local-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("cedar")).unwrap();
+    for file in ["pet-store.cedar", "pet-store.cedarschema"] {
+        std::fs::copy(
+            repo().join("infra/cedar").join(file),
+            dir.join("cedar").join(file),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 /// Reads lines of `reader` until one satisfies `pred` (60 s at most); returns them all.
 async fn read_until(
     lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
@@ -203,8 +218,7 @@ async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
             r["authorizer"] = "http".into();
         }
     }
-    let dir = std::env::temp_dir().join(format!("authz-local-banner-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = table_dir("banner");
     let file = dir.join("routes.json");
     std::fs::write(&file, table.to_string()).unwrap();
     let mut child = quiet_on_table(&file, &[]).spawn().unwrap();
@@ -224,8 +238,7 @@ async fn the_banner_says_what_the_table_says_of_the_native_jwt_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
     let table = std::fs::read_to_string(repo().join("infra/routes.json")).unwrap();
-    let dir = std::env::temp_dir().join(format!("authz-local-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = table_dir("reload");
     let file = dir.join("routes.json");
     std::fs::write(&file, &table).unwrap();
     let mut child = quiet_on_table(&file, &["--no-opaque"])
@@ -278,6 +291,36 @@ async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
     );
     let solar = url_after(&again, "solar-system");
     assert_eq!(status(format!("{solar}/asteroids")).await, 200);
+
+    // An edited Cedar policy file the table names reloads too; a broken one is refused.
+    let policies = dir.join("cedar/pet-store.cedar");
+    std::fs::write(&policies, "permit (principal, action, resource) when {\n").unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut seen = Vec::new();
+        while let Some(l) = errors.next_line().await.unwrap() {
+            let done = l.contains("still serving the previous table");
+            seen.push(l);
+            if done {
+                break;
+            }
+        }
+        seen.join("\n")
+    })
+    .await
+    .unwrap();
+    assert!(
+        refused.contains("AUTHZ_CEDAR_POLICIES") && refused.contains("pet-store.cedar:1:"),
+        "{refused}"
+    );
+    std::fs::copy(repo().join("infra/cedar/pet-store.cedar"), &policies).unwrap();
+    let fixed = read_until(&mut lines, |l| l.contains("--shape cognito")).await;
+    assert!(
+        fixed
+            .iter()
+            .any(|l| l.contains("changed: restarting with it")),
+        "{}",
+        fixed.join("\n")
+    );
     child.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -429,9 +472,10 @@ fn the_demo_configures_the_authorizer_from_the_route_table() {
     assert!(answer(&http, "asteroids.json").starts_with("200"), "{http}");
     assert!(answer(&http, "planets.json").starts_with("403"), "{http}");
     assert!(answer(&http, "moons.json").starts_with("403"), "{http}");
-    // pet-store's token routes, a reader token: GET /pets allowed.
+    // pet-store's token routes, the first tier by name that some but not every token route
+    // lets in (editor: scope read): GET /pets allowed.
     let token = demo("token-authorizer", "events/token");
-    assert!(token.contains("tier reader"), "{token}");
+    assert!(token.contains("tier editor"), "{token}");
     assert!(answer(&token, "allow.json").starts_with("200"), "{token}");
     assert!(
         answer(&token, "missing-token.json").starts_with("401"),

@@ -811,7 +811,12 @@ fn run_on_table(table: &str, args: &[&str]) -> std::process::Output {
         std::process::id(),
         table.len()
     ));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Beside a copy of the Cedar files the table names relative to itself (`cedar/…`).
+    std::fs::create_dir_all(dir.join("cedar")).unwrap();
+    let cedar = routes_file().parent().unwrap().join("cedar");
+    for file in ["pet-store.cedar", "pet-store.cedarschema"] {
+        std::fs::copy(cedar.join(file), dir.join("cedar").join(file)).unwrap();
+    }
     let file = dir.join("routes.json");
     std::fs::write(&file, table).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_authz-local"))

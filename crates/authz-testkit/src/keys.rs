@@ -219,15 +219,6 @@ impl TestKey {
             other => Err(format!("not an EC P-256 key (curve {other:?})")),
         }
     }
-
-    /// A DPoP proof (RFC 9449 §4.2) by this key for a token request (§5): `method` and `url` of
-    /// the token endpoint, issued at `iat` with `jti`, no `ath` (no access token yet).
-    pub fn dpop_token_request_proof(&self, method: &str, url: &str, iat: i64, jti: &str) -> String {
-        self.sign_with_header(
-            &json!({"typ": "dpop+jwt", "alg": self.alg, "jwk": self.public_jwk()}),
-            &json!({"jti": jti, "htm": method, "htu": url, "iat": iat}),
-        )
-    }
 }
 
 /// Assembles a JWT from raw header/payload JSON and raw signature bytes (for forged or

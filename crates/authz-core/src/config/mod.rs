@@ -124,6 +124,12 @@ impl Config {
         Config::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The route rules (`AUTHZ_ROUTES`), as the authorizer enforces them (Cedar-decided ones
+    /// with their policies): the local mode predicts answers with them.
+    pub fn routes(&self) -> Option<&Rules> {
+        self.routes.as_ref()
+    }
+
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         // Set but blank is refused, not read as unset: `AUTHZ_ROUTES=" "` would mean "no rules".

@@ -20,7 +20,8 @@ use authz_core::{DECISIONS, SETTINGS};
 
 use super::json::Json;
 use super::{
-    ApiSpec, AuthorizerKind, Caller, Rules, expected_status, load, sample_path, validate, warnings,
+    ApiSpec, AuthorizerKind, Caller, Rules, default_dir, expected_status, load, sample_path,
+    validate, warnings,
 };
 
 fn repo() -> PathBuf {
@@ -65,7 +66,7 @@ fn invalid_tables_are_refused_at_the_golden_pointers() {
                 .map(|p| p.as_str().unwrap().to_owned())
                 .collect()
         };
-        let err = validate(case.get("table").unwrap(), "routes.json")
+        let err = validate(case.get("table").unwrap(), "routes.json", &default_dir())
             .err()
             .unwrap_or_else(|| panic!("{name}: accepted"));
         let pointers: BTreeSet<String> = err.problems.iter().map(|p| p.pointer.clone()).collect();
@@ -107,7 +108,7 @@ fn accepted_tables_warn_with_the_golden_lines() {
             .iter()
             .map(|w| w.as_str().unwrap())
             .collect();
-        let apis = validate(case.get("table").unwrap(), "routes.json")
+        let apis = validate(case.get("table").unwrap(), "routes.json", &default_dir())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(warnings(&apis), want, "{name}");
     }
