@@ -92,7 +92,7 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       caNote = `, CA bundle ${ca}`;
     }
     // Cedar-decided routes: every AUTHZ_CEDAR_* file must be in the asset (lib/cedar.ts).
-    const cedarFiles = Object.entries(env).filter(([k]) => k === 'AUTHZ_CEDAR_POLICIES' || k === 'AUTHZ_CEDAR_SCHEMA');
+    const cedarFiles = Object.entries(env).filter(([k]) => k === 'AUTHZ_CEDAR_POLICIES' || k === 'AUTHZ_CEDAR_SCHEMA' || k === 'AUTHZ_CEDAR_TEMPLATE_LINKS');
     const missing = cedarFiles.filter(([, v]) => {
       if (typeof v !== 'string' || !v.startsWith('/var/task/')) return true;
       try {

@@ -122,19 +122,22 @@ export function validateCedar(api: ApiSpec): void {
     if (parsed.type === 'failure') throw new CedarValidationError(api.name, parsed.errors.map((e) => describe(schema.file, schema.text, e)));
     schemaJson = parsed.json;
   }
-  const parsedPolicies = cedar.checkParsePolicySet({ staticPolicies: policies.text });
+  const set = policySetOf(policies.text);
+  const parsedPolicies = set === undefined ? cedar.checkParsePolicySet({ staticPolicies: policies.text }) : cedar.checkParsePolicySet(set.policies);
   if (parsedPolicies.type === 'failure') {
     throw new CedarValidationError(api.name, parsedPolicies.errors.map((e) => describe(policies.file, policies.text, e)));
   }
 
   const cached = api.cacheTtlSeconds > 0;
   const validated = cached ? withoutContext(schemaJson) : schemaJson;
-  const answer = cedar.validate({ schema: validated, policies: { staticPolicies: policies.text }, validationSettings: { mode: 'strict' } });
+  const answer = cedar.validate({ schema: validated, policies: set?.policies ?? { staticPolicies: policies.text }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     problems.push(...answer.errors.map((e) => describe(schema.file, schema.text, e)));
   } else {
     for (const v of answer.validationErrors) {
-      const line = describe(policies.file, policies.text, v.error);
+      const shift = set?.templateOffsets.get(v.policyId) ?? 0;
+      const at = v.error.sourceLocations?.map((l) => ({ ...l, start: l.start + shift, end: l.end + shift }));
+      const line = describe(policies.file, policies.text, { ...v.error, sourceLocations: at });
       const readsContext = cached && /\bcontext\b/.test(v.error.message);
       problems.push(
         readsContext
@@ -144,6 +147,36 @@ export function validateCedar(api: ApiSpec): void {
     }
   }
   if (problems.length > 0) throw new CedarValidationError(api.name, problems);
+}
+
+/**
+ * A policy file holding templates (`?principal`, `?resource`) as cedar-wasm takes it: the static
+ * policies (the file with each template blanked out, so every offset stays the file's) and the
+ * templates by a generated id, with where each starts in the file. Undefined when the file has no
+ * templates (or does not parse: the caller reports that). Templates are validated as templates,
+ * slots and all; their links (`templateLinks`, AUTHZ_CEDAR_TEMPLATE_LINKS) are checked against
+ * the schema by the cold start's own reader, which `authz-config` runs at synth.
+ */
+function policySetOf(text: string): { policies: cedar.PolicySet; templateOffsets: Map<string, number> } | undefined {
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type === 'failure' || parts.policy_templates.length === 0) return undefined;
+  let statics: string | undefined = text;
+  const templates: Record<string, string> = {};
+  const templateOffsets = new Map<string, number>();
+  let from = 0;
+  parts.policy_templates.forEach((template, i) => {
+    templates[`template${i}`] = template;
+    const at = statics === undefined ? -1 : text.indexOf(template, from);
+    if (statics === undefined || at < 0) {
+      statics = undefined; // not verbatim: the static policies as cedar-wasm printed them (no file offsets)
+      return;
+    }
+    from = at + template.length;
+    statics = statics.slice(0, at) + template.replace(/[^\n]/g, ' ') + statics.slice(at + template.length);
+    templateOffsets.set(`template${i}`, at);
+  });
+  if (statics === undefined) return { policies: { staticPolicies: parts.policies.join('\n'), templates }, templateOffsets: new Map() };
+  return { policies: { staticPolicies: statics, templates }, templateOffsets };
 }
 
 /** The schema with every action's context removed (Cedar then validates `context` as an empty record). */

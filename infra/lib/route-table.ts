@@ -77,6 +77,7 @@ export interface TierSpec {
 export const CEDAR_FILES = {
   policies: 'AUTHZ_CEDAR_POLICIES',
   schema: 'AUTHZ_CEDAR_SCHEMA',
+  templateLinks: 'AUTHZ_CEDAR_TEMPLATE_LINKS',
 } as const satisfies Record<string, string>;
 
 /** A key of {@link CEDAR_FILES}. */
@@ -553,7 +554,9 @@ export function tierSatisfies(tier: TierSpec, route: RouteSpec): boolean {
  * README: REST Lambda authorizers 401 for a missing/invalid token and 403 when not permitted;
  * the HTTP Lambda authorizer (simple responses) 401 only when the header is absent, 403 for a
  * bad token or no permission; the native JWT authorizer 401 / 403; unprotected routes 200. A
- * Cedar-decided route also needs the API's policies to permit the tier (lib/cedar-decide.ts).
+ * Cedar-decided route also needs the API's policies to permit the tier (lib/cedar-decide.ts). A
+ * tier's token is a bearer token: on an API with `senderConstrained` `require` it is refused as a
+ * bad one is (`sender_constraint_required`).
  */
 export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): number {
   const OK = 200;
@@ -562,6 +565,7 @@ export function expectedStatus(api: ApiSpec, route: RouteSpec, caller: Caller): 
   if (caller.kind === 'bad') return route.authorizer === 'http' ? 403 : 401;
   const tier = api.tiers[caller.tier];
   if (!tier) throw new Error(`no tier "${caller.tier}" in API "${api.name}"`);
+  if (api.senderConstrained === 'require') return route.authorizer === 'http' ? 403 : 401;
   // A Cedar-decided route: its scopes and claims first, then the API's Cedar policies.
   return tierSatisfies(tier, route) && (!route.cedar || cedarPermits(api, route, tier)) ? OK : 403;
 }

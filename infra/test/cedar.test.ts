@@ -86,13 +86,13 @@ describe('Cedar files and settings of an authorizer', () => {
     assert.deepEqual(cedarEnvironment(pet, 'token', 'inFunction'), {});
   });
 
-  it('an entity prefix is passed on; none without groupsClaim', () => {
+  it('an entity prefix and template links are passed on; no groups claim without groupsClaim', () => {
     const doc = {
       apis: {
         shop: {
           type: 'http',
           audience: 'shop',
-          cedar: { policies: 'p.cedar', schema: 's.json', namespace: 'Shop', entityPrefix: 'eu-west-1_Pool|' },
+          cedar: { policies: 'p.cedar', schema: 's.json', templateLinks: 'links.json', namespace: 'Shop', entityPrefix: 'eu-west-1_Pool|' },
           routes: [{ route: 'GET /x', authorizer: 'http', cedar: true }],
         },
       },
@@ -101,6 +101,8 @@ describe('Cedar files and settings of an authorizer', () => {
     assert.equal(env.AUTHZ_CEDAR_ENTITY_PREFIX, 'eu-west-1_Pool|');
     assert.equal(env.AUTHZ_CEDAR_SCHEMA, '/var/task/cedar/schema/s.json');
     assert.equal(env.AUTHZ_CEDAR_GROUPS_CLAIM, undefined);
+    // Template links ship beside the policies (README "Cedar policies").
+    assert.equal(env.AUTHZ_CEDAR_TEMPLATE_LINKS, '/var/task/cedar/templateLinks/links.json');
   });
 });
 
@@ -134,6 +136,16 @@ describe('validateCedar (real cedar-wasm, strict mode)', () => {
     assert.match(p, /policies\.cedar:1:\d+: .*sourceIp.*\[validated with an empty context: the shop authorizers cache answers \(cacheTtlSeconds 300\), so a policy may not depend on the request\]$/);
     // Uncached, the schema's context stands and the same policy validates.
     validateCedar(apiWith(reads, SCHEMA, 0));
+  });
+
+  it('validates templates as templates (slots and all), and places their problems at their line in the file', () => {
+    const template = '@id("group-may-put")\npermit (principal in ?principal, action == PetStore::Action::"put /pets", resource);\n';
+    validateCedar(apiWith(`${GOOD}${template}`));
+    const bad = '@id("bad-template")\npermit (principal in ?principal, action == PetStore::Action::"put /pets", resource) when { principal.group == "x" };\n';
+    const api = apiWith(`${GOOD}${template}${bad}`);
+    const [p, ...rest] = problemsOf(api);
+    assert.deepEqual(rest, []);
+    assert.match(p, new RegExp(`^${escape(api.cedar!.files.policies!)}:6:\\d+: .*attribute \`group\` on entity type \`PetStore::User\` not found`));
   });
 
   it('refuses a policy file that does not parse, at its line', () => {
@@ -241,6 +253,26 @@ describe('synth with Cedar-decided routes', () => {
       () => synth({}, withPolicies(policies, schema).table),
       /pet-store: AUTHZ_ROUTES: rule #3 \(`DELETE \/pets\/\{petId\}`\): the Cedar schema declares no action `PetStore::Action::"delete \/pets\/\{petId\}"` for this route \(the request authorizer's configuration, as its cold start reads it\)/,
     );
+  });
+
+  it('templates and their links: shipped and named when good; a bad link fails synth with the cold start\'s message (authz-config)', () => {
+    const policies = '@id("group-puts")\npermit (principal in ?principal, action == PetStore::Action::"put /pets/{petId}", resource);\n';
+    const withLinks = (links: unknown) => {
+      const { dir } = withPolicies(policies);
+      fs.writeFileSync(path.join(dir, 'links.json'), JSON.stringify(links));
+      const doc = JSON.parse(fs.readFileSync(path.join(INFRA, 'routes.json'), 'utf8'));
+      doc.apis['pet-store'].cedar = { ...doc.apis['pet-store'].cedar, policies: path.join(dir, 'p.cedar'), schema: path.join(dir, 's.cedarschema'), templateLinks: path.join(dir, 'links.json') };
+      return table(doc);
+    };
+    const good = [{ policyId: 'editors-put', policyTemplateId: 'group-puts', principal: { entityType: 'PetStore::UserGroup', entityId: 'editors' } }];
+    const { stack: linked } = synth({}, withLinks(good));
+    const request = linked.authorizers['pet-store'].request!;
+    assert.deepEqual(
+      request.bundledFiles.map((f) => f.inFunction),
+      ['/var/task/cedar/policies/p.cedar', '/var/task/cedar/schema/s.cedarschema', '/var/task/cedar/templateLinks/links.json'],
+    );
+    const bad = [{ policyId: 'ops-put', policyTemplateId: 'group-puts', principal: { entityType: 'PetStore::Group', entityId: 'ops' } }];
+    assert.throws(() => synth({}, withLinks(bad)), /AUTHZ_CEDAR_TEMPLATE_LINKS: .*links\.json: link #1 \(`ops-put`\): .*PetStore::Group/);
   });
 
   it('the table as shipped synthesizes with its Cedar routes', () => {

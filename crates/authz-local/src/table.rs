@@ -317,9 +317,10 @@ pub struct ApiSpec {
 
 /// The files of an API's Cedar configuration: the key in routes.json's `cedar` object and the
 /// setting naming the file (route-table.ts `CEDAR_FILES`; one more optional file is one line).
-pub const CEDAR_FILES: [(&str, &str); 2] = [
+pub const CEDAR_FILES: [(&str, &str); 3] = [
     ("policies", "AUTHZ_CEDAR_POLICIES"),
     ("schema", "AUTHZ_CEDAR_SCHEMA"),
+    ("templateLinks", "AUTHZ_CEDAR_TEMPLATE_LINKS"),
 ];
 
 /// An API's Cedar configuration (routes.json `cedar`).
@@ -971,7 +972,9 @@ pub fn tier_satisfies(tier: &TierSpec, route: &RouteSpec) -> bool {
 /// The status API Gateway answers (`infra/lib/route-table.ts` `expectedStatus`): public routes
 /// 200; no token 401; a bad token 401, but 403 from the HTTP Lambda authorizer (simple
 /// responses); a tier's valid token 200 when the rule authz-core picks for the route (among
-/// those of the route's authorizer) accepts it, else 403.
+/// those of the route's authorizer) accepts it, else 403. A tier's token is a bearer token: on an
+/// API with `senderConstrained` `require` it is refused like a bad one (401, 403 from the HTTP
+/// Lambda authorizer: `sender_constraint_required`).
 pub fn expected_status(api: &ApiSpec, route: &RouteSpec, caller: &Caller) -> Result<u16, String> {
     if route.authorizer == AuthorizerKind::None {
         return Ok(200);
@@ -985,6 +988,9 @@ pub fn expected_status(api: &ApiSpec, route: &RouteSpec, caller: &Caller) -> Res
                 .tiers
                 .get(t)
                 .ok_or_else(|| format!("no tier \"{t}\" in API \"{}\"", api.name))?;
+            if api.sender_constrained == SenderConstrained::Require {
+                return Ok(if route.authorizer == AuthorizerKind::Http { 403 } else { 401 });
+            }
             let rules = api.rules_for(route.authorizer);
             let allowed = rules
                 .for_route_key(&route.route)
