@@ -919,7 +919,7 @@ impl Running {
                     },
                     None => spec.api.allow(sub),
                 };
-                let dpop = dpop.is_some().then(|| (event, token));
+                let dpop = dpop.is_some().then_some((event, token));
                 Event { body, dpop, expect }
             })
             .collect();

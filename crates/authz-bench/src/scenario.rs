@@ -79,8 +79,8 @@ impl Route {
 /// the forbid of an even route (`group-(i/2 + 2 mod 10)`) applies.
 pub(crate) fn allowed(i: usize) -> bool {
     let member = |g: usize| PRINCIPAL_GROUPS.contains(&(g % GROUPS));
-    let permitted = member(i) || i % 3 == 0;
-    let forbidden = i % 2 == 0 && member(forbidden_group(i));
+    let permitted = member(i) || i.is_multiple_of(3);
+    let forbidden = i.is_multiple_of(2) && member(forbidden_group(i));
     permitted && !forbidden
 }
 
@@ -144,7 +144,7 @@ pub(crate) fn cedar_policies(n: usize) -> (String, usize) {
     let mut count = 0;
     for i in 0..n {
         let action = route(i).action();
-        let scope = if i % 3 == 0 {
+        let scope = if i.is_multiple_of(3) {
             WRITE_SCOPE.to_owned()
         } else {
             format!("admin:{i}")
@@ -159,7 +159,7 @@ pub(crate) fn cedar_policies(n: usize) -> (String, usize) {
              when {{ principal.scopes.contains(\"{scope}\") }};\n\n"
         ));
         count += 2;
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             out.push_str(&format!(
                 "@id(\"group-forbid-{i}\")\nforbid(principal in {ns}::UserGroup::\"group-{}\", \
                  action == {action}, resource)\n    when {{ principal.sub like \"user-00*\" }};\n\n",
@@ -297,7 +297,10 @@ impl ReplayTable {
     /// credentials, and `AUTHZ_DPOP_REPLAY_TABLE`.
     pub(crate) fn env(&self) -> Vec<(String, String)> {
         let mut env = self.moto.sdk_env();
-        env.push(("AUTHZ_DPOP_REPLAY_TABLE".to_owned(), REPLAY_TABLE.to_owned()));
+        env.push((
+            "AUTHZ_DPOP_REPLAY_TABLE".to_owned(),
+            REPLAY_TABLE.to_owned(),
+        ));
         env
     }
 
@@ -380,14 +383,17 @@ mod tests {
             let (text, count) = cedar_policies(n);
             assert_eq!(count, policies);
             assert_eq!(text.matches("@id(").count(), policies);
-            let rules: std::collections::HashSet<String> = (0..n).map(|i| route(i).rule()).collect();
+            let rules: std::collections::HashSet<String> =
+                (0..n).map(|i| route(i).rule()).collect();
             assert_eq!(rules.len(), n);
             let schema = cedar_schema(n);
             for i in 0..n {
                 let r = route(i);
-                assert!(
-                    schema.contains(&format!("\"{} {}\"", r.method.to_lowercase(), r.template))
-                );
+                assert!(schema.contains(&format!(
+                    "\"{} {}\"",
+                    r.method.to_lowercase(),
+                    r.template
+                )));
             }
         }
     }
