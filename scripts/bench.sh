@@ -3,7 +3,9 @@
 # authorizers (token-authorizer RS256 and ES256, and without the `introspection` feature;
 # request-authorizer and http-authorizer) vs aws-jwt-verify and jsonwebtoken + jwks-rsa on Node,
 # and no-op baselines, all driven through the Lambda Runtime API emulator of crates/authz-testkit;
-# and the file size of the three authorizer binaries with and without `introspection`.
+# request-authorizer deciding 20 and 200 routes by scope rules and by Cedar policies, and with
+# DPoP required (replays in memory, and in a DynamoDB table on moto_server); and the file size of
+# the three authorizer binaries with default features, without them, and with `cedar`.
 #
 #   scripts/bench.sh                      # N = 20000 measured invocations per function
 #   scripts/bench.sh -n 5000              # fewer; any authz-bench option works (--help)
@@ -33,6 +35,8 @@ release="$target_dir/release"
 # The build without `introspection` has a target dir of its own: in the same one, each switch of
 # features would re-link (fat LTO) every binary, as both builds write target/release/<binary>.
 no_introspection_target="$target_dir/no-introspection"
+# The same for the build with Cedar (request-authorizer only: the Cedar rows are REST REQUEST).
+cedar_target="$target_dir/cedar"
 packages=(-p token-authorizer -p request-authorizer -p http-authorizer)
 
 # The authorizers are built on their own, exactly as `cargo build --release -p <binary>` builds
@@ -44,6 +48,10 @@ cargo build --release --locked "${packages[@]}" >&2
 step "cargo build --release --no-default-features (the same, without introspection: no AWS SDK)"
 CARGO_TARGET_DIR="$no_introspection_target" \
     cargo build --release --locked "${packages[@]}" --no-default-features >&2
+
+step "cargo build --release --features cedar (request-authorizer, with the Cedar engine)"
+CARGO_TARGET_DIR="$cedar_target" \
+    cargo build --release --locked -p request-authorizer --features cedar >&2
 
 step "cargo build --release (authz-testkit-echo, authz-bench)"
 cargo build --release --locked -p authz-testkit -p authz-bench \

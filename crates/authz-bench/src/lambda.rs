@@ -63,7 +63,8 @@ Options (environment variable in brackets):
       --pool P          distinct valid tokens cycled         [AUTHZ_BENCH_POOL, default 64]
       --cold-starts K   processes started per function and size [AUTHZ_BENCH_COLD_STARTS, default 5]
       --rounds R        interleaved chunks                   [AUTHZ_BENCH_ROUNDS, default 5]
-      --only IDS, --bin-dir DIR, --no-introspection-bin-dir DIR, --node PATH, --ours-env LIST:
+      --only IDS, --bin-dir DIR, --no-introspection-bin-dir DIR, --cedar-bin-dir DIR,
+      --node PATH, --ours-env LIST:
                         as `authz-bench --help`
   -h, --help            this text
 Row ids:";
@@ -545,9 +546,13 @@ fn series_style(spec: &Spec) -> (&'static str, &'static str) {
     let color = match spec.program {
         Program::RustEcho => "#999999",
         Program::Ours {
-            introspection: false,
+            build: crate::Build::NoIntrospection,
             ..
         } => "#2ca02c",
+        Program::Ours {
+            build: crate::Build::Cedar,
+            ..
+        } => "#d62728",
         Program::Ours { .. } => "#1f77b4",
         Program::Node("noop-handler.js") => "#bbbbbb",
         Program::Node(crate::AJV) => "#ff7f0e",

@@ -23,7 +23,13 @@
 //! from a previous identical request. Every answer is checked (an Allow policy for the stage,
 //! or `isAuthorized: true`, for the right principal; the echo of the event for the no-ops); wrong
 //! answers are counted and reported, and must be 0. It also prints the file size of each
-//! authorizer binary, with and without the `introspection` feature.
+//! authorizer binary, with default features, without them and with `cedar`.
+//!
+//! Some rows of `request-authorizer` have a configuration of their own ([`Setup`], generated in
+//! [`scenario`]): 20 or 200 routes decided by scope rules or by Cedar policies (50 or 500), and
+//! DPoP required with a fresh proof per invocation, replays remembered in memory or in a DynamoDB
+//! table (moto_server, whose request recording counts the calls). A table compares each of them
+//! with its base row of the same run.
 //!
 //! `authz-bench load …` is another tool: the load test of the local mode ([`load`];
 //! `scripts/load.sh` runs it).
@@ -32,10 +38,13 @@
 mod lambda;
 mod load;
 mod procfs;
+mod scenario;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use std::sync::OnceLock;
 
 use authz_testkit::{Issuer, LambdaProcess, Outcome, TestKey, fixtures::sample_event, now};
 use serde_json::{Value, json};
@@ -114,18 +123,41 @@ impl Api {
 
 const AJV: &str = "aws-jwt-verify-handler.js";
 
+/// Which build of our binaries a row runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Build {
+    /// Default features, from `--bin-dir`.
+    Default,
+    /// `--no-default-features` (no `introspection`, no `replay-store`: no AWS SDK), from
+    /// `--no-introspection-bin-dir`.
+    NoIntrospection,
+    /// Default features and `cedar`, from `--cedar-bin-dir`.
+    Cedar,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Program {
     /// `authz-testkit-echo`: lambda_runtime, answers the event unchanged.
     RustEcho,
-    /// One of our authorizer binaries: from `--bin-dir`, or when `introspection` is false the
-    /// build without that feature (no AWS SDK), from `--no-introspection-bin-dir`.
-    Ours {
-        bin: &'static str,
-        introspection: bool,
-    },
+    /// One of our authorizer binaries, of the given build.
+    Ours { bin: &'static str, build: Build },
     /// `node bench/node/bootstrap.js` with `HANDLER=<module>`.
     Node(&'static str),
+}
+
+/// What our authorizer is configured with beyond `AUTHZ_ISSUER` and `AUTHZ_AUDIENCE`, and so
+/// which events it gets and what it must answer ([`scenario`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Setup {
+    /// Nothing more: no route rules, an Allow for the whole stage.
+    Plain,
+    /// `AUTHZ_ROUTES` of `routes` generated routes (REST: the policy states every route), decided
+    /// by scope rules or, with `cedar`, by 2.5 generated Cedar policies per route; the events ask
+    /// route 0.
+    Routes { routes: usize, cedar: bool },
+    /// `AUTHZ_SENDER_CONSTRAINED=require`, DPoP-bound tokens and a fresh ES256 proof per
+    /// invocation; with `table`, the DynamoDB replay table (`AUTHZ_DPOP_REPLAY_TABLE`, moto).
+    Dpop { table: bool },
 }
 
 #[derive(Debug)]
@@ -135,6 +167,10 @@ struct Spec {
     program: Program,
     api: Api,
     alg: Alg,
+    setup: Setup,
+    /// The row of ours doing the same job without what this row adds (scope rules for Cedar, a
+    /// bearer token for DPoP): the "against its peer" table compares them.
+    base: Option<&'static str>,
 }
 
 impl Spec {
@@ -162,14 +198,7 @@ impl Spec {
     fn program_path(&self, opts: &Options) -> PathBuf {
         match self.program {
             Program::RustEcho => opts.bin_dir.join("authz-testkit-echo"),
-            Program::Ours {
-                bin,
-                introspection: true,
-            } => opts.bin_dir.join(bin),
-            Program::Ours {
-                bin,
-                introspection: false,
-            } => opts.no_introspection_bin_dir.join(bin),
+            Program::Ours { bin, build } => opts.build_dir(build).join(bin),
             Program::Node(_) => PathBuf::from(&opts.node),
         }
     }
@@ -187,10 +216,34 @@ const fn ours(
         label,
         program: Program::Ours {
             bin,
-            introspection: true,
+            build: Build::Default,
         },
         api,
         alg,
+        setup: Setup::Plain,
+        base: None,
+    }
+}
+
+/// A REQUEST row of `request-authorizer` with a [`Setup`] beyond the plain one.
+const fn request(
+    id: &'static str,
+    label: &'static str,
+    build: Build,
+    setup: Setup,
+    base: &'static str,
+) -> Spec {
+    Spec {
+        id,
+        label,
+        program: Program::Ours {
+            bin: "request-authorizer",
+            build,
+        },
+        api: Api::Request,
+        alg: Alg::Rs256,
+        setup,
+        base: Some(base),
     }
 }
 
@@ -207,6 +260,8 @@ const fn node(
         program: Program::Node(handler),
         api,
         alg,
+        setup: Setup::Plain,
+        base: None,
     }
 }
 
@@ -218,6 +273,8 @@ const SPECS: &[Spec] = &[
         program: Program::RustEcho,
         api: Api::Token,
         alg: Alg::Rs256,
+        setup: Setup::Plain,
+        base: None,
     },
     ours(
         "ours-rs256",
@@ -238,10 +295,12 @@ const SPECS: &[Spec] = &[
         label: "token-authorizer without `introspection` (Rust, no AWS SDK)",
         program: Program::Ours {
             bin: "token-authorizer",
-            introspection: false,
+            build: Build::NoIntrospection,
         },
         api: Api::Token,
         alg: Alg::Rs256,
+        setup: Setup::Plain,
+        base: None,
     },
     ours(
         "ours-request-rs256",
@@ -256,6 +315,60 @@ const SPECS: &[Spec] = &[
         "http-authorizer",
         Api::Http,
         Alg::Rs256,
+    ),
+    request(
+        "ours-scopes-20",
+        "request-authorizer (Rust), 20 routes, scope rules",
+        Build::Default,
+        Setup::Routes {
+            routes: 20,
+            cedar: false,
+        },
+        "ours-request-rs256",
+    ),
+    request(
+        "ours-cedar-20",
+        "request-authorizer `--features cedar` (Rust), 20 routes, Cedar rules, 50 policies",
+        Build::Cedar,
+        Setup::Routes {
+            routes: 20,
+            cedar: true,
+        },
+        "ours-scopes-20",
+    ),
+    request(
+        "ours-scopes-200",
+        "request-authorizer (Rust), 200 routes, scope rules",
+        Build::Default,
+        Setup::Routes {
+            routes: 200,
+            cedar: false,
+        },
+        "ours-request-rs256",
+    ),
+    request(
+        "ours-cedar-200",
+        "request-authorizer `--features cedar` (Rust), 200 routes, Cedar rules, 500 policies",
+        Build::Cedar,
+        Setup::Routes {
+            routes: 200,
+            cedar: true,
+        },
+        "ours-scopes-200",
+    ),
+    request(
+        "ours-dpop-rs256",
+        "request-authorizer (Rust), DPoP required (ES256 proofs), replays remembered in memory",
+        Build::Default,
+        Setup::Dpop { table: false },
+        "ours-request-rs256",
+    ),
+    request(
+        "ours-dpop-table-rs256",
+        "request-authorizer (Rust), DPoP required (ES256 proofs), replay table in DynamoDB (moto)",
+        Build::Default,
+        Setup::Dpop { table: true },
+        "ours-request-rs256",
     ),
     node(
         "ajv-rs256",
@@ -322,11 +435,23 @@ struct Options {
     root: PathBuf,
     bin_dir: PathBuf,
     no_introspection_bin_dir: PathBuf,
+    cedar_bin_dir: PathBuf,
     node: String,
     /// Extra environment of our authorizer processes (`--ours-env`), e.g. `AUTHZ_TLS_ROOTS=system`.
     ours_env: Vec<(String, String)>,
     /// `Some` in the Lambda-sized mode (`authz-bench lambda`).
     lambda: Option<lambda::Options>,
+}
+
+impl Options {
+    /// Where the binaries of `build` are.
+    fn build_dir(&self, build: Build) -> &Path {
+        match build {
+            Build::Default => &self.bin_dir,
+            Build::NoIntrospection => &self.no_introspection_bin_dir,
+            Build::Cedar => &self.cedar_bin_dir,
+        }
+    }
 }
 
 const USAGE: &str = "\
@@ -350,6 +475,10 @@ Options (environment variable in brackets):
                         (no `introspection`, no AWS SDK) are
                         [AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR, default
                         $CARGO_TARGET_DIR/no-introspection/release or target/no-introspection/release]
+      --cedar-bin-dir DIR
+                        where request-authorizer built with --features cedar is
+                        [AUTHZ_BENCH_CEDAR_BIN_DIR, default $CARGO_TARGET_DIR/cedar/release
+                        or target/cedar/release]
       --node PATH       node executable                      [AUTHZ_BENCH_NODE, default node]
       --ours-env LIST   extra environment of our authorizers, `;`-separated AUTHZ_NAME=VALUE
                         (e.g. AUTHZ_TLS_ROOTS=system)        [AUTHZ_BENCH_OURS_ENV, default none]
@@ -392,6 +521,7 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
     let mut only = env("AUTHZ_BENCH_ONLY");
     let mut bin_dir = env("AUTHZ_BENCH_BIN_DIR");
     let mut no_introspection_bin_dir = env("AUTHZ_BENCH_NO_INTROSPECTION_BIN_DIR");
+    let mut cedar_bin_dir = env("AUTHZ_BENCH_CEDAR_BIN_DIR");
     let mut node = env("AUTHZ_BENCH_NODE");
     let mut ours_env = env("AUTHZ_BENCH_OURS_ENV");
     let mut memory = env("AUTHZ_BENCH_MEMORY");
@@ -419,6 +549,7 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
             "--node" => &mut node,
             "--ours-env" => &mut ours_env,
             "--no-introspection-bin-dir" => &mut no_introspection_bin_dir,
+            "--cedar-bin-dir" => &mut cedar_bin_dir,
             "--memory" if lambda => &mut memory,
             "--gap-ms" if lambda => &mut gap,
             "--plot" if lambda => &mut plot,
@@ -484,6 +615,8 @@ fn parse_options(lambda: bool, mut args: impl Iterator<Item = String>) -> Result
             || target.join("no-introspection").join("release"),
             PathBuf::from,
         ),
+        cedar_bin_dir: cedar_bin_dir
+            .map_or_else(|| target.join("cedar").join("release"), PathBuf::from),
         bin_dir,
         node: node.unwrap_or_else(|| "node".to_owned()),
         ours_env,
@@ -521,6 +654,15 @@ enum Expect {
     Allow(String),
     /// An HTTP API simple response `isAuthorized: true` with this `sub` in the context.
     Authorized(String),
+    /// A REST policy for a generated route table ([`Setup::Routes`]) with this principal, whose
+    /// statements allow exactly the method ARNs marked `true` of `arns` (replayed with
+    /// `authz_core::evaluate`). The first right answer is kept in `verified`: a later answer
+    /// equal to it is right without replaying every ARN again (the harness shares the CPU).
+    Routes {
+        sub: String,
+        arns: std::sync::Arc<Vec<(String, bool)>>,
+        verified: OnceLock<Value>,
+    },
 }
 
 impl Expect {
@@ -545,7 +687,48 @@ impl Expect {
                     && r["context"]["sub"] == sub.as_str()
                     && r["context"]["scope"] == "pets:read pets:write"
             }
+            Expect::Routes {
+                sub,
+                arns,
+                verified,
+            } => {
+                if verified.get() == Some(r) {
+                    return true;
+                }
+                let Some(statements) = authz_testkit::fixtures::rest_statements(outcome) else {
+                    return false;
+                };
+                let right = r["principalId"] == sub.as_str()
+                    && r["context"]["sub"] == sub.as_str()
+                    && arns
+                        .iter()
+                        .all(|(arn, allowed)| authz_core::evaluate(&statements, arn) == *allowed);
+                if right {
+                    let _ = verified.set(r.clone());
+                }
+                right
+            }
         }
+    }
+}
+
+/// One event of a row's pool.
+#[derive(Debug)]
+struct Event {
+    /// The event as sent; for [`Setup::Dpop`] rows, as sent but for the proof.
+    body: Vec<u8>,
+    /// [`Setup::Dpop`] rows: the event and its token, to which every invocation adds a fresh
+    /// proof ([`scenario::Dpop::body`]).
+    dpop: Option<(Value, String)>,
+    expect: Expect,
+}
+
+/// The body of invocation `i` of a pool.
+fn event_body(events: &[Event], dpop: Option<&scenario::Dpop>, i: usize) -> Vec<u8> {
+    let event = &events[i % events.len()];
+    match (&event.dpop, dpop) {
+        (Some((template, token)), Some(dpop)) => dpop.body(template, token),
+        _ => event.body.clone(),
     }
 }
 
@@ -575,6 +758,10 @@ struct Measured {
     billed: Vec<Duration>,
     /// Throttled CFS periods and periods counted while measuring (Lambda-sized mode).
     throttled: (u64, u64),
+    /// Calls to the DPoP replay table during the measured invocations (moto's recording).
+    store_calls: Option<scenario::StoreCalls>,
+    /// The measured invocations (after cold starts and warm-up).
+    measured: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -643,7 +830,13 @@ struct Cold {
 /// One function, started and warmed up, waiting for its measured chunks.
 struct Running {
     issuer: Issuer,
-    events: Vec<(Vec<u8>, Expect)>,
+    events: Vec<Event>,
+    /// [`Setup::Dpop`] rows: the client making the proofs.
+    dpop: Option<scenario::Dpop>,
+    /// The replay table of `Setup::Dpop { table: true }` rows; dropped after the process.
+    replay: Option<scenario::ReplayTable>,
+    /// Files written for the row (Cedar policies and schema), removed at the end.
+    files: Vec<PathBuf>,
     process: LambdaProcess,
     /// The CPU limit the process runs under (Lambda-sized mode); dropped after the process.
     cgroup: Option<lambda::Cgroup>,
@@ -689,23 +882,85 @@ impl Running {
             Alg::Es256 => &keys.ec,
         };
         let iat = now();
-        let events: Vec<(Vec<u8>, Expect)> = (0..opts.pool)
+        let dpop = matches!(spec.setup, Setup::Dpop { .. }).then(scenario::Dpop::new);
+        let route_arns = match spec.setup {
+            Setup::Routes { routes, .. } => {
+                Some(std::sync::Arc::new(scenario::route_expectations(routes)))
+            }
+            _ => None,
+        };
+        let events: Vec<Event> = (0..opts.pool)
             .map(|i| {
                 let sub = format!("user-{i:04}");
-                let claims = json!({
+                let mut claims = json!({
                     "iss": issuer.url(), "aud": AUDIENCE, "sub": sub, "iat": iat, "exp": iat + 3600,
                     "scope": "pets:read pets:write", "jti": format!("bench-{i}"),
                 });
-                let event = spec.api.event(&key.sign(&claims));
-                let body = serde_json::to_vec(&event).expect("event serializes");
-                let expect = if spec.is_echo() {
-                    Expect::Echo(event)
-                } else {
-                    spec.api.allow(sub)
+                match (spec.setup, &dpop) {
+                    (Setup::Routes { .. }, _) => {
+                        claims[scenario::GROUPS_CLAIM] = scenario::principal_groups();
+                    }
+                    (Setup::Dpop { .. }, Some(dpop)) => claims["cnf"] = dpop.cnf(),
+                    _ => {}
+                }
+                let token = key.sign(&claims);
+                let event = match spec.setup {
+                    Setup::Plain => spec.api.event(&token),
+                    Setup::Routes { .. } => scenario::route_event(&token),
+                    Setup::Dpop { .. } => scenario::Dpop::event(&token),
                 };
-                (body, expect)
+                let body = serde_json::to_vec(&event).expect("event serializes");
+                let expect = match &route_arns {
+                    _ if spec.is_echo() => Expect::Echo(event.clone()),
+                    Some(arns) => Expect::Routes {
+                        sub,
+                        arns: arns.clone(),
+                        verified: OnceLock::new(),
+                    },
+                    None => spec.api.allow(sub),
+                };
+                let dpop = dpop.is_some().then_some((event, token));
+                Event { body, dpop, expect }
             })
             .collect();
+        // What the setup adds to our authorizer's environment.
+        let mut setup_env: Vec<(String, String)> = Vec::new();
+        let mut files = Vec::new();
+        let mut replay = None;
+        match spec.setup {
+            Setup::Plain => {}
+            Setup::Routes { routes, cedar } => {
+                if cedar {
+                    let (policies, schema, _) = scenario::write_cedar_files(spec.id, routes)?;
+                    for (name, path) in [
+                        ("AUTHZ_CEDAR_POLICIES", &policies),
+                        ("AUTHZ_CEDAR_SCHEMA", &schema),
+                    ] {
+                        setup_env.push((name.to_owned(), path.to_string_lossy().into_owned()));
+                    }
+                    setup_env.push((
+                        "AUTHZ_CEDAR_NAMESPACE".to_owned(),
+                        scenario::CEDAR_NAMESPACE.to_owned(),
+                    ));
+                    setup_env.push((
+                        "AUTHZ_CEDAR_GROUPS_CLAIM".to_owned(),
+                        scenario::GROUPS_CLAIM.to_owned(),
+                    ));
+                    setup_env.push(("AUTHZ_ROUTES".to_owned(), scenario::cedar_rules(routes)));
+                    files.extend([policies, schema]);
+                } else {
+                    setup_env.push(("AUTHZ_ROUTES".to_owned(), scenario::scope_rules(routes)));
+                }
+            }
+            Setup::Dpop { table } => {
+                setup_env.push(("AUTHZ_SENDER_CONSTRAINED".to_owned(), "require".to_owned()));
+                if table {
+                    let store = scenario::ReplayTable::start().await?;
+                    setup_env.extend(store.env());
+                    replay = Some(store);
+                }
+            }
+        }
 
         let (issuer_url, jwks_uri) = (issuer.url(), issuer.jwks_uri());
         let ca = issuer
@@ -741,6 +996,7 @@ impl Running {
             ),
         };
         if matches!(spec.program, Program::Ours { .. }) {
+            env.extend(setup_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             env.extend(opts.ours_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         // The private CA, the way each one is told to trust it.
@@ -778,7 +1034,7 @@ impl Running {
             let started = Instant::now();
             let process = LambdaProcess::spawn_cmd(&program, &args, &env).await;
             let first = process
-                .invoke_timed(events[0].0.clone(), COLD_TIMEOUT)
+                .invoke_timed(event_body(&events, dpop.as_ref(), 0), COLD_TIMEOUT)
                 .await;
             let total = started.elapsed();
             let (first, first_invoke) =
@@ -795,7 +1051,7 @@ impl Running {
             if colds.len() == 1 {
                 eprintln!("  first answer: {first:?}");
             }
-            tally.check(Ok(first), &events[0].1)?;
+            tally.check(Ok(first), &events[0].expect)?;
             if colds.len() == opts.cold_starts {
                 break (process, fetches_before);
             }
@@ -809,6 +1065,9 @@ impl Running {
         let mut running = Running {
             issuer,
             events,
+            dpop,
+            replay,
+            files,
             process,
             cgroup,
             gap: opts.lambda.as_ref().map_or(Duration::ZERO, |l| l.gap),
@@ -827,19 +1086,22 @@ impl Running {
         for _ in 0..opts.warmup {
             running.invoke().await?;
         }
+        // From here on, only the measured invocations reach the table.
+        if let Some(replay) = &running.replay {
+            replay.start_recording().await?;
+        }
         Ok(running)
     }
 
     /// One invocation with the next event of the pool (then the pause, if any); its round-trip
     /// time and billed duration.
     async fn invoke(&mut self) -> Result<(Duration, Option<Duration>), String> {
-        let (body, expect) = &self.events[self.next % self.events.len()];
+        // Made before the clock starts (a DPoP proof is signed here, by the harness).
+        let body = event_body(&self.events, self.dpop.as_ref(), self.next);
+        let expect = &self.events[self.next % self.events.len()].expect;
         self.next += 1;
         let started = Instant::now();
-        let outcome = self
-            .process
-            .invoke_timed(body.clone(), INVOKE_TIMEOUT)
-            .await;
+        let outcome = self.process.invoke_timed(body, INVOKE_TIMEOUT).await;
         let elapsed = started.elapsed();
         let billed = outcome.as_ref().ok().and_then(|(_, d)| *d);
         self.tally.check(outcome.map(|(o, _)| o), expect)?;
@@ -884,7 +1146,14 @@ impl Running {
         let threads = procfs::thread_count(pid);
         let cpus = procfs::status_field(&pid.to_string(), "Cpus_allowed_list").unwrap_or_default();
         let logs = self.process.logs();
+        let store_calls = match &self.replay {
+            Some(replay) => Some(replay.stop_recording().await?),
+            None => None,
+        };
         self.process.kill().await;
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
         let decision_lines = logs.iter().filter(|l| l.contains("\"decision\"")).count();
         self.latencies.sort_unstable();
         self.billed.sort_unstable();
@@ -913,6 +1182,8 @@ impl Running {
             colds: self.colds,
             billed: self.billed,
             throttled: self.throttled,
+            store_calls,
+            measured: self.measured,
         })
     }
 }
@@ -1049,12 +1320,77 @@ fn render(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> Stri
             m.invocations,
         );
     }
+    out.push_str(&render_peers(results, opts));
     out.push_str(&render_sizes(opts));
     out
 }
 
-/// File size of each of our authorizer binaries as built (release profile, symbols stripped),
-/// with the `introspection` feature (default) and without it. Missing files are shown as `—`.
+/// The rows that have a [`Spec::base`] against that row of the same run: what Cedar adds to
+/// scope rules, what DPoP adds to a bearer token; and the replay table's calls per request.
+fn render_peers(results: &[(&Spec, Result<Measured, String>)], opts: &Options) -> String {
+    let get = |id: &str| {
+        results
+            .iter()
+            .find(|(s, _)| s.id == id)
+            .and_then(|(s, r)| Some((*s, r.as_ref().ok()?)))
+    };
+    let mut out = String::new();
+    for (spec, result) in results {
+        let (Some(base_id), Ok(m)) = (spec.base, result) else {
+            continue;
+        };
+        if out.is_empty() {
+            out.push_str(
+                "\n| function | against | CPU µs/inv | its CPU µs/inv | difference µs | ratio \
+                 | cold start ms | its cold start ms | peak RSS MiB | its peak RSS MiB \
+                 | replay-store calls per invocation |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+            );
+        }
+        let calls = m.store_calls.map_or_else(
+            || "—".to_owned(),
+            |c| {
+                format!(
+                    "{:.3} PutItem ({} PutItem, {} calls in all, for {} invocations; moto's recording)",
+                    c.put_item as f64 / m.measured as f64,
+                    c.put_item,
+                    c.all,
+                    m.measured
+                )
+            },
+        );
+        let name = label(spec, &opts.root);
+        match get(base_id) {
+            Some((base, b)) => {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {:.1} | {:.1} | {:+.1} | {:.2}× | {:.1} | {:.1} | {:.1} | {:.1} | {calls} |",
+                    label(base, &opts.root),
+                    m.cpu_us,
+                    b.cpu_us,
+                    m.cpu_us - b.cpu_us,
+                    m.cpu_us / b.cpu_us,
+                    m.cold_ms,
+                    b.cold_ms,
+                    m.rss_mib,
+                    b.rss_mib,
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| {name} | `{base_id}` (not run) | {:.1} | — | — | — | {:.1} | — | {:.1} | — | {calls} |",
+                    m.cpu_us, m.cold_ms, m.rss_mib,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// File size of each of our authorizer binaries as built (release profile, symbols stripped):
+/// default features, without them (`--no-default-features`: no `introspection`, no
+/// `replay-store`, no AWS SDK) and with `--features cedar` (built for `request-authorizer` only).
+/// Missing files are shown as `—`.
 fn render_sizes(opts: &Options) -> String {
     let size = |dir: &Path, bin: &str| std::fs::metadata(dir.join(bin)).ok().map(|m| m.len());
     let cell = |bytes: Option<u64>| {
@@ -1063,29 +1399,35 @@ fn render_sizes(opts: &Options) -> String {
             |b| format!("{b} | {:.2}", b as f64 / (1024.0 * 1024.0)),
         )
     };
+    let ratio = |of: Option<u64>, to: Option<u64>| match (of, to) {
+        (Some(of), Some(to)) if to > 0 => format!("{:.2}×", of as f64 / to as f64),
+        _ => "n/a".to_owned(),
+    };
     let mut out = String::from(
-        "\n| binary | with `introspection` bytes | MiB | without bytes | MiB | without / with |\n\
-         |---|--:|--:|--:|--:|--:|\n",
+        "\n| binary | default features bytes | MiB | `--no-default-features` bytes | MiB \
+         | without / with | `--features cedar` bytes | MiB | cedar / default |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for bin in OUR_BINARIES {
         let with = size(&opts.bin_dir, bin);
         let without = size(&opts.no_introspection_bin_dir, bin);
-        let ratio = match (with, without) {
-            (Some(w), Some(wo)) if w > 0 => format!("{:.2}×", wo as f64 / w as f64),
-            _ => "n/a".to_owned(),
-        };
+        let cedar = size(&opts.cedar_bin_dir, bin);
         let _ = writeln!(
             out,
-            "| {bin} | {} | {} | {ratio} |",
+            "| {bin} | {} | {} | {} | {} | {} |",
             cell(with),
-            cell(without)
+            cell(without),
+            ratio(without, with),
+            cell(cedar),
+            ratio(cedar, with),
         );
     }
     let _ = writeln!(
         out,
-        "\nbinaries: {} (with), {} (without)",
+        "\nbinaries: {} (default), {} (without), {} (cedar)",
         opts.bin_dir.display(),
-        opts.no_introspection_bin_dir.display()
+        opts.no_introspection_bin_dir.display(),
+        opts.cedar_bin_dir.display()
     );
     out
 }
