@@ -989,7 +989,11 @@ pub fn expected_status(api: &ApiSpec, route: &RouteSpec, caller: &Caller) -> Res
                 .get(t)
                 .ok_or_else(|| format!("no tier \"{t}\" in API \"{}\"", api.name))?;
             if api.sender_constrained == SenderConstrained::Require {
-                return Ok(if route.authorizer == AuthorizerKind::Http { 403 } else { 401 });
+                return Ok(if route.authorizer == AuthorizerKind::Http {
+                    403
+                } else {
+                    401
+                });
             }
             let rules = api.rules_for(route.authorizer);
             let allowed = rules
