@@ -170,8 +170,8 @@ fn table_dir(name: &str) -> std::path::PathBuf {
 }
 
 /// Reads lines of `reader` until one satisfies `pred` (60 s at most); returns them all.
-async fn read_until(
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+async fn read_until<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut tokio::io::Lines<R>,
     pred: impl Fn(&str) -> bool,
 ) -> Vec<String> {
     let mut seen = Vec::new();
@@ -254,19 +254,11 @@ async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
 
     // A broken edit: refused with synth's reason, the running table kept.
     std::fs::write(&file, table.replace("\"scopes\"", "\"scope\"")).unwrap();
-    let refused = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut seen = Vec::new();
-        while let Some(l) = errors.next_line().await.unwrap() {
-            let done = l.contains("still serving the previous table");
-            seen.push(l);
-            if done {
-                break;
-            }
-        }
-        seen.join("\n")
+    let refused = read_until(&mut errors, |l| {
+        l.contains("still serving the previous table")
     })
     .await
-    .unwrap();
+    .join("\n");
     assert!(refused.contains("did you mean \"scopes\""), "{refused}");
     assert_eq!(status(format!("{solar}/asteroids")).await, 401);
 
@@ -295,19 +287,11 @@ async fn an_edited_route_table_is_reloaded_and_a_broken_edit_refused() {
     // An edited Cedar policy file the table names reloads too; a broken one is refused.
     let policies = dir.join("cedar/pet-store.cedar");
     std::fs::write(&policies, "permit (principal, action, resource) when {\n").unwrap();
-    let refused = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut seen = Vec::new();
-        while let Some(l) = errors.next_line().await.unwrap() {
-            let done = l.contains("still serving the previous table");
-            seen.push(l);
-            if done {
-                break;
-            }
-        }
-        seen.join("\n")
+    let refused = read_until(&mut errors, |l| {
+        l.contains("still serving the previous table")
     })
     .await
-    .unwrap();
+    .join("\n");
     assert!(
         refused.contains("AUTHZ_CEDAR_POLICIES") && refused.contains("pet-store.cedar:1:"),
         "{refused}"
