@@ -6,12 +6,13 @@
  * exactly when the function has an introspection secret (`AUTHZ_INTROSPECTION_SECRET_ARN`), its
  * DynamoDB client (the `replay-store` feature) exactly when it has a DPoP replay table
  * (`AUTHZ_DPOP_REPLAY_TABLE`), the CA bundle `AUTHZ_CA_BUNDLE` names (`-c caBundle`) when it
- * names one, and the Cedar policy and schema files `AUTHZ_CEDAR_POLICIES` and `AUTHZ_CEDAR_SCHEMA` name.
+ * names one, and the Cedar files routes.json names (`CEDAR_FILES`: policies, schema, template links).
  * `npx tsx bin/check-assets.ts <cdk.out> <stack> [expected-count]`.
  * Used by scripts/test-infra.sh after the one real synth.
  */
 import { accessSync, constants, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { CEDAR_FILES } from '../lib/route-table';
 
 const ELF_MACHINE: Record<string, number> = { x86_64: 62, arm64: 183 };
 
@@ -92,7 +93,7 @@ export function checkAssembly(outDir: string, stackName: string): CheckResult[] 
       caNote = `, CA bundle ${ca}`;
     }
     // Cedar-decided routes: every AUTHZ_CEDAR_* file must be in the asset (lib/cedar.ts).
-    const cedarFiles = Object.entries(env).filter(([k]) => k === 'AUTHZ_CEDAR_POLICIES' || k === 'AUTHZ_CEDAR_SCHEMA' || k === 'AUTHZ_CEDAR_TEMPLATE_LINKS');
+    const cedarFiles = Object.entries(env).filter(([k]) => (Object.values(CEDAR_FILES) as string[]).includes(k));
     const missing = cedarFiles.filter(([, v]) => {
       if (typeof v !== 'string' || !v.startsWith('/var/task/')) return true;
       try {

@@ -33,10 +33,20 @@ const CARGO_FEATURES: Readonly<Record<keyof AuthorizerFeatures, string>> = {
 };
 
 /**
+ * The cargo features of `needed` (as `authz-config` names what a configuration needs:
+ * `CacheKey.features`) that `features` does not build in: a binary without one would refuse its
+ * configuration at cold start.
+ */
+export function missingFeatures(features: AuthorizerFeatures, needed: readonly string[]): string[] {
+  const built = new Set((Object.keys(CARGO_FEATURES) as (keyof AuthorizerFeatures)[]).filter((f) => features[f]).map((f) => CARGO_FEATURES[f]));
+  return needed.filter((f) => !built.has(f));
+}
+
+/**
  * The `cargo lambda build` flags of one authorizer (`binary`, its Cargo package):
  * {@link CARGO_LAMBDA_FLAGS}, `--no-default-features`, and `--features <binary>/<feature>,…` for
  * exactly the features its configuration uses. The AWS SDK sits behind `introspection` (Secrets
- * Manager) and `replay-store` (DynamoDB); leaving it out makes the binary about 39 % smaller
+ * Manager) and `replay-store` (DynamoDB); leaving it out makes the binary about 40 % smaller
  * (BENCHMARKS.md), and a binary without a feature refuses its setting at cold start, so the two
  * cannot drift apart silently. (`package/feature`: the workspace root is a virtual manifest.)
  */
@@ -82,7 +92,7 @@ export function bundleFilesHook(
     afterBundling: (_input: string, output: string) =>
       files.flatMap((f) => {
         const inAsset = path.join(output, path.relative(TASK_ROOT, f.inFunction));
-        if (inAsset.startsWith('..') || !f.inFunction.startsWith(`${TASK_ROOT}/`)) throw new Error(`${f.inFunction} is not under ${TASK_ROOT}`);
+        if (path.relative(output, inAsset).startsWith('..') || !f.inFunction.startsWith(`${TASK_ROOT}/`)) throw new Error(`${f.inFunction} is not under ${TASK_ROOT}`);
         const dir = path.dirname(inAsset);
         return [...(dir === output ? [] : [`mkdir -p -- ${q(dir)}`]), `cp -- ${q(f.local)} ${q(inAsset)}`];
       }),

@@ -24,6 +24,8 @@ export interface CacheKey {
   readonly stageVariables: readonly string[];
   /** `AUTHZ_ROUTE_SETS` / `route_sets`: name → routes. */
   readonly routeSets: Readonly<Record<string, readonly string[]>>;
+  /** The optional cargo features the configuration needs (`introspection`, `replay-store`, `cedar`). */
+  readonly features: readonly string[];
 }
 
 /** A configuration the authorizer would refuse at cold start: its message, naming the setting. */

@@ -4,7 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ALARM_PERIOD, AuthorizerFunction } from './authorizer-function';
+import { ALARM_PERIOD, AuthorizerFunction, missingFeatures } from './authorizer-function';
 import { CedarValidationError, cedarEnvironment, cedarFilesOf, validateCedar } from './cedar';
 import { type TokenIdentity, environmentFor } from './authorizer-environment';
 import { AuthzConfigError, type CacheKey, type CacheKeyReader, authzConfigProgram, cacheKeyReader } from './authz-config';
@@ -156,6 +156,17 @@ export class AuthzStack extends Stack {
           reservedConcurrency: a.reservedConcurrency,
           tracing: a.tracing ?? false,
         });
+        // A setting given through authzEnvironment or an AUTHZ_CONFIG document that the binary
+        // is not built for (Cedar on an authorizer without Cedar routes, say) would pass this
+        // synth and fail every cold start: refuse it here, by the reader's own list.
+        const missing = missingFeatures(fns[type]!.features, cacheKeys[type]!.features);
+        if (missing.length > 0) {
+          throw new ConfigError(
+            `${api.name}: the ${type} authorizer's configuration needs the cargo feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, ` +
+              'which its build leaves out (built in: introspection with introspectionSecretArn, replay-store with senderConstrained, ' +
+              'cedar with routes marked "cedar" in routes.json); set those there, not through authzEnvironment or AUTHZ_CONFIG',
+          );
+        }
         new CfnOutput(this, `${Id}${TypeId}FunctionName`, {
           value: fns[type]!.function.functionName,
           description: `Function name of the ${api.name} ${type} authorizer, stage ${c.stage}`,
@@ -281,7 +292,7 @@ export class AuthzStack extends Stack {
       if (!(e instanceof AuthzConfigError)) throw e;
       // The variables routes.json sets, by their key there (the cold start names the variable).
       const fromTable =
-        api.senderConstrained !== 'off' || e.message.includes('AUTHZ_SENDER_CONSTRAINED')
+        e.message.includes('AUTHZ_SENDER_CONSTRAINED')
           ? `; AUTHZ_SENDER_CONSTRAINED is routes.json's apis.${api.name}.senderConstrained "${api.senderConstrained}", with apis.${api.name}.cacheTtlSeconds ${api.cacheTtlSeconds}`
           : '';
       throw new ConfigError(`${api.name}: ${e.message} (the ${type} authorizer's configuration, as its cold start reads it${fromTable})`);

@@ -16,12 +16,12 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { ApiSpec, RouteSpec, TierSpec } from './route-table';
 
 /** The schema as JSON and the policies' text, read once per file pair. */
-const loaded = new Map<string, { schema: cedar.SchemaJson<string>; policies: string }>();
+const loaded = new Map<string, { schema: cedar.SchemaJson<string>; policies: cedar.PolicySet }>();
 
-function load(api: ApiSpec): { schema: cedar.SchemaJson<string>; policies: string } {
+function load(api: ApiSpec): { schema: cedar.SchemaJson<string>; policies: cedar.PolicySet } {
   const c = api.cedar;
   if (!c || !c.files.policies || !c.files.schema) throw new Error(`${api.name}: no Cedar policies and schema`);
-  const key = `${c.files.policies}\n${c.files.schema}`;
+  const key = `${c.files.policies}\n${c.files.schema}\n${c.files.templateLinks ?? ''}`;
   const hit = loaded.get(key);
   if (hit) return hit;
   const schemaText = readFileSync(c.files.schema, 'utf8');
@@ -32,9 +32,63 @@ function load(api: ApiSpec): { schema: cedar.SchemaJson<string>; policies: strin
     if (parsed.type === 'failure') throw new Error(`${c.files.schema}: ${parsed.errors.map((e) => e.message).join('; ')}`);
     schema = parsed.json;
   }
-  const value = { schema, policies: readFileSync(c.files.policies, 'utf8') };
+  const text = readFileSync(c.files.policies, 'utf8');
+  const set = policySetOf(text)?.policies ?? { staticPolicies: text };
+  if (c.files.templateLinks) set.templateLinks = templateLinksOf(c.files.templateLinks);
+  const value = { schema, policies: set };
   loaded.set(key, value);
   return value;
+}
+
+/**
+ * A policy file holding templates (`?principal`, `?resource`) as cedar-wasm takes it: the static
+ * policies (the file with each template blanked out, so every offset stays the file's) and the
+ * templates by their `@id` annotation (else `template<n>`), with where each starts in the file. Undefined when the file has no
+ * templates (or does not parse: the caller reports that). Templates are validated as templates,
+ * slots and all; their links (`templateLinks`, AUTHZ_CEDAR_TEMPLATE_LINKS) are checked against
+ * the schema by the cold start's own reader, which `authz-config` runs at synth.
+ */
+export function policySetOf(text: string): { policies: cedar.PolicySet; templateOffsets: Map<string, number> } | undefined {
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type === 'failure' || parts.policy_templates.length === 0) return undefined;
+  let statics: string | undefined = text;
+  const templates: Record<string, string> = {};
+  const templateOffsets = new Map<string, number>();
+  let from = 0;
+  parts.policy_templates.forEach((template, i) => {
+    const id = /@id\s*\(\s*"((?:[^"\\]|\\.)*)"\s*\)/.exec(template)?.[1] ?? `template${i}`;
+    templates[id] = template;
+    const at = statics === undefined ? -1 : text.indexOf(template, from);
+    if (statics === undefined || at < 0) {
+      statics = undefined; // not verbatim: the static policies as cedar-wasm printed them (no file offsets)
+      return;
+    }
+    from = at + template.length;
+    statics = statics.slice(0, at) + template.replace(/[^\n]/g, ' ') + statics.slice(at + template.length);
+    templateOffsets.set(id, at);
+  });
+  if (statics === undefined) return { policies: { staticPolicies: parts.policies.join('\n'), templates }, templateOffsets: new Map() };
+  return { policies: { staticPolicies: statics, templates }, templateOffsets };
+}
+
+/**
+ * The template links of `file` (AUTHZ_CEDAR_TEMPLATE_LINKS, README "Cedar policies": Verified
+ * Permissions' `list-policies` output or a bare list, each a `PolicyItem` or flat) as cedar-wasm
+ * links them, templates named by their `@id` as {@link policySetOf} names them.
+ */
+function templateLinksOf(file: string): cedar.TemplateLink[] {
+  type Slot = { entityType: string; entityId: string };
+  type Link = { policyId?: string; policyTemplateId?: string; templateId?: string; principal?: Slot; resource?: Slot };
+  type Item = Link & { definition?: { templateLinked?: Link } };
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { policies?: Item[] } | Item[];
+  const items: Item[] = Array.isArray(doc) ? doc : (doc.policies ?? []);
+  return items.map((item) => {
+    const link: Link = item.definition?.templateLinked ?? item;
+    const values: Record<string, { type: string; id: string }> = {};
+    if (link.principal) values['?principal'] = { type: link.principal.entityType, id: link.principal.entityId };
+    if (link.resource) values['?resource'] = { type: link.resource.entityType, id: link.resource.entityId };
+    return { templateId: link.policyTemplateId ?? link.templateId ?? '', newId: item.policyId ?? link.policyId ?? '', values };
+  });
 }
 
 /** The declared type of a `User` attribute, as the mapping sets it (`undefined`: not set). */
@@ -107,7 +161,7 @@ export function cedarPermits(api: ApiSpec, route: RouteSpec, tier: TierSpec): bo
     action: { type: `${ns}::Action`, id: action },
     resource: { type: `${ns}::Application`, id: ns },
     context: {},
-    policies: { staticPolicies: policies },
+    policies,
     entities: [
       ...groups.map((g) => ({ uid: group(g), attrs: {}, parents: [] })),
       { uid: principal, attrs, parents: groups.map(group) },

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { policySetOf } from './cedar-decide';
 import { type ApiSpec, CEDAR_FILES, type CedarFileKey, type LambdaAuthorizerType, routesGuardedBy } from './route-table';
 
 /** Where an API's Cedar files land in the function (`/var/task` is Lambda's task root). */
@@ -147,36 +148,6 @@ export function validateCedar(api: ApiSpec): void {
     }
   }
   if (problems.length > 0) throw new CedarValidationError(api.name, problems);
-}
-
-/**
- * A policy file holding templates (`?principal`, `?resource`) as cedar-wasm takes it: the static
- * policies (the file with each template blanked out, so every offset stays the file's) and the
- * templates by a generated id, with where each starts in the file. Undefined when the file has no
- * templates (or does not parse: the caller reports that). Templates are validated as templates,
- * slots and all; their links (`templateLinks`, AUTHZ_CEDAR_TEMPLATE_LINKS) are checked against
- * the schema by the cold start's own reader, which `authz-config` runs at synth.
- */
-function policySetOf(text: string): { policies: cedar.PolicySet; templateOffsets: Map<string, number> } | undefined {
-  const parts = cedar.policySetTextToParts(text);
-  if (parts.type === 'failure' || parts.policy_templates.length === 0) return undefined;
-  let statics: string | undefined = text;
-  const templates: Record<string, string> = {};
-  const templateOffsets = new Map<string, number>();
-  let from = 0;
-  parts.policy_templates.forEach((template, i) => {
-    templates[`template${i}`] = template;
-    const at = statics === undefined ? -1 : text.indexOf(template, from);
-    if (statics === undefined || at < 0) {
-      statics = undefined; // not verbatim: the static policies as cedar-wasm printed them (no file offsets)
-      return;
-    }
-    from = at + template.length;
-    statics = statics.slice(0, at) + template.replace(/[^\n]/g, ' ') + statics.slice(at + template.length);
-    templateOffsets.set(`template${i}`, at);
-  });
-  if (statics === undefined) return { policies: { staticPolicies: parts.policies.join('\n'), templates }, templateOffsets: new Map() };
-  return { policies: { staticPolicies: statics, templates }, templateOffsets };
 }
 
 /** The schema with every action's context removed (Cedar then validates `context` as an empty record). */

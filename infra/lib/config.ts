@@ -2,7 +2,7 @@
  * Typed configuration of the app. `bin/` builds it from CDK context; the constructs in `lib/`
  * only ever see these types (they read no context and no environment variable).
  */
-import type { RouteTable } from './route-table';
+import { CEDAR_FILES, type RouteTable } from './route-table';
 import { isValidStageName, stageNameForBranch, stageNameProblem } from './stage-name';
 
 /** Lambda architecture: arm64 by default (cheaper per ms, same speed for this code). */
@@ -245,6 +245,11 @@ export const GENERATED_VARIABLES: readonly string[] = [
   'AUTHZ_USAGE_IDENTIFIER_CLAIM',
   'AUTHZ_SENDER_CONSTRAINED',
   'AUTHZ_DPOP_REPLAY_TABLE',
+  // routes.json's `cedar` object (its files, bundled, and the entity mapping).
+  ...Object.values(CEDAR_FILES),
+  'AUTHZ_CEDAR_NAMESPACE',
+  'AUTHZ_CEDAR_GROUPS_CLAIM',
+  'AUTHZ_CEDAR_ENTITY_PREFIX',
 ];
 
 /**

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CEDAR_TASK_DIR, CedarValidationError, cedarEnvironment, cedarFilesOf, decidesWithCedar, validateCedar, withoutContext } from '../lib/cedar';
-import { type ApiSpec, apiNamed, loadRouteTable } from '../lib/route-table';
+import { type ApiSpec, apiNamed, expectedStatus, loadRouteTable } from '../lib/route-table';
 import { resources, synth, table } from './helpers';
 
 const INFRA = path.join(__dirname, '..');
@@ -148,6 +148,30 @@ describe('validateCedar (real cedar-wasm, strict mode)', () => {
     assert.match(p, new RegExp(`^${escape(api.cedar!.files.policies!)}:6:\\d+: .*attribute \`group\` on entity type \`PetStore::User\` not found`));
   });
 
+  it('predicts template-linked policies as the cold start links them (smoke expectations)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cedar-links-'));
+    fs.writeFileSync(path.join(dir, 'p.cedar'), '@id("group-puts")\npermit (principal in ?principal, action == PetStore::Action::"put /pets", resource);\n');
+    fs.writeFileSync(path.join(dir, 's.cedarschema'), SCHEMA);
+    fs.writeFileSync(
+      path.join(dir, 'links.json'),
+      JSON.stringify({ policies: [{ policyId: 'editors-put', definition: { templateLinked: { policyTemplateId: 'group-puts', principal: { entityType: 'PetStore::UserGroup', entityId: 'editors' } } } }] }),
+    );
+    const api = table({
+      apis: {
+        shop: {
+          type: 'rest',
+          audience: 'shop',
+          cedar: { policies: path.join(dir, 'p.cedar'), schema: path.join(dir, 's.cedarschema'), templateLinks: path.join(dir, 'links.json'), namespace: 'PetStore', groupsClaim: 'groups' },
+          tiers: { editor: { scopes: ['x'], groups: ['editors'] }, other: { scopes: ['x'], groups: ['viewers'] } },
+          routes: [{ route: 'PUT /pets', authorizer: 'request', cedar: true }],
+        },
+      },
+    }).apis[0];
+    const status = (tier: string) => expectedStatus(api, api.routes[0], { kind: 'tier', tier });
+    assert.equal(status('editor'), 200);
+    assert.equal(status('other'), 403);
+  });
+
   it('refuses a policy file that does not parse, at its line', () => {
     const [p] = problemsOf(apiWith(`${GOOD}\npermit (principal, action, resource) when {\n`));
     assert.match(p, /policies\.cedar:4:\d+: failed to parse policies from string: unexpected end of input/);
@@ -273,6 +297,21 @@ describe('synth with Cedar-decided routes', () => {
     );
     const bad = [{ policyId: 'ops-put', policyTemplateId: 'group-puts', principal: { entityType: 'PetStore::Group', entityId: 'ops' } }];
     assert.throws(() => synth({}, withLinks(bad)), /AUTHZ_CEDAR_TEMPLATE_LINKS: .*links\.json: link #1 \(`ops-put`\): .*PetStore::Group/);
+  });
+
+  it('Cedar settings come from routes.json only: flat ones are generated, and a document turning Cedar on for an authorizer built without it fails synth', () => {
+    assert.throws(() => synth({ authzEnvironment: '{"AUTHZ_CEDAR_GROUPS_CLAIM":"roles"}' }), /AUTHZ_CEDAR_GROUPS_CLAIM is generated/);
+    // The token authorizer decides no Cedar route, so its build leaves Cedar out; a document
+    // giving it policies parses at synth (authz-config has Cedar) and would fail every cold start.
+    const document = JSON.stringify({
+      cedar_policies: path.join(INFRA, 'cedar', 'pet-store.cedar'),
+      cedar_schema: path.join(INFRA, 'cedar', 'pet-store.cedarschema'),
+      cedar_namespace: 'PetStore',
+    });
+    assert.throws(
+      () => synth({ authzEnvironment: JSON.stringify({ AUTHZ_CONFIG: document }) }),
+      /pet-store: the token authorizer's configuration needs the cargo feature cedar, which its build leaves out/,
+    );
   });
 
   it('the table as shipped synthesizes with its Cedar routes', () => {

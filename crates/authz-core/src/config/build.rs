@@ -413,6 +413,7 @@ fn build(raw: RawConfig, src: &dyn Fn(&str) -> String) -> Result<Config, ConfigE
             SUPPORTED_ALGORITHMS.to_vec()
         },
         dpop_replay_table,
+        cedar: cedar.is_some(),
         sender_constrained,
         dpop_max_age: seconds(&s::DPOP_MAX_AGE_SECONDS, raw.dpop_max_age_seconds)?,
         routes,

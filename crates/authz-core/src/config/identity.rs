@@ -87,6 +87,11 @@ pub struct CacheKey {
     pub stage_variables: Vec<String>,
     /// The named rule sets (`AUTHZ_ROUTE_SETS`): name → its routes.
     pub route_sets: BTreeMap<String, Vec<String>>,
+    /// The optional cargo features the binary needs for this configuration, in this order:
+    /// `introspection` (an issuer introspects opaque tokens), `replay-store`
+    /// (`AUTHZ_DPOP_REPLAY_TABLE`), `cedar` (Cedar policies). A binary built without one refuses
+    /// the configuration at cold start; the CDK app checks its build against this list.
+    pub features: Vec<&'static str>,
 }
 
 /// A header name as identity sources spell it: `x-api-token` → `X-Api-Token` (API Gateway
@@ -229,7 +234,23 @@ impl Config {
             bind_header: self.binding.as_ref().map(|b| b.header.clone()),
             stage_variables: set,
             route_sets,
+            features: self.features(),
         })
+    }
+
+    /// The optional cargo features this configuration needs ([`CacheKey::features`]).
+    fn features(&self) -> Vec<&'static str> {
+        [
+            (
+                "introspection",
+                self.issuers.iter().any(|i| i.introspection.is_some()),
+            ),
+            ("replay-store", self.dpop_replay_table.is_some()),
+            ("cedar", self.cedar),
+        ]
+        .into_iter()
+        .filter_map(|(name, needed)| needed.then_some(name))
+        .collect()
     }
 
     /// What the cold start of the `kind` authorizer refuses beyond parsing: for the REST

@@ -81,6 +81,8 @@ pub struct Config {
     pub(crate) proof_algorithms: Vec<Algorithm>,
     /// The DynamoDB table shared by every execution environment for DPoP replay detection.
     pub(crate) dpop_replay_table: Option<String>,
+    /// Cedar policies are configured (`AUTHZ_CEDAR_POLICIES`).
+    pub(crate) cedar: bool,
 }
 
 impl CaBundle {

@@ -261,3 +261,21 @@ fn sender_constrained_tokens_refuse_caching_and_the_token_authorizer() {
     .to_string();
     assert!(bad.contains("AUTHZ_SENDER_CONSTRAINED"), "{bad}");
 }
+
+/// The optional cargo features a configuration needs (`CacheKey::features`): the CDK app checks
+/// each authorizer's build against them, so a setting its binary lacks fails the synth.
+#[cfg(feature = "replay-store")]
+#[test]
+fn the_cache_key_names_the_features_the_configuration_needs() {
+    let uncached = |c: &Config| {
+        c.cache_key(AuthorizerKind::Http, &BTreeMap::new(), false)
+            .unwrap()
+            .features
+    };
+    assert!(uncached(&load(&[])).is_empty());
+    let replay = load(&[
+        ("AUTHZ_SENDER_CONSTRAINED", "require"),
+        ("AUTHZ_DPOP_REPLAY_TABLE", "proofs"),
+    ]);
+    assert_eq!(uncached(&replay), ["replay-store"]);
+}
