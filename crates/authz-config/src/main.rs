@@ -5,7 +5,7 @@
 //! cold-start checks of KIND) and prints the cache key of the KIND authorizer (`token`,
 //! `request`, `http`) on a stage with these stage variables, as one JSON line
 //! (`authz_core::CacheKey`: `identitySources`, `tokenHeader`, `bindHeader`, `stageVariables`,
-//! `routeSets`). A configuration the cold start refuses exits 1 with the cold start's message
+//! `routeSets`, `features`: the cargo features the configuration needs). A configuration the cold start refuses exits 1 with the cold start's message
 //! (naming the setting) on stderr; a usage error exits 2. The CDK app runs it at synth time with
 //! each authorizer's environment (infra/lib/authz-config.ts).
 
