@@ -613,6 +613,12 @@ impl OidcProvider {
 /// How moto_server runs: `python -c MOTO_WATCHDOG -H 127.0.0.1 -p PORT`, with the interpreter
 /// of the `moto_server` script. A thread reads standard input (a pipe the starting process holds)
 /// and ends the process when it closes; then the main thread runs moto_server's own `main`.
+///
+/// Requests are handled one at a time: moto_server serves each on a thread of its own, and its
+/// DynamoDB conditional put (`attribute_not_exists`) checks and writes without a lock, so two
+/// concurrent puts of one key could both succeed there (seen in CI: two authorizers both
+/// accepting one DPoP proof), where DynamoDB's conditional writes are atomic. Serialized, moto
+/// keeps the guarantee the replay store relies on, and the concurrency tests test our code.
 pub const MOTO_WATCHDOG: &str = "import os, sys, threading
 def watch():
     try:
@@ -621,8 +627,14 @@ def watch():
     finally:
         os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
-from moto.server import main
-main(sys.argv[1:])
+import moto.server
+one_at_a_time = threading.Lock()
+dispatch = moto.server.DomainDispatcherApplication.__call__
+def serialized(self, environ, start_response):
+    with one_at_a_time:
+        return dispatch(self, environ, start_response)
+moto.server.DomainDispatcherApplication.__call__ = serialized
+moto.server.main(sys.argv[1:])
 ";
 
 /// moto_server serving the AWS Secrets Manager API on loopback.
