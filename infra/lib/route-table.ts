@@ -537,6 +537,16 @@ export function rulesDifferPerRoute(api: ApiSpec, type: AuthorizerType): boolean
   return keys.size > 1;
 }
 
+/**
+ * The tiers the stack's own pool issues tokens for: those without `groups`. A client-credentials
+ * token from Cognito carries no groups, so a tier with groups (a Cedar caller, such as PetStore's
+ * `editor`) is a local-mode and external-issuer tier: the pool makes no app client for it, and
+ * the smoke test skips it for want of a token.
+ */
+export function poolTiers(api: ApiSpec): [string, TierSpec][] {
+  return Object.entries(api.tiers).filter(([, t]) => t.groups.length === 0);
+}
+
 /** The smoke test's callers. */
 export type Caller = { readonly kind: 'none' } | { readonly kind: 'bad' } | { readonly kind: 'tier'; readonly tier: string };
 

@@ -10,6 +10,7 @@ import {
   expectedStatus,
   methodOf,
   pascalCase,
+  poolTiers,
   samplePath,
 } from './route-table';
 
@@ -96,8 +97,8 @@ export function poolFromOutputs(table: RouteTable, doc: Readonly<Record<string, 
   const clients: Record<string, Record<string, string>> = {};
   for (const api of table.apis) {
     clients[api.name] = {};
-    // Only the tiers the pool issues tokens for (no groups) have a client.
-    for (const tier of Object.keys(api.tiers).filter((t) => api.tiers[t].groups.length === 0)) {
+    // Only the tiers the pool issues tokens for have a client.
+    for (const [tier] of poolTiers(api)) {
       clients[api.name][tier] = need(clientIdOutputName(api.name, tier));
     }
   }

@@ -13,7 +13,7 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { type ApiSpec, type RouteTable, type TierSpec, pascalCase } from './route-table';
+import { type ApiSpec, type RouteTable, pascalCase, poolTiers } from './route-table';
 import { TOKEN_ENDPOINT_OUTPUT, USER_POOL_ID_OUTPUT, clientIdOutputName } from './smoke';
 
 /** Cognito's rule for a custom scope name (`ResourceServerScopeType.ScopeName`): no space, `"`, `/` or `\`. */
@@ -51,16 +51,6 @@ export function withCognitoScopes(api: ApiSpec): ApiSpec {
     routes: api.routes.map((r) => ({ ...r, scopes: rename(r.scopes) })),
     tiers: Object.fromEntries(Object.entries(api.tiers).map(([name, t]) => [name, { ...t, scopes: rename(t.scopes) }])),
   };
-}
-
-/**
- * The tiers the stack's own pool issues tokens for: those without `groups`. A client-credentials
- * token from Cognito carries no groups, so a tier with groups (a Cedar caller, such as PetStore's
- * `editor`) is a local-mode and external-issuer tier: the pool makes no app client for it, and
- * the smoke test skips it for want of a token.
- */
-export function poolTiers(api: ApiSpec): [string, TierSpec][] {
-  return Object.entries(api.tiers).filter(([, t]) => t.groups.length === 0);
 }
 
 /**

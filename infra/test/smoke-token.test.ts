@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadRouteTable, samplePath } from '../lib/route-table';
+import { loadRouteTable, poolTiers, samplePath } from '../lib/route-table';
 import {
   NEW_DOMAIN_RETRY,
   clientVariables,
@@ -24,7 +24,6 @@ import {
 } from '../lib/smoke';
 import { readClientSecret } from '../bin/smoke';
 import { type Moto, startMoto, synthWithoutIssuer } from './helpers';
-import { poolTiers } from '../lib/user-pool';
 
 const TABLE = loadRouteTable();
 

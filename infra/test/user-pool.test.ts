@@ -11,9 +11,9 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { defineApp } from '../bin/app';
 import { configFromContext } from '../bin/context';
-import { type ApiSpec, loadRouteTable } from '../lib/route-table';
+import { type ApiSpec, loadRouteTable, poolTiers } from '../lib/route-table';
 import { BASE_CONTEXT, ISSUER, only, resources, synth, synthWithoutIssuer, table } from './helpers';
-import { poolTiers, userPoolProblems } from '../lib/user-pool';
+import { userPoolProblems } from '../lib/user-pool';
 
 const TABLE = loadRouteTable();
 const api = (name: string): ApiSpec => TABLE.apis.find((a) => a.name === name) as ApiSpec;
