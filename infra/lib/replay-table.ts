@@ -9,10 +9,10 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
-/** The table's partition key: a proof's key thumbprint and `jti` (authz-core `replay::KEY_ATTRIBUTE`). */
+/** The table's partition key: a proof's key thumbprint and `jti` (authz-core `replay::KEY_ATTRIBUTE`; test/golden.test.ts holds them equal). */
 export const REPLAY_KEY_ATTRIBUTE = 'proof';
 
-/** The item's expiry in seconds since the epoch (authz-core `replay::EXPIRES_ATTRIBUTE`), the table's TTL attribute. */
+/** The item's expiry in seconds since the epoch (authz-core `replay::EXPIRES_ATTRIBUTE`; test/golden.test.ts holds them equal), the table's TTL attribute. */
 export const REPLAY_EXPIRES_ATTRIBUTE = 'expires_at';
 
 /** Properties of {@link DpopReplayTable}. */

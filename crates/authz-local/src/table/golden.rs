@@ -132,6 +132,10 @@ fn semantics() -> Value {
         "tables": tables,
         "settingsVariables": variables,
         "decisions": DECISIONS,
+        "replayTable": {
+            "key": authz_core::internals::REPLAY_KEY_ATTRIBUTE,
+            "expires": authz_core::internals::REPLAY_EXPIRES_ATTRIBUTE,
+        },
     })
 }
 
